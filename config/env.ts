@@ -1,0 +1,104 @@
+import 'reflect-metadata';
+import { plainToInstance, Transform } from 'class-transformer';
+import { IsBoolean, IsIn, IsInt, IsOptional, IsString, IsUrl, Max, Min, MinLength, validateSync } from 'class-validator';
+
+/**
+ * Every environment variable Pick reads, with its default. Validated once at boot
+ * (see `loadConfig`); the rest of the code only sees the typed `AppConfig`.
+ * `.env.example` documents the same list.
+ */
+const toInt = ({ value }: { value: unknown }) => (value === undefined || value === '' ? undefined : Number(value));
+const toBool = ({ value }: { value: unknown }) => {
+  if (value === undefined || value === '') return undefined;
+  if (typeof value === 'boolean') return value;
+  const text = String(value).toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(text)) return true;
+  if (['0', 'false', 'no', 'off'].includes(text)) return false;
+  return value; // left as a string so IsBoolean reports it
+};
+
+export class EnvironmentVariables {
+  @IsIn(['development', 'test', 'production'])
+  NODE_ENV: 'development' | 'test' | 'production' = 'development';
+
+  @IsString() HOST = '0.0.0.0';
+  @Transform(toInt) @IsInt() @Min(0) @Max(65535) PORT = 3000;
+  @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) LOG_LEVEL = 'info';
+  /** Largest JSON body accepted, in bytes; larger gets 413. */
+  @Transform(toInt) @IsInt() @Min(1024) BODY_LIMIT_BYTES = 1_048_576;
+  /** false: a worker-only process (Bull processors, no HTTP listener). */
+  @Transform(toBool) @IsBoolean() HTTP_ENABLED = true;
+  /** false: this process never takes queue jobs (HTTP-only). */
+  @Transform(toBool) @IsBoolean() QUEUE_PROCESSORS_ENABLED = true;
+
+  @IsIn(['mysql', 'mariadb']) DB_DRIVER: 'mysql' | 'mariadb' = 'mysql';
+  @IsString() DB_HOST = '127.0.0.1';
+  @Transform(toInt) @IsInt() @Min(1) @Max(65535) DB_PORT = 3306;
+  @IsString() DB_USER = 'root';
+  @IsString() DB_PASSWORD = '';
+  @IsString() @MinLength(1) DB_NAME = 'pick';
+  @Transform(toInt) @IsInt() @Min(1) @Max(500) DB_POOL_MAX = 10;
+
+  @IsString() REDIS_HOST = '127.0.0.1';
+  @Transform(toInt) @IsInt() @Min(1) @Max(65535) REDIS_PORT = 6379;
+  @IsOptional() @IsString() REDIS_PASSWORD?: string;
+  @Transform(toInt) @IsInt() @Min(0) @Max(15) REDIS_DB = 0;
+  /** Prefix of every Redis key and broadcast channel: several deployments can share one Redis. */
+  @IsString() @MinLength(1) REDIS_PREFIX = 'pick';
+
+  @IsString() @MinLength(16) JWT_ACCESS_SECRET = 'dev-access-secret-change-me';
+  @IsString() @MinLength(16) JWT_REFRESH_SECRET = 'dev-refresh-secret-change-me';
+  @Transform(toInt) @IsInt() @Min(30) JWT_ACCESS_TTL_SECONDS = 1800;
+  @Transform(toInt) @IsInt() @Min(60) JWT_REFRESH_TTL_SECONDS = 14 * 24 * 3600;
+
+  @Transform(toBool) @IsBoolean() CACHE_ENABLED = true;
+  @Transform(toInt) @IsInt() @Min(1) CACHE_MAX_ENTRIES = 1000;
+  @Transform(toInt) @IsInt() @Min(1000) CACHE_TTL_MS = 600_000;
+
+  @IsUrl({ require_tld: false, require_protocol: true }) S3_ENDPOINT = 'http://127.0.0.1:4568';
+  @IsString() S3_REGION = 'kr-standard';
+  @IsString() @MinLength(3) S3_BUCKET = 'pick-local';
+  @IsString() S3_ACCESS_KEY = 'S3RVER';
+  @IsString() S3_SECRET_KEY = 'S3RVER';
+  @Transform(toBool) @IsBoolean() S3_FORCE_PATH_STYLE = true;
+  /** Public base of stored objects (the CDN in production). */
+  @IsUrl({ require_tld: false, require_protocol: true }) CDN_BASE_URL = 'http://127.0.0.1:4568/pick-local';
+}
+
+export type AppConfig = Readonly<EnvironmentVariables>;
+
+export class ConfigError extends Error {}
+
+/** Reads and validates the environment; throws ConfigError naming every bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
+  const defaults = new EnvironmentVariables();
+  const given = Object.fromEntries(
+    Object.keys(defaults).filter((key) => env[key] !== undefined && env[key] !== '').map((key) => [key, env[key]]),
+  );
+  const config = plainToInstance(EnvironmentVariables, { ...defaults, ...given });
+  const errors = validateSync(config, { skipMissingProperties: false });
+  if (errors.length > 0) {
+    const lines = errors.map((error) => {
+      const reasons = Object.values(error.constraints ?? {}).join('; ');
+      return `  ${error.property}=${JSON.stringify(env[error.property] ?? error.value)}: ${reasons}`;
+    });
+    throw new ConfigError(`Invalid environment configuration:\n${lines.join('\n')}`);
+  }
+  if (config.NODE_ENV === 'production') {
+    const insecure = (['JWT_ACCESS_SECRET', 'JWT_REFRESH_SECRET'] as const).filter((key) =>
+      config[key].startsWith('dev-'),
+    );
+    if (insecure.length > 0) {
+      throw new ConfigError(`Invalid environment configuration:\n${insecure.map((k) => `  ${k}: must be set in production`).join('\n')}`);
+    }
+  }
+  return Object.freeze(config);
+}
+
+/** Migrations and several libraries crash on older Node: refuse to start instead. */
+export function assertNodeVersion(version = process.versions.node): void {
+  const [major, minor] = version.split('.').map(Number);
+  if (major < 22 || (major === 22 && minor < 17)) {
+    throw new ConfigError(`Pick needs Node >= 22.17 (24 LTS recommended); this is ${version}. Run it through the npm scripts, which use the project's Node 24.`);
+  }
+}

@@ -1,0 +1,35 @@
+// PM2 process file. Start it only through the npm scripts (`npm run up`, `npm run pm2 -- …`):
+// they run PM2's daemon, and so every worker, on the project's Node 24, with a project-local PM2_HOME.
+//
+// Settings read from the environment when PM2 starts:
+//   PICK_APP_NAME   process name (default "pick"); several local "servers" use different names
+//   PICK_INSTANCES  worker count (default: one per core)
+//   PORT, and every variable of .env.example, passed through to the workers
+const instances = process.env.PICK_INSTANCES && process.env.PICK_INSTANCES !== 'max' ? Number(process.env.PICK_INSTANCES) : 'max';
+
+const config = {
+  apps: [
+    {
+      name: process.env.PICK_APP_NAME ?? 'pick',
+      script: './dist/src/main.js',
+      cwd: import.meta.dirname,
+      exec_mode: 'cluster',
+      instances,
+      // A worker receives traffic only after it listens and calls process.send('ready').
+      wait_ready: true,
+      // Boot (Nest + MikroORM + Redis) takes 1-3 s on a loaded machine; leave room.
+      listen_timeout: 20_000,
+      // SIGINT first: Fastify stops accepting, drains in-flight requests, Bull waits for active jobs.
+      kill_timeout: 15_000,
+      max_memory_restart: '1G',
+      min_uptime: 5_000,
+      max_restarts: 20,
+      exp_backoff_restart_delay: 200,
+      merge_logs: true,
+      time: false,
+      env: { NODE_OPTIONS: '--enable-source-maps' },
+    },
+  ],
+};
+
+export { config as 'module.exports' };

@@ -1,0 +1,39 @@
+import { MikroOrmModule } from '@mikro-orm/nestjs';
+import { DynamicModule, Module } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
+import { ClientsModule, Transport } from '@nestjs/microservices';
+import type { AppConfig } from '../config/env.js';
+import { ormOptions } from '../config/mikro-orm.js';
+import { AuthModule } from './auth/auth.module.js';
+import { CatalogModule } from './catalog/catalog.module.js';
+import { BROADCAST_CLIENT } from './common/broadcast.js';
+import { ConfigModule } from './common/config.module.js';
+import { AllExceptionsFilter } from './common/exception.filter.js';
+import { HealthModule } from './health/health.module.js';
+import { MembersModule } from './members/members.module.js';
+import { MetricsModule } from './metrics/metrics.module.js';
+import { RedisModule, redisOptions } from './redis/redis.module.js';
+
+@Module({})
+export class AppModule {
+  static forRoot(config: AppConfig): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot(config),
+        MikroOrmModule.forRoot(ormOptions(config)),
+        RedisModule,
+        ClientsModule.register({
+          isGlobal: true,
+          clients: [{ name: BROADCAST_CLIENT, transport: Transport.REDIS, options: { ...redisOptions(config), retryAttempts: Number.MAX_SAFE_INTEGER, retryDelay: 1000 } }],
+        }),
+        MembersModule,
+        AuthModule,
+        CatalogModule,
+        HealthModule,
+        MetricsModule,
+      ],
+      providers: [{ provide: APP_FILTER, useClass: AllExceptionsFilter }],
+    };
+  }
+}

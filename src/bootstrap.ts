@@ -1,0 +1,84 @@
+import { ConsoleLogger, Logger, LogLevel } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { MicroserviceOptions, Transport } from '@nestjs/microservices';
+import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { randomUUID } from 'node:crypto';
+import type { AppConfig } from '../config/env.js';
+import { AppModule } from './app.module.js';
+import { validationPipe } from './common/validation.js';
+import { httpDuration, httpRequests } from './metrics/metrics.js';
+import { redisOptions } from './redis/redis.module.js';
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+function nestLogLevels(level: AppConfig['LOG_LEVEL']): LogLevel[] {
+  const order: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
+  const upTo = { silent: -1, fatal: 0, error: 1, warn: 2, info: 3, debug: 4, trace: 5 }[level] ?? 3;
+  return order.slice(0, upTo + 1);
+}
+
+/**
+ * Builds the hybrid app (HTTP + Redis-transport microservice) without listening, so the
+ * PM2 entry point and the tests start exactly the same thing.
+ */
+export async function createApp(config: AppConfig): Promise<NestFastifyApplication> {
+  const adapter = new FastifyAdapter({
+    bodyLimit: config.BODY_LIMIT_BYTES,
+    trustProxy: true,
+    forceCloseConnections: 'idle',
+    return503OnClosing: true,
+    disableRequestLogging: true,
+    requestIdHeader: false,
+    genReqId: (request: { headers: Record<string, string | string[] | undefined> }) => {
+      const given = request.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+    logger: { level: config.LOG_LEVEL, base: { pid: process.pid, worker: process.env.pm_id } },
+  });
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {
+    logger: new ConsoleLogger({ json: true, colors: false, logLevels: nestLogLevels(config.LOG_LEVEL) }),
+  });
+  const fastify = app.getHttpAdapter().getInstance();
+
+  fastify.addHook('onRequest', (request, reply, done) => {
+    void reply.header('x-request-id', request.id);
+    done();
+  });
+  fastify.addHook('onResponse', (request, reply, done) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    const labels = { method: request.method, route, status: String(reply.statusCode) };
+    httpRequests.inc(labels);
+    httpDuration.observe(labels, reply.elapsedTime / 1000);
+    if (reply.statusCode >= 500 || config.LOG_LEVEL === 'debug' || config.LOG_LEVEL === 'trace') {
+      request.log.info({ requestId: request.id, method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
+    }
+    done();
+  });
+
+  app.useGlobalPipes(validationPipe);
+  app.enableShutdownHooks();
+  app.connectMicroservice<MicroserviceOptions>(
+    { transport: Transport.REDIS, options: { ...redisOptions(config), retryAttempts: Number.MAX_SAFE_INTEGER, retryDelay: 1000 } },
+    { inheritAppConfig: true },
+  );
+
+  const document = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder().setTitle('Pick API').setDescription('Catalog, FCFS coupons, members').setVersion('1').addBearerAuth().build(),
+  );
+  SwaggerModule.setup('docs', app, document);
+  return app;
+}
+
+/** Starts the transport and, unless this is a worker-only process, the HTTP listener. */
+export async function startApp(app: NestFastifyApplication, config: AppConfig): Promise<void> {
+  await app.startAllMicroservices();
+  if (config.HTTP_ENABLED) {
+    await app.listen({ port: config.PORT, host: config.HOST });
+    Logger.log(`listening on http://${config.HOST}:${config.PORT}`, 'Bootstrap');
+  } else {
+    await app.init();
+    Logger.log('worker-only process: no HTTP listener', 'Bootstrap');
+  }
+}

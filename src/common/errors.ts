@@ -1,0 +1,63 @@
+/**
+ * Every error a client can see has a stable upper-case code; the HTTP status comes
+ * from this one table (the global filter reads it). Feature modules throw AppError.
+ */
+export const ERROR_STATUS = {
+  VALIDATION_FAILED: 400,
+  INVALID_JSON: 400,
+  INVALID_CURSOR: 400,
+  BAD_REQUEST: 400,
+  UNAUTHORIZED: 401,
+  INVALID_CREDENTIALS: 401,
+  INVALID_TOKEN: 401,
+  TOKEN_EXPIRED: 401,
+  REFRESH_TOKEN_REVOKED: 401,
+  FORBIDDEN: 403,
+  EVENT_NOT_STARTED: 403,
+  NOT_FOUND: 404,
+  MEMBER_NOT_FOUND: 404,
+  PRODUCT_NOT_FOUND: 404,
+  EVENT_NOT_FOUND: 404,
+  COUPON_NOT_FOUND: 404,
+  METHOD_NOT_ALLOWED: 405,
+  CONFLICT: 409,
+  EMAIL_TAKEN: 409,
+  NICKNAME_TAKEN: 409,
+  PHONE_TAKEN: 409,
+  COUPON_ALREADY_ISSUED: 409,
+  COUPON_SOLD_OUT: 409,
+  EVENT_ENDED: 410,
+  PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  UNPROCESSABLE: 422,
+  TOO_MANY_REQUESTS: 429,
+  INTERNAL_ERROR: 500,
+  SERVICE_UNAVAILABLE: 503,
+  STORAGE_UNAVAILABLE: 503,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+export class AppError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+    this.name = 'AppError';
+  }
+
+  get status(): number {
+    return ERROR_STATUS[this.code];
+  }
+}
+
+/** The JSON body of every error response. */
+export interface ErrorBody {
+  statusCode: number;
+  code: string;
+  message: string;
+  details?: unknown;
+  requestId?: string;
+}

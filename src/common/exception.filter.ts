@@ -1,0 +1,91 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import { DriverException, UniqueConstraintViolationException } from '@mikro-orm/core';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { AppError, ERROR_STATUS, ErrorBody, ErrorCode } from './errors.js';
+
+const CODE_BY_STATUS: Record<number, ErrorCode> = {
+  400: 'BAD_REQUEST',
+  401: 'UNAUTHORIZED',
+  403: 'FORBIDDEN',
+  404: 'NOT_FOUND',
+  405: 'METHOD_NOT_ALLOWED',
+  409: 'CONFLICT',
+  413: 'PAYLOAD_TOO_LARGE',
+  415: 'UNSUPPORTED_MEDIA_TYPE',
+  422: 'UNPROCESSABLE',
+  429: 'TOO_MANY_REQUESTS',
+  503: 'SERVICE_UNAVAILABLE',
+};
+
+// Fastify's own errors (body parsing, limits) that must read as client errors.
+const FASTIFY_CODES: Record<string, ErrorCode> = {
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+  FST_ERR_CTP_BODY_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'INVALID_JSON',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'INVALID_JSON',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'BAD_REQUEST',
+  FST_REQ_FILE_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+  FST_FILES_LIMIT: 'PAYLOAD_TOO_LARGE',
+  FST_PARTS_LIMIT: 'PAYLOAD_TOO_LARGE',
+  FST_FIELDS_LIMIT: 'PAYLOAD_TOO_LARGE',
+  FST_INVALID_MULTIPART_CONTENT_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+  FST_PROTO_VIOLATION: 'INVALID_JSON',
+};
+
+// Infrastructure that is down, as opposed to a bug: the client may retry.
+const UNAVAILABLE_PATTERN = /ECONNREFUSED|ETIMEDOUT|ECONNRESET|EPIPE|Connection is closed|MaxRetriesPerRequest|Stream isn't writeable|ER_CON_COUNT_ERROR|PROTOCOL_CONNECTION_LOST|Pool is closed|connect ETIMEDOUT|getaddrinfo|Command timed out|Timeout acquiring a connection/i;
+
+/** Maps any error to a JSON body with a stable code and the right status. */
+export function toErrorBody(error: unknown): ErrorBody {
+  if (error instanceof AppError) {
+    return { statusCode: error.status, code: error.code, message: error.message, ...(error.details !== undefined && { details: error.details }) };
+  }
+  if (error instanceof HttpException) {
+    const status = error.getStatus();
+    const response = error.getResponse();
+    const message = typeof response === 'string' ? response : ((response as { message?: unknown }).message ?? error.message);
+    if (status === 400 && /JSON/.test(String(message))) return { statusCode: 400, code: 'INVALID_JSON', message: 'The request body is not valid JSON' };
+    return { statusCode: status, code: CODE_BY_STATUS[status] ?? (status >= 500 ? 'INTERNAL_ERROR' : 'BAD_REQUEST'), message: Array.isArray(message) ? message.join('; ') : String(message) };
+  }
+  if (error instanceof UniqueConstraintViolationException) {
+    return { statusCode: 409, code: 'CONFLICT', message: 'The resource conflicts with an existing one' };
+  }
+  const err = error as { code?: string; statusCode?: number; message?: string; name?: string } | undefined;
+  if (err?.code && FASTIFY_CODES[err.code]) {
+    const code = FASTIFY_CODES[err.code];
+    return { statusCode: ERROR_STATUS[code], code, message: err.message ?? code };
+  }
+  if (err?.name === 'SyntaxError' && err.statusCode === 400) {
+    return { statusCode: 400, code: 'INVALID_JSON', message: 'The request body is not valid JSON' };
+  }
+  if (typeof err?.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
+    return { statusCode: err.statusCode, code: CODE_BY_STATUS[err.statusCode] ?? 'BAD_REQUEST', message: err.message ?? 'Bad request' };
+  }
+  if (error instanceof DriverException || UNAVAILABLE_PATTERN.test(`${err?.code ?? ''} ${err?.message ?? ''}`)) {
+    return { statusCode: 503, code: 'SERVICE_UNAVAILABLE', message: 'A backing service is unavailable; retry shortly' };
+  }
+  return { statusCode: 500, code: 'INTERNAL_ERROR', message: 'Internal server error' };
+}
+
+@Catch()
+export class AllExceptionsFilter implements ExceptionFilter {
+  private readonly logger = new Logger('Exceptions');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    if (host.getType() !== 'http') {
+      // Transport handlers: nobody to answer, so just log.
+      this.logger.error(exception instanceof Error ? exception.stack : String(exception));
+      return;
+    }
+    const http = host.switchToHttp();
+    const request = http.getRequest<FastifyRequest>();
+    const reply = http.getResponse<FastifyReply>();
+    const body = toErrorBody(exception);
+    body.requestId = String(request.id);
+    if (body.statusCode >= 500) {
+      request.log.error({ err: exception, code: body.code, requestId: request.id }, 'request failed');
+    }
+    if (reply.sent) return;
+    void reply.status(body.statusCode).header('content-type', 'application/json; charset=utf-8').send(body);
+  }
+}

@@ -1,0 +1,54 @@
+import { EntityManager } from '@mikro-orm/mysql';
+import { Controller, Get, HttpException, OnApplicationShutdown } from '@nestjs/common';
+import { ApiTags } from '@nestjs/swagger';
+import { Redis } from 'ioredis';
+import { Public } from '../auth/auth.decorators.js';
+
+type CheckResult = { status: 'up' } | { status: 'down'; error: string };
+
+const withTimeout = <T>(promise: Promise<T>, ms: number): Promise<T> =>
+  Promise.race([promise, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms).unref())]);
+
+async function check(probe: () => Promise<unknown>): Promise<CheckResult> {
+  try {
+    await withTimeout(probe(), 1500);
+    return { status: 'up' };
+  } catch (error) {
+    return { status: 'down', error: error instanceof Error ? error.message : String(error) };
+  }
+}
+
+@ApiTags('ops')
+@Controller('health')
+export class HealthController implements OnApplicationShutdown {
+  private shuttingDown = false;
+
+  constructor(
+    private readonly em: EntityManager,
+    private readonly redis: Redis,
+  ) {}
+
+  onApplicationShutdown(): void {
+    this.shuttingDown = true;
+  }
+
+  @Public()
+  @Get('live')
+  live() {
+    return { status: 'ok' };
+  }
+
+  /** 200 only when every dependency answers; 503 with the failing ones otherwise (and while draining). */
+  @Public()
+  @Get('ready')
+  async ready() {
+    const checks = {
+      mysql: await check(() => this.em.getConnection().execute('select 1')),
+      redis: await check(() => this.redis.ping()),
+    };
+    const ok = !this.shuttingDown && Object.values(checks).every((result) => result.status === 'up');
+    const body = { status: ok ? 'ok' : 'unavailable', draining: this.shuttingDown, checks };
+    if (!ok) throw new HttpException({ statusCode: 503, code: 'SERVICE_UNAVAILABLE', message: 'not ready', ...body }, 503);
+    return body;
+  }
+}

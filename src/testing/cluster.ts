@@ -1,0 +1,95 @@
+import { execFile } from 'node:child_process';
+import { mkdirSync, rmSync } from 'node:fs';
+import { promisify } from 'node:util';
+import { HttpClient } from './http.js';
+
+const run = promisify(execFile);
+const root = new URL('../..', import.meta.url).pathname;
+const pm2Bin = `${root}node_modules/pm2/bin/pm2`;
+
+export interface ClusterOptions {
+  /** PM2 process name, also the name of its private PM2_HOME. */
+  name: string;
+  port: number;
+  instances?: number;
+  env?: Record<string, string>;
+}
+
+/**
+ * One "server": a real PM2 cluster running dist/ (what production runs), with its own
+ * PM2 daemon (private PM2_HOME) so tests can reload or kill it without touching others.
+ */
+export class Pm2Cluster {
+  readonly home: string;
+  readonly http: HttpClient;
+  readonly url: string;
+
+  constructor(readonly options: ClusterOptions) {
+    this.home = `${root}.pm2/test-${options.name}`;
+    this.url = `http://127.0.0.1:${options.port}`;
+    this.http = new HttpClient(this.url);
+  }
+
+  private env(): NodeJS.ProcessEnv {
+    return {
+      ...process.env,
+      PM2_HOME: this.home,
+      PICK_APP_NAME: this.options.name,
+      PICK_INSTANCES: String(this.options.instances ?? 2),
+      HOST: '127.0.0.1',
+      PORT: String(this.options.port),
+      PATH: `${root}node_modules/.bin:${process.env.PATH}`,
+      ...this.options.env,
+    };
+  }
+
+  /** Runs a pm2 command against this cluster's daemon (on the project's Node). */
+  async pm2(...args: string[]): Promise<string> {
+    const { stdout } = await run(process.execPath, [pm2Bin, ...args], { cwd: root, env: this.env(), maxBuffer: 16 * 1024 * 1024 });
+    return stdout;
+  }
+
+  async start(): Promise<this> {
+    rmSync(this.home, { recursive: true, force: true });
+    mkdirSync(this.home, { recursive: true });
+    await this.pm2('start', 'ecosystem.config.js', '--only', this.options.name, '--update-env');
+    await this.waitReady();
+    return this;
+  }
+
+  /** Process ids (pids) of the workers as PM2 reports them. */
+  async workers(): Promise<{ pmId: number; pid: number; status: string }[]> {
+    const list = JSON.parse(await this.pm2('jlist')) as { pm_id: number; pid: number; pm2_env: { status: string } }[];
+    return list.map((p) => ({ pmId: p.pm_id, pid: p.pid, status: p.pm2_env.status }));
+  }
+
+  async waitReady(timeoutMs = 60_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    let last = '';
+    while (Date.now() < deadline) {
+      try {
+        const result = await this.http.get('/health/ready');
+        if (result.status === 200) return;
+        last = JSON.stringify(result.body);
+      } catch (error) {
+        last = String(error);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    throw new Error(`cluster ${this.options.name} not ready after ${timeoutMs} ms: ${last}\n${await this.logs().catch(() => '')}`);
+  }
+
+  async logs(lines = 80): Promise<string> {
+    return this.pm2('logs', this.options.name, '--nostream', '--lines', String(lines));
+  }
+
+  /** Stops the workers and the private daemon. */
+  async stop(): Promise<void> {
+    await this.pm2('kill').catch(() => undefined);
+  }
+}
+
+/** A port for this checkout's tests: PICK_TEST_PORT_BASE + offset, so parallel checkouts do not collide. */
+export function testPort(offset: number): number {
+  return Number(process.env.PICK_TEST_PORT_BASE ?? 4100) + offset;
+}

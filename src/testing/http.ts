@@ -1,0 +1,64 @@
+import { randomUUID } from 'node:crypto';
+
+export interface HttpResult<T = any> {
+  status: number;
+  body: T;
+  headers: Headers;
+}
+
+/** A thin fetch client for tests: JSON in, JSON out, optional bearer token. */
+export class HttpClient {
+  constructor(readonly baseUrl: string) {}
+
+  async request<T = any>(method: string, path: string, options: { body?: unknown; token?: string; headers?: Record<string, string>; raw?: string | Uint8Array | FormData } = {}): Promise<HttpResult<T>> {
+    const headers: Record<string, string> = { ...options.headers };
+    if (options.token) headers.authorization = `Bearer ${options.token}`;
+    let body: RequestInit['body'];
+    if (options.raw !== undefined) body = options.raw as RequestInit['body'];
+    else if (options.body !== undefined) {
+      headers['content-type'] ??= 'application/json';
+      body = JSON.stringify(options.body);
+    }
+    const response = await fetch(this.baseUrl + path, { method, headers, body });
+    const text = await response.text();
+    let parsed: unknown = text;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      // not JSON (metrics, docs): keep the text
+    }
+    return { status: response.status, body: parsed as T, headers: response.headers };
+  }
+
+  get<T = any>(path: string, token?: string) {
+    return this.request<T>('GET', path, { token });
+  }
+  post<T = any>(path: string, body?: unknown, token?: string) {
+    return this.request<T>('POST', path, { body, token });
+  }
+  patch<T = any>(path: string, body?: unknown, token?: string) {
+    return this.request<T>('PATCH', path, { body, token });
+  }
+  delete<T = any>(path: string, token?: string) {
+    return this.request<T>('DELETE', path, { token });
+  }
+
+  /** Signs up a fresh member with unique fields and logs in; returns its id and tokens. */
+  async member(role: 'CUSTOMER' | 'SELLER' = 'CUSTOMER'): Promise<{ id: string; email: string; accessToken: string; refreshToken: string }> {
+    const tag = randomUUID().replace(/-/g, '').slice(0, 12);
+    const email = `${role.toLowerCase()}-${tag}@test.pick`;
+    const signup = await this.post('/api/auth/signup', {
+      email,
+      password: 'password123',
+      name: 'Test Member',
+      nickname: `m${tag}`,
+      phone: `010-${parseInt(tag.slice(0, 7), 16) % 10_000_000}`.padEnd(12, '0'),
+      address: 'Seoul',
+      role,
+    });
+    if (signup.status !== 201) throw new Error(`signup failed: ${signup.status} ${JSON.stringify(signup.body)}`);
+    const login = await this.post('/api/auth/login', { email, password: 'password123' });
+    if (login.status !== 200) throw new Error(`login failed: ${login.status} ${JSON.stringify(login.body)}`);
+    return { id: signup.body.id, email, ...login.body };
+  }
+}
