@@ -5,6 +5,7 @@ import { ClientsModule, Transport } from '@nestjs/microservices';
 import type { AppConfig } from '../config/env.js';
 import { ormOptions } from '../config/mikro-orm.js';
 import { AuthModule } from './auth/auth.module.js';
+import { AppCacheModule } from './cache/cache.module.js';
 import { CatalogModule } from './catalog/catalog.module.js';
 import { BROADCAST_CLIENT } from './common/broadcast.js';
 import { ConfigModule } from './common/config.module.js';
@@ -12,6 +13,7 @@ import { AllExceptionsFilter } from './common/exception.filter.js';
 import { HealthModule } from './health/health.module.js';
 import { MembersModule } from './members/members.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
+import { QueueModule } from './queue/queue.module.js';
 import { RedisModule, redisOptions } from './redis/redis.module.js';
 
 @Module({})
@@ -23,6 +25,8 @@ export class AppModule {
         ConfigModule.forRoot(config),
         MikroOrmModule.forRoot(ormOptions(config)),
         RedisModule,
+        AppCacheModule,
+        QueueModule,
         ClientsModule.register({
           isGlobal: true,
           clients: [{ name: BROADCAST_CLIENT, transport: Transport.REDIS, options: { ...redisOptions(config), retryAttempts: Number.MAX_SAFE_INTEGER, retryDelay: 1000 } }],

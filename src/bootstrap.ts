@@ -3,7 +3,9 @@ import { NestFactory } from '@nestjs/core';
 import { MicroserviceOptions, Transport } from '@nestjs/microservices';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { LogController } from 'fastify';
 import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { AppConfig } from '../config/env.js';
 import { AppModule } from './app.module.js';
 import { validationPipe } from './common/validation.js';
@@ -28,7 +30,7 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     trustProxy: true,
     forceCloseConnections: 'idle',
     return503OnClosing: true,
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     requestIdHeader: false,
     genReqId: (request: { headers: Record<string, string | string[] | undefined> }) => {
       const given = request.headers['x-request-id'];
@@ -41,8 +43,10 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
   });
   const fastify = app.getHttpAdapter().getInstance();
 
+  // x-served-by tells ops (and the topology tests) which server and worker answered.
+  const servedBy = `${hostname()}/${process.env.PICK_APP_NAME ?? 'pick'}/${process.env.pm_id ?? process.pid}`;
   fastify.addHook('onRequest', (request, reply, done) => {
-    void reply.header('x-request-id', request.id);
+    void reply.header('x-request-id', request.id).header('x-served-by', servedBy);
     done();
   });
   fastify.addHook('onResponse', (request, reply, done) => {

@@ -1,0 +1,92 @@
+/**
+ * Shared pieces of the local benchmarks (`npm run bench`): a load run with autocannon and the
+ * result file. Benchmarks compare figures measured side by side in one run (the machine is
+ * shared and noisy), so results are reported as ratios as well as absolute numbers.
+ */
+import autocannon from 'autocannon';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+
+export interface LoadOptions {
+  url: string;
+  /** concurrent connections */
+  connections?: number;
+  /** seconds; ignored when `amount` is set */
+  duration?: number;
+  /** total requests instead of a duration */
+  amount?: number;
+  method?: 'GET' | 'POST';
+  headers?: Record<string, string>;
+  body?: string;
+  /** per-request variation (autocannon `requests`) */
+  requests?: autocannon.Request[];
+}
+
+export interface LoadResult {
+  requests: number;
+  reqPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
+  /** responses by status class: 2xx, 3xx, 4xx, 5xx */
+  statuses: Record<string, number>;
+  errors: number;
+  timeouts: number;
+  durationSec: number;
+}
+
+export async function runLoad(options: LoadOptions): Promise<LoadResult> {
+  const result = await autocannon({
+    url: options.url,
+    connections: options.connections ?? 100,
+    duration: options.amount ? undefined : (options.duration ?? 10),
+    amount: options.amount,
+    method: options.method ?? 'GET',
+    headers: options.headers,
+    body: options.body,
+    requests: options.requests,
+    timeout: 10,
+  });
+  return {
+    requests: result.requests.total,
+    reqPerSec: Math.round(result.requests.average),
+    p50Ms: result.latency.p50,
+    p99Ms: result.latency.p99,
+    statuses: { '2xx': result['2xx'], '3xx': result['3xx'], '4xx': result['4xx'], '5xx': result['5xx'] },
+    errors: result.errors,
+    timeouts: result.timeouts,
+    durationSec: result.duration,
+  };
+}
+
+export interface BenchResult {
+  /** "catalog", "coupons", … */
+  name: string;
+  startedAt: string;
+  cores: number;
+  cpuModel: string;
+  /** absolute figures, e.g. { cachedReqPerSec: 9000, uncachedP99Ms: 40 } */
+  figures: Record<string, number>;
+  /** side-by-side ratios from the same run, e.g. { cachedOverUncached: 5.1 } */
+  ratios: Record<string, number>;
+  /** targets the issue sets, e.g. { cachedOverUncached: 4 } (ratio >= target passes) */
+  targets: Record<string, number>;
+  /** time series for charts: name -> [[secondsSinceStart, value], …] */
+  series?: Record<string, [number, number][]>;
+  notes?: string[];
+}
+
+export function machine(): Pick<BenchResult, 'cores' | 'cpuModel'> {
+  const list = cpus();
+  return { cores: list.length, cpuModel: list[0]?.model ?? 'unknown' };
+}
+
+const resultsDir = new URL('../results/', import.meta.url).pathname;
+
+/** Writes perf/results/<dir>/<name>.json (dir defaults to a timestamp) and returns its path. */
+export function writeResult(result: BenchResult, dir = result.startedAt.replace(/[:.]/g, '-')): string {
+  const folder = `${resultsDir}${dir}`;
+  mkdirSync(folder, { recursive: true });
+  const path = `${folder}/${result.name}.json`;
+  writeFileSync(path, JSON.stringify(result, null, 2) + '\n');
+  return path;
+}

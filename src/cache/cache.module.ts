@@ -1,0 +1,25 @@
+import { CacheModule } from '@nestjs/cache-manager';
+import { Global, Module } from '@nestjs/common';
+import { createKeyv } from 'cacheable';
+import type { AppConfig } from '../../config/env.js';
+import { APP_CONFIG } from '../common/config.module.js';
+
+/**
+ * The per-worker memory cache (`CACHE_MANAGER` from @nestjs/cache-manager). Bounded: an LRU of
+ * CACHE_MAX_ENTRIES entries, with CACHE_TTL_MS as the staleness backstop when broadcasts fail.
+ * Without `stores`, cache-manager would use an unbounded Map.
+ */
+@Global()
+@Module({
+  imports: [
+    CacheModule.registerAsync({
+      inject: [APP_CONFIG],
+      useFactory: (config: AppConfig) => ({
+        stores: [createKeyv({ ttl: config.CACHE_TTL_MS, lruSize: config.CACHE_MAX_ENTRIES, useClone: false })],
+        ttl: config.CACHE_TTL_MS,
+      }),
+    }),
+  ],
+  exports: [CacheModule],
+})
+export class AppCacheModule {}
