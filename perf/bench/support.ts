@@ -34,7 +34,20 @@ export interface LoadResult {
   durationSec: number;
 }
 
+/** Where benchmarks say what they are doing; `npm run bench` shows it on its progress line. */
+let progressListener: ((text: string) => void) | undefined;
+
+export function onProgress(listener: ((text: string) => void) | undefined): void {
+  progressListener = listener;
+}
+
+export function reportProgress(text: string): void {
+  progressListener?.(text);
+}
+
 export async function runLoad(options: LoadOptions): Promise<LoadResult> {
+  const target = `${options.method ?? 'GET'} ${new URL(options.url).pathname}`;
+  reportProgress(`${target} × ${options.connections ?? 100} conns, ${options.amount ? `${options.amount} requests` : `${options.duration ?? 10} s`}`);
   const result = await autocannon({
     url: options.url,
     connections: options.connections ?? 100,

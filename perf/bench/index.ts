@@ -1,0 +1,119 @@
+/**
+ * `npm run bench [-- catalog|coupons|all]` (default all): runs the local benchmarks one after the
+ * other (each starts its own PM2 cluster on this machine), shows progress on stderr (one updating
+ * line on a terminal, plain lines otherwise), and writes perf/results/<stamp>/ with each
+ * benchmark's JSON, report.md and the SVG charts. Exits 1 when a benchmark failed to produce a
+ * result or a ratio missed its target.
+ */
+import { existsSync } from 'node:fs';
+import { writeReport } from './report.js';
+import { machine, onProgress, writeResult, type BenchResult } from './support.js';
+
+const BENCHMARKS = ['catalog', 'coupons'] as const;
+type BenchName = (typeof BENCHMARKS)[number];
+
+export function selectBenchmarks(argv: string[]): BenchName[] {
+  const choice = argv.find((arg) => !arg.startsWith('-')) ?? 'all';
+  if (choice === 'all') return [...BENCHMARKS];
+  if ((BENCHMARKS as readonly string[]).includes(choice)) return [choice as BenchName];
+  throw new Error(`unknown benchmark "${choice}": use ${BENCHMARKS.join(', ')} or all`);
+}
+
+/** One status line on stderr: redrawn in place on a terminal, printed as plain lines when piped. */
+class ProgressLine {
+  private readonly tty = Boolean(process.stderr.isTTY);
+  private readonly frames = '⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏';
+  private frame = 0;
+  private timer?: NodeJS.Timeout;
+  private label = '';
+  private detail = '';
+  private started = 0;
+
+  begin(label: string): void {
+    this.label = label;
+    this.detail = 'starting';
+    this.started = Date.now();
+    if (this.tty) this.timer = setInterval(() => this.draw(), 250);
+    else process.stderr.write(`${this.stamp()} ${label}: started\n`);
+  }
+
+  update(detail: string): void {
+    this.detail = detail;
+    if (this.tty) this.draw();
+    else process.stderr.write(`${this.stamp()} ${this.label}: ${detail}\n`);
+  }
+
+  end(outcome: string): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    const line = `${this.label}: ${outcome} (${this.elapsed()})`;
+    process.stderr.write(this.tty ? `\r\x1b[2K${line}\n` : `${this.stamp()} ${line}\n`);
+  }
+
+  private elapsed(): string {
+    const seconds = Math.round((Date.now() - this.started) / 1000);
+    return `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, '0')}`;
+  }
+
+  private stamp(): string {
+    return new Date().toISOString().slice(11, 19);
+  }
+
+  private draw(): void {
+    this.frame = (this.frame + 1) % this.frames.length;
+    const columns = process.stderr.columns || 100;
+    const line = `${this.frames[this.frame]} ${this.label} ${this.elapsed()}  ${this.detail}`;
+    process.stderr.write(`\r\x1b[2K${line.slice(0, columns - 1)}`);
+  }
+}
+
+async function loadBenchmark(name: BenchName): Promise<() => Promise<BenchResult>> {
+  const file = new URL(`./${name}.ts`, import.meta.url);
+  if (!existsSync(file)) throw new Error(`perf/bench/${name}.ts does not exist yet`);
+  const module = (await import(file.href)) as { default?: () => Promise<BenchResult> };
+  if (typeof module.default !== 'function') throw new Error(`perf/bench/${name}.ts has no default-exported run()`);
+  return module.default;
+}
+
+async function main(): Promise<number> {
+  const selected = selectBenchmarks(process.argv.slice(2));
+  const startedAt = new Date().toISOString();
+  const stamp = startedAt.replace(/[:.]/g, '-');
+  const results: BenchResult[] = [];
+  const failures: Record<string, string> = {};
+  const progress = new ProgressLine();
+  onProgress((text) => progress.update(text));
+
+  for (const [index, name] of selected.entries()) {
+    progress.begin(`[${index + 1}/${selected.length}] ${name}`);
+    try {
+      const run = await loadBenchmark(name);
+      const result = await run();
+      writeResult(result, stamp);
+      results.push(result);
+      const missed = Object.entries(result.targets).filter(([ratio, target]) => (result.ratios[ratio] ?? -Infinity) < target);
+      progress.end(missed.length === 0 ? 'done' : `done, below target: ${missed.map(([ratio]) => ratio).join(', ')}`);
+    } catch (error) {
+      failures[name] = error instanceof Error ? (error.stack ?? error.message) : String(error);
+      progress.end(`failed: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+  onProgress(undefined);
+
+  const dir = new URL(`../results/${stamp}`, import.meta.url).pathname;
+  const { cores, cpuModel } = machine();
+  const report = writeReport(dir, { results, failures, startedAt, finishedAt: new Date().toISOString(), cores, cpuModel, nodeVersion: process.versions.node });
+  console.log(report);
+  const belowTarget = results.some((r) => Object.entries(r.targets).some(([ratio, target]) => (r.ratios[ratio] ?? -Infinity) < target));
+  return Object.keys(failures).length > 0 || belowTarget ? 1 : 0;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  main().then(
+    (code) => process.exit(code),
+    (error: unknown) => {
+      console.error(error instanceof Error ? error.message : error);
+      process.exit(2);
+    },
+  );
+}

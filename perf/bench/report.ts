@@ -1,0 +1,233 @@
+/**
+ * Turns BenchResults into perf/results/<stamp>/report.md plus hand-written SVG charts: throughput
+ * and latency bars per benchmark (so cached vs uncached, claim vs list sit side by side), ratios
+ * against their targets, and a line chart per time series (claim rate, queue drain). Pure
+ * rendering (`renderReport`) is separate from writing files, so a unit test can check the output.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import type { BenchResult } from './support.js';
+
+export interface ReportInput {
+  results: BenchResult[];
+  /** benchmarks that did not produce a result: name → reason */
+  failures?: Record<string, string>;
+  startedAt: string;
+  finishedAt: string;
+  cores: number;
+  cpuModel: string;
+  nodeVersion?: string;
+}
+
+export interface RenderedReport {
+  markdown: string;
+  /** file name → SVG text */
+  charts: Record<string, string>;
+}
+
+/** The original (Spring Boot, 2 servers, nGrinder 1,000 VUs for 2 min): list without → with Caffeine. */
+export const ORIGINAL = { uncachedTps: 1750, cachedTps: 6800, uncachedAvgMs: 383, cachedAvgMs: 58 };
+
+type Kind = 'throughput' | 'latency' | 'other';
+
+/** Figures are named by what they measure: `…ReqPerSec`, `…RowsPerSec` are rates, `…Ms` latencies. */
+export function figureKind(name: string): Kind {
+  if (/(PerSec|PerS|Rps|Tps)$/i.test(name)) return 'throughput';
+  if (/Ms$/.test(name)) return 'latency';
+  return 'other';
+}
+
+export function escapeXml(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');
+}
+
+/** 12345.678 → "12,346"; 3.456 → "3.46"; 0.01234 → "0.0123". */
+export function formatNumber(value: number): string {
+  if (!Number.isFinite(value)) return String(value);
+  const abs = Math.abs(value);
+  const digits = abs >= 100 ? 0 : abs >= 1 ? 2 : 3;
+  return value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: 0 });
+}
+
+/** "cachedReqPerSec" → "cached req/s"; "uncachedP99Ms" → "uncached p99 (ms)". */
+export function humanize(name: string): string {
+  return name
+    .replace(/ReqPerSec$/, ' req/s')
+    .replace(/PerSec$/, '/s')
+    .replace(/(P\d+|Avg|Mean|Max|Min)Ms$/, (_, stat: string) => ` ${stat.toLowerCase()} (ms)`)
+    .replace(/Ms$/, ' (ms)')
+    .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
+    .replace(/\s+/g, ' ')
+    .trim()
+    .toLowerCase();
+}
+
+const FONT = 'font-family="system-ui, -apple-system, Segoe UI, sans-serif"';
+const COLORS = ['#2563eb', '#16a34a', '#d97706', '#9333ea', '#dc2626', '#0891b2'];
+
+export interface Bar {
+  label: string;
+  value: number;
+  /** drawn as a marker line (e.g. a target ratio) */
+  target?: number;
+}
+
+/** Horizontal bars, one per row, value printed at the bar's end. */
+export function barChart(title: string, unit: string, bars: Bar[]): string {
+  const width = 760;
+  const labelWidth = 260;
+  const rowHeight = 30;
+  const top = 44;
+  const plotWidth = width - labelWidth - 110;
+  const height = top + bars.length * rowHeight + 30;
+  const max = Math.max(1e-9, ...bars.map((b) => Math.max(b.value, b.target ?? 0)));
+  const rows = bars.map((bar, i) => {
+    const y = top + i * rowHeight;
+    const w = Math.max(1, (Math.max(0, bar.value) / max) * plotWidth);
+    const parts = [
+      `<text x="${labelWidth - 10}" y="${y + 19}" text-anchor="end" font-size="13" fill="#111827">${escapeXml(bar.label)}</text>`,
+      `<rect x="${labelWidth}" y="${y + 5}" width="${w.toFixed(1)}" height="${rowHeight - 10}" rx="3" fill="${COLORS[i % COLORS.length]}"><title>${escapeXml(`${bar.label}: ${formatNumber(bar.value)} ${unit}`)}</title></rect>`,
+      `<text x="${(labelWidth + w + 6).toFixed(1)}" y="${y + 19}" font-size="13" fill="#111827">${escapeXml(`${formatNumber(bar.value)} ${unit}`.trim())}</text>`,
+    ];
+    if (bar.target !== undefined) {
+      const x = labelWidth + (bar.target / max) * plotWidth;
+      parts.push(
+        `<line x1="${x.toFixed(1)}" y1="${y + 2}" x2="${x.toFixed(1)}" y2="${y + rowHeight - 2}" stroke="#111827" stroke-width="2" stroke-dasharray="4 2"><title>${escapeXml(`target ${formatNumber(bar.target)}`)}</title></line>`,
+      );
+    }
+    return parts.join('\n  ');
+  });
+  return [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" ${FONT}>`,
+    `  <rect width="${width}" height="${height}" fill="#ffffff"/>`,
+    `  <text x="16" y="26" font-size="16" font-weight="600" fill="#111827">${escapeXml(title)}</text>`,
+    `  ${rows.join('\n  ')}`,
+    `  <line x1="${labelWidth}" y1="${top}" x2="${labelWidth}" y2="${top + bars.length * rowHeight}" stroke="#9ca3af"/>`,
+    `</svg>`,
+    '',
+  ].join('\n');
+}
+
+/** Lines over time (x: seconds since start), with axes, a few ticks and a legend. */
+export function lineChart(title: string, series: Record<string, [number, number][]>): string {
+  const width = 760;
+  const height = 320;
+  const left = 70;
+  const right = 20;
+  const top = 44;
+  const bottom = 50;
+  const names = Object.keys(series);
+  const points = names.flatMap((name) => series[name]);
+  const maxX = Math.max(1e-9, ...points.map(([x]) => x));
+  const maxY = Math.max(1e-9, ...points.map(([, y]) => y));
+  const sx = (x: number) => left + (x / maxX) * (width - left - right);
+  const sy = (y: number) => height - bottom - (y / maxY) * (height - top - bottom);
+  const ticks = [0, 0.25, 0.5, 0.75, 1];
+  const grid = ticks.map((t) => {
+    const y = sy(maxY * t);
+    const x = sx(maxX * t);
+    return [
+      `<line x1="${left}" y1="${y.toFixed(1)}" x2="${width - right}" y2="${y.toFixed(1)}" stroke="#e5e7eb"/>`,
+      `<text x="${left - 6}" y="${(y + 4).toFixed(1)}" text-anchor="end" font-size="11" fill="#4b5563">${escapeXml(formatNumber(maxY * t))}</text>`,
+      `<text x="${x.toFixed(1)}" y="${height - bottom + 16}" text-anchor="middle" font-size="11" fill="#4b5563">${escapeXml(`${formatNumber(maxX * t)} s`)}</text>`,
+    ].join('\n  ');
+  });
+  const lines = names.map((name, i) => {
+    const d = series[name].map(([x, y], j) => `${j === 0 ? 'M' : 'L'}${sx(x).toFixed(1)},${sy(y).toFixed(1)}`).join(' ');
+    const color = COLORS[i % COLORS.length];
+    const legendX = left + i * 200;
+    return [
+      d ? `<path d="${d}" fill="none" stroke="${color}" stroke-width="2"><title>${escapeXml(humanize(name))}</title></path>` : '',
+      `<rect x="${legendX}" y="${height - 20}" width="12" height="12" fill="${color}"/>`,
+      `<text x="${legendX + 16}" y="${height - 10}" font-size="12" fill="#111827">${escapeXml(humanize(name))}</text>`,
+    ].join('\n  ');
+  });
+  return [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" ${FONT}>`,
+    `  <rect width="${width}" height="${height}" fill="#ffffff"/>`,
+    `  <text x="16" y="26" font-size="16" font-weight="600" fill="#111827">${escapeXml(title)}</text>`,
+    `  ${grid.join('\n  ')}`,
+    `  <line x1="${left}" y1="${top}" x2="${left}" y2="${height - bottom}" stroke="#6b7280"/>`,
+    `  <line x1="${left}" y1="${height - bottom}" x2="${width - right}" y2="${height - bottom}" stroke="#6b7280"/>`,
+    `  ${lines.join('\n  ')}`,
+    `</svg>`,
+    '',
+  ].join('\n');
+}
+
+function slug(text: string): string {
+  return text.replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
+}
+
+function ratioVerdict(value: number, target: number | undefined): string {
+  if (target === undefined) return '';
+  return value >= target ? 'pass' : '**FAIL**';
+}
+
+export function renderReport(input: ReportInput): RenderedReport {
+  const charts: Record<string, string> = {};
+  const md: string[] = [];
+  md.push(`# Pick benchmark report`, '');
+  md.push(`- started ${input.startedAt}, finished ${input.finishedAt}`);
+  md.push(`- machine: **${input.cores} cores** (${input.cpuModel})${input.nodeVersion ? `, Node ${input.nodeVersion}` : ''}`);
+  md.push(`- every figure below comes from this one run; compare ratios, not absolute numbers, across machines`, '');
+
+  const allRatios = input.results.flatMap((r) => Object.entries(r.ratios).map(([name, value]) => ({ bench: r.name, name, value, target: r.targets[name] })));
+  md.push(`## Ratios vs targets`, '');
+  if (allRatios.length === 0) md.push('_no ratios reported_', '');
+  else {
+    md.push('| benchmark | ratio | measured | target | verdict |', '|---|---|---:|---:|---|');
+    for (const ratio of allRatios) {
+      md.push(`| ${ratio.bench} | ${humanize(ratio.name)} | ${formatNumber(ratio.value)}× | ${ratio.target === undefined ? '–' : `≥ ${formatNumber(ratio.target)}×`} | ${ratioVerdict(ratio.value, ratio.target)} |`);
+    }
+    md.push('');
+    const file = 'ratios.svg';
+    charts[file] = barChart('Ratios measured side by side (dashed line: target)', '×', allRatios.map((r) => ({ label: `${r.bench}: ${humanize(r.name)}`, value: r.value, target: r.target })));
+    md.push(`![ratios](${file})`, '');
+  }
+  md.push(
+    `For scale, the original (Spring Boot on 2 servers, nGrinder 1,000 VUs for 2 min) went from ${formatNumber(ORIGINAL.uncachedTps)} to ${formatNumber(ORIGINAL.cachedTps)} TPS ` +
+      `(${formatNumber(ORIGINAL.cachedTps / ORIGINAL.uncachedTps)}×) and from ${ORIGINAL.uncachedAvgMs} ms to ${ORIGINAL.cachedAvgMs} ms average with its list cache.`,
+    '',
+  );
+
+  for (const [name, reason] of Object.entries(input.failures ?? {})) {
+    md.push(`## ${name}: no result`, '', '```', reason.trim(), '```', '');
+  }
+
+  for (const result of input.results) {
+    md.push(`## ${result.name}`, '');
+    const entries = Object.entries(result.figures);
+    md.push('| figure | value |', '|---|---:|');
+    for (const [figure, value] of entries) md.push(`| ${humanize(figure)} | ${formatNumber(value)} |`);
+    md.push('');
+    const throughput = entries.filter(([figure]) => figureKind(figure) === 'throughput');
+    const latency = entries.filter(([figure]) => figureKind(figure) === 'latency');
+    if (throughput.length > 0) {
+      const file = `${slug(result.name)}-throughput.svg`;
+      charts[file] = barChart(`${result.name}: throughput`, '/s', throughput.map(([figure, value]) => ({ label: humanize(figure).replace(/ ?(req)?\/s$/, ''), value })));
+      md.push(`![${result.name} throughput](${file})`, '');
+    }
+    if (latency.length > 0) {
+      const file = `${slug(result.name)}-latency.svg`;
+      charts[file] = barChart(`${result.name}: latency`, 'ms', latency.map(([figure, value]) => ({ label: humanize(figure).replace(/ \(ms\)$/, ''), value })));
+      md.push(`![${result.name} latency](${file})`, '');
+    }
+    for (const [seriesName, points] of Object.entries(result.series ?? {})) {
+      const file = `${slug(result.name)}-${slug(seriesName)}.svg`;
+      charts[file] = lineChart(`${result.name}: ${humanize(seriesName)} over time`, { [seriesName]: points });
+      md.push(`![${result.name} ${humanize(seriesName)}](${file})`, '');
+    }
+    if (result.notes?.length) md.push(...result.notes.map((note) => `- ${note}`), '');
+  }
+  return { markdown: md.join('\n'), charts };
+}
+
+/** Writes report.md and the charts into `dir`; returns the report's path. */
+export function writeReport(dir: string, input: ReportInput): string {
+  const { markdown, charts } = renderReport(input);
+  mkdirSync(dir, { recursive: true });
+  for (const [file, svg] of Object.entries(charts)) writeFileSync(`${dir}/${file}`, svg);
+  const path = `${dir}/report.md`;
+  writeFileSync(path, markdown);
+  return path;
+}
