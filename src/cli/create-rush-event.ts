@@ -42,7 +42,7 @@ function positive(name: string, raw: string | undefined, fallback: number, min =
 }
 
 /** An access token of an ADMIN member of this database, signed like the app signs them (HS256). */
-async function localAdminToken(config: AppConfig): Promise<string> {
+export async function localAdminToken(config: AppConfig): Promise<string> {
   const orm = await MikroORM.init(ormOptions(config));
   try {
     const em = orm.em.fork();
