@@ -28,17 +28,20 @@ class ProgressLine {
   private label = '';
   private detail = '';
   private started = 0;
+  private stepStarted = 0;
 
   begin(label: string): void {
     this.label = label;
     this.detail = 'starting';
     this.started = Date.now();
+    this.stepStarted = this.started;
     if (this.tty) this.timer = setInterval(() => this.draw(), 250);
     else process.stderr.write(`${this.stamp()} ${label}: started\n`);
   }
 
   update(detail: string): void {
     this.detail = detail;
+    this.stepStarted = Date.now();
     if (this.tty) this.draw();
     else process.stderr.write(`${this.stamp()} ${this.label}: ${detail}\n`);
   }
@@ -62,7 +65,8 @@ class ProgressLine {
   private draw(): void {
     this.frame = (this.frame + 1) % this.frames.length;
     const columns = process.stderr.columns || 100;
-    const line = `${this.frames[this.frame]} ${this.label} ${this.elapsed()}  ${this.detail}`;
+    const step = Math.round((Date.now() - this.stepStarted) / 1000);
+    const line = `${this.frames[this.frame]} ${this.label} ${this.elapsed()}  ${this.detail} (${step} s)`;
     process.stderr.write(`\r\x1b[2K${line.slice(0, columns - 1)}`);
   }
 }
