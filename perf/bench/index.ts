@@ -2,10 +2,11 @@
  * `npm run bench [-- catalog|coupons|all]` (default all): runs the local benchmarks one after the
  * other (each starts its own PM2 cluster on this machine), shows progress on stderr (one updating
  * line on a terminal, plain lines otherwise), and writes perf/results/<stamp>/ with each
- * benchmark's JSON, report.md and the SVG charts. Exits 1 when a benchmark failed to produce a
+ * benchmark's JSON, report.md, the SVG charts and bench.log (everything the benchmarks printed). Exits 1 when a benchmark failed to produce a
  * result or a ratio missed its target.
  */
-import { existsSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync } from 'node:fs';
+import { inspect } from 'node:util';
 import { writeReport } from './report.js';
 import { machine, onProgress, writeResult, type BenchResult } from './support.js';
 
@@ -88,7 +89,21 @@ async function main(): Promise<number> {
   const progress = new ProgressLine();
   onProgress((text) => progress.update(text));
 
+  const dir = new URL(`../results/${stamp}`, import.meta.url).pathname;
+  mkdirSync(dir, { recursive: true });
+  // The benchmarks narrate with console.log: keep every line in bench.log and show the latest on
+  // the progress line, so the terminal shows one line per benchmark.
+  const log = (line: string) => appendFileSync(`${dir}/bench.log`, `${new Date().toISOString()} ${line}\n`);
+  const { log: consoleLog, info: consoleInfo } = console;
+  console.log = console.info = (...args: unknown[]) => {
+    const text = args.map((arg) => (typeof arg === 'string' ? arg : inspect(arg))).join(' ');
+    log(text);
+    const first = text.split('\n').find((line) => line.trim() !== '');
+    if (first) progress.update(first.replace(/^\[[\w ]+\]\s*/, ''));
+  };
+
   for (const [index, name] of selected.entries()) {
+    log(`--- ${name}`);
     progress.begin(`[${index + 1}/${selected.length}] ${name}`);
     try {
       const run = await loadBenchmark(name);
@@ -99,12 +114,14 @@ async function main(): Promise<number> {
       progress.end(missed.length === 0 ? 'done' : `done, below target: ${missed.map(([ratio]) => ratio).join(', ')}`);
     } catch (error) {
       failures[name] = error instanceof Error ? (error.stack ?? error.message) : String(error);
+      log(`${name} failed: ${failures[name]}`);
       progress.end(`failed: ${error instanceof Error ? error.message : String(error)}`);
     }
   }
   onProgress(undefined);
+  console.log = consoleLog;
+  console.info = consoleInfo;
 
-  const dir = new URL(`../results/${stamp}`, import.meta.url).pathname;
   const { cores, cpuModel } = machine();
   const report = writeReport(dir, { results, failures, startedAt, finishedAt: new Date().toISOString(), cores, cpuModel, nodeVersion: process.versions.node });
   console.log(report);

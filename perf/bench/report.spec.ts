@@ -92,7 +92,7 @@ describe('benchmark report', () => {
 
   it('renders one well-formed SVG per chart, each referenced from report.md', () => {
     expect(Object.keys(charts).sort()).toEqual(
-      ['catalog-latency.svg', 'catalog-throughput.svg', 'coupons-claims-per-sec.svg', 'coupons-latency.svg', 'coupons-pending-claims.svg', 'coupons-throughput.svg', 'ratios.svg'].sort(),
+      ['catalog-latency.svg', 'catalog-throughput.svg', 'coupons-latency.svg', 'coupons-over-time.svg', 'coupons-throughput.svg', 'ratios.svg'].sort(),
     );
     for (const [file, svg] of Object.entries(charts)) {
       const elements = parseXml(svg);
@@ -128,12 +128,14 @@ describe('benchmark report', () => {
     expect(ratios.match(/stroke-dasharray/g)).toHaveLength(3); // three ratios have targets
   });
 
-  it('plots the time series as a path through every point', () => {
-    const svg = charts['coupons-pending-claims.svg'];
-    const path = /<path d="([^"]+)"/.exec(svg)?.[1] ?? '';
-    expect(path.split(/[ML]/).filter(Boolean)).toHaveLength(coupons.series!.pendingClaims.length);
-    expect(svg).toContain('5,200'); // the y axis reaches the peak
-    expect(svg).toContain('6 s');
+  it("plots a benchmark's time series in one chart, a path through every point of each", () => {
+    const svg = charts['coupons-over-time.svg'];
+    const paths = [...svg.matchAll(/<path d="([^"]+)"/g)].map((m) => m[1].split(/[ML]/).filter(Boolean));
+    expect(paths.map((p) => p.length)).toEqual([coupons.series!.claimsPerSec.length, coupons.series!.pendingClaims.length]);
+    expect(svg).toContain('claims/s');
+    expect(svg).toContain('pending claims');
+    expect(svg).toContain('6,900'); // the y axis reaches the highest point of either series
+    expect(svg).toContain('6 s'); // the x axis the last time
   });
 
   it('escapes text that would break the XML', () => {

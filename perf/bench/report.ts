@@ -212,10 +212,13 @@ export function renderReport(input: ReportInput): RenderedReport {
       charts[file] = barChart(`${result.name}: latency`, 'ms', latency.map(([figure, value]) => ({ label: humanize(figure).replace(/ \(ms\)$/, ''), value })));
       md.push(`![${result.name} latency](${file})`, '');
     }
-    for (const [seriesName, points] of Object.entries(result.series ?? {})) {
-      const file = `${slug(result.name)}-${slug(seriesName)}.svg`;
-      charts[file] = lineChart(`${result.name}: ${humanize(seriesName)} over time`, { [seriesName]: points });
-      md.push(`![${result.name} ${humanize(seriesName)}](${file})`, '');
+    // All series of a benchmark share one chart (e.g. claims accepted and rows in MySQL: the drain
+    // is the gap between the two lines).
+    const series = Object.entries(result.series ?? {}).filter(([, points]) => points.length > 0);
+    if (series.length > 0) {
+      const file = `${slug(result.name)}-over-time.svg`;
+      charts[file] = lineChart(`${result.name}: ${series.map(([name]) => humanize(name)).join(', ')} over time`, Object.fromEntries(series));
+      md.push(`![${result.name} over time](${file})`, '');
     }
     if (result.notes?.length) md.push(...result.notes.map((note) => `- ${note}`), '');
   }
