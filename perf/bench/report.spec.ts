@@ -2,7 +2,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { barChart, escapeXml, figureKind, formatNumber, humanize, lineChart, renderReport, writeReport, type ReportInput } from './report.js';
+import { barChart, escapeXml, figureKind, formatNumber, humanize, lineChart, niceCeil, renderReport, writeReport, type ReportInput } from './report.js';
 import type { BenchResult } from './support.js';
 
 const catalog: BenchResult = {
@@ -134,8 +134,8 @@ describe('benchmark report', () => {
     expect(paths.map((p) => p.length)).toEqual([coupons.series!.claimsPerSec.length, coupons.series!.pendingClaims.length]);
     expect(svg).toContain('claims/s');
     expect(svg).toContain('pending claims');
-    expect(svg).toContain('6,900'); // the y axis reaches the highest point of either series
-    expect(svg).toContain('6 s'); // the x axis the last time
+    expect(svg).toContain('>8,000<'); // the y axis covers the highest point of either series (6,900), rounded up
+    expect(svg).toContain('>8 s<'); // the x axis the last time (6 s), rounded up
   });
 
   it('escapes text that would break the XML', () => {
@@ -144,6 +144,10 @@ describe('benchmark report', () => {
     expect(unescape(svg)).toContain(`<script>&'`);
     expect(escapeXml(`<&>"'`)).toBe('&lt;&amp;&gt;&quot;&apos;');
     parseXml(lineChart('empty', { nothing: [] }));
+  });
+
+  it('ends axes on round numbers', () => {
+    expect([niceCeil(6900), niceCeil(6), niceCeil(5000), niceCeil(14.73), niceCeil(0.3), niceCeil(1)]).toEqual([8000, 8, 5000, 20, 0.4, 1]);
   });
 
   it('classifies and names figures by their suffix', () => {

@@ -107,6 +107,13 @@ export function barChart(title: string, unit: string, bars: Bar[]): string {
   ].join('\n');
 }
 
+/** The axis end: the value rounded up to 1, 2, 2.5, 4, 5, 8 or 10 × a power of ten, so quarter ticks are round. */
+export function niceCeil(value: number): number {
+  const power = 10 ** Math.floor(Math.log10(value));
+  const step = [1, 2, 2.5, 4, 5, 8, 10].find((m) => m * power >= value * (1 - 1e-12)) ?? 10;
+  return step * power;
+}
+
 /** Lines over time (x: seconds since start), with axes, a few ticks and a legend. */
 export function lineChart(title: string, series: Record<string, [number, number][]>): string {
   const width = 760;
@@ -117,8 +124,8 @@ export function lineChart(title: string, series: Record<string, [number, number]
   const bottom = 50;
   const names = Object.keys(series);
   const points = names.flatMap((name) => series[name]);
-  const maxX = Math.max(1e-9, ...points.map(([x]) => x));
-  const maxY = Math.max(1e-9, ...points.map(([, y]) => y));
+  const maxX = niceCeil(Math.max(1e-9, ...points.map(([x]) => x)));
+  const maxY = niceCeil(Math.max(1e-9, ...points.map(([, y]) => y)));
   const sx = (x: number) => left + (x / maxX) * (width - left - right);
   const sy = (y: number) => height - bottom - (y / maxY) * (height - top - bottom);
   const ticks = [0, 0.25, 0.5, 0.75, 1];

@@ -46,7 +46,8 @@ export function reportProgress(text: string): void {
 }
 
 export async function runLoad(options: LoadOptions): Promise<LoadResult> {
-  const target = `${options.method ?? 'GET'} ${new URL(options.url).pathname}`;
+  const paths = options.requests?.map((request) => request.path).filter((path) => path !== undefined) ?? [];
+  const target = `${options.method ?? 'GET'} ${paths[0] ?? new URL(options.url).pathname}${paths.length > 1 ? ` (+${paths.length - 1} paths)` : ''}`;
   reportProgress(`${target} × ${options.connections ?? 100} conns, ${options.amount ? `${options.amount} requests` : `${options.duration ?? 10} s`}`);
   const result = await autocannon({
     url: options.url,
