@@ -1,13 +1,14 @@
 /**
- * `npm run bench [-- catalog|coupons|all]` (default all): runs the local benchmarks one after the
+ * `npm run bench [-- catalog|coupons|all]` (default all), or `npm run bench -- report <dir>` to render
+ * a results folder's report again: runs the local benchmarks one after the
  * other (each starts its own PM2 cluster on this machine), shows progress on stderr (one updating
  * line on a terminal, plain lines otherwise), and writes perf/results/<stamp>/ with each
  * benchmark's JSON, report.md, the SVG charts and bench.log (everything the benchmarks printed). Exits 1 when a benchmark failed to produce a
  * result or a ratio missed its target.
  */
-import { appendFileSync, existsSync, mkdirSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { inspect } from 'node:util';
-import { writeReport } from './report.js';
+import { writeReport, type ReportInput } from './report.js';
 import { machine, onProgress, writeResult, type BenchResult } from './support.js';
 
 const BENCHMARKS = ['catalog', 'coupons'] as const;
@@ -80,7 +81,24 @@ async function loadBenchmark(name: BenchName): Promise<() => Promise<BenchResult
   return module.default;
 }
 
+/** What a run adds to its benchmarks' results (run.json), so its report can be rendered again. */
+type RunInfo = Pick<ReportInput, 'startedAt' | 'finishedAt' | 'failures' | 'nodeVersion'>;
+
+/** `npm run bench -- report <dir>`: renders report.md and the charts again from the JSON results in dir. */
+function rerender(dir: string): number {
+  const run = existsSync(`${dir}/run.json`) ? (JSON.parse(readFileSync(`${dir}/run.json`, 'utf8')) as RunInfo) : undefined;
+  const results = readdirSync(dir)
+    .filter((file) => file.endsWith('.json') && file !== 'run.json')
+    .map((file) => JSON.parse(readFileSync(`${dir}/${file}`, 'utf8')) as BenchResult)
+    .sort((a, b) => a.startedAt.localeCompare(b.startedAt));
+  if (results.length === 0) throw new Error(`no benchmark results (*.json) in ${dir}`);
+  const { cores, cpuModel } = results[0];
+  console.log(writeReport(dir, { results, cores, cpuModel, startedAt: results[0].startedAt, finishedAt: statSync(dir).mtime.toISOString(), ...run }));
+  return 0;
+}
+
 async function main(): Promise<number> {
+  if (process.argv[2] === 'report') return rerender(process.argv[3] ?? '.');
   const selected = selectBenchmarks(process.argv.slice(2));
   const startedAt = new Date().toISOString();
   const stamp = startedAt.replace(/[:.]/g, '-');
@@ -123,7 +141,9 @@ async function main(): Promise<number> {
   console.info = consoleInfo;
 
   const { cores, cpuModel } = machine();
-  const report = writeReport(dir, { results, failures, startedAt, finishedAt: new Date().toISOString(), cores, cpuModel, nodeVersion: process.versions.node });
+  const run: RunInfo = { startedAt, finishedAt: new Date().toISOString(), failures, nodeVersion: process.versions.node };
+  writeFileSync(`${dir}/run.json`, JSON.stringify(run, null, 2) + '\n');
+  const report = writeReport(dir, { results, cores, cpuModel, ...run });
   console.log(report);
   const belowTarget = results.some((r) => Object.entries(r.targets).some(([ratio, target]) => (r.ratios[ratio] ?? -Infinity) < target));
   return Object.keys(failures).length > 0 || belowTarget ? 1 : 0;
