@@ -1,3 +1,4 @@
+import multipart from '@fastify/multipart';
 import { ConsoleLogger, Logger, LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { MicroserviceOptions, Transport } from '@nestjs/microservices';
@@ -59,6 +60,9 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     }
     done();
   });
+
+  // Image uploads (src/media): streamed parts, limits enforced while reading.
+  await app.register(multipart, { limits: { fileSize: config.UPLOAD_MAX_BYTES, files: config.UPLOAD_MAX_FILES, fields: 0, parts: config.UPLOAD_MAX_FILES + 1 } });
 
   app.useGlobalPipes(validationPipe);
   app.enableShutdownHooks();

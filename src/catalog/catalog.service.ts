@@ -2,6 +2,7 @@ import { EntityManager } from '@mikro-orm/mysql';
 import { Injectable } from '@nestjs/common';
 import { AuthMember } from '../auth/auth.decorators.js';
 import { AppError } from '../common/errors.js';
+import { MediaService } from '../media/media.service.js';
 import { Member, MemberRole } from '../members/member.entity.js';
 import { CreateProductDto, PAGE_SIZE, ProductDetailDto, ProductImageInput, ProductListQuery, ProductPageDto, ProductSort, UpdateProductDto } from './catalog.dto.js';
 import { ImageUrls } from './image-urls.js';
@@ -19,6 +20,7 @@ export class CatalogService {
   constructor(
     private readonly em: EntityManager,
     private readonly urls: ImageUrls,
+    private readonly media: MediaService,
   ) {}
 
   /**
@@ -54,7 +56,7 @@ export class CatalogService {
     const mainImages = await this.mainImageKeys(rows.map((row) => String(row.id)));
     const items = rows.map((row) => {
       const key = mainImages.get(String(row.id));
-      return { id: String(row.id), name: row.name, price: Number(row.price), imageUrl: key ? this.urls.url(key) : null };
+      return { id: String(row.id), name: row.name, price: Number(row.price), imageUrl: key ? this.urls.thumbnail(key) : null };
     });
     const last = items.at(-1);
     return { items, next: items.length === PAGE_SIZE && last ? { lastId: last.id, lastPrice: last.price } : null };
@@ -69,25 +71,40 @@ export class CatalogService {
   async create(actor: AuthMember, body: CreateProductDto): Promise<ProductDetailDto> {
     const keys = this.imageKeys(body.images);
     const { images: _images, ...fields } = body;
-    const product = this.em.create(Product, { ...fields, seller: this.em.getReference(Member, actor.id) });
-    this.setImages(product, keys);
-    await this.em.persist(product).flush();
+    // Images: the upload records are locked before the rows that reference them are written (see MediaService).
+    const product = await this.em.transactional(async () => {
+      await this.media.lockAttachable(actor, keys.map((image) => image.key));
+      const created = this.em.create(Product, { ...fields, seller: this.em.getReference(Member, actor.id) });
+      this.setImages(created, keys);
+      return created;
+    });
     return this.toDetail(product);
   }
 
   async update(actor: AuthMember, id: string, body: UpdateProductDto): Promise<ProductDetailDto> {
     const keys = body.images === undefined ? undefined : this.imageKeys(body.images);
-    const product = await this.ownedProduct(actor, id);
     const { images: _images, ...fields } = body;
-    this.em.assign(product, fields);
-    if (keys) this.setImages(product, keys);
-    await this.em.flush();
+    let dropped: string[] = [];
+    const product = await this.em.transactional(async () => {
+      const found = await this.ownedProduct(actor, id);
+      this.em.assign(found, fields);
+      if (keys) {
+        const before = new Set(found.images.getItems().map((image) => image.objectKey));
+        await this.media.lockAttachable(actor, keys.map((image) => image.key), before);
+        dropped = [...before].filter((key) => !keys.some((image) => image.key === key));
+        this.setImages(found, keys);
+      }
+      return found;
+    });
+    await this.media.releaseLater(dropped);
     return this.toDetail(product);
   }
 
   async remove(actor: AuthMember, id: string): Promise<void> {
     const product = await this.ownedProduct(actor, id);
+    const keys = product.images.getItems().map((image) => image.objectKey);
     await this.em.remove(product).flush();
+    await this.media.releaseLater(keys);
   }
 
   private async ownedProduct(actor: AuthMember, id: string): Promise<Product> {
@@ -123,7 +140,7 @@ export class CatalogService {
   }
 
   private toDetail(product: Product): ProductDetailDto {
-    const images = product.images.getItems().map((image) => ({ url: this.urls.url(image.objectKey), type: image.type }));
+    const images = product.images.getItems().map((image) => ({ url: this.urls.detail(image.objectKey), type: image.type }));
     const main = images.find((image) => image.type === ProductImageType.MAIN);
     return {
       id: String(product.id),

@@ -1,8 +1,12 @@
+import { S3Client } from '@aws-sdk/client-s3';
 import { EntityManager } from '@mikro-orm/mysql';
-import { Controller, Get, HttpException, OnApplicationShutdown } from '@nestjs/common';
+import { Controller, Get, HttpException, Inject, OnApplicationShutdown } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { Redis } from 'ioredis';
+import type { AppConfig } from '../../config/env.js';
 import { Public } from '../auth/auth.decorators.js';
+import { APP_CONFIG } from '../common/config.module.js';
+import { probeBucket } from '../storage/storage.module.js';
 
 type CheckResult = { status: 'up' } | { status: 'down'; error: string };
 
@@ -26,6 +30,8 @@ export class HealthController implements OnApplicationShutdown {
   constructor(
     private readonly em: EntityManager,
     private readonly redis: Redis,
+    @Inject(S3Client) private readonly s3: S3Client,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   onApplicationShutdown(): void {
@@ -46,8 +52,14 @@ export class HealthController implements OnApplicationShutdown {
       mysql: await check(() => this.em.getConnection().execute('select 1')),
       redis: await check(() => this.redis.ping()),
     };
+    // Object storage is reported but does not gate readiness: browsing and coupon claims do not
+    // need it, and taking every worker out of the load balancer would turn an upload outage into a full one.
+    const storage = await check(async () => {
+      const problem = await probeBucket(this.s3, this.config.S3_BUCKET, 1500);
+      if (problem) throw new Error(problem);
+    });
     const ok = !this.shuttingDown && Object.values(checks).every((result) => result.status === 'up');
-    const body = { status: ok ? 'ok' : 'unavailable', draining: this.shuttingDown, checks };
+    const body = { status: ok ? 'ok' : 'unavailable', draining: this.shuttingDown, checks: { ...checks, storage }, ...(storage.status === 'down' && { degraded: ['storage'] }) };
     if (!ok) throw new HttpException({ statusCode: 503, code: 'SERVICE_UNAVAILABLE', message: 'not ready', ...body }, 503);
     return body;
   }
