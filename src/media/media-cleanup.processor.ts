@@ -1,6 +1,6 @@
 import { DeleteObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { LockMode } from '@mikro-orm/core';
-import { MikroORM } from '@mikro-orm/mysql';
+import { EntityManager } from '@mikro-orm/mysql';
 import { InjectQueue } from '@nestjs/bull';
 import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import type { Job, Queue } from 'bull';
@@ -24,7 +24,7 @@ export class MediaCleanupProcessor implements OnApplicationBootstrap {
   private readonly logger = new Logger('MediaCleanup');
 
   constructor(
-    private readonly orm: MikroORM,
+    private readonly em: EntityManager,
     @Inject(S3Client) private readonly s3: S3Client,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @InjectQueue(MEDIA_QUEUE) private readonly queue: Queue<ReleaseJob>,
@@ -44,7 +44,7 @@ export class MediaCleanupProcessor implements OnApplicationBootstrap {
   }
 
   private async releaseOne(key: string): Promise<ReleaseOutcome> {
-    const em = this.orm.em.fork();
+    const em = this.em.fork();
     const decision = await em.transactional(async (tx) => {
       const record = await tx.findOne(MediaObject, { objectKey: key }, { lockMode: LockMode.PESSIMISTIC_WRITE });
       const used = await tx.findOne(ProductImage, { objectKey: key }, { lockMode: LockMode.PESSIMISTIC_READ, fields: ['id'] });
