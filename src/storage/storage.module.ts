@@ -25,7 +25,8 @@ export function createS3Client(config: AppConfig): S3Client {
 export function storageUnavailable(error: unknown): AppError {
   if (error instanceof AppError) return error;
   const status = error instanceof S3ServiceException ? ` (${error.name} ${error.$metadata.httpStatusCode ?? ''})` : '';
-  return new AppError('STORAGE_UNAVAILABLE', `Object storage is unavailable${status}; retry shortly`);
+  // The cause goes to the server log (the filter logs 5xx with the error), not to the client.
+  return Object.assign(new AppError('STORAGE_UNAVAILABLE', `Object storage is unavailable${status}; retry shortly`), { cause: error });
 }
 
 /** Checks that the bucket answers; resolves with an error message or undefined. */
