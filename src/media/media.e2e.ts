@@ -4,7 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { solidPng } from '../storage/demo-images.js';
 import { createS3Client } from '../storage/storage.module.js';
 import { startTestApp, type TestApp } from '../testing/app.js';
-import { MediaObject } from './media-object.entity.js';
+import { MediaCleanupProcessor } from './media-cleanup.processor.js';
+import { MediaObject, MediaObjectState } from './media-object.entity.js';
 
 // Tiny valid images, bytes written here (JPEG from cjpeg, WebP lossless from cwebp; both decode).
 const JPEG = Buffer.from(
@@ -149,6 +150,40 @@ describe('product images on object storage', () => {
     const reattach = await t.http.post('/api/seller/products', product([{ url: urls[1], type: 'MAIN' }]), seller.accessToken);
     expect(reattach.status).toBe(400);
     expect(reattach.body.code).toBe('IMAGE_NOT_FOUND');
+  });
+
+  it('never leaves a product pointing at a deleted object when attach and cleanup race on the same keys', async () => {
+    const keys: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const result = await upload([PNG, JPEG, WEBP].map((bytes, n) => ({ name: `${i}-${n}`, bytes })));
+      expect(result.status).toBe(201);
+      keys.push(...(result.body.imageUrls as string[]).map(keyOf));
+    }
+    const cleanup = t.app.get(MediaCleanupProcessor);
+    // For every key at once: a product attaching it, and the cleanup job deciding about it.
+    const outcomes = await Promise.all(
+      keys.map(async (key, i) => {
+        // Staggered so both orders happen: the job is started 0-55 ms after the attach request.
+        const [attach, release] = await Promise.all([
+          t.http.post('/api/seller/products', product([{ url: `${t.config.CDN_BASE_URL}/${key}`, type: 'MAIN' }]), seller.accessToken),
+          new Promise((resolve) => setTimeout(resolve, (i % 12) * 5)).then(() => cleanup.release([key])),
+        ]);
+        return { key, attach: attach.status === 201 ? 'attached' : attach.body.code, release: release[key] };
+      }),
+    );
+    const tally = outcomes.reduce<Record<string, number>>((acc, o) => ({ ...acc, [`${o.attach}/${o.release}`]: (acc[`${o.attach}/${o.release}`] ?? 0) + 1 }), {});
+    console.log(`attach vs cleanup on ${keys.length} keys: ${JSON.stringify(tally)}`);
+    for (const outcome of outcomes) {
+      const stored = await exists(outcome.key);
+      const record = await db.fork().findOne(MediaObject, { objectKey: outcome.key });
+      if (outcome.attach === 'attached') {
+        // the product won: the job must have kept the object
+        expect({ ...outcome, stored, state: record?.state }).toEqual({ ...outcome, release: 'kept', stored: true, state: MediaObjectState.STORED });
+      } else {
+        // the job won: the attach was refused and the object is gone
+        expect({ ...outcome, stored, record: record?.state ?? null }).toEqual({ ...outcome, attach: 'IMAGE_NOT_FOUND', release: 'deleted', stored: false, record: null });
+      }
+    }
   });
 
   it('rejects bad uploads with a clear 4xx and stores nothing', async () => {
