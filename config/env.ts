@@ -71,7 +71,7 @@ export class EnvironmentVariables {
   /** Most images in one upload request (more: 413 TOO_MANY_FILES). */
   @Transform(toInt) @IsInt() @Min(1) @Max(50) UPLOAD_MAX_FILES = 10;
   /** An uploaded image no product references after this long is deleted. */
-  @Transform(toInt) @IsInt() @Min(60) UPLOAD_UNATTACHED_TTL_SECONDS = 24 * 3600;
+  @Transform(toInt) @IsInt() @Min(1) UPLOAD_UNATTACHED_TTL_SECONDS = 24 * 3600;
 }
 
 export type AppConfig = Readonly<EnvironmentVariables>;

@@ -186,6 +186,33 @@ describe('product images on object storage', () => {
     }
   });
 
+  it('deletes uploads no product took after UPLOAD_UNATTACHED_TTL_SECONDS, only where processors are enabled', async () => {
+    // Own Bull prefix, so the suite's main app (processors on) cannot take these jobs.
+    const env = { REDIS_PREFIX: `${t.config.REDIS_PREFIX}-expiry`, UPLOAD_UNATTACHED_TTL_SECONDS: '1' };
+    const httpOnly = await startTestApp({ ...env, QUEUE_PROCESSORS_ENABLED: 'false' });
+    let keys: string[];
+    try {
+      const data = new FormData();
+      for (const bytes of [PNG, JPEG]) data.append('files', new Blob([bytes]), 'x');
+      const uploaded = await httpOnly.http.request('POST', '/api/seller/products/images', { token: seller.accessToken, raw: data });
+      expect(uploaded.status).toBe(201);
+      keys = (uploaded.body.imageUrls as string[]).map(keyOf);
+      const kept = await httpOnly.http.post('/api/seller/products', product([{ url: uploaded.body.imageUrls[0], type: 'MAIN' }]), seller.accessToken);
+      expect(kept.status).toBe(201);
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      expect(await Promise.all(keys.map(exists))).toEqual([true, true]); // due, but nobody processes
+    } finally {
+      await httpOnly.close();
+    }
+    const worker = await startTestApp({ ...env, HTTP_ENABLED: 'false' });
+    try {
+      await waitGone([keys[1]]);
+      expect(await exists(keys[0])).toBe(true); // a product uses it
+    } finally {
+      await worker.close();
+    }
+  });
+
   it('rejects bad uploads with a clear 4xx and stores nothing', async () => {
     const customer = await t.http.member('CUSTOMER');
     const before = { keys: await storedKeys(), records: await records() };
