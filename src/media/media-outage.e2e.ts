@@ -1,4 +1,4 @@
-import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { EntityManager } from '@mikro-orm/mysql';
 import { rmSync } from 'node:fs';
 import type S3rver from 's3rver';
@@ -45,6 +45,21 @@ describe('object storage outage', () => {
     await server?.close().catch(() => undefined);
     s3?.destroy();
     await t?.close();
+  });
+
+  it('stores an image larger than one upload part (5 MiB, sent as a multipart upload) byte for byte', async () => {
+    const big = Buffer.concat([PNG, Buffer.alloc(6 * 1024 * 1024 + 123, 7)]);
+    const data = new FormData();
+    data.append('files', new Blob([big]), 'big.png');
+    const started = Date.now();
+    const result = await t.http.request('POST', '/api/seller/products/images', { token: seller.accessToken, raw: data });
+    console.log(`6 MiB upload: ${result.status} in ${Date.now() - started} ms`);
+    expect(result.status, JSON.stringify(result.body)).toBe(201);
+    const key = (result.body.imageUrls[0] as string).slice(`${t.config.CDN_BASE_URL}/`.length);
+    const meta = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+    expect(meta.ContentLength).toBe(big.length);
+    const stored = await (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body!.transformToByteArray();
+    expect(Buffer.from(stored).equals(big)).toBe(true);
   });
 
   it('answers 503 STORAGE_UNAVAILABLE while storage is down, writes nothing, and recovers without an app restart', async () => {
