@@ -62,6 +62,24 @@ describe('object storage outage', () => {
     expect(Buffer.from(stored).equals(big)).toBe(true);
   });
 
+  it('answers 503 STORAGE_UNAVAILABLE when storage refuses (unknown access key, missing bucket), and stores nothing', async () => {
+    const same = { S3_ENDPOINT: t.config.S3_ENDPOINT, CDN_BASE_URL: t.config.CDN_BASE_URL };
+    for (const overrides of [{ ...same, S3_BUCKET: bucket, S3_ACCESS_KEY: 'NOT-A-KEY' }, { ...same, S3_BUCKET: 'no-such-bucket' }]) {
+      const refused = await startTestApp(overrides);
+      try {
+        const before = await rows();
+        const data = new FormData();
+        data.append('files', new Blob([PNG]), 'p.png');
+        const result = await refused.http.request('POST', '/api/seller/products/images', { token: seller.accessToken, raw: data });
+        expect([result.status, result.body.code]).toEqual([503, 'STORAGE_UNAVAILABLE']);
+        expect(await rows()).toEqual(before);
+        expect((await refused.http.get('/health/ready')).body.checks.storage.status).toBe('down');
+      } finally {
+        await refused.close();
+      }
+    }
+  });
+
   it('answers 503 STORAGE_UNAVAILABLE while storage is down, writes nothing, and recovers without an app restart', async () => {
     const first = await upload();
     expect(first.status).toBe(201);
