@@ -84,27 +84,28 @@ export class CatalogService {
   async update(actor: AuthMember, id: string, body: UpdateProductDto): Promise<ProductDetailDto> {
     const keys = body.images === undefined ? undefined : this.imageKeys(body.images);
     const { images: _images, ...fields } = body;
-    let dropped: string[] = [];
     const product = await this.em.transactional(async () => {
       const found = await this.ownedProduct(actor, id);
       this.em.assign(found, fields);
       if (keys) {
         const before = new Set(found.images.getItems().map((image) => image.objectKey));
         await this.media.lockAttachable(actor, keys.map((image) => image.key), before);
-        dropped = [...before].filter((key) => !keys.some((image) => image.key === key));
         this.setImages(found, keys);
+        await this.em.flush();
+        // Queued before commit: the job decides from committed rows, so a rollback only makes it keep the objects.
+        await this.media.releaseLater([...before].filter((key) => !keys.some((image) => image.key === key)), `product-${id}-${found.updatedAt.getTime()}`);
       }
       return found;
     });
-    await this.media.releaseLater(dropped);
     return this.toDetail(product);
   }
 
   async remove(actor: AuthMember, id: string): Promise<void> {
-    const product = await this.ownedProduct(actor, id);
-    const keys = product.images.getItems().map((image) => image.objectKey);
-    await this.em.remove(product).flush();
-    await this.media.releaseLater(keys);
+    await this.em.transactional(async () => {
+      const product = await this.ownedProduct(actor, id);
+      await this.media.releaseLater(product.images.getItems().map((image) => image.objectKey), `product-${id}-deleted`);
+      this.em.remove(product);
+    });
   }
 
   private async ownedProduct(actor: AuthMember, id: string): Promise<Product> {

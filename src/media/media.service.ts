@@ -30,14 +30,16 @@ export interface ReleaseJob {
 export const IMAGE_CACHE_CONTROL = 'public, max-age=31536000, immutable';
 
 const QUEUE_TIMEOUT_MS = 2000;
+/** Product changes queue their cleanup before commit; this lets the commit land before the job looks. */
+const RELEASE_DELAY_MS = 1000;
 const RELEASE_OPTIONS = { attempts: 10, backoff: { type: 'exponential', delay: 2000 }, removeOnComplete: true, removeOnFail: true };
 
 // @fastify/multipart's limit errors, as our codes.
-const MULTIPART_ERRORS: Record<string, AppError> = {
-  FST_REQ_FILE_TOO_LARGE: new AppError('FILE_TOO_LARGE', 'An image is larger than the limit'),
-  FST_FILES_LIMIT: new AppError('TOO_MANY_FILES', 'Too many images in one request'),
-  FST_PARTS_LIMIT: new AppError('TOO_MANY_FILES', 'Too many parts in one request'),
-  FST_FIELDS_LIMIT: new AppError('UNEXPECTED_FIELD', 'Only the "files" field is accepted'),
+const MULTIPART_ERRORS: Record<string, (config: AppConfig) => AppError> = {
+  FST_REQ_FILE_TOO_LARGE: (config) => new AppError('FILE_TOO_LARGE', `An image is larger than ${config.UPLOAD_MAX_BYTES} bytes`),
+  FST_FILES_LIMIT: (config) => new AppError('TOO_MANY_FILES', `At most ${config.UPLOAD_MAX_FILES} images per request`),
+  FST_PARTS_LIMIT: (config) => new AppError('TOO_MANY_FILES', `At most ${config.UPLOAD_MAX_FILES} images per request`),
+  FST_FIELDS_LIMIT: () => new AppError('UNEXPECTED_FIELD', 'Only the file field "files" is accepted'),
 };
 
 interface StoredFile {
@@ -95,7 +97,7 @@ export class MediaService {
     } catch (error) {
       await this.discard(attempted);
       const code = (error as { code?: string }).code;
-      throw (code && MULTIPART_ERRORS[code]) ?? error;
+      throw (code && MULTIPART_ERRORS[code]?.(this.config)) || error;
     }
     return stored.map((file) => this.urls.url(file.key));
   }
@@ -134,7 +136,7 @@ export class MediaService {
         }
       }
       // @fastify/multipart truncates at the limit: refuse instead of storing a cut image.
-      if (file.truncated) throw new AppError('FILE_TOO_LARGE', `An image is larger than ${Math.floor(limit / 1024)} KiB`);
+      if (file.truncated) throw new AppError('FILE_TOO_LARGE', `"${part.filename.slice(0, 100)}" is larger than ${limit} bytes`);
     }
     try {
       await new Upload({
@@ -153,7 +155,7 @@ export class MediaService {
     if (keys.length === 0) return;
     const results = await Promise.allSettled(keys.map((key) => this.s3.send(new DeleteObjectCommand({ Bucket: this.config.S3_BUCKET, Key: key }))));
     const left = keys.filter((_, i) => results[i].status === 'rejected');
-    if (left.length > 0) await this.releaseLater(left);
+    if (left.length > 0) await this.releaseLater(left, `upload-failed-${createHash('sha256').update(left.join()).digest('hex').slice(0, 32)}`);
   }
 
   /**
@@ -181,16 +183,17 @@ export class MediaService {
   }
 
   /**
-   * After a commit that stopped referencing `keys`: queue their deletion. Deterministic job id
-   * (same keys → same job while it is pending). Never fails the caller: an object left behind
-   * is garbage, a product pointing at a deleted object would be a bug.
+   * Queues the deletion of `keys` a product stopped referencing (`event` names that change, e.g.
+   * `product-7-deleted`: the deterministic job id). Safe to call inside the product transaction,
+   * before commit: the job decides from committed rows under locks, so after a rollback it just
+   * keeps the objects; the delay lets the commit land first. Never fails the caller: an object
+   * left behind is garbage, a product pointing at a deleted object would be a bug.
    */
-  async releaseLater(keys: string[]): Promise<void> {
+  async releaseLater(keys: string[], event: string): Promise<void> {
     const unique = [...new Set(keys)].sort();
     if (unique.length === 0) return;
-    const jobId = `release:${createHash('sha256').update(unique.join('\n')).digest('hex').slice(0, 32)}`;
     try {
-      await withTimeout(this.queue.add(RELEASE_JOB, { keys: unique }, { ...RELEASE_OPTIONS, jobId }), 'The job queue');
+      await withTimeout(this.queue.add(RELEASE_JOB, { keys: unique }, { ...RELEASE_OPTIONS, jobId: `release:${event}`, delay: RELEASE_DELAY_MS }), 'The job queue');
     } catch (error) {
       this.logger.warn(`could not queue deletion of ${unique.length} object(s) (${unique.join(', ')}): ${(error as Error).message}`);
     }
