@@ -61,9 +61,6 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     done();
   });
 
-  // Image uploads (src/media): streamed parts, limits enforced while reading.
-  await app.register(multipart, { limits: { fileSize: config.UPLOAD_MAX_BYTES, files: config.UPLOAD_MAX_FILES, fields: 0, parts: config.UPLOAD_MAX_FILES + 1 } });
-
   app.useGlobalPipes(validationPipe);
   app.enableShutdownHooks();
   app.connectMicroservice<MicroserviceOptions>(
@@ -76,6 +73,8 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     new DocumentBuilder().setTitle('Pick API').setDescription('Catalog, FCFS coupons, members').setVersion('1').addBearerAuth().build(),
   );
   SwaggerModule.setup('docs', app, document);
+  // Image uploads (src/media): streamed parts, limits enforced while reading.
+  await app.register(multipart, { limits: { fileSize: config.UPLOAD_MAX_BYTES, files: config.UPLOAD_MAX_FILES, fields: 0, parts: config.UPLOAD_MAX_FILES + 1 } });
   return app;
 }
 
