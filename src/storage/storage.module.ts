@@ -1,5 +1,5 @@
 import { HeadBucketCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
-import { Global, Inject, Logger, Module, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Global, Inject, Logger, Module, OnApplicationBootstrap } from '@nestjs/common';
 import type { AppConfig } from '../../config/env.js';
 import { APP_CONFIG } from '../common/config.module.js';
 import { AppError } from '../common/errors.js';
@@ -46,7 +46,7 @@ export async function probeBucket(s3: S3Client, bucket: string, timeoutMs = 2000
   providers: [{ provide: S3Client, inject: [APP_CONFIG], useFactory: createS3Client }],
   exports: [S3Client],
 })
-export class StorageModule implements OnApplicationBootstrap, OnApplicationShutdown {
+export class StorageModule implements OnApplicationBootstrap {
   private readonly logger = new Logger('Storage');
 
   constructor(
@@ -64,7 +64,6 @@ export class StorageModule implements OnApplicationBootstrap, OnApplicationShutd
     else this.logger.log(`object storage ok: bucket "${this.config.S3_BUCKET}" at ${this.config.S3_ENDPOINT}`);
   }
 
-  onApplicationShutdown(): void {
-    this.s3.destroy();
-  }
+  // No s3.destroy() on shutdown: Bull closes its queues in the same hook and an active cleanup
+  // job may still be deleting objects; idle keep-alive sockets are unref'd and do not hold the process.
 }
