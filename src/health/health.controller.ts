@@ -3,6 +3,7 @@ import { Controller, Get, HttpException, OnApplicationShutdown } from '@nestjs/c
 import { ApiTags } from '@nestjs/swagger';
 import { Redis } from 'ioredis';
 import { Public } from '../auth/auth.decorators.js';
+import { TransportState } from '../redis/transport-state.js';
 
 type CheckResult = { status: 'up' } | { status: 'down'; error: string };
 
@@ -26,6 +27,7 @@ export class HealthController implements OnApplicationShutdown {
   constructor(
     private readonly em: EntityManager,
     private readonly redis: Redis,
+    private readonly transport: TransportState,
   ) {}
 
   onApplicationShutdown(): void {
@@ -45,6 +47,8 @@ export class HealthController implements OnApplicationShutdown {
     const checks = {
       mysql: await check(() => this.em.getConnection().execute('select 1')),
       redis: await check(() => this.redis.ping()),
+      // the broadcast transport (cache invalidation): its subscriber and publisher connections
+      transport: await check(async () => this.transport.assertUp()),
     };
     const ok = !this.shuttingDown && Object.values(checks).every((result) => result.status === 'up');
     const body = { status: ok ? 'ok' : 'unavailable', draining: this.shuttingDown, checks };
