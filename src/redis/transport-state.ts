@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import type { INestMicroservice } from '@nestjs/common';
 import { ClientProxy } from '@nestjs/microservices';
 import { Subject } from 'rxjs';
@@ -14,10 +14,11 @@ type Connection = 'starting' | 'up' | 'down';
  * meanwhile was lost (Redis pub/sub keeps nothing) and local caches must not trust it.
  */
 @Injectable()
-export class TransportState implements OnApplicationBootstrap {
+export class TransportState implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('Transport');
   private subscriber: Connection = 'starting';
   private publisher: Connection = 'starting';
+  private closing = false;
   private readonly resubscribedSubject = new Subject<void>();
   private readonly publisherBackSubject = new Subject<void>();
   /** The subscriber is connected again after a loss: broadcasts may have been missed. */
@@ -49,7 +50,7 @@ export class TransportState implements OnApplicationBootstrap {
     transport.on('close', (type: string) => {
       if (type === 'sub' && this.subscriber !== 'down') {
         this.subscriber = 'down';
-        this.logger.warn('subscriber lost its Redis connection; reconnecting');
+        if (!this.closing) this.logger.warn('subscriber lost its Redis connection; reconnecting');
       }
     });
   }
@@ -57,6 +58,10 @@ export class TransportState implements OnApplicationBootstrap {
   /** Connects the publisher at boot rather than on the first write (so health is meaningful). */
   onApplicationBootstrap(): void {
     this.client.connect().catch((error: unknown) => this.logger.warn(`publisher: ${String(error)}`));
+  }
+
+  beforeApplicationShutdown(): void {
+    this.closing = true;
   }
 
   /** Throws unless both directions are connected (for /health/ready). */
