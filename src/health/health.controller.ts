@@ -1,6 +1,7 @@
 import { EntityManager } from '@mikro-orm/mysql';
-import { Controller, Get, HttpException, OnApplicationShutdown } from '@nestjs/common';
+import { Controller, Get, OnApplicationShutdown, Res } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
 import { Redis } from 'ioredis';
 import { Public } from '../auth/auth.decorators.js';
 import { TransportState } from '../redis/transport-state.js';
@@ -43,7 +44,7 @@ export class HealthController implements OnApplicationShutdown {
   /** 200 only when every dependency answers; 503 with the failing ones otherwise (and while draining). */
   @Public()
   @Get('ready')
-  async ready() {
+  async ready(@Res({ passthrough: true }) reply: FastifyReply) {
     const checks = {
       mysql: await check(() => this.em.getConnection().execute('select 1')),
       redis: await check(() => this.redis.ping()),
@@ -52,7 +53,9 @@ export class HealthController implements OnApplicationShutdown {
     };
     const ok = !this.shuttingDown && Object.values(checks).every((result) => result.status === 'up');
     const body = { status: ok ? 'ok' : 'unavailable', draining: this.shuttingDown, checks };
-    if (!ok) throw new HttpException({ statusCode: 503, code: 'SERVICE_UNAVAILABLE', message: 'not ready', ...body }, 503);
-    return body;
+    if (ok) return body;
+    // Set the status rather than throw: the exception filter would drop `checks`, which say what is down.
+    void reply.status(503);
+    return { statusCode: 503, code: 'SERVICE_UNAVAILABLE', message: 'not ready', ...body };
   }
 }
