@@ -17,7 +17,7 @@ export async function untilEveryWorker(
   servers: ProbedServer[],
   path: string,
   fresh: (response: ProbeResult) => boolean,
-  options: { timeoutMs?: number; onResponse?: (response: ProbeResult) => void; parallel?: number } = {},
+  options: { timeoutMs?: number; onResponse?: (response: ProbeResult, ms: number) => void; parallel?: number } = {},
 ): Promise<number> {
   const deadline = Date.now() + (options.timeoutMs ?? 10_000);
   const freshWorkers = servers.map(() => new Set<string>());
@@ -26,8 +26,9 @@ export async function untilEveryWorker(
   const done = () => freshWorkers.every((set, index) => set.size >= servers[index].workers);
   const probe = async (index: number) => {
     while (!done() && Date.now() < deadline) {
+      const sentAt = performance.now();
       const response = await freshGet(servers[index].url + path);
-      options.onResponse?.(response);
+      options.onResponse?.(response, performance.now() - sentAt);
       lastSeen.set(response.servedBy, `${response.status} ${JSON.stringify(response.body).slice(0, 160)}`);
       if (fresh(response)) {
         freshWorkers[index].add(response.servedBy);
