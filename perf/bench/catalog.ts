@@ -10,7 +10,7 @@
  *   - the same list on a cluster with CACHE_ENABLED=false (same code, MySQL on every request),
  *   - /health/live on the cache-on cluster: the framework's ceiling on this machine.
  * Settings: PICK_BENCH_DB (pick_bench), PICK_BENCH_REDIS_DB (0), PICK_BENCH_PORT_BASE (4780),
- * PICK_BENCH_SECONDS per target and round (3), PICK_BENCH_ROUNDS (6), PICK_BENCH_CONNECTIONS (32).
+ * PICK_BENCH_SECONDS per target and round (2), PICK_BENCH_ROUNDS (9), PICK_BENCH_CONNECTIONS (32).
  */
 import { execFileSync } from 'node:child_process';
 import { Pm2Cluster } from '../../src/testing/cluster.js';
@@ -42,8 +42,8 @@ const round2 = (value: number) => Math.round(value * 100) / 100;
 export default async function run(): Promise<BenchResult> {
   const startedAt = new Date().toISOString();
   const { cores, cpuModel } = machine();
-  const seconds = setting('PICK_BENCH_SECONDS', 3);
-  const rounds = setting('PICK_BENCH_ROUNDS', 6);
+  const seconds = setting('PICK_BENCH_SECONDS', 2);
+  const rounds = setting('PICK_BENCH_ROUNDS', 9);
   const connections = setting('PICK_BENCH_CONNECTIONS', 32);
   const portBase = setting('PICK_BENCH_PORT_BASE', 4780);
   const env: Record<string, string> = {
