@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import { createConnection, type Connection } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Pm2Cluster, testPort } from '../testing/cluster.js';
-import { percentile, untilEveryWorker, type ProbeResult } from './cluster-probe.js';
+import { percentile, untilEveryWorker, type ProbeResult } from '../testing/workers.js';
 
 const WRITES = 30;
 const CATEGORY = 'PANTS';

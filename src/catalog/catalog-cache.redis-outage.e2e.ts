@@ -5,7 +5,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Pm2Cluster, testPort } from '../testing/cluster.js';
 import { freshGet } from '../testing/http.js';
-import { untilEveryWorker, type ProbeResult } from './cluster-probe.js';
+import { untilEveryWorker, type ProbeResult } from '../testing/workers.js';
 
 const REDIS_PORT = 6391;
 const CATEGORY = 'TOP';

@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { freshGet, type HttpResult } from '../testing/http.js';
+import { freshGet, type HttpResult } from './http.js';
 
 export interface ProbedServer {
   url: string;
