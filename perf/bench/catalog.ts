@@ -125,11 +125,14 @@ export default async function run(): Promise<BenchResult> {
       `${cores} PM2 workers per cluster, autocannon in-process with ${connections} connections, ${rounds} interleaved rounds of ${seconds} s per target; figures are medians over rounds, ratios are medians of the per-round ratios`,
       `list requests rotate over ${LIST_PATHS.length} first pages (sorts x categories) of the 200-product demo catalog; trivial = GET /health/live`,
       'load generator, app workers and MariaDB share the same cores: absolute figures are machine-bound, the ratios are the result',
+      `per-round cached/uncached: ${runs.cachedList.map((r, i) => round2(r.reqPerSec / runs.uncachedList[i].reqPerSec)).join(' ')}`,
+      `per-round cached list/trivial: ${runs.cachedList.map((r, i) => round2(r.reqPerSec / runs.trivial[i].reqPerSec)).join(' ')}`,
       ...notes,
     ],
   };
   const path = writeResult(result);
   console.log(`[catalog] cached list ${figures.cachedListReqPerSec} req/s (p50 ${figures.cachedListP50Ms} / p99 ${figures.cachedListP99Ms} ms), uncached ${figures.uncachedListReqPerSec} req/s (p50 ${figures.uncachedListP50Ms} / p99 ${figures.uncachedListP99Ms} ms), trivial ${figures.trivialReqPerSec} req/s (p50 ${figures.trivialP50Ms} / p99 ${figures.trivialP99Ms} ms)`);
+  result.notes?.slice(3, 5).forEach((note) => console.log(`[catalog] ${note}`));
   console.log(`[catalog] cached/uncached ${result.ratios.cachedOverUncached} (target >= 4), cached list/trivial ${result.ratios.cachedListOverTrivial} (target >= 0.7); written to ${path}`);
   return result;
 }
