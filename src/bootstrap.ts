@@ -12,6 +12,7 @@ import { AppModule } from './app.module.js';
 import { validationPipe } from './common/validation.js';
 import { httpDuration, httpRequests } from './metrics/metrics.js';
 import { redisOptions } from './redis/redis.module.js';
+import { TransportState } from './redis/transport-state.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -63,10 +64,11 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
 
   app.useGlobalPipes(validationPipe);
   app.enableShutdownHooks();
-  app.connectMicroservice<MicroserviceOptions>(
+  const transport = app.connectMicroservice<MicroserviceOptions>(
     { transport: Transport.REDIS, options: { ...redisOptions(config), retryAttempts: Number.MAX_SAFE_INTEGER, retryDelay: 1000 } },
     { inheritAppConfig: true },
   );
+  app.get(TransportState).watch(transport);
 
   const document = SwaggerModule.createDocument(
     app,

@@ -5,6 +5,7 @@ import { AppError } from '../common/errors.js';
 import { MediaService } from '../media/media.service.js';
 import { Member, MemberRole } from '../members/member.entity.js';
 import { CreateProductDto, PAGE_SIZE, ProductDetailDto, ProductImageInput, ProductListQuery, ProductPageDto, ProductSort, UpdateProductDto } from './catalog.dto.js';
+import { CatalogCache } from './catalog-cache.js';
 import { ImageUrls } from './image-urls.js';
 import { ProductImage, ProductImageType } from './product-image.entity.js';
 import { Product } from './product.entity.js';
@@ -21,12 +22,10 @@ export class CatalogService {
     private readonly em: EntityManager,
     private readonly urls: ImageUrls,
     private readonly media: MediaService,
+    private readonly cache: CatalogCache,
   ) {}
 
-  /**
-   * One keyset page: ordered by (price, id) or id, so a write between two pages can
-   * neither skip nor repeat an item that did not itself change.
-   */
+  /** One list page, from this worker's cache or MySQL (cursor checked before either). */
   async listPage(query: ProductListQuery): Promise<ProductPageDto> {
     const sort = query.sort ?? ProductSort.NEW;
     if (query.lastPrice !== undefined && query.lastId === undefined) {
@@ -35,6 +34,21 @@ export class CatalogService {
     if (sort !== ProductSort.NEW && query.lastId !== undefined && query.lastPrice === undefined) {
       throw new AppError('INVALID_CURSOR', `sort=${sort} needs both lastId and lastPrice`);
     }
+    // NEW pages ignore lastPrice: leave it out of the key so it cannot split one page into many.
+    const page = { sort, category: query.category, lastId: query.lastId, lastPrice: sort === ProductSort.NEW ? undefined : query.lastPrice };
+    return this.cache.listPage(page, () => this.loadListPage(page));
+  }
+
+  async detail(id: string): Promise<ProductDetailDto> {
+    return this.cache.product(id, () => this.loadDetail(id));
+  }
+
+  /**
+   * One keyset page: ordered by (price, id) or id, so a write between two pages can
+   * neither skip nor repeat an item that did not itself change.
+   */
+  async loadListPage(query: { sort: ProductSort; category?: ProductListQuery['category']; lastId?: string; lastPrice?: number }): Promise<ProductPageDto> {
+    const { sort } = query;
     const qb = this.em.createQueryBuilder(Product, 'p').select(['p.id', 'p.name', 'p.price']).limit(PAGE_SIZE);
     if (query.category) qb.andWhere({ category: query.category });
     const { lastId, lastPrice } = query;
@@ -62,8 +76,9 @@ export class CatalogService {
     return { items, next: items.length === PAGE_SIZE && last ? { lastId: last.id, lastPrice: last.price } : null };
   }
 
-  async detail(id: string): Promise<ProductDetailDto> {
-    const product = await this.em.findOne(Product, { id }, { populate: ['images'] });
+  async loadDetail(id: string): Promise<ProductDetailDto> {
+    // A fork: loads are shared by concurrent requests, so they must not use one request's identity map.
+    const product = await this.em.fork().findOne(Product, { id }, { populate: ['images'] });
     if (!product) throw new AppError('PRODUCT_NOT_FOUND', `Product ${id} does not exist`);
     return this.toDetail(product);
   }
@@ -78,6 +93,7 @@ export class CatalogService {
       this.setImages(created, keys);
       return created;
     });
+    await this.cache.productChanged(String(product.id));
     return this.toDetail(product);
   }
 
@@ -97,6 +113,7 @@ export class CatalogService {
       }
       return found;
     });
+    await this.cache.productChanged(String(product.id));
     return this.toDetail(product);
   }
 
@@ -106,6 +123,7 @@ export class CatalogService {
       await this.media.releaseLater(product.images.getItems().map((image) => image.objectKey), `product-${id}-deleted`);
       this.em.remove(product);
     });
+    await this.cache.productChanged(id);
   }
 
   private async ownedProduct(actor: AuthMember, id: string): Promise<Product> {
