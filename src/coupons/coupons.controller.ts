@@ -1,0 +1,75 @@
+import { Body, Controller, Get, HttpCode, Param, Patch, Post } from '@nestjs/common';
+import { EventPattern, Payload } from '@nestjs/microservices';
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { CurrentMember, Public, Roles } from '../auth/auth.decorators.js';
+import type { AuthMember } from '../auth/auth.decorators.js';
+import { BroadcastEvents, type CouponChangedEvent } from '../common/broadcast.js';
+import { MemberRole } from '../members/member.entity.js';
+import { ClaimsService } from './claims.service.js';
+import { CouponPathParams, CreateEventDto, EventIdParam, EventPathParams, UpdateEventDto, type ClaimStatus, type EventDto, type MemberCouponDto } from './coupons.dto.js';
+import { EventsService } from './events.service.js';
+
+@ApiTags('admin')
+@ApiBearerAuth()
+@Roles(MemberRole.ADMIN)
+@Controller('api/admin/events')
+export class AdminEventsController {
+  constructor(private readonly events: EventsService) {}
+
+  @Post()
+  create(@Body() body: CreateEventDto): Promise<EventDto> {
+    return this.events.create(body);
+  }
+
+  @Patch(':id')
+  update(@Param() { id }: EventIdParam, @Body() body: UpdateEventDto): Promise<EventDto> {
+    return this.events.update(id, body);
+  }
+}
+
+@ApiTags('coupons')
+@Controller('api/events')
+export class EventsController {
+  constructor(
+    private readonly events: EventsService,
+    private readonly claims: ClaimsService,
+  ) {}
+
+  @Public()
+  @Get(':eventId')
+  event(@Param() { eventId }: EventPathParams): Promise<EventDto> {
+    return this.events.publicEvent(eventId);
+  }
+
+  @ApiBearerAuth()
+  @Post(':eventId/coupons/:couponId/issue')
+  @HttpCode(202)
+  async claim(@CurrentMember() member: AuthMember, @Param() { eventId, couponId }: CouponPathParams): Promise<{ status: 'PENDING' }> {
+    await this.claims.claim(eventId, couponId, member.id);
+    return { status: 'PENDING' };
+  }
+
+  @ApiBearerAuth()
+  @Get(':eventId/coupons/:couponId/issue')
+  async status(@CurrentMember() member: AuthMember, @Param() { eventId, couponId }: CouponPathParams): Promise<{ status: ClaimStatus }> {
+    return { status: await this.claims.status(eventId, couponId, member.id) };
+  }
+
+  /** Every worker of every server evicts its copy when an admin edits an event. */
+  @EventPattern(BroadcastEvents.COUPON_CHANGED)
+  async couponChanged(@Payload() message: CouponChangedEvent): Promise<void> {
+    if (typeof message?.eventId === 'string') await this.events.evict(message.eventId);
+  }
+}
+
+@ApiTags('coupons')
+@ApiBearerAuth()
+@Controller('api/members/me/coupons')
+export class MemberCouponsController {
+  constructor(private readonly claims: ClaimsService) {}
+
+  @Get()
+  list(@CurrentMember() member: AuthMember): Promise<MemberCouponDto[]> {
+    return this.claims.memberCoupons(member.id);
+  }
+}
