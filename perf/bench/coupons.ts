@@ -2,7 +2,7 @@
  * FCFS coupon benchmark (`npm run bench -- coupons`, or alone:
  * `node --import @swc-node/register/esm-register perf/bench/coupons.ts`).
  *
- * One run, one machine: a PM2 cluster of dist/ on its own database (pick_bench) and Redis prefix,
+ * One run, one machine: a PM2 cluster of dist/ on its own database (pick_bench_coupons) and Redis prefix,
  * N members minted in bulk (tokens signed locally, no logins), then
  *   1. the cached catalog list under load (the reference for the ratio),
  *   2. a rush of claims with duplicates (each member 1-3 times, shuffled) against a coupon of S,
@@ -12,7 +12,7 @@
  * claims accepted and rows in MySQL over time for charts.
  *
  * Settings (env): BENCH_MEMBERS (10000), BENCH_STOCK (5000), BENCH_CONNECTIONS (100),
- * BENCH_LIST_SECONDS (8), PICK_BENCH_INSTANCES (2), PICK_BENCH_PORT (4480), PICK_BENCH_DB (pick_bench).
+ * BENCH_LIST_SECONDS (8), PICK_BENCH_INSTANCES (2), PICK_BENCH_PORT (4480), PICK_BENCH_DB (pick_bench_coupons).
  */
 import 'reflect-metadata';
 import { MikroORM } from '@mikro-orm/mysql';
@@ -42,9 +42,9 @@ export default async function run(): Promise<BenchResult> {
   const env: Record<string, string> = {
     NODE_ENV: 'test',
     DB_DRIVER: process.env.DB_DRIVER ?? 'mariadb',
-    DB_NAME: process.env.PICK_BENCH_DB ?? 'pick_bench',
+    DB_NAME: process.env.PICK_BENCH_DB ?? 'pick_bench_coupons',
     REDIS_DB: process.env.PICK_BENCH_REDIS_DB ?? '0',
-    REDIS_PREFIX: 'pick-bench',
+    REDIS_PREFIX: 'pick-bench-coupons',
     LOG_LEVEL: 'warn',
     JWT_ACCESS_TTL_SECONDS: '7200',
   };
@@ -69,6 +69,7 @@ export default async function run(): Promise<BenchResult> {
     const members = await mintMembers(orm, config, { count: membersWanted, prefix: 'bench' });
     const mintMs = performance.now() - mintStarted;
     log(`minted ${members.length} members in ${Math.round(mintMs)} ms`);
+    await cluster.stop(); // a daemon left by an aborted run would still hold the port
     await cluster.start();
 
     const now = Date.now();
@@ -103,8 +104,12 @@ export default async function run(): Promise<BenchResult> {
     const sampler = (async () => {
       while (sampling) {
         const at = Number(((performance.now() - t0) / 1000).toFixed(2));
-        series.claimsAccepted.push([at, await redis.scard(keys.members)]);
-        series.rowsInMysql.push([at, await countRows()]);
+        try {
+          series.claimsAccepted.push([at, await redis.scard(keys.members)]);
+          series.rowsInMysql.push([at, await countRows()]);
+        } catch (error) {
+          log(`sample at ${at} s failed: ${(error as Error).message}`);
+        }
         await new Promise((resolve) => setTimeout(resolve, 250));
       }
     })();
