@@ -2,6 +2,7 @@ import { EntityManager } from '@mikro-orm/mysql';
 import { InjectQueue } from '@nestjs/bull';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Queue } from 'bull';
+import { Counter } from 'prom-client';
 import type { AppConfig } from '../../config/env.js';
 import { APP_CONFIG } from '../common/config.module.js';
 import { AppError } from '../common/errors.js';
@@ -16,6 +17,9 @@ import { MemberCoupon } from './member-coupon.entity.js';
 // Bull's client waits for Redis forever; the claim is already recorded as pending, so a slow
 // enqueue is left to the sweeper rather than holding the response.
 const ENQUEUE_WAIT_MS = 1_000;
+
+const claimDecisions = new Counter({ name: 'pick_coupon_claims_total', help: 'Coupon claims decided in Redis, by result', labelNames: ['result'] });
+const RESULT_LABEL: Record<number, string> = { [ClaimResult.ACCEPTED]: 'accepted', [ClaimResult.DUPLICATE]: 'duplicate', [ClaimResult.SOLD_OUT]: 'sold_out' };
 
 @Injectable()
 export class ClaimsService {
@@ -50,6 +54,7 @@ export class ClaimsService {
       await rebuildCouponState(redis, this.em.fork(), this.config.REDIS_PREFIX, couponId);
       result = await decide();
     }
+    claimDecisions.inc({ result: RESULT_LABEL[result] ?? 'unavailable' });
     switch (result) {
       case ClaimResult.ACCEPTED:
         await this.enqueue(couponId, memberId);

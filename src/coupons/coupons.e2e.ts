@@ -186,3 +186,26 @@ describe('coupon.changed broadcast', () => {
     }
   });
 });
+
+describe('QUEUE_PROCESSORS_ENABLED / HTTP_ENABLED', () => {
+  it('an HTTP-only process accepts claims without persisting them; a worker-only process persists them', async () => {
+    const web = await startTestApp({ QUEUE_PROCESSORS_ENABLED: 'false' });
+    let worker: TestApp | undefined;
+    try {
+      const admin = (await mint(web.config, 1, MemberRole.ADMIN))[0].accessToken;
+      const [m] = await mint(web.config, 1);
+      const { eventId, couponIds } = await createEvent(web.http, admin, eventBody({ max: 10 }));
+      const path = `/api/events/${eventId}/coupons/${couponIds[0]}/issue`;
+      expect((await web.http.post(path, undefined, m.accessToken)).status).toBe(202);
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      expect((await web.http.get(path, m.accessToken)).body.status).toBe('PENDING');
+      worker = await startTestApp({ HTTP_ENABLED: 'false' });
+      expect(await eventually(async () => (await web.http.get(path, m.accessToken)).body.status === 'ISSUED', 5000)).toBe(true);
+      const metrics = await web.http.get('/metrics');
+      expect(String(metrics.body)).toMatch(/pick_coupon_claims_total\{result="accepted".*\} [1-9]/);
+    } finally {
+      await worker?.close();
+      await web.close();
+    }
+  });
+});
