@@ -5,6 +5,7 @@ import { MemberRole } from '../members/member.entity.js';
 import { startTestApp, type TestApp } from '../testing/app.js';
 import { couponKeys } from './claim-scripts.js';
 import { createEvent, eventBody, eventually, mint } from './coupons-testing.js';
+import { OwnRedis } from './fault-services.js';
 
 describe('coupon events and claims (in process)', () => {
   let t: TestApp;
@@ -206,6 +207,34 @@ describe('QUEUE_PROCESSORS_ENABLED / HTTP_ENABLED', () => {
     } finally {
       await worker?.close();
       await web.close();
+    }
+  });
+});
+
+describe('Redis down', () => {
+  it('an event edit still commits (the broadcast failure is logged), the event still reads, and claims get 503', async () => {
+    const own = new OwnRedis(6393);
+    await own.start({ fresh: true });
+    const app = await startTestApp({ REDIS_PORT: '6393', REDIS_DB: '0' });
+    try {
+      const admin = (await mint(app.config, 1, MemberRole.ADMIN))[0].accessToken;
+      const [m] = await mint(app.config, 1);
+      const { eventId, couponIds } = await createEvent(app.http, admin, eventBody({ max: 10 }));
+      await own.kill();
+      const edited = await app.http.patch(`/api/admin/events/${eventId}`, { title: 'Edited while Redis is down' }, admin);
+      expect(edited.status).toBe(200);
+      const shown = await app.http.get(`/api/events/${eventId}`);
+      expect(shown.status).toBe(200);
+      expect(shown.body.title).toBe('Edited while Redis is down');
+      expect(shown.body.coupons[0].remaining).toBeNull();
+      const claim = await app.http.post(`/api/events/${eventId}/coupons/${couponIds[0]}/issue`, undefined, m.accessToken);
+      expect(claim.status).toBe(503);
+      expect(claim.body.code).toBe('SERVICE_UNAVAILABLE');
+    } finally {
+      // Redis back first: the app's shutdown (Bull's close) is bounded but quicker with it.
+      await own.start();
+      await app.close();
+      await own.stop();
     }
   });
 });

@@ -45,6 +45,7 @@ export class OwnMariaDb {
   async start(): Promise<void> {
     mkdirSync(`${root}.local`, { recursive: true });
     killStale(`${this.dir}.pid`);
+    await waitFor(async () => !(await portOpen(this.port)), 10_000, `port ${this.port} to be free`);
     if (!existsSync(`${this.dir}/mysql`)) {
       execFileSync('mariadb-install-db', ['--no-defaults', `--datadir=${this.dir}`, '--user=root', '--skip-test-db', '--auth-root-authentication-method=normal'], { stdio: 'ignore' });
     }
@@ -96,9 +97,10 @@ export class OwnRedis {
   }
 
   async start(options: { fresh?: boolean } = {}): Promise<void> {
+    killStale(`${this.dir}/redis.pid`);
     if (options.fresh) execFileSync('rm', ['-rf', this.dir]);
     mkdirSync(this.dir, { recursive: true });
-    killStale(`${this.dir}/redis.pid`);
+    if (await portOpen(this.port)) throw new Error(`port ${this.port} is taken: refusing to run a test against someone else's Redis`);
     const log = openSync(`${this.dir}/redis.log`, 'a');
     this.child = spawn(
       'redis-server',

@@ -16,6 +16,8 @@ interface Waiting {
 
 // A batch leaves after this long even if not full: latency stays low when traffic is thin.
 const BATCH_WINDOW_MS = 5;
+// Below PM2's kill_timeout (15 s).
+const SHUTDOWN_WAIT_MS = 10_000;
 
 /**
  * Persists accepted claims. Bull hands each worker up to COUPON_QUEUE_CONCURRENCY jobs at once;
@@ -42,10 +44,26 @@ export class IssuanceProcessor implements OnApplicationBootstrap, BeforeApplicat
     this.queue.on('failed', (job, error) => this.logger.warn(`issuance ${job.id} attempt ${job.attemptsMade} failed: ${error.message}`));
   }
 
-  /** Stop taking jobs and wait for the active ones while MySQL is still open. */
+  /**
+   * Stop taking jobs and wait for the active ones while MySQL is still open. Bounded: after a
+   * Redis restart Bull's close can wait forever on its blocking connection; then its clients are
+   * cut (a job cut short is retried elsewhere: the insert is idempotent).
+   */
   async beforeApplicationShutdown(): Promise<void> {
     if (!this.config.QUEUE_PROCESSORS_ENABLED) return;
-    await this.queue.close().catch((error: Error) => this.logger.warn(`queue close: ${error.message}`));
+    const closing = this.queue.close().then(
+      () => 'closed' as const,
+      (error: Error) => this.logger.warn(`queue close: ${error.message}`),
+    );
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), SHUTDOWN_WAIT_MS)));
+    const outcome = await Promise.race([closing, late]);
+    clearTimeout(timer);
+    if (outcome === 'late') {
+      this.logger.warn(`queue did not close within ${SHUTDOWN_WAIT_MS} ms; disconnecting it`);
+      for (const client of this.queue.clients) client.disconnect();
+      await Promise.race([closing, new Promise((resolve) => setTimeout(resolve, 1000))]);
+    }
   }
 
   persist(job: IssuanceJob): Promise<void> {
