@@ -238,3 +238,28 @@ describe('Redis down', () => {
     }
   });
 });
+
+describe('a claim that can never be persisted', () => {
+  it('is voided (slot freed, nothing pending) when its member was deleted before the write', async () => {
+    const web = await startTestApp({ QUEUE_PROCESSORS_ENABLED: 'false' });
+    let worker: TestApp | undefined;
+    try {
+      const admin = (await mint(web.config, 1, MemberRole.ADMIN))[0].accessToken;
+      const [gone, kept] = await mint(web.config, 2);
+      const { eventId, couponIds } = await createEvent(web.http, admin, eventBody({ max: 5 }));
+      const path = `/api/events/${eventId}/coupons/${couponIds[0]}/issue`;
+      for (const m of [gone, kept]) expect((await web.http.post(path, undefined, m.accessToken)).status).toBe(202);
+      await web.app.get(EntityManager).fork().getConnection().execute('delete from member where id = ?', [gone.id]);
+      worker = await startTestApp({ HTTP_ENABLED: 'false' });
+      expect(await eventually(async () => (await web.http.get(path, kept.accessToken)).body.status === 'ISSUED', 8000)).toBe(true);
+      const keys = couponKeys(web.config.REDIS_PREFIX, couponIds[0]);
+      const redis = web.app.get(Redis);
+      expect(await eventually(async () => (await redis.zcard(keys.pending)) === 0, 5000)).toBe(true);
+      expect(await redis.smembers(keys.members)).toEqual([kept.id]);
+      expect((await web.http.get(`/api/events/${eventId}`)).body.coupons[0].remaining).toBe(4);
+    } finally {
+      await worker?.close();
+      await web.close();
+    }
+  });
+});

@@ -86,6 +86,12 @@ export class IssuanceProcessor implements OnApplicationBootstrap, BeforeApplicat
     try {
       await insertClaims(this.em, items.map((item) => item.job));
     } catch (error) {
+      if (items.length === 1 && isMissingReference(error)) {
+        // The member (or coupon) was deleted after the claim: it can never become a row. Void it
+        // in Redis (frees the slot) instead of retrying forever.
+        await this.voidClaim(items[0]).catch((voidError: unknown) => items[0].reject(voidError));
+        return;
+      }
       if (items.length === 1 || isUnavailable(error)) {
         items.forEach((item) => item.reject(error));
         return;
@@ -103,6 +109,14 @@ export class IssuanceProcessor implements OnApplicationBootstrap, BeforeApplicat
     }
   }
 
+  private async voidClaim(item: Waiting): Promise<void> {
+    const { couponId, memberId } = item.job;
+    this.logger.error(`claim ${couponId}:${memberId} voided: its member or coupon no longer exists`);
+    await this.events.redis.srem(couponKeys(this.config.REDIS_PREFIX, couponId).members, memberId);
+    await this.clearPending([item.job]);
+    item.resolve();
+  }
+
   private async clearPending(jobs: IssuanceJob[]): Promise<void> {
     const byCoupon = new Map<string, string[]>();
     for (const job of jobs) byCoupon.set(job.couponId, [...(byCoupon.get(job.couponId) ?? []), job.memberId]);
@@ -117,6 +131,8 @@ export class IssuanceProcessor implements OnApplicationBootstrap, BeforeApplicat
 }
 
 const UNAVAILABLE = /ECONNREFUSED|ETIMEDOUT|ECONNRESET|EPIPE|PROTOCOL_CONNECTION_LOST|Connection lost|Pool is closed|Timeout acquiring|connect|closed state|Too many connections|Lock wait timeout|Deadlock/i;
+// ER_NO_REFERENCED_ROW(_2): a foreign key points nowhere.
+const isMissingReference = (error: unknown) => /ER_NO_REFERENCED_ROW|foreign key constraint fails/i.test(`${(error as { code?: string }).code ?? ''} ${(error as Error).message ?? ''}`);
 const isUnavailable = (error: unknown) => UNAVAILABLE.test(`${(error as { code?: string }).code ?? ''} ${(error as Error).message ?? ''}`);
 
 /**
