@@ -58,7 +58,7 @@ export class EventsController {
   /** Every worker of every server evicts its copy when an admin edits an event. */
   @EventPattern(BroadcastEvents.COUPON_CHANGED)
   async couponChanged(@Payload() message: CouponChangedEvent): Promise<void> {
-    if (typeof message?.eventId === 'string') await this.events.evict(message.eventId);
+    if (this.events.ownsBroadcast(message)) await this.events.evict(message.eventId);
   }
 }
 

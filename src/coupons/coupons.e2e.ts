@@ -1,6 +1,9 @@
 import { EntityManager } from '@mikro-orm/mysql';
+import type { ClientProxy } from '@nestjs/microservices';
 import { Redis } from 'ioredis';
+import { firstValueFrom } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BROADCAST_CLIENT, BroadcastEvents } from '../common/broadcast.js';
 import { MemberRole } from '../members/member.entity.js';
 import { startTestApp, type TestApp } from '../testing/app.js';
 import { couponKeys } from './claim-scripts.js';
@@ -182,6 +185,15 @@ describe('coupon.changed broadcast', () => {
       const started = Date.now();
       expect(await eventually(async () => (await b.http.get(`/api/events/${eventId}`)).body.title === 'Edited elsewhere', 2000, 10)).toBe(true);
       console.log(`coupon.changed seen by the other app after ${Date.now() - started} ms`);
+
+      // Another deployment sharing the Redis server (pub/sub ignores dbs) must not evict ours.
+      await b.app.get(EntityManager).fork().getConnection().execute('update event set title = ? where id = ?', ['Changed behind the cache', eventId]);
+      const client = a.app.get<ClientProxy>(BROADCAST_CLIENT);
+      await firstValueFrom(client.emit(BroadcastEvents.COUPON_CHANGED, { eventId, scope: 'another-deployment' }), { defaultValue: undefined });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect((await b.http.get(`/api/events/${eventId}`)).body.title).toBe('Edited elsewhere');
+      await firstValueFrom(client.emit(BroadcastEvents.COUPON_CHANGED, { eventId, scope: a.config.REDIS_PREFIX }), { defaultValue: undefined });
+      expect(await eventually(async () => (await b.http.get(`/api/events/${eventId}`)).body.title === 'Changed behind the cache', 2000, 10)).toBe(true);
     } finally {
       await Promise.all([a.close(), b.close()]);
     }

@@ -196,6 +196,11 @@ export class EventsService {
     return snapshot;
   }
 
+  /** A broadcast from a worker of this deployment (others may share the Redis server: pub/sub ignores dbs). */
+  ownsBroadcast(message: CouponChangedEvent | undefined): boolean {
+    return message?.scope === this.config.REDIS_PREFIX && typeof message.eventId === 'string';
+  }
+
   /** Evicts this worker's copy (the broadcast handler and the writer itself). */
   async evict(eventId: string): Promise<void> {
     this.loading.delete(cacheKey(eventId));
@@ -205,7 +210,7 @@ export class EventsService {
   /** After commit: evict here, then tell every worker of every server. A broadcast failure (Redis down) never fails the write; the TTL is the backstop. */
   private async changed(eventId: string): Promise<void> {
     await this.evict(eventId);
-    const message: CouponChangedEvent = { eventId };
+    const message: CouponChangedEvent = { eventId, scope: this.config.REDIS_PREFIX };
     await lastValueFrom(this.broadcast.emit(BroadcastEvents.COUPON_CHANGED, message).pipe(timeout(1000)), { defaultValue: undefined }).catch((error: Error) =>
       this.logger.warn(`coupon.changed broadcast for event ${eventId} failed: ${error.message}`),
     );
