@@ -1,6 +1,7 @@
 import { Body, Controller, Get, HttpCode, Param, Patch, Post } from '@nestjs/common';
 import { EventPattern, Payload } from '@nestjs/microservices';
-import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiParam, ApiTags } from '@nestjs/swagger';
+import { AppError } from '../common/errors.js';
 import { CurrentMember, Public, Roles } from '../auth/auth.decorators.js';
 import type { AuthMember } from '../auth/auth.decorators.js';
 import { BroadcastEvents, type CouponChangedEvent } from '../common/broadcast.js';
@@ -8,6 +9,16 @@ import { MemberRole } from '../members/member.entity.js';
 import { ClaimsService } from './claims.service.js';
 import { CouponPathParams, CreateEventDto, EventIdParam, EventPathParams, UpdateEventDto, type ClaimStatus, type EventDto, type MemberCouponDto } from './coupons.dto.js';
 import { EventsService } from './events.service.js';
+
+const ID = /^[1-9]\d{0,18}$/;
+
+function checkIds(eventId: string, couponId: string): void {
+  const bad = [
+    ...(ID.test(eventId) ? [] : [{ field: 'eventId', errors: ['eventId must be a positive integer'] }]),
+    ...(ID.test(couponId) ? [] : [{ field: 'couponId', errors: ['couponId must be a positive integer'] }]),
+  ];
+  if (bad.length > 0) throw new AppError('VALIDATION_FAILED', 'The request is invalid', bad);
+}
 
 @ApiTags('admin')
 @ApiBearerAuth()
@@ -41,10 +52,15 @@ export class EventsController {
     return this.events.publicEvent(eventId);
   }
 
+  // The hottest route of a rush: ids are checked by a regex here instead of a class-validator
+  // DTO (same 400 VALIDATION_FAILED), which is a measurable share of a claim's CPU.
   @ApiBearerAuth()
+  @ApiParam({ name: 'eventId' })
+  @ApiParam({ name: 'couponId' })
   @Post(':eventId/coupons/:couponId/issue')
   @HttpCode(202)
-  async claim(@CurrentMember() member: AuthMember, @Param() { eventId, couponId }: CouponPathParams): Promise<{ status: 'PENDING' }> {
+  async claim(@CurrentMember() member: AuthMember, @Param('eventId') eventId: string, @Param('couponId') couponId: string): Promise<{ status: 'PENDING' }> {
+    checkIds(eventId, couponId);
     await this.claims.claim(eventId, couponId, member.id);
     return { status: 'PENDING' };
   }

@@ -275,3 +275,19 @@ describe('a claim that can never be persisted', () => {
     }
   });
 });
+
+describe('claim path parameters', () => {
+  it('refuses ids that are not positive integers with 400 VALIDATION_FAILED', async () => {
+    const t = await startTestApp();
+    try {
+      const [m] = await mint(t.config, 1);
+      for (const path of ['/api/events/abc/coupons/1/issue', '/api/events/1/coupons/0/issue', '/api/events/1/coupons/1e3/issue']) {
+        const response = await t.http.post(path, undefined, m.accessToken);
+        expect(response.status, path).toBe(400);
+        expect(response.body.code).toBe('VALIDATION_FAILED');
+      }
+    } finally {
+      await t.close();
+    }
+  });
+});
