@@ -82,7 +82,7 @@ export async function rush(baseUrl: string, eventId: string, couponId: string, p
   const url = `${baseUrl}/api/events/${eventId}/coupons/${couponId}/issue`;
   const send = async (m: { id: string; accessToken: string }): Promise<ClaimOutcome> => {
     try {
-      const response = await fetch(url, { method: 'POST', headers: { authorization: `Bearer ${m.accessToken}` }, signal: AbortSignal.timeout(30_000) });
+      const response = await fetch(url, { method: 'POST', headers: { authorization: `Bearer ${m.accessToken}` }, signal: AbortSignal.timeout(10_000) });
       const body = (await response.json().catch(() => ({}))) as { code?: string };
       return { memberId: m.id, status: response.status, code: body.code, servedBy: response.headers.get('x-served-by') ?? undefined };
     } catch (error) {
@@ -100,7 +100,7 @@ export async function rush(baseUrl: string, eventId: string, couponId: string, p
 export function tally(outcomes: ClaimOutcome[]): Record<string, number> {
   const counts: Record<string, number> = {};
   for (const o of outcomes) {
-    const key = o.status === 0 ? 'network-error' : `${o.status}${o.code ? ` ${o.code}` : ''}`;
+    const key = o.status === 0 ? (/timeout|abort/i.test(o.error ?? '') ? 'timeout' : 'network-error') : `${o.status}${o.code ? ` ${o.code}` : ''}`;
     counts[key] = (counts[key] ?? 0) + 1;
   }
   return counts;

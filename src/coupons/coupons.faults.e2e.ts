@@ -97,6 +97,8 @@ describe('FCFS claims survive faults', () => {
     console.log(`(a) drained ${Date.now() - drainStarted} ms after the rush`);
     expect(report.accepted202).toBeGreaterThan(0);
     await cluster.waitReady();
+    // The victim is gone and PM2 replaced it.
+    expect((await cluster.workers()).map((w) => w.pid)).not.toContain(victim.pid);
   });
 
   it('(c) Redis (AOF, fsync always) crashes mid-rush and restarts: no accepted claim lost, none doubled', async () => {
