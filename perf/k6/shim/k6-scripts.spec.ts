@@ -1,8 +1,8 @@
 /**
  * k6 is not installable on this machine, so the k6 scripts run here on one VU in a worker thread
- * with stand-ins for k6's modules (see worker.ts): the real catalog API for browsing, and a small
- * coupon server with a known stock for the rush's classification and its stock check (the point is
- * the script's logic: whether the teardown catches an oversold coupon, not the server).
+ * with stand-ins for k6's modules (see worker.ts): against the real app for browsing, the seller's
+ * edits and a rush prepared by both fixture commands; and against a small coupon server whose
+ * faults we choose (oversold stock, a 500), to prove the script's checks fail the run when they must.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -10,6 +10,10 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MikroORM } from '@mikro-orm/mysql';
+import { ormOptions } from '../../../config/mikro-orm.js';
+import { createRushEvent } from '../../../src/cli/create-rush-event.js';
+import { mintMembers } from '../../../src/cli/mint-members.js';
 import { startTestApp, type TestApp } from '../../../src/testing/app.js';
 import { runK6Script, type ShimResult } from './run.js';
 
@@ -149,5 +153,57 @@ describe('coupon-rush.ts classification and stock check', () => {
     expect(total(result, 'coupon_claims_unexpected')).toBe(3);
     expect(total(result, 'server_errors')).toBe(3);
     expect(result.checks['claim: 202, 409 COUPON_SOLD_OUT or 409 COUPON_ALREADY_ISSUED'].fails).toBe(3);
+  });
+});
+
+describe('coupon-rush.ts against the real coupons API, with both fixture commands', () => {
+  let t: TestApp;
+  let dir: string;
+  beforeAll(async () => {
+    t = await startTestApp();
+    dir = mkdtempSync(join(tmpdir(), 'pick-k6-real-'));
+  });
+  afterAll(async () => {
+    await t?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('8 minted members then 4 repeats on a stock of 5: 5 accepted, 3 sold out, 4 duplicates, stock check passes', async () => {
+    const rushFile = join(dir, 'rush.json');
+    const tokensFile = join(dir, 'tokens.json');
+    await createRushEvent(['--base-url', t.url, '--stock', '5', '--starts-in', '1', '--duration', '60', '--out', rushFile], { ...process.env });
+    const orm = await MikroORM.init(ormOptions(t.config));
+    try {
+      writeFileSync(tokensFile, JSON.stringify(await mintMembers(orm, t.config, { count: 8 })));
+    } finally {
+      await orm.close(true);
+    }
+    const result = await runK6Script({
+      script: script('coupon-rush.ts'),
+      env: { BASE_URL: t.url, RUSH_EVENT_FILE: rushFile, TOKENS_FILE: tokensFile, DUPLICATE_RATE: '0', DRAIN_WAIT_S: '1', K6_API_URL: 'http://k6.shim' },
+      exec: 'rush',
+      iterations: 12,
+      setup: true,
+      teardown: true,
+    });
+    expect([total(result, 'coupon_claims_accepted'), total(result, 'coupon_claims_sold_out'), total(result, 'coupon_claims_duplicate')]).toEqual([5, 3, 4]);
+    expect(total(result, 'coupon_claims_unexpected') + total(result, 'unexpected_responses')).toBe(0);
+    expect(failedChecks(result)).toEqual([]);
+    expect(result.teardownError).toBeUndefined();
+    expect(result.metrics.coupon_remaining_after_rush.at(-1)?.value).toBe(0);
+    expect(result.metrics.coupon_issued_by_server.at(-1)?.value).toBe(5);
+
+    // mixed day's members scenario: their coupons and their claim status, all answered
+    const day = await runK6Script({
+      script: script('mixed-day.ts'),
+      env: { BASE_URL: t.url, RUSH_EVENT_FILE: rushFile, TOKENS_FILE: tokensFile, DAY: '60s' },
+      exec: 'member',
+      iterations: 10,
+      setup: true,
+      teardown: false,
+    });
+    expect(Object.keys(day.options.scenarios).sort()).toEqual(['browse', 'members', 'rush']);
+    expect(day.checks['my coupons: 200']).toEqual({ passes: 10, fails: 0 });
+    expect(day.checks['claim status: NONE, PENDING or ISSUED']).toEqual({ passes: 10, fails: 0 });
   });
 });
