@@ -14,6 +14,7 @@
 # replaces workers one at a time, each new one must send `ready`), wait until every worker runs
 # the new release and /health/ready answers; only then move on. If a target fails, it and every
 # target already switched in this run go back to their previous release, and the script exits 1.
+# SETTLE_SECONDS (default 6) waits between servers: above nginx's fail_timeout (5 s).
 # Migrations must be backward compatible with the previous release (expand, then contract later).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -120,6 +121,9 @@ for target in "${targets[@]}"; do
   if server "$id" activate "$id"; then
     switched+=("$target|$previous")
     log "$target: ready on $id"
+    # nginx disables a server for fail_timeout after the 503s of its draining workers: let it
+    # come back before the next server goes through its own reload.
+    if [ "$target" != "${targets[-1]}" ]; then sleep "${SETTLE_SECONDS:-6}"; fi
     continue
   fi
   log "$target: FAILED; rolling back"

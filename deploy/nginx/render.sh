@@ -4,8 +4,8 @@
 #   LISTEN           default 80            (e.g. "127.0.0.1:8080")
 #   SERVER_NAME      default _
 #   BODY_LIMIT       default 11m           image uploads: 5 files x 2 MiB + multipart overhead
-#   MAX_FAILS        default 2             passive health check: failures within FAIL_TIMEOUT...
-#   FAIL_TIMEOUT     default 10s           ...that take a server out for FAIL_TIMEOUT
+#   MAX_FAILS        default 3             passive health check: failures within FAIL_TIMEOUT...
+#   FAIL_TIMEOUT     default 5s            ...that take a server out for FAIL_TIMEOUT
 #   CONNECT_TIMEOUT  default 2s            short: a dead server is skipped quickly
 #   READ_TIMEOUT     default 30s
 #   ACCESS_LOG       default /var/log/nginx/pick.access.log
@@ -20,8 +20,8 @@ export BODY_LIMIT=${BODY_LIMIT:-11m}
 export CONNECT_TIMEOUT=${CONNECT_TIMEOUT:-2s}
 export READ_TIMEOUT=${READ_TIMEOUT:-30s}
 export ACCESS_LOG=${ACCESS_LOG:-/var/log/nginx/pick.access.log}
-max_fails=${MAX_FAILS:-2}
-fail_timeout=${FAIL_TIMEOUT:-10s}
+max_fails=${MAX_FAILS:-3}
+fail_timeout=${FAIL_TIMEOUT:-5s}
 
 servers=""
 for upstream in $UPSTREAMS; do
