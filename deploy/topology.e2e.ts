@@ -143,6 +143,7 @@ describe('topology: nginx round-robin over two PM2 servers', () => {
         db.execute(
           'insert into member (created_at, updated_at, email, nickname, phone, name, address, password_hash, role) values (now(3), now(3), ?, ?, ?, ?, ?, ?, ?)',
           [`topo-${tag}-${index}@test.pick`, `t${tag}${index}`.slice(0, 30), `t${tag}-${index}`.slice(0, 20), 'Topology', 'Seoul', 'x', role],
+          'run',
         );
       const admin = await insertMember('admin', 'ADMIN');
       const adminToken = jwt.sign({ sub: String(admin.insertId), role: 'ADMIN', typ: 'access' });
