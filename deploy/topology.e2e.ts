@@ -1,4 +1,4 @@
-import { MikroORM } from '@mikro-orm/mysql';
+import { MikroORM, type QueryResult } from '@mikro-orm/mysql';
 import { JwtService } from '@nestjs/jwt';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -140,7 +140,7 @@ describe('topology: nginx round-robin over two PM2 servers', () => {
       const jwt = new JwtService({ secret: config.JWT_ACCESS_SECRET, signOptions: { expiresIn: config.JWT_ACCESS_TTL_SECONDS, algorithm: 'HS256' } });
       const tag = Date.now().toString(36);
       const insertMember = async (index: number | string, role: string) =>
-        db.execute(
+        db.execute<QueryResult>(
           'insert into member (created_at, updated_at, email, nickname, phone, name, address, password_hash, role) values (now(3), now(3), ?, ?, ?, ?, ?, ?, ?)',
           [`topo-${tag}-${index}@test.pick`, `t${tag}${index}`.slice(0, 30), `t${tag}-${index}`.slice(0, 20), 'Topology', 'Seoul', 'x', role],
           'run',
