@@ -1,8 +1,14 @@
+import { S3Client } from '@aws-sdk/client-s3';
 import { EntityManager } from '@mikro-orm/mysql';
-import { Controller, Get, HttpException, OnApplicationShutdown } from '@nestjs/common';
+import { Controller, Get, Inject, OnApplicationShutdown, Res } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
 import { Redis } from 'ioredis';
+import type { AppConfig } from '../../config/env.js';
 import { Public } from '../auth/auth.decorators.js';
+import { APP_CONFIG } from '../common/config.module.js';
+import { probeBucket } from '../storage/storage.module.js';
+import { TransportState } from '../redis/transport-state.js';
 
 type CheckResult = { status: 'up' } | { status: 'down'; error: string };
 
@@ -26,6 +32,9 @@ export class HealthController implements OnApplicationShutdown {
   constructor(
     private readonly em: EntityManager,
     private readonly redis: Redis,
+    @Inject(S3Client) private readonly s3: S3Client,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly transport: TransportState,
   ) {}
 
   onApplicationShutdown(): void {
@@ -41,14 +50,24 @@ export class HealthController implements OnApplicationShutdown {
   /** 200 only when every dependency answers; 503 with the failing ones otherwise (and while draining). */
   @Public()
   @Get('ready')
-  async ready() {
+  async ready(@Res({ passthrough: true }) reply: FastifyReply) {
     const checks = {
       mysql: await check(() => this.em.getConnection().execute('select 1')),
       redis: await check(() => this.redis.ping()),
+      // the broadcast transport (cache invalidation): its subscriber and publisher connections
+      transport: await check(async () => this.transport.assertUp()),
     };
+    // Object storage is reported but does not gate readiness: browsing and coupon claims do not
+    // need it, and taking every worker out of the load balancer would turn an upload outage into a full one.
+    const storage = await check(async () => {
+      const problem = await probeBucket(this.s3, this.config.S3_BUCKET, 1500);
+      if (problem) throw new Error(problem);
+    });
     const ok = !this.shuttingDown && Object.values(checks).every((result) => result.status === 'up');
-    const body = { status: ok ? 'ok' : 'unavailable', draining: this.shuttingDown, checks };
-    if (!ok) throw new HttpException({ statusCode: 503, code: 'SERVICE_UNAVAILABLE', message: 'not ready', ...body }, 503);
-    return body;
+    const body = { status: ok ? 'ok' : 'unavailable', draining: this.shuttingDown, checks: { ...checks, storage }, ...(storage.status === 'down' && { degraded: ['storage'] }) };
+    if (ok) return body;
+    // Set the status rather than throw: the exception filter would drop `checks`, which say what is down.
+    void reply.status(503);
+    return { statusCode: 503, code: 'SERVICE_UNAVAILABLE', message: 'not ready', ...body };
   }
 }
