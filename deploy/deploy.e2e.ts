@@ -50,6 +50,9 @@ describe('deploy scripts: static checks', () => {
     expect(conf).not.toMatch(/^\s*proxy_next_upstream[^\n]*non_idempotent/m);
     expect(conf).not.toMatch(/\$\{[A-Z_]+\}/); // nothing left unrendered...
     expect(conf).toContain('$proxy_add_x_forwarded_for'); // ...and nginx's own variables kept
+    // By default the body limit follows the app's upload limit (UPLOAD_MAX_FILES x UPLOAD_MAX_BYTES).
+    const byDefault = execFileSync('bash', ['deploy/nginx/render.sh'], { cwd: root, env: { ...env, BODY_LIMIT: '', UPLOAD_MAX_FILES: '4', UPLOAD_MAX_BYTES: String(2 * 1024 * 1024) }, encoding: 'utf8' });
+    expect(byDefault).toContain('client_max_body_size 9m;');
     const bad = spawnSync('bash', ['deploy/nginx/render.sh'], { cwd: root, env: { ...env, UPSTREAMS: '10.0.0.11' }, encoding: 'utf8' });
     expect(bad.status).not.toBe(0);
     expect(bad.stderr).toContain('bad upstream');

@@ -3,7 +3,8 @@
 #   UPSTREAMS        required: app servers, "host:port host:port" (e.g. "10.0.0.11:3000 10.0.0.12:3000")
 #   LISTEN           default 80            (e.g. "127.0.0.1:8080")
 #   SERVER_NAME      default _
-#   BODY_LIMIT       default 11m           image uploads: 5 files x 2 MiB + multipart overhead
+#   BODY_LIMIT       default: the app's upload limit, UPLOAD_MAX_FILES x UPLOAD_MAX_BYTES (same
+#                    defaults as config/env.ts: 10 x 10 MiB) + 1 MiB of multipart overhead = 101m
 #   MAX_FAILS        default 3             passive health check: failures within FAIL_TIMEOUT...
 #   FAIL_TIMEOUT     default 5s            ...that take a server out for FAIL_TIMEOUT
 #   CONNECT_TIMEOUT  default 2s            short: a dead server is skipped quickly
@@ -16,7 +17,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 : "${UPSTREAMS:?UPSTREAMS is required, e.g. UPSTREAMS=\"10.0.0.11:3000 10.0.0.12:3000\"}"
 export LISTEN=${LISTEN:-80}
 export SERVER_NAME=${SERVER_NAME:-_}
-export BODY_LIMIT=${BODY_LIMIT:-11m}
+upload_mib=$(( (${UPLOAD_MAX_FILES:-10} * ${UPLOAD_MAX_BYTES:-10485760} + 1048575) / 1048576 + 1 ))
+export BODY_LIMIT=${BODY_LIMIT:-${upload_mib}m}
 export CONNECT_TIMEOUT=${CONNECT_TIMEOUT:-2s}
 export READ_TIMEOUT=${READ_TIMEOUT:-30s}
 export ACCESS_LOG=${ACCESS_LOG:-/var/log/nginx/pick.access.log}
