@@ -171,5 +171,12 @@ describe('deploy.sh rolls two local servers one at a time', () => {
     expect(servers.map(live)).toEqual(['releases/v2', 'releases/v2']);
     expect(await health(servers[0].port)).toBe(200);
     expect(await health(servers[1].port)).toBe(200);
+
+    // By hand: every server back to the release before v2 (the failed v3 never counts as one).
+    const back = await deploy('--rollback');
+    expect(back.code, back.output).toBe(0);
+    expect(servers.map(live)).toEqual(['releases/v1', 'releases/v1']);
+    expect(await health(servers[0].port)).toBe(200);
+    expect(await health(servers[1].port)).toBe(200);
   }, 170_000);
 });

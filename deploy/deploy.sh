@@ -86,6 +86,7 @@ if [ $rollback = 1 ]; then
     [ "$previous" != none ] || { log "$target has no previous release"; exit 1; }
     log "$target: rolling back $current -> $previous"
     server "$previous" activate "$previous"
+    if [ "$target" != "${targets[-1]}" ]; then sleep "${SETTLE_SECONDS:-6}"; fi
   done
   exit 0
 fi

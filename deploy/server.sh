@@ -84,7 +84,6 @@ case $command in
     require_release "$id"
     load_env
     old=$(basename "$(readlink current 2>/dev/null || echo none)")
-    if [ "$old" != "$id" ] && [ "$old" != none ]; then echo "$old" >previous; fi
     ln -sfn "releases/$id" current.new && mv -T current.new current
     export PICK_APP_DIR="$base/current" PICK_RELEASE="$id"
     log "activating $id (was $old): pm2 reload, one worker at a time, each waits for ready"
@@ -98,6 +97,9 @@ case $command in
       exit 1
     fi
     "$pm2_bin" save --force >/dev/null 2>&1 || true
+    touch "releases/$id/.ready"
+    # `previous` names the last release that was live and ready (never one that failed).
+    if [ "$old" != "$id" ] && [ -f "releases/$old/.ready" ]; then echo "$old" >previous; fi
     log "release $id is live and ready"
     ;;
   current) basename "$(readlink current 2>/dev/null || echo none)" ;;
