@@ -12,6 +12,7 @@ import { IssuanceProcessor } from './issuance.processor.js';
   imports: [BullModule.registerQueue({ name: ISSUANCE_QUEUE, settings: ISSUANCE_QUEUE_SETTINGS })],
   controllers: [AdminEventsController, EventsController, MemberCouponsController],
   providers: [EventsService, ClaimsService, IssuanceProcessor, ClaimSweeper],
-  exports: [EventsService],
+  // The queue is exported for /health/ready.
+  exports: [EventsService, BullModule],
 })
 export class CouponsModule {}
