@@ -38,10 +38,14 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     },
     logger: { level: config.LOG_LEVEL, base: { pid: process.pid, worker: process.env.pm_id } },
   });
+  // bodyParser: false — no form-encoded parser: the API speaks JSON (and multipart where a route
+  // registers it); any other body type gets 415 UNSUPPORTED_MEDIA_TYPE instead of being half-parsed.
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {
+    bodyParser: false,
     logger: new ConsoleLogger({ json: true, colors: false, logLevels: nestLogLevels(config.LOG_LEVEL) }),
   });
   const fastify = app.getHttpAdapter().getInstance();
+  fastify.removeContentTypeParser('text/plain');
 
   // x-served-by tells ops (and the topology tests) which server and worker answered.
   const servedBy = `${hostname()}/${process.env.PICK_APP_NAME ?? 'pick'}/${process.env.pm_id ?? process.pid}`;

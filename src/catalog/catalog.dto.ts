@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional, PartialType } from '@nestjs/swagger';
 import { Transform, Type } from 'class-transformer';
-import { ArrayMaxSize, IsArray, IsEnum, IsInt, IsNotEmpty, IsOptional, IsString, Matches, Max, MaxLength, Min, ValidateNested } from 'class-validator';
+import { ArrayMaxSize, IsArray, IsEnum, IsInt, IsNotEmpty, IsOptional, IsString, Matches, Max, MaxLength, Min, ValidateIf, ValidateNested } from 'class-validator';
 import { ProductCategory, ProductStatus } from './product.entity.js';
 import { ProductImageType } from './product-image.entity.js';
 
@@ -72,11 +72,13 @@ export class CreateProductDto {
   status: ProductStatus;
 
   @ApiPropertyOptional({ type: [ProductImageInput], description: 'in display order; at most one MAIN' })
-  @IsOptional() @IsArray() @ArrayMaxSize(MAX_IMAGES) @ValidateNested({ each: true }) @Type(() => ProductImageInput)
+  @ValidateIf((_, value) => value !== undefined) @IsArray() @ArrayMaxSize(MAX_IMAGES) @ValidateNested({ each: true }) @Type(() => ProductImageInput)
   images?: ProductImageInput[];
 }
 
-export class UpdateProductDto extends PartialType(CreateProductDto) {}
+// skipNullProperties: false — a field may be left out, but an explicit null is validated (and refused),
+// never written over a NOT NULL column.
+export class UpdateProductDto extends PartialType(CreateProductDto, { skipNullProperties: false }) {}
 
 export class ProductSummaryDto {
   @ApiProperty() id: string;

@@ -41,6 +41,12 @@ export function toErrorBody(error: unknown): ErrorBody {
     return { statusCode: error.status, code: error.code, message: error.message, ...(error.details !== undefined && { details: error.details }) };
   }
   if (error instanceof HttpException) {
+    // Nest wraps Fastify's own client errors (body parsing, limits) in an HttpException: keep their precise code.
+    const cause = error.cause as { code?: unknown } | undefined;
+    if (typeof cause?.code === 'string' && FASTIFY_CODES[cause.code]) {
+      const code = FASTIFY_CODES[cause.code];
+      return { statusCode: ERROR_STATUS[code], code, message: error.message };
+    }
     const status = error.getStatus();
     const response = error.getResponse();
     const message = typeof response === 'string' ? response : ((response as { message?: unknown }).message ?? error.message);
