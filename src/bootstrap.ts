@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { AppConfig } from '../config/env.js';
 import { AppModule } from './app.module.js';
-import { validationPipe } from './common/validation.js';
+import { jsonBodyParser, validationPipe } from './common/validation.js';
 import { httpDuration, httpRequests } from './metrics/metrics.js';
 import { redisOptions } from './redis/redis.module.js';
 
@@ -45,7 +45,8 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     logger: new ConsoleLogger({ json: true, colors: false, logLevels: nestLogLevels(config.LOG_LEVEL) }),
   });
   const fastify = app.getHttpAdapter().getInstance();
-  fastify.removeContentTypeParser('text/plain');
+  fastify.removeContentTypeParser(['text/plain', 'application/json']);
+  fastify.addContentTypeParser('application/json', { parseAs: 'string' }, jsonBodyParser(fastify));
 
   // x-served-by tells ops (and the topology tests) which server and worker answered.
   const servedBy = `${hostname()}/${process.env.PICK_APP_NAME ?? 'pick'}/${process.env.pm_id ?? process.pid}`;

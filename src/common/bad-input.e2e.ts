@@ -66,7 +66,10 @@ const cases: Case[] = [
   { name: 'signup: __proto__ key', method: 'POST', path: '/api/auth/signup', raw: `{"__proto__": {"role": "ADMIN"}, ${JSON.stringify(validSignup()).slice(1)}`, contentType: 'application/json', status: 400, code: 'INVALID_JSON' },
   { name: 'signup: constructor.prototype key', method: 'POST', path: '/api/auth/signup', raw: `{"constructor": {"prototype": {"role": "ADMIN"}}, ${JSON.stringify(validSignup()).slice(1)}`, contentType: 'application/json', status: 400, code: 'INVALID_JSON' },
   { name: 'signup: body over the size limit', method: 'POST', path: '/api/auth/signup', raw: JSON.stringify({ ...validSignup(), address: 'x'.repeat(1_100_000) }), contentType: 'application/json', status: 413, code: 'PAYLOAD_TOO_LARGE' },
+  { name: 'signup: 100k-deep nested arrays', method: 'POST', path: '/api/auth/signup', raw: `{"email": ${'['.repeat(100_000)}${']'.repeat(100_000)}}`, contentType: 'application/json', status: 400, code: V },
+  { name: 'signup: 10k-deep nested objects', method: 'POST', path: '/api/auth/signup', raw: `{"address": ${'{"a":'.repeat(10_000)}1${'}'.repeat(10_000)}}`, contentType: 'application/json', status: 400, code: V },
   // --- signup fields ---
+  { name: 'signup: lone surrogate in address', method: 'POST', path: '/api/auth/signup', raw: () => JSON.stringify({ ...validSignup(), address: 'Seoul' }).replace('"Seoul"', '"Seoul \\ud800"'), contentType: 'application/json', status: 400, code: V },
   { name: 'signup: unknown field', method: 'POST', path: '/api/auth/signup', body: () => ({ ...validSignup(), isAdmin: true }), status: 400, code: V },
   { name: 'signup: role ADMIN self-assigned', method: 'POST', path: '/api/auth/signup', body: () => ({ ...validSignup(), role: 'ADMIN' }), status: 400, code: V },
   { name: 'signup: role lower case', method: 'POST', path: '/api/auth/signup', body: () => ({ ...validSignup(), role: 'customer' }), status: 400, code: V },
@@ -155,6 +158,8 @@ const cases: Case[] = [
   { name: 'create: bad status', method: 'POST', path: '/api/seller/products', body: { ...validProduct, status: 'GONE' }, token: (a) => a.seller.accessToken, status: 400, code: V },
   { name: 'create: name overlong', method: 'POST', path: '/api/seller/products', body: { ...validProduct, name: 'n'.repeat(101) }, token: (a) => a.seller.accessToken, status: 400, code: V },
   { name: 'create: name blank', method: 'POST', path: '/api/seller/products', body: { ...validProduct, name: '  ' }, token: (a) => a.seller.accessToken, status: 400, code: V },
+  { name: 'create: lone surrogate in name', method: 'POST', path: '/api/seller/products', raw: JSON.stringify(validProduct).replace('"Shirt"', '"Shirt \\udfff"'), contentType: 'application/json', token: (a) => a.seller.accessToken, status: 400, code: V },
+  { name: 'create: lone surrogate in description', method: 'POST', path: '/api/seller/products', raw: JSON.stringify(validProduct).replace('"cotton"', '"\\ud83dcotton"'), contentType: 'application/json', token: (a) => a.seller.accessToken, status: 400, code: V },
   { name: 'create: description overlong', method: 'POST', path: '/api/seller/products', body: { ...validProduct, description: 'd'.repeat(5001) }, token: (a) => a.seller.accessToken, status: 400, code: V },
   { name: 'create: field missing', method: 'POST', path: '/api/seller/products', body: { ...validProduct, category: undefined }, token: (a) => a.seller.accessToken, status: 400, code: V },
   { name: 'create: unknown field', method: 'POST', path: '/api/seller/products', body: { ...validProduct, sellerId: '1' }, token: (a) => a.seller.accessToken, status: 400, code: V },
@@ -253,6 +258,15 @@ describe('bad input', () => {
     expect(result.status).toBe(200);
     expect(({} as Record<string, unknown>)['1']).toBeUndefined();
     expect(Object.prototype.toString).toBe(Object.prototype.toString);
+  });
+
+  it('20 concurrent signups with one email: one 201, the rest 409 EMAIL_TAKEN, none 5xx', async () => {
+    const base = validSignup();
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => t.http.post('/api/auth/signup', { ...base, nickname: `${base.nickname}${i}`, phone: `${base.phone.slice(0, -2)}${String(i).padStart(2, '0')}` })),
+    );
+    expect(results.filter((r) => r.status === 201)).toHaveLength(1);
+    expect(results.filter((r) => r.status === 409 && r.body.code === 'EMAIL_TAKEN')).toHaveLength(19);
   });
 
   it('failed updates changed nothing', async () => {
