@@ -1,8 +1,9 @@
 import { EntityManager } from '@mikro-orm/mysql';
-import { Controller, Get, HttpException, OnApplicationShutdown } from '@nestjs/common';
+import { Controller, Get, OnApplicationShutdown } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { Redis } from 'ioredis';
 import { Public } from '../auth/auth.decorators.js';
+import { AppError } from '../common/errors.js';
 
 type CheckResult = { status: 'up' } | { status: 'down'; error: string };
 
@@ -48,7 +49,8 @@ export class HealthController implements OnApplicationShutdown {
     };
     const ok = !this.shuttingDown && Object.values(checks).every((result) => result.status === 'up');
     const body = { status: ok ? 'ok' : 'unavailable', draining: this.shuttingDown, checks };
-    if (!ok) throw new HttpException({ statusCode: 503, code: 'SERVICE_UNAVAILABLE', message: 'not ready', ...body }, 503);
+    // The global filter keeps `details`: the failing checks stay visible to ops.
+    if (!ok) throw new AppError('SERVICE_UNAVAILABLE', 'not ready', body);
     return body;
   }
 }
