@@ -1,5 +1,5 @@
 import { EntityManager } from '@mikro-orm/mysql';
-import { Controller, Get, OnApplicationShutdown } from '@nestjs/common';
+import { BeforeApplicationShutdown, Controller, Get } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { Redis } from 'ioredis';
 import { Public } from '../auth/auth.decorators.js';
@@ -21,7 +21,7 @@ async function check(probe: () => Promise<unknown>): Promise<CheckResult> {
 
 @ApiTags('ops')
 @Controller('health')
-export class HealthController implements OnApplicationShutdown {
+export class HealthController implements BeforeApplicationShutdown {
   private shuttingDown = false;
 
   constructor(
@@ -29,7 +29,8 @@ export class HealthController implements OnApplicationShutdown {
     private readonly redis: Redis,
   ) {}
 
-  onApplicationShutdown(): void {
+  // Before the HTTP server closes (onApplicationShutdown runs after it, when nobody can ask any more).
+  beforeApplicationShutdown(): void {
     this.shuttingDown = true;
   }
 
