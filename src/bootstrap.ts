@@ -6,6 +6,7 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { LogController } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
+import { Redis } from 'ioredis';
 import type { AppConfig } from '../config/env.js';
 import { AppModule } from './app.module.js';
 import { jsonBodyParser, validationPipe } from './common/validation.js';
@@ -82,7 +83,7 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
 
 /** Starts the transport and, unless this is a worker-only process, the HTTP listener. */
 export async function startApp(app: NestFastifyApplication, config: AppConfig): Promise<void> {
-  await app.startAllMicroservices();
+  await startTransport(app, config);
   if (config.HTTP_ENABLED) {
     await app.listen({ port: config.PORT, host: config.HOST });
     Logger.log(`listening on http://${config.HOST}:${config.PORT}`, 'Bootstrap');
@@ -90,4 +91,55 @@ export async function startApp(app: NestFastifyApplication, config: AppConfig): 
     await app.init();
     Logger.log('worker-only process: no HTTP listener', 'Bootstrap');
   }
+}
+
+/** Whether Redis accepts a connection and answers PING right now (one try, short timeouts). */
+async function redisAnswers(config: AppConfig): Promise<boolean> {
+  const probe = new Redis({ ...redisOptions(config), lazyConnect: true, connectTimeout: 1000, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  probe.on('error', () => undefined);
+  try {
+    await probe.connect();
+    return (await probe.ping()) === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    probe.disconnect();
+  }
+}
+
+/**
+ * Connects the Redis transport (broadcasts). With Redis unreachable at boot, the worker still
+ * starts and serves from MySQL (caches then rely on their TTL), and connects the transport once
+ * Redis answers; otherwise a Redis outage would crash-loop every restarting worker until PM2
+ * gave up on it for good.
+ */
+async function startTransport(app: NestFastifyApplication, config: AppConfig): Promise<void> {
+  if (await redisAnswers(config)) {
+    await app.startAllMicroservices();
+    return;
+  }
+  const logger = new Logger('Bootstrap');
+  logger.warn('Redis is unreachable: starting without the broadcast transport, retrying every second');
+  let closed = false;
+  let timer: NodeJS.Timeout | undefined;
+  app.getHttpAdapter().getInstance().addHook('onClose', (_instance, done) => {
+    closed = true;
+    clearTimeout(timer);
+    done();
+  });
+  const retry = async () => {
+    if (closed) return;
+    if (await redisAnswers(config)) {
+      if (closed) return;
+      try {
+        await app.startAllMicroservices();
+        logger.log('broadcast transport connected');
+        return;
+      } catch (error) {
+        logger.warn(`broadcast transport: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    }
+    if (!closed) timer = setTimeout(() => void retry(), 1000).unref();
+  };
+  timer = setTimeout(() => void retry(), 1000).unref();
 }

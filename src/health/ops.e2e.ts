@@ -133,3 +133,44 @@ describe('health when Redis dies (own Redis instance)', () => {
     expect((await t.http.post('/api/auth/login', { email: member.email, password: 'password123' })).status).toBe(200);
   });
 });
+
+describe('boot while Redis is down (own Redis port)', () => {
+  const port = testPort(24); // not 22: 4222 is NATS's default port
+  const dir = `${root}.local/redis-${port}`;
+  let redis: ChildProcess | undefined;
+  let t: TestApp | undefined;
+  const redisCli = (...args: string[]) =>
+    new Promise<string>((resolve) => {
+      const child = spawn('redis-cli', ['-p', String(port), ...args]);
+      let out = '';
+      child.stdout.on('data', (chunk) => (out += chunk));
+      child.on('exit', () => resolve(out));
+      child.on('error', () => resolve(''));
+    });
+
+  afterAll(async () => {
+    await t?.close();
+    if (redis && redis.exitCode === null && redis.signalCode === null) {
+      const exited = new Promise((resolve) => redis!.once('exit', resolve));
+      redis.kill('SIGKILL');
+      await exited;
+    }
+  });
+
+  it('starts and serves the catalog from MySQL, then connects the transport when Redis comes up', async () => {
+    t = await startTestApp({ REDIS_PORT: String(port), REDIS_DB: '0' });
+    expect((await t.http.get('/health/live')).status).toBe(200);
+    expect((await t.http.get('/api/general/products')).status).toBe(200);
+    const ready = await t.http.get('/health/ready');
+    expect(ready.status).toBe(503);
+    expect(ready.body.details.checks.redis.status).toBe('down');
+
+    mkdirSync(dir, { recursive: true });
+    redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
+    await until('redis up', () => redisCli('ping'), (out) => out.includes('PONG'), 10_000);
+    await until('ready 200', () => t!.http.get('/health/ready'), (r) => r.status === 200);
+    // The app's own client plus the transport's subscriber and publisher connections.
+    const clients = await until('transport connected', () => redisCli('client', 'list').then((out) => out.trim().split('\n').filter((line) => line.includes('cmd=') && !line.includes('cmd=client')).length), (n) => n >= 3);
+    expect(clients).toBeGreaterThanOrEqual(3);
+  });
+});
