@@ -88,7 +88,10 @@ export class AllExceptionsFilter implements ExceptionFilter {
     const reply = http.getResponse<FastifyReply>();
     const body = toErrorBody(exception);
     body.requestId = String(request.id);
-    if (body.statusCode >= 500) {
+    if (exception instanceof AppError && body.statusCode >= 500) {
+      // A known condition (a dependency down, not ready): no stack trace, just what it was.
+      request.log.warn({ code: body.code, details: body.details, requestId: request.id }, body.message);
+    } else if (body.statusCode >= 500) {
       request.log.error({ err: exception, code: body.code, requestId: request.id }, 'request failed');
     }
     if (reply.sent) return;
