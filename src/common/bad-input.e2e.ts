@@ -269,6 +269,33 @@ describe('bad input', () => {
     expect(results.filter((r) => r.status === 409 && r.body.code === 'EMAIL_TAKEN')).toHaveLength(19);
   });
 
+  it('10 concurrent refreshes with one token: exactly one rotation succeeds', async () => {
+    const member = await t.http.member('CUSTOMER');
+    const results = await Promise.all(Array.from({ length: 10 }, () => t.http.post('/api/auth/token/refresh', { refreshToken: member.refreshToken })));
+    expect(results.filter((r) => r.status === 200)).toHaveLength(1);
+    expect(results.filter((r) => r.status === 401 && r.body.code === 'REFRESH_TOKEN_REVOKED')).toHaveLength(9);
+  });
+
+  it('login takes about as long for an unknown email as for a wrong password (no account probing by timing)', async () => {
+    const member = await t.http.member('CUSTOMER');
+    const time = async (email: string) => {
+      const started = performance.now();
+      const result = await t.http.post('/api/auth/login', { email, password: 'wrong-password' });
+      expect(result.body.code).toBe('INVALID_CREDENTIALS');
+      return performance.now() - started;
+    };
+    const median = (values: number[]) => values.sort((x, y) => x - y)[Math.floor(values.length / 2)];
+    const known: number[] = [];
+    const unknown: number[] = [];
+    for (let i = 0; i < 7; i++) {
+      known.push(await time(member.email));
+      unknown.push(await time(`nobody-${i}@test.pick`));
+    }
+    console.log(`login median: wrong password ${median(known).toFixed(1)} ms, unknown email ${median(unknown).toFixed(1)} ms`);
+    // The hash verification dominates both (argon2, ~10+ ms); a skipped one would be several times faster.
+    expect(median(unknown)).toBeGreaterThan(median(known) * 0.5);
+  });
+
   it('failed updates changed nothing', async () => {
     const product = await t.http.get(`/api/general/products/${a.othersProductId}`);
     expect(product.body).toMatchObject({ name: validProduct.name, price: validProduct.price, stock: validProduct.stock });
