@@ -3,12 +3,13 @@ import { NestFactory } from '@nestjs/core';
 import { MicroserviceOptions, Transport } from '@nestjs/microservices';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import { LogController } from 'fastify';
+import { LogController, type FastifyReply, type FastifyRequest } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Redis } from 'ioredis';
 import type { AppConfig } from '../config/env.js';
 import { AppModule } from './app.module.js';
+import { toErrorBody } from './common/exception.filter.js';
 import { jsonBodyParser, validationPipe } from './common/validation.js';
 import { httpDuration, httpRequests } from './metrics/metrics.js';
 import { redisOptions } from './redis/redis.module.js';
@@ -33,6 +34,11 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     return503OnClosing: true,
     logController: new LogController({ disableRequestLogging: true }),
     requestIdHeader: false,
+    // Errors Fastify answers before routing (a path that is not valid percent-encoding): same JSON as the filter's.
+    frameworkErrors: (error: Error, request: FastifyRequest, reply: FastifyReply) => {
+      const body = { ...toErrorBody(error), requestId: String(request.id) };
+      void reply.status(body.statusCode).header('x-request-id', request.id).send(body);
+    },
     genReqId: (request: { headers: Record<string, string | string[] | undefined> }) => {
       const given = request.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();

@@ -105,6 +105,7 @@ const cases: Case[] = [
   { name: 'logout: no Authorization header', method: 'POST', path: '/api/auth/logout', body: (a: Actors) => ({ refreshToken: a.customer.refreshToken }), status: 401, code: 'UNAUTHORIZED' },
   { name: 'logout: Basic credentials', method: 'POST', path: '/api/auth/logout', body: (a: Actors) => ({ refreshToken: a.customer.refreshToken }), headers: () => ({ authorization: 'Basic YWRtaW46YWRtaW4=' }), status: 401, code: 'UNAUTHORIZED' },
   { name: 'logout: "Bearer" without a token', method: 'POST', path: '/api/auth/logout', body: (a: Actors) => ({ refreshToken: a.customer.refreshToken }), headers: () => ({ authorization: 'Bearer ' }), status: 401, code: 'UNAUTHORIZED' },
+  { name: 'logout: bearer token of 5000 characters', method: 'POST', path: '/api/auth/logout', body: (a: Actors) => ({ refreshToken: a.customer.refreshToken }), token: () => 'a'.repeat(5000), status: 401, code: 'UNAUTHORIZED' },
   { name: 'logout: garbage bearer token', method: 'POST', path: '/api/auth/logout', body: (a: Actors) => ({ refreshToken: a.customer.refreshToken }), token: () => 'not.a.token-at-all', status: 401, code: 'INVALID_TOKEN' },
   { name: 'logout: forged access token', method: 'POST', path: '/api/auth/logout', body: (a: Actors) => ({ refreshToken: a.customer.refreshToken }), token: (a) => jwt('an-attacker-secret-of-some-length', { sub: a.customer.id, role: 'ADMIN', typ: 'access' }), status: 401, code: 'INVALID_TOKEN' },
   { name: 'logout: expired access token', method: 'POST', path: '/api/auth/logout', body: (a: Actors) => ({ refreshToken: a.customer.refreshToken }), token: (a) => jwt(a.accessSecret, { sub: a.customer.id, role: 'CUSTOMER', typ: 'access', exp: now() - 60 }), status: 401, code: 'TOKEN_EXPIRED' },
@@ -141,6 +142,7 @@ const cases: Case[] = [
   { name: 'detail: id 30 digits', method: 'GET', path: `/api/general/products/${'1'.repeat(30)}`, status: 400, code: V },
   { name: 'detail: id beyond BIGINT UNSIGNED', method: 'GET', path: '/api/general/products/99999999999999999999', status: 400, code: V },
   { name: 'detail: id with a NUL byte', method: 'GET', path: '/api/general/products/1%00', status: 400, code: V },
+  { name: 'detail: path with broken percent-encoding', method: 'GET', path: '/api/general/products/%', status: 400, code: 'BAD_REQUEST' },
   { name: 'detail: id that does not exist', method: 'GET', path: '/api/general/products/9223372036854775807', status: 404, code: 'PRODUCT_NOT_FOUND' },
   { name: 'unknown route', method: 'GET', path: '/api/general/nothing-here', status: 404, code: 'NOT_FOUND' },
   { name: 'unsupported method on a route', method: 'PUT', path: '/api/general/products', body: {}, status: 404, code: 'NOT_FOUND' },
@@ -294,6 +296,12 @@ describe('bad input', () => {
     console.log(`login median: wrong password ${median(known).toFixed(1)} ms, unknown email ${median(unknown).toFixed(1)} ms`);
     // The hash verification dominates both (argon2, ~10+ ms); a skipped one would be several times faster.
     expect(median(unknown)).toBeGreaterThan(median(known) * 0.5);
+  });
+
+  it('accepts the auth scheme in any case (RFC 7235)', async () => {
+    const member = await t.http.member('CUSTOMER');
+    const out = await t.http.request('POST', '/api/auth/logout', { body: { refreshToken: member.refreshToken }, headers: { authorization: `bearer ${member.accessToken}` } });
+    expect(out.status).toBe(204);
   });
 
   it('failed updates changed nothing', async () => {
