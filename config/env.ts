@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { plainToInstance, Transform } from 'class-transformer';
-import { IsBoolean, IsIn, IsInt, IsOptional, IsString, IsUrl, Max, Min, MinLength, validateSync } from 'class-validator';
+import { IsBoolean, IsIn, IsInt, IsOptional, IsString, IsUrl, Matches, Max, Min, MinLength, validateSync } from 'class-validator';
 
 /**
  * Every environment variable Pick reads, with its default. Validated once at boot
@@ -68,6 +68,15 @@ export class EnvironmentVariables {
   @Transform(toBool) @IsBoolean() S3_FORCE_PATH_STYLE = true;
   /** Public base of stored objects (the CDN in production). */
   @IsUrl({ require_tld: false, require_protocol: true }) CDN_BASE_URL = 'http://127.0.0.1:4568/pick-local';
+  /** Image optimizer query appended to list thumbnails / detail images (e.g. `type=f&w=320&h=320&quality=80`); empty: plain URL. */
+  @Matches(/^[A-Za-z0-9_.~=&%,:-]*$/, { message: 'must be a bare query string without "?"' }) IMAGE_THUMBNAIL_QUERY = '';
+  @Matches(/^[A-Za-z0-9_.~=&%,:-]*$/, { message: 'must be a bare query string without "?"' }) IMAGE_DETAIL_QUERY = '';
+  /** Largest accepted image, in bytes (larger: 413 FILE_TOO_LARGE). */
+  @Transform(toInt) @IsInt() @Min(1024) @Max(100 * 1024 * 1024) UPLOAD_MAX_BYTES = 10 * 1024 * 1024;
+  /** Most images in one upload request (more: 413 TOO_MANY_FILES). */
+  @Transform(toInt) @IsInt() @Min(1) @Max(50) UPLOAD_MAX_FILES = 10;
+  /** An uploaded image no product references after this long is deleted. */
+  @Transform(toInt) @IsInt() @Min(1) UPLOAD_UNATTACHED_TTL_SECONDS = 24 * 3600;
 }
 
 export type AppConfig = Readonly<EnvironmentVariables>;

@@ -15,6 +15,7 @@ import { MembersModule } from './members/members.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
 import { QueueModule } from './queue/queue.module.js';
 import { RedisModule, redisOptions } from './redis/redis.module.js';
+import { StorageModule } from './storage/storage.module.js';
 
 @Module({})
 export class AppModule {
@@ -27,6 +28,7 @@ export class AppModule {
         RedisModule,
         AppCacheModule,
         QueueModule,
+        StorageModule,
         ClientsModule.register({
           isGlobal: true,
           clients: [{ name: BROADCAST_CLIENT, transport: Transport.REDIS, options: { ...redisOptions(config), retryAttempts: Number.MAX_SAFE_INTEGER, retryDelay: 1000 } }],

@@ -1,3 +1,4 @@
+import multipart from '@fastify/multipart';
 import { ConsoleLogger, Logger, LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { MicroserviceOptions, Transport } from '@nestjs/microservices';
@@ -13,6 +14,7 @@ import { toErrorBody } from './common/exception.filter.js';
 import { jsonBodyParser, validationPipe } from './common/validation.js';
 import { httpDuration, httpRequests } from './metrics/metrics.js';
 import { redisOptions } from './redis/redis.module.js';
+import { TransportState } from './redis/transport-state.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -74,16 +76,19 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
 
   app.useGlobalPipes(validationPipe);
   app.enableShutdownHooks();
-  app.connectMicroservice<MicroserviceOptions>(
+  const transport = app.connectMicroservice<MicroserviceOptions>(
     { transport: Transport.REDIS, options: { ...redisOptions(config), retryAttempts: Number.MAX_SAFE_INTEGER, retryDelay: 1000 } },
     { inheritAppConfig: true },
   );
+  app.get(TransportState).watch(transport);
 
   const document = SwaggerModule.createDocument(
     app,
     new DocumentBuilder().setTitle('Pick API').setDescription('Catalog, FCFS coupons, members').setVersion('1').addBearerAuth().build(),
   );
   SwaggerModule.setup('docs', app, document);
+  // Image uploads (src/media): streamed parts, limits enforced while reading.
+  await app.register(multipart, { limits: { fileSize: config.UPLOAD_MAX_BYTES, files: config.UPLOAD_MAX_FILES, fields: 0, parts: config.UPLOAD_MAX_FILES + 1 } });
   return app;
 }
 

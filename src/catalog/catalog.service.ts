@@ -2,8 +2,10 @@ import { EntityManager } from '@mikro-orm/mysql';
 import { Injectable } from '@nestjs/common';
 import { AuthMember } from '../auth/auth.decorators.js';
 import { AppError } from '../common/errors.js';
+import { MediaService } from '../media/media.service.js';
 import { Member, MemberRole } from '../members/member.entity.js';
 import { CreateProductDto, PAGE_SIZE, ProductDetailDto, ProductImageInput, ProductListQuery, ProductPageDto, ProductSort, UpdateProductDto } from './catalog.dto.js';
+import { CatalogCache } from './catalog-cache.js';
 import { ImageUrls } from './image-urls.js';
 import { ProductImage, ProductImageType } from './product-image.entity.js';
 import { Product } from './product.entity.js';
@@ -19,12 +21,11 @@ export class CatalogService {
   constructor(
     private readonly em: EntityManager,
     private readonly urls: ImageUrls,
+    private readonly media: MediaService,
+    private readonly cache: CatalogCache,
   ) {}
 
-  /**
-   * One keyset page: ordered by (price, id) or id, so a write between two pages can
-   * neither skip nor repeat an item that did not itself change.
-   */
+  /** One list page, from this worker's cache or MySQL (cursor checked before either). */
   async listPage(query: ProductListQuery): Promise<ProductPageDto> {
     const sort = query.sort ?? ProductSort.NEW;
     if (query.lastPrice !== undefined && query.lastId === undefined) {
@@ -33,6 +34,21 @@ export class CatalogService {
     if (sort !== ProductSort.NEW && query.lastId !== undefined && query.lastPrice === undefined) {
       throw new AppError('INVALID_CURSOR', `sort=${sort} needs both lastId and lastPrice`);
     }
+    // NEW pages ignore lastPrice: leave it out of the key so it cannot split one page into many.
+    const page = { sort, category: query.category, lastId: query.lastId, lastPrice: sort === ProductSort.NEW ? undefined : query.lastPrice };
+    return this.cache.listPage(page, () => this.loadListPage(page));
+  }
+
+  async detail(id: string): Promise<ProductDetailDto> {
+    return this.cache.product(id, () => this.loadDetail(id));
+  }
+
+  /**
+   * One keyset page: ordered by (price, id) or id, so a write between two pages can
+   * neither skip nor repeat an item that did not itself change.
+   */
+  async loadListPage(query: { sort: ProductSort; category?: ProductListQuery['category']; lastId?: string; lastPrice?: number }): Promise<ProductPageDto> {
+    const { sort } = query;
     const qb = this.em.createQueryBuilder(Product, 'p').select(['p.id', 'p.name', 'p.price']).limit(PAGE_SIZE);
     if (query.category) qb.andWhere({ category: query.category });
     const { lastId, lastPrice } = query;
@@ -54,14 +70,15 @@ export class CatalogService {
     const mainImages = await this.mainImageKeys(rows.map((row) => String(row.id)));
     const items = rows.map((row) => {
       const key = mainImages.get(String(row.id));
-      return { id: String(row.id), name: row.name, price: Number(row.price), imageUrl: key ? this.urls.url(key) : null };
+      return { id: String(row.id), name: row.name, price: Number(row.price), imageUrl: key ? this.urls.thumbnail(key) : null };
     });
     const last = items.at(-1);
     return { items, next: items.length === PAGE_SIZE && last ? { lastId: last.id, lastPrice: last.price } : null };
   }
 
-  async detail(id: string): Promise<ProductDetailDto> {
-    const product = await this.em.findOne(Product, { id }, { populate: ['images'] });
+  async loadDetail(id: string): Promise<ProductDetailDto> {
+    // A fork: loads are shared by concurrent requests, so they must not use one request's identity map.
+    const product = await this.em.fork().findOne(Product, { id }, { populate: ['images'] });
     if (!product) throw new AppError('PRODUCT_NOT_FOUND', `Product ${id} does not exist`);
     return this.toDetail(product);
   }
@@ -69,25 +86,44 @@ export class CatalogService {
   async create(actor: AuthMember, body: CreateProductDto): Promise<ProductDetailDto> {
     const keys = this.imageKeys(body.images);
     const { images: _images, ...fields } = body;
-    const product = this.em.create(Product, { ...fields, seller: this.em.getReference(Member, actor.id) });
-    this.setImages(product, keys);
-    await this.em.persist(product).flush();
+    // Images: the upload records are locked before the rows that reference them are written (see MediaService).
+    const product = await this.em.transactional(async () => {
+      await this.media.lockAttachable(actor, keys.map((image) => image.key));
+      const created = this.em.create(Product, { ...fields, seller: this.em.getReference(Member, actor.id) });
+      this.setImages(created, keys);
+      return created;
+    });
+    await this.cache.productChanged(String(product.id));
     return this.toDetail(product);
   }
 
   async update(actor: AuthMember, id: string, body: UpdateProductDto): Promise<ProductDetailDto> {
     const keys = body.images === undefined ? undefined : this.imageKeys(body.images);
-    const product = await this.ownedProduct(actor, id);
     const { images: _images, ...fields } = body;
-    this.em.assign(product, fields);
-    if (keys) this.setImages(product, keys);
-    await this.em.flush();
+    const product = await this.em.transactional(async () => {
+      const found = await this.ownedProduct(actor, id);
+      this.em.assign(found, fields);
+      if (keys) {
+        const before = new Set(found.images.getItems().map((image) => image.objectKey));
+        await this.media.lockAttachable(actor, keys.map((image) => image.key), before);
+        this.setImages(found, keys);
+        await this.em.flush();
+        // Queued before commit: the job decides from committed rows, so a rollback only makes it keep the objects.
+        await this.media.releaseLater([...before].filter((key) => !keys.some((image) => image.key === key)), `product-${id}-${found.updatedAt.getTime()}`);
+      }
+      return found;
+    });
+    await this.cache.productChanged(String(product.id));
     return this.toDetail(product);
   }
 
   async remove(actor: AuthMember, id: string): Promise<void> {
-    const product = await this.ownedProduct(actor, id);
-    await this.em.remove(product).flush();
+    await this.em.transactional(async () => {
+      const product = await this.ownedProduct(actor, id);
+      await this.media.releaseLater(product.images.getItems().map((image) => image.objectKey), `product-${id}-deleted`);
+      this.em.remove(product);
+    });
+    await this.cache.productChanged(id);
   }
 
   private async ownedProduct(actor: AuthMember, id: string): Promise<Product> {
@@ -123,7 +159,7 @@ export class CatalogService {
   }
 
   private toDetail(product: Product): ProductDetailDto {
-    const images = product.images.getItems().map((image) => ({ url: this.urls.url(image.objectKey), type: image.type }));
+    const images = product.images.getItems().map((image) => ({ url: this.urls.detail(image.objectKey), type: image.type }));
     const main = images.find((image) => image.type === ProductImageType.MAIN);
     return {
       id: String(product.id),

@@ -10,6 +10,8 @@ export enum ProductImageType {
 
 @Entity({ tableName: 'product_image' })
 @Index({ name: 'product_image_product_position_idx', properties: ['product', 'position'] })
+// The media cleanup job asks "does any product still use this key?"
+@Index({ name: 'product_image_object_key_idx', properties: ['objectKey'] })
 export class ProductImage extends BaseEntity {
   @ManyToOne(() => Product, { deleteRule: 'cascade' })
   product!: Rel<Product>;

@@ -12,7 +12,9 @@ import { Product, ProductCategory, ProductStatus } from '../catalog/product.enti
 import { ProductImage, ProductImageType } from '../catalog/product-image.entity.js';
 import { Coupon, DiscountType } from '../coupons/coupon.entity.js';
 import { Event } from '../coupons/event.entity.js';
+import { MediaObject } from '../media/media-object.entity.js';
 import { Member, MemberRole } from '../members/member.entity.js';
+import { DEMO_IMAGES } from '../storage/demo-images.js';
 import { exitOnConfigError } from './cli-support.js';
 
 export const DEMO_PASSWORD = 'password';
@@ -34,6 +36,13 @@ async function main(): Promise<void> {
       members[role] =
         (await em.findOne(Member, { email })) ??
         em.create(Member, { email, nickname: role.toLowerCase(), phone: `010-0000-000${index}`, name: `Demo ${role.toLowerCase()}`, address: 'Seoul', passwordHash: hash, role });
+    }
+    await em.flush();
+
+    // The demo images (uploaded to local storage by deploy/local/s3.sh) are recorded like uploads,
+    // so products may reference them; no uploader: the app's own objects.
+    for (const [objectKey, body] of Object.entries(DEMO_IMAGES)) {
+      if (!(await em.count(MediaObject, { objectKey }))) em.create(MediaObject, { objectKey, contentType: 'image/png', sizeBytes: body.length, uploadedBy: null });
     }
     await em.flush();
 

@@ -8,6 +8,8 @@ export const BroadcastEvents = {
 
 export interface ProductChangedEvent {
   productId: string;
+  /** REDIS_PREFIX of the sender: pub/sub channels are not per Redis db, so deployments sharing a Redis ignore each other's events. */
+  scope: string;
 }
 
 export interface CouponChangedEvent {

@@ -1,9 +1,14 @@
+import { S3Client } from '@aws-sdk/client-s3';
 import { EntityManager } from '@mikro-orm/mysql';
-import { BeforeApplicationShutdown, Controller, Get } from '@nestjs/common';
+import { BeforeApplicationShutdown, Controller, Get, Inject, Res } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
 import { Redis } from 'ioredis';
+import type { AppConfig } from '../../config/env.js';
 import { Public } from '../auth/auth.decorators.js';
-import { AppError } from '../common/errors.js';
+import { APP_CONFIG } from '../common/config.module.js';
+import { probeBucket } from '../storage/storage.module.js';
+import { TransportState } from '../redis/transport-state.js';
 
 type CheckResult = { status: 'up' } | { status: 'down'; error: string };
 
@@ -27,6 +32,9 @@ export class HealthController implements BeforeApplicationShutdown {
   constructor(
     private readonly em: EntityManager,
     private readonly redis: Redis,
+    @Inject(S3Client) private readonly s3: S3Client,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly transport: TransportState,
   ) {}
 
   // Before the HTTP server closes (onApplicationShutdown runs after it, when nobody can ask any more).
@@ -43,15 +51,24 @@ export class HealthController implements BeforeApplicationShutdown {
   /** 200 only when every dependency answers; 503 with the failing ones otherwise (and while draining). */
   @Public()
   @Get('ready')
-  async ready() {
+  async ready(@Res({ passthrough: true }) reply: FastifyReply) {
     const checks = {
       mysql: await check(() => this.em.getConnection().execute('select 1')),
       redis: await check(() => this.redis.ping()),
+      // the broadcast transport (cache invalidation): its subscriber and publisher connections
+      transport: await check(async () => this.transport.assertUp()),
     };
+    // Object storage is reported but does not gate readiness: browsing and coupon claims do not
+    // need it, and taking every worker out of the load balancer would turn an upload outage into a full one.
+    const storage = await check(async () => {
+      const problem = await probeBucket(this.s3, this.config.S3_BUCKET, 1500);
+      if (problem) throw new Error(problem);
+    });
     const ok = !this.shuttingDown && Object.values(checks).every((result) => result.status === 'up');
-    const body = { status: ok ? 'ok' : 'unavailable', draining: this.shuttingDown, checks };
-    // The global filter keeps `details`: the failing checks stay visible to ops.
-    if (!ok) throw new AppError('SERVICE_UNAVAILABLE', 'not ready', body);
-    return body;
+    const body = { status: ok ? 'ok' : 'unavailable', draining: this.shuttingDown, checks: { ...checks, storage }, ...(storage.status === 'down' && { degraded: ['storage'] }) };
+    if (ok) return body;
+    // Set the status rather than throw: the exception filter would drop `checks`, which say what is down.
+    void reply.status(503);
+    return { statusCode: 503, code: 'SERVICE_UNAVAILABLE', message: 'not ready', ...body, requestId: String(reply.request.id) };
   }
 }

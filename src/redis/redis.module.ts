@@ -2,6 +2,7 @@ import { Global, Inject, Logger, Module, OnApplicationShutdown } from '@nestjs/c
 import { Redis } from 'ioredis';
 import type { AppConfig } from '../../config/env.js';
 import { APP_CONFIG } from '../common/config.module.js';
+import { TransportState } from './transport-state.js';
 
 /** ioredis connection options shared by the app client, Bull and the broadcast transport. */
 export function redisOptions(config: AppConfig) {
@@ -45,8 +46,9 @@ export function redisOptions(config: AppConfig) {
         return client;
       },
     },
+    TransportState,
   ],
-  exports: [Redis],
+  exports: [Redis, TransportState],
 })
 export class RedisModule implements OnApplicationShutdown {
   constructor(@Inject(Redis) private readonly redis: Redis) {}

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { get as httpGet } from 'node:http';
 
 export interface HttpResult<T = any> {
   status: number;
@@ -61,4 +62,32 @@ export class HttpClient {
     if (login.status !== 200) throw new Error(`login failed: ${login.status} ${JSON.stringify(login.body)}`);
     return { id: signup.body.id, email, ...login.body };
   }
+}
+
+/**
+ * A GET on a new TCP connection (no keep-alive pool): PM2 cluster mode hands each new
+ * connection to the next worker, so repeated calls reach every worker (`servedBy`).
+ */
+export function freshGet<T = any>(url: string, timeoutMs = 10_000): Promise<HttpResult<T> & { servedBy: string }> {
+  return new Promise((resolve, reject) => {
+    const request = httpGet(url, { agent: false, timeout: timeoutMs }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('error', reject);
+      response.on('end', () => {
+        const text = Buffer.concat(chunks).toString();
+        let body: unknown = text;
+        try {
+          body = text ? JSON.parse(text) : undefined;
+        } catch {
+          // not JSON: keep the text
+        }
+        const headers = new Headers();
+        for (const [name, value] of Object.entries(response.headers)) if (typeof value === 'string') headers.set(name, value);
+        resolve({ status: response.statusCode ?? 0, body: body as T, headers, servedBy: String(response.headers['x-served-by'] ?? '') });
+      });
+    });
+    request.on('timeout', () => request.destroy(new Error(`GET ${url} timed out after ${timeoutMs} ms`)));
+    request.on('error', reject);
+  });
 }

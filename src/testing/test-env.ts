@@ -1,7 +1,16 @@
+// Not 90: with the default base that is 4190, a port fetch() refuses (ManageSieve, on the "bad ports" list).
+export const TEST_S3_PORT_OFFSET = 88;
+export const TEST_S3_BUCKET = 'pick-test';
+
 /** The environment every test process (and every app a test starts) runs with. */
 export function testEnv(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
   const db = env.PICK_TEST_DB ?? 'pick_test';
+  // The run's S3 server (s3rver, started by global-setup.ts) listens on PICK_TEST_PORT_BASE + 88.
+  const s3Endpoint = `http://127.0.0.1:${Number(env.PICK_TEST_PORT_BASE ?? 4100) + TEST_S3_PORT_OFFSET}`;
   return {
+    S3_ENDPOINT: s3Endpoint,
+    S3_BUCKET: TEST_S3_BUCKET,
+    CDN_BASE_URL: `${s3Endpoint}/${TEST_S3_BUCKET}`,
     NODE_ENV: 'test',
     DB_DRIVER: 'mariadb',
     DB_NAME: db,
