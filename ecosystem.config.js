@@ -12,7 +12,8 @@ const config = {
     {
       name: process.env.PICK_APP_NAME ?? 'pick',
       script: './dist/src/main.js',
-      cwd: import.meta.dirname,
+      // PICK_APP_DIR: deploys run from a `current` symlink so `pm2 reload` picks up each new release.
+      cwd: process.env.PICK_APP_DIR ?? import.meta.dirname,
       exec_mode: 'cluster',
       instances,
       // A worker receives traffic only after it listens and calls process.send('ready').

@@ -60,6 +60,15 @@ export class EnvironmentVariables {
   @Transform(toInt) @IsInt() @Min(1) CACHE_MAX_ENTRIES = 1000;
   @Transform(toInt) @IsInt() @Min(1000) CACHE_TTL_MS = 600_000;
 
+  /** FCFS coupons: a claim still pending after this long is re-enqueued by the sweeper. */
+  @Transform(toInt) @IsInt() @Min(200) COUPON_PENDING_BOUND_MS = 30_000;
+  /** How often one worker (of all servers, by a Redis lock) sweeps pending claims and missing coupon state. */
+  @Transform(toInt) @IsInt() @Min(200) COUPON_SWEEP_INTERVAL_MS = 5_000;
+  /** Bull jobs each worker persists at once (their inserts are batched together). */
+  @Transform(toInt) @IsInt() @Min(1) @Max(1000) COUPON_QUEUE_CONCURRENCY = 100;
+  /** Largest multi-row INSERT of claimed coupons. */
+  @Transform(toInt) @IsInt() @Min(1) @Max(5000) COUPON_INSERT_BATCH_MAX = 500;
+
   @IsUrl({ require_tld: false, require_protocol: true }) S3_ENDPOINT = 'http://127.0.0.1:4568';
   @IsString() S3_REGION = 'kr-standard';
   @IsString() @MinLength(3) S3_BUCKET = 'pick-local';

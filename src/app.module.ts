@@ -7,6 +7,7 @@ import { ormOptions } from '../config/mikro-orm.js';
 import { AuthModule } from './auth/auth.module.js';
 import { AppCacheModule } from './cache/cache.module.js';
 import { CatalogModule } from './catalog/catalog.module.js';
+import { CouponsModule } from './coupons/coupons.module.js';
 import { BROADCAST_CLIENT } from './common/broadcast.js';
 import { ConfigModule } from './common/config.module.js';
 import { AllExceptionsFilter } from './common/exception.filter.js';
@@ -36,6 +37,7 @@ export class AppModule {
         MembersModule,
         AuthModule,
         CatalogModule,
+        CouponsModule,
         HealthModule,
         MetricsModule,
       ],

@@ -38,8 +38,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const result = await autocannon({
     url: options.url,
     connections: options.connections ?? 100,
-    duration: options.amount ? undefined : (options.duration ?? 10),
-    amount: options.amount,
+    // autocannon rejects an explicit `duration: undefined`: pass one or the other.
+    ...(options.amount ? { amount: options.amount } : { duration: options.duration ?? 10 }),
     method: options.method ?? 'GET',
     headers: options.headers,
     body: options.body,

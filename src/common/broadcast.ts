@@ -14,4 +14,6 @@ export interface ProductChangedEvent {
 
 export interface CouponChangedEvent {
   eventId: string;
+  /** REDIS_PREFIX of the sender (see ProductChangedEvent). */
+  scope: string;
 }

@@ -1,4 +1,6 @@
 import { S3Client } from '@aws-sdk/client-s3';
+import { InjectQueue } from '@nestjs/bull';
+import type { Queue } from 'bull';
 import { EntityManager } from '@mikro-orm/mysql';
 import { BeforeApplicationShutdown, Controller, Get, Inject, Res } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
@@ -8,6 +10,7 @@ import type { AppConfig } from '../../config/env.js';
 import { Public } from '../auth/auth.decorators.js';
 import { APP_CONFIG } from '../common/config.module.js';
 import { probeBucket } from '../storage/storage.module.js';
+import { ISSUANCE_QUEUE } from '../coupons/issuance.queue.js';
 import { TransportState } from '../redis/transport-state.js';
 
 type CheckResult = { status: 'up' } | { status: 'down'; error: string };
@@ -35,6 +38,7 @@ export class HealthController implements BeforeApplicationShutdown {
     @Inject(S3Client) private readonly s3: S3Client,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly transport: TransportState,
+    @InjectQueue(ISSUANCE_QUEUE) private readonly issuance: Queue,
   ) {}
 
   // Before the HTTP server closes (onApplicationShutdown runs after it, when nobody can ask any more).
@@ -52,18 +56,21 @@ export class HealthController implements BeforeApplicationShutdown {
   @Public()
   @Get('ready')
   async ready(@Res({ passthrough: true }) reply: FastifyReply) {
-    const checks = {
-      mysql: await check(() => this.em.getConnection().execute('select 1')),
-      redis: await check(() => this.redis.ping()),
+    const [mysql, redis, transport, queue, storage] = await Promise.all([
+      check(() => this.em.getConnection().execute('select 1')),
+      check(() => this.redis.ping()),
       // the broadcast transport (cache invalidation): its subscriber and publisher connections
-      transport: await check(async () => this.transport.assertUp()),
-    };
-    // Object storage is reported but does not gate readiness: browsing and coupon claims do not
-    // need it, and taking every worker out of the load balancer would turn an upload outage into a full one.
-    const storage = await check(async () => {
-      const problem = await probeBucket(this.s3, this.config.S3_BUCKET, 1500);
-      if (problem) throw new Error(problem);
-    });
+      check(async () => this.transport.assertUp()),
+      // the claim persistence queue's own Redis connection
+      check(() => this.issuance.client.ping()),
+      // Object storage is reported but does not gate readiness: browsing and coupon claims do not
+      // need it, and taking every worker out of the load balancer would turn an upload outage into a full one.
+      check(async () => {
+        const problem = await probeBucket(this.s3, this.config.S3_BUCKET, 1500);
+        if (problem) throw new Error(problem);
+      }),
+    ]);
+    const checks = { mysql, redis, transport, queue };
     const ok = !this.shuttingDown && Object.values(checks).every((result) => result.status === 'up');
     const body = { status: ok ? 'ok' : 'unavailable', draining: this.shuttingDown, checks: { ...checks, storage }, ...(storage.status === 'down' && { degraded: ['storage'] }) };
     if (ok) return body;

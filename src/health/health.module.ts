@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
+import { CouponsModule } from '../coupons/coupons.module.js';
 import { HealthController } from './health.controller.js';
 
-@Module({ controllers: [HealthController] })
+@Module({ imports: [CouponsModule], controllers: [HealthController] })
 export class HealthModule {}

@@ -12,7 +12,7 @@ export function testEnv(env: NodeJS.ProcessEnv = process.env): Record<string, st
     S3_BUCKET: TEST_S3_BUCKET,
     CDN_BASE_URL: `${s3Endpoint}/${TEST_S3_BUCKET}`,
     NODE_ENV: 'test',
-    DB_DRIVER: 'mariadb',
+    DB_DRIVER: env.PICK_TEST_DB_DRIVER ?? 'mariadb', // CI's MySQL 8 service: PICK_TEST_DB_DRIVER=mysql
     DB_NAME: db,
     REDIS_DB: env.PICK_TEST_REDIS_DB ?? '1',
     REDIS_PREFIX: `pick-test-${db}`,

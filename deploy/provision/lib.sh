@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Helpers shared by the provisioning scripts. Every step checks before it changes anything,
+# so a script can be re-run on a provisioned server (and is, to change a setting).
+
+log() { echo "[provision $(hostname)] $*"; }
+die() { echo "[provision $(hostname)] ERROR: $*" >&2; exit 1; }
+
+require_root() { [ "$(id -u)" -eq 0 ] || die "run as root (sudo bash $0)"; }
+
+check_ubuntu() {
+  # shellcheck disable=SC1091
+  . /etc/os-release
+  case "${ID}:${VERSION_ID}" in
+    ubuntu:20.04 | ubuntu:22.04) ;;
+    *) log "warning: tested on Ubuntu 20.04/22.04, this is ${PRETTY_NAME:-unknown}" ;;
+  esac
+}
+
+apt_updated=0
+apt_install() { # packages... (installs only the missing ones)
+  local missing=()
+  for package in "$@"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+  done
+  [ ${#missing[@]} -gt 0 ] || return 0
+  if [ $apt_updated = 0 ]; then apt-get update -qq; apt_updated=1; fi
+  log "installing ${missing[*]}"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
+}
+
+# Writes content (stdin) to a file only when it differs; returns 0 if it changed, 1 if not.
+write_if_changed() { # path [mode]
+  local path=$1 mode=${2:-644} tmp
+  tmp=$(mktemp)
+  cat >"$tmp"
+  if [ -f "$path" ] && cmp -s "$tmp" "$path"; then rm -f "$tmp"; return 1; fi
+  install -D -m "$mode" "$tmp" "$path"
+  rm -f "$tmp"
+  log "wrote $path"
+  return 0
+}
+
+sysctl_set() { # file, then "key = value" lines on stdin
+  if write_if_changed "/etc/sysctl.d/$1"; then sysctl -q -p "/etc/sysctl.d/$1"; fi
+}

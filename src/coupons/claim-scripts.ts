@@ -1,0 +1,123 @@
+import type { Redis } from 'ioredis';
+
+/**
+ * Redis state of one coupon (hash tag `{id}` keeps a coupon's keys in one slot):
+ * - `state`   hash { max }: present = the coupon's state is initialised; Redis decides on it.
+ * - `members` set of member ids whose claim was accepted (pending or persisted). Its size is
+ *             the issued count: remaining = max - SCARD(members).
+ * - `pending` sorted set member id -> accept time (ms): accepted, not yet in MySQL.
+ * `pendingIndex` lists the coupons that may have pending claims (for the sweeper).
+ */
+export interface CouponKeys {
+  state: string;
+  members: string;
+  pending: string;
+  rebuildLock: string;
+  pendingIndex: string;
+}
+
+export function couponKeys(prefix: string, couponId: string): CouponKeys {
+  const base = `${prefix}:coupon:{${couponId}}`;
+  return {
+    state: `${base}:state`,
+    members: `${base}:members`,
+    pending: `${base}:pending`,
+    rebuildLock: `${base}:rebuild-lock`,
+    pendingIndex: `${prefix}:coupons:pending-index`,
+  };
+}
+
+export const enum ClaimResult {
+  ACCEPTED = 0,
+  DUPLICATE = 1,
+  SOLD_OUT = 2,
+  STATE_MISSING = -1,
+}
+
+/**
+ * The whole claim decision in one atomic step. A rejection writes nothing, so a member
+ * refused for any reason is never locked out.
+ * KEYS: state, members, pending, pendingIndex. ARGV: memberId, nowMs, couponId.
+ */
+const CLAIM = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
+if redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 1 then return 1 end
+local max = tonumber(redis.call('HGET', KEYS[1], 'max'))
+if redis.call('SCARD', KEYS[2]) >= max then return 2 end
+redis.call('SADD', KEYS[2], ARGV[1])
+redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
+redis.call('SADD', KEYS[4], ARGV[3])
+return 0
+`;
+
+/**
+ * Restores a coupon's state (after data loss) from MySQL's rows plus the pending claims.
+ * Unless forced, does nothing when the state already exists (another worker rebuilt it).
+ * Members are only ever added, never removed: a member once accepted can never claim again.
+ * KEYS: state, members, pending. ARGV: max, force(0|1), memberId...
+ * Returns the issued count after the rebuild, or -1 when it was already present.
+ */
+const REBUILD = `
+if ARGV[2] ~= '1' and redis.call('EXISTS', KEYS[1]) == 1 then return -1 end
+for i = 3, #ARGV, 1000 do
+  redis.call('SADD', KEYS[2], unpack(ARGV, i, math.min(i + 999, #ARGV)))
+end
+local pending = redis.call('ZRANGE', KEYS[3], 0, -1)
+for i = 1, #pending, 1000 do
+  redis.call('SADD', KEYS[2], unpack(pending, i, math.min(i + 999, #pending)))
+end
+redis.call('HSET', KEYS[1], 'max', ARGV[1])
+return redis.call('SCARD', KEYS[2])
+`;
+
+/**
+ * Changes the limit atomically with the claims: refused (returns the issued count) when
+ * more are already issued than the new limit. Returns -1 on success, -2 if the state is missing.
+ * KEYS: state, members. ARGV: newMax.
+ */
+const SET_MAX = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return -2 end
+local issued = redis.call('SCARD', KEYS[2])
+if issued > tonumber(ARGV[1]) then return issued end
+redis.call('HSET', KEYS[1], 'max', ARGV[1])
+return -1
+`;
+
+/** Clears persisted claims' pending marks; drops the coupon from the index when none is left. KEYS: pending, pendingIndex. ARGV: couponId, memberId... */
+const CLEAR_PENDING = `
+redis.call('ZREM', KEYS[1], unpack(ARGV, 2))
+if redis.call('ZCARD', KEYS[1]) == 0 then redis.call('SREM', KEYS[2], ARGV[1]) end
+return 1
+`;
+
+/** Deletes a lock only if we still hold it. KEYS: lock. ARGV: token. */
+const UNLOCK = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`;
+
+export interface ClaimCommands {
+  couponClaim(state: string, members: string, pending: string, pendingIndex: string, memberId: string, nowMs: number, couponId: string): Promise<number>;
+  couponRebuild(state: string, members: string, pending: string, max: number, force: 0 | 1, ...memberIds: string[]): Promise<number>;
+  couponSetMax(state: string, members: string, max: number): Promise<number>;
+  couponClearPending(pending: string, pendingIndex: string, couponId: string, ...memberIds: string[]): Promise<number>;
+  couponUnlock(lock: string, token: string): Promise<number>;
+}
+
+export type ClaimRedis = Redis & ClaimCommands;
+
+/**
+ * Registers the scripts on a client with `defineCommand`: ioredis sends EVALSHA and falls
+ * back to EVAL on NOSCRIPT, so a Redis restart or SCRIPT FLUSH is survived. Idempotent.
+ */
+export function defineClaimCommands(redis: Redis): ClaimRedis {
+  const target = redis as ClaimRedis;
+  if (typeof target.couponClaim !== 'function') {
+    redis.defineCommand('couponClaim', { numberOfKeys: 4, lua: CLAIM });
+    redis.defineCommand('couponRebuild', { numberOfKeys: 3, lua: REBUILD });
+    redis.defineCommand('couponSetMax', { numberOfKeys: 2, lua: SET_MAX });
+    redis.defineCommand('couponClearPending', { numberOfKeys: 2, lua: CLEAR_PENDING });
+    redis.defineCommand('couponUnlock', { numberOfKeys: 1, lua: UNLOCK });
+  }
+  return target;
+}

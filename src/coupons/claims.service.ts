@@ -1,0 +1,117 @@
+import { EntityManager } from '@mikro-orm/mysql';
+import { InjectQueue } from '@nestjs/bull';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { Queue } from 'bull';
+import { Counter } from 'prom-client';
+import type { AppConfig } from '../../config/env.js';
+import { APP_CONFIG } from '../common/config.module.js';
+import { AppError } from '../common/errors.js';
+import { ClaimResult, couponKeys } from './claim-scripts.js';
+import { claimWindowError } from './claim-window.js';
+import { rebuildCouponState } from './coupon-state.js';
+import type { ClaimStatus, MemberCouponDto } from './coupons.dto.js';
+import { EventsService } from './events.service.js';
+import { ISSUANCE_JOB_OPTIONS, ISSUANCE_QUEUE, issuanceJobId, type IssuanceJob } from './issuance.queue.js';
+import { MemberCoupon } from './member-coupon.entity.js';
+
+// Bull's client waits for Redis forever; the claim is already recorded as pending, so a slow
+// enqueue is left to the sweeper rather than holding the response.
+const ENQUEUE_WAIT_MS = 1_000;
+
+const claimDecisions = new Counter({ name: 'pick_coupon_claims_total', help: 'Coupon claims decided in Redis, by result', labelNames: ['result'] });
+const RESULT_LABEL: Record<number, string> = { [ClaimResult.ACCEPTED]: 'accepted', [ClaimResult.DUPLICATE]: 'duplicate', [ClaimResult.SOLD_OUT]: 'sold_out' };
+
+@Injectable()
+export class ClaimsService {
+  private readonly logger = new Logger(ClaimsService.name);
+
+  constructor(
+    private readonly em: EntityManager,
+    private readonly events: EventsService,
+    @InjectQueue(ISSUANCE_QUEUE) private readonly queue: Queue<IssuanceJob>,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  /**
+   * Claims a coupon: checks in process (coupon of this event, both time windows), then one
+   * atomic Lua decision in Redis, then a Bull job to persist it. Accepted = durable: the
+   * pending mark is in Redis before the 202, and the sweeper re-enqueues it if the job is lost.
+   */
+  async claim(eventId: string, couponId: string, memberId: string): Promise<void> {
+    const event = await this.events.snapshot(eventId);
+    const coupon = event?.coupons.find((candidate) => candidate.id === couponId);
+    if (!event || !coupon) throw new AppError('COUPON_NOT_FOUND', `Coupon ${couponId} is not part of event ${eventId}`);
+    const refusal = claimWindowError(event, coupon, Date.now());
+    if (refusal === 'EVENT_ENDED') throw new AppError(refusal, 'This coupon event has ended');
+    if (refusal) throw new AppError(refusal, 'This coupon event has not started yet');
+
+    const redis = this.events.redis;
+    const keys = couponKeys(this.config.REDIS_PREFIX, couponId);
+    const decide = () => redis.couponClaim(keys.state, keys.members, keys.pending, keys.pendingIndex, memberId, Date.now(), couponId);
+    let result = await decide();
+    if (result === ClaimResult.STATE_MISSING) {
+      // Never decide on missing state: rebuild it from MySQL + pending first (once, under a lock).
+      await rebuildCouponState(redis, this.em.fork(), this.config.REDIS_PREFIX, couponId);
+      result = await decide();
+    }
+    claimDecisions.inc({ result: RESULT_LABEL[result] ?? 'unavailable' });
+    switch (result) {
+      case ClaimResult.ACCEPTED:
+        await this.enqueue(couponId, memberId);
+        return;
+      case ClaimResult.DUPLICATE:
+        throw new AppError('COUPON_ALREADY_ISSUED', 'You already have this coupon');
+      case ClaimResult.SOLD_OUT:
+        throw new AppError('COUPON_SOLD_OUT', 'This coupon is sold out');
+      default:
+        throw new AppError('SERVICE_UNAVAILABLE', 'The coupon stock is unavailable; retry shortly');
+    }
+  }
+
+  private async enqueue(couponId: string, memberId: string): Promise<void> {
+    const add = this.queue.add({ couponId, memberId }, { ...ISSUANCE_JOB_OPTIONS, jobId: issuanceJobId(couponId, memberId) });
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), ENQUEUE_WAIT_MS)));
+    try {
+      const outcome = await Promise.race([add, late]);
+      if (outcome === 'late') this.logger.warn(`claim ${couponId}:${memberId} accepted; enqueue slow, the sweeper will see to it`);
+    } catch (error) {
+      this.logger.warn(`claim ${couponId}:${memberId} accepted; enqueue failed (${(error as Error).message}), the sweeper will re-enqueue it`);
+    } finally {
+      clearTimeout(timer);
+      add.catch(() => undefined);
+    }
+  }
+
+  /** ISSUED when the row is in MySQL, PENDING when Redis accepted it and it is on its way, NONE otherwise. */
+  async status(eventId: string, couponId: string, memberId: string): Promise<ClaimStatus> {
+    const event = await this.events.snapshot(eventId);
+    if (!event?.coupons.some((coupon) => coupon.id === couponId)) throw new AppError('COUPON_NOT_FOUND', `Coupon ${couponId} is not part of event ${eventId}`);
+    const row = await this.em.fork().count(MemberCoupon, { coupon: couponId, member: memberId });
+    if (row > 0) return 'ISSUED';
+    const keys = couponKeys(this.config.REDIS_PREFIX, couponId);
+    const accepted = await this.events.redis.sismember(keys.members, memberId);
+    if (accepted !== 1) return 'NONE';
+    // Accepted: either still pending, or persisted between the two reads above.
+    const again = await this.em.fork().count(MemberCoupon, { coupon: couponId, member: memberId });
+    return again > 0 ? 'ISSUED' : 'PENDING';
+  }
+
+  async memberCoupons(memberId: string): Promise<MemberCouponDto[]> {
+    const rows = await this.em.fork().find(MemberCoupon, { member: memberId }, { populate: ['coupon'], orderBy: { id: 'desc' }, limit: 500 });
+    return rows.map((row) => ({
+      id: String(row.id),
+      couponId: String(row.coupon.id),
+      eventId: String(row.coupon.event.id),
+      name: row.coupon.name,
+      discountType: row.coupon.discountType,
+      discountValue: row.coupon.discountValue,
+      minimumProductPrice: row.coupon.minimumProductPrice,
+      validFrom: row.coupon.validFrom.toISOString(),
+      validUntil: row.coupon.validUntil.toISOString(),
+      status: row.status,
+      usedAt: row.usedAt?.toISOString() ?? null,
+      issuedAt: row.createdAt.toISOString(),
+    }));
+  }
+}

@@ -1,0 +1,265 @@
+import { EntityManager } from '@mikro-orm/mysql';
+import { CACHE_MANAGER } from '@nestjs/cache-manager';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { ClientProxy } from '@nestjs/microservices';
+import type { Cache } from 'cache-manager';
+import { Redis } from 'ioredis';
+import { lastValueFrom, timeout } from 'rxjs';
+import type { AppConfig } from '../../config/env.js';
+import { BROADCAST_CLIENT, BroadcastEvents, type CouponChangedEvent } from '../common/broadcast.js';
+import { APP_CONFIG } from '../common/config.module.js';
+import { AppError } from '../common/errors.js';
+import { couponKeys, defineClaimCommands, type ClaimRedis } from './claim-scripts.js';
+import type { CouponSnapshot, EventSnapshot } from './claim-window.js';
+import { Coupon } from './coupon.entity.js';
+import { initCouponState, rebuildCouponState } from './coupon-state.js';
+import type { CouponDto, CreateCouponDto, CreateEventDto, EventDto, UpdateCouponDto, UpdateEventDto } from './coupons.dto.js';
+import { Event } from './event.entity.js';
+
+const cacheKey = (eventId: string) => `coupons:event:${eventId}`;
+
+function toSnapshot(event: Event): EventSnapshot {
+  return {
+    id: String(event.id),
+    title: event.title,
+    startsAt: event.startsAt.getTime(),
+    endsAt: event.endsAt.getTime(),
+    coupons: event.coupons.getItems().map((coupon) => ({
+      id: String(coupon.id),
+      name: coupon.name,
+      discountType: coupon.discountType,
+      discountValue: coupon.discountValue,
+      minimumProductPrice: coupon.minimumProductPrice,
+      validFrom: coupon.validFrom.getTime(),
+      validUntil: coupon.validUntil.getTime(),
+      maxIssuance: coupon.maxIssuance,
+    })),
+  };
+}
+
+function couponDto(coupon: CouponSnapshot, remaining?: number | null): CouponDto {
+  return {
+    id: coupon.id,
+    name: coupon.name,
+    discountType: coupon.discountType as CouponDto['discountType'],
+    discountValue: coupon.discountValue,
+    minimumProductPrice: coupon.minimumProductPrice,
+    validFrom: new Date(coupon.validFrom).toISOString(),
+    validUntil: new Date(coupon.validUntil).toISOString(),
+    maxIssuance: coupon.maxIssuance,
+    ...(remaining !== undefined && { remaining }),
+  };
+}
+
+export function eventDto(event: EventSnapshot, remaining?: (number | null)[]): EventDto {
+  return {
+    id: event.id,
+    title: event.title,
+    startsAt: new Date(event.startsAt).toISOString(),
+    endsAt: new Date(event.endsAt).toISOString(),
+    coupons: event.coupons.map((coupon, index) => couponDto(coupon, remaining?.[index])),
+  };
+}
+
+const time = (iso: string) => new Date(iso);
+
+/**
+ * Events and their coupons: admin writes (MySQL first, then Redis stock, then the broadcast),
+ * and the cached snapshot every claim reads (one loader per key per worker on a miss).
+ */
+@Injectable()
+export class EventsService {
+  private readonly logger = new Logger(EventsService.name);
+  private readonly loading = new Map<string, Promise<EventSnapshot | null>>();
+  readonly redis: ClaimRedis;
+
+  constructor(
+    private readonly em: EntityManager,
+    @Inject(CACHE_MANAGER) private readonly cache: Cache,
+    @Inject(BROADCAST_CLIENT) private readonly broadcast: ClientProxy,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    redis: Redis,
+  ) {
+    this.redis = defineClaimCommands(redis);
+  }
+
+  async create(body: CreateEventDto): Promise<EventDto> {
+    const startsAt = time(body.startsAt);
+    const endsAt = time(body.endsAt);
+    this.checkEventWindow(startsAt, endsAt);
+    body.coupons.forEach((coupon, index) => this.checkCoupon(coupon, startsAt, `coupons.${index}`));
+    const em = this.em.fork();
+    const event = em.create(Event, { title: body.title, startsAt, endsAt });
+    for (const coupon of body.coupons) event.coupons.add(em.create(Coupon, this.couponFields(coupon, event)));
+    await em.persist(event).flush();
+    const snapshot = toSnapshot(event);
+    // Stock is initialised now when Redis answers; otherwise the first claim (or the sweeper) builds it.
+    await Promise.all(snapshot.coupons.map((coupon) => initCouponState(this.redis, this.config.REDIS_PREFIX, coupon.id, coupon.maxIssuance))).catch((error: Error) =>
+      this.logger.warn(`coupon stock not initialised now (${error.message}); it will be built on first use`),
+    );
+    return eventDto(snapshot);
+  }
+
+  async update(id: string, body: UpdateEventDto): Promise<EventDto> {
+    const em = this.em.fork();
+    const event = await em.findOne(Event, { id }, { populate: ['coupons'] });
+    if (!event) throw new AppError('EVENT_NOT_FOUND', `Event ${id} does not exist`);
+    if (body.title !== undefined) event.title = body.title;
+    if (body.startsAt !== undefined) event.startsAt = time(body.startsAt);
+    if (body.endsAt !== undefined) event.endsAt = time(body.endsAt);
+    this.checkEventWindow(event.startsAt, event.endsAt);
+
+    const byId = new Map(event.coupons.getItems().map((coupon) => [String(coupon.id), coupon]));
+    // Limits that change in Redis before the commit: restored if the commit fails.
+    const limitChanges: { coupon: Coupon; from: number; to: number }[] = [];
+    for (const [index, input] of (body.coupons ?? []).entries()) {
+      const field = `coupons.${index}`;
+      if (input.id === undefined) {
+        const full = this.requireFull(input, field);
+        this.checkCoupon(full, event.startsAt, field);
+        event.coupons.add(em.create(Coupon, this.couponFields(full, event)));
+        continue;
+      }
+      const coupon = byId.get(input.id);
+      if (!coupon) throw new AppError('COUPON_NOT_FOUND', `Coupon ${input.id} is not part of event ${id}`);
+      const { id: _id, validFrom, validUntil, maxIssuance, ...rest } = input;
+      em.assign(coupon, rest);
+      if (validFrom !== undefined) coupon.validFrom = time(validFrom);
+      if (validUntil !== undefined) coupon.validUntil = time(validUntil);
+      if (coupon.validUntil <= coupon.validFrom) throw this.invalid(`${field}.validUntil`, 'validUntil must be after validFrom');
+      if (coupon.discountType === 'PERCENTAGE' && coupon.discountValue > 100) throw this.invalid(`${field}.discountValue`, 'a percentage is at most 100');
+      if (maxIssuance !== undefined && maxIssuance !== coupon.maxIssuance) {
+        limitChanges.push({ coupon, from: coupon.maxIssuance, to: maxIssuance });
+        coupon.maxIssuance = maxIssuance;
+      }
+    }
+
+    // The limit is decided atomically against the claims in Redis: lowering it below what is
+    // already issued is refused (409), and no claim can slip in between the check and the change.
+    const applied: typeof limitChanges = [];
+    try {
+      for (const change of limitChanges) {
+        await this.setLimit(em, change.coupon, change.to);
+        applied.push(change);
+      }
+      await em.flush();
+    } catch (error) {
+      for (const change of applied) await this.setLimit(em, change.coupon, change.from).catch(() => undefined);
+      throw error;
+    }
+    const snapshot = toSnapshot(event);
+    await Promise.all(
+      snapshot.coupons.filter((coupon) => !byId.has(coupon.id)).map((coupon) => initCouponState(this.redis, this.config.REDIS_PREFIX, coupon.id, coupon.maxIssuance)),
+    ).catch((error: Error) => this.logger.warn(`new coupon stock not initialised now (${error.message}); built on first use`));
+    await this.changed(snapshot.id);
+    return eventDto(snapshot);
+  }
+
+  /** The event with each coupon's remaining stock (null for a coupon whose stock Redis cannot tell now). */
+  async publicEvent(eventId: string): Promise<EventDto> {
+    const event = await this.snapshot(eventId);
+    if (!event) throw new AppError('EVENT_NOT_FOUND', `Event ${eventId} does not exist`);
+    const remaining = await Promise.all(event.coupons.map((coupon) => this.remaining(coupon).catch(() => null)));
+    return eventDto(event, remaining);
+  }
+
+  private async remaining(coupon: CouponSnapshot): Promise<number> {
+    const keys = couponKeys(this.config.REDIS_PREFIX, coupon.id);
+    const read = async () => {
+      const [[, max], [, issued]] = (await this.redis.multi().hget(keys.state, 'max').scard(keys.members).exec()) as [[unknown, string | null], [unknown, number]];
+      return max === null ? null : Math.max(0, Number(max) - issued);
+    };
+    const first = await read();
+    if (first !== null) return first;
+    await rebuildCouponState(this.redis, this.em.fork(), this.config.REDIS_PREFIX, coupon.id);
+    return (await read()) ?? 0;
+  }
+
+  /** The cached snapshot (this worker's memory), loaded once per key on a miss; a cache failure falls through to MySQL. */
+  async snapshot(eventId: string): Promise<EventSnapshot | null> {
+    const key = cacheKey(eventId);
+    const cached = await this.cache.get<EventSnapshot>(key).catch(() => undefined);
+    if (cached) return cached;
+    let loading = this.loading.get(key);
+    if (!loading) {
+      loading = this.load(eventId).finally(() => this.loading.delete(key));
+      this.loading.set(key, loading);
+    }
+    return loading;
+  }
+
+  private async load(eventId: string): Promise<EventSnapshot | null> {
+    const event = await this.em.fork().findOne(Event, { id: eventId }, { populate: ['coupons'] });
+    if (!event) return null;
+    const snapshot = toSnapshot(event);
+    await this.cache.set(cacheKey(eventId), snapshot).catch(() => undefined);
+    return snapshot;
+  }
+
+  /** A broadcast from a worker of this deployment (others may share the Redis server: pub/sub ignores dbs). */
+  ownsBroadcast(message: CouponChangedEvent | undefined): boolean {
+    return message?.scope === this.config.REDIS_PREFIX && typeof message.eventId === 'string';
+  }
+
+  /** Evicts this worker's copy (the broadcast handler and the writer itself). */
+  async evict(eventId: string): Promise<void> {
+    this.loading.delete(cacheKey(eventId));
+    await this.cache.del(cacheKey(eventId)).catch(() => undefined);
+  }
+
+  /** After commit: evict here, then tell every worker of every server. A broadcast failure (Redis down) never fails the write; the TTL is the backstop. */
+  private async changed(eventId: string): Promise<void> {
+    await this.evict(eventId);
+    const message: CouponChangedEvent = { eventId, scope: this.config.REDIS_PREFIX };
+    await lastValueFrom(this.broadcast.emit(BroadcastEvents.COUPON_CHANGED, message).pipe(timeout(1000)), { defaultValue: undefined }).catch((error: Error) =>
+      this.logger.warn(`coupon.changed broadcast for event ${eventId} failed: ${error.message}`),
+    );
+  }
+
+  private async setLimit(em: EntityManager, coupon: Coupon, max: number): Promise<void> {
+    const keys = couponKeys(this.config.REDIS_PREFIX, String(coupon.id));
+    let result = await this.redis.couponSetMax(keys.state, keys.members, max);
+    if (result === -2) {
+      await rebuildCouponState(this.redis, em.fork(), this.config.REDIS_PREFIX, String(coupon.id));
+      result = await this.redis.couponSetMax(keys.state, keys.members, max);
+    }
+    if (result >= 0) {
+      throw new AppError('COUPON_MAX_BELOW_ISSUED', `Coupon ${coupon.id} has already issued ${result}; maxIssuance cannot go below that`, { issued: result });
+    }
+    if (result !== -1) throw new AppError('SERVICE_UNAVAILABLE', 'The coupon stock could not be changed; retry');
+  }
+
+  private couponFields(input: CreateCouponDto, event: Event) {
+    return {
+      event,
+      name: input.name,
+      discountType: input.discountType,
+      discountValue: input.discountValue,
+      minimumProductPrice: input.minimumProductPrice,
+      validFrom: time(input.validFrom),
+      validUntil: time(input.validUntil),
+      maxIssuance: input.maxIssuance,
+    };
+  }
+
+  private requireFull(input: UpdateCouponDto, field: string): CreateCouponDto {
+    const required = ['name', 'discountType', 'discountValue', 'minimumProductPrice', 'validFrom', 'validUntil', 'maxIssuance'] as const;
+    const missing = required.filter((key) => input[key] === undefined);
+    if (missing.length > 0) throw new AppError('VALIDATION_FAILED', 'A new coupon needs every field', missing.map((key) => ({ field: `${field}.${key}`, errors: [`${key} is required for a new coupon`] })));
+    return input as CreateCouponDto;
+  }
+
+  private checkEventWindow(startsAt: Date, endsAt: Date): void {
+    if (endsAt <= startsAt) throw this.invalid('endsAt', 'endsAt must be after startsAt');
+  }
+
+  private checkCoupon(coupon: CreateCouponDto, eventStartsAt: Date, field: string): void {
+    if (time(coupon.validUntil) <= time(coupon.validFrom)) throw this.invalid(`${field}.validUntil`, 'validUntil must be after validFrom');
+    if (time(coupon.validUntil) <= eventStartsAt) throw this.invalid(`${field}.validUntil`, 'the coupon must still be valid when the event starts');
+    if (coupon.discountType === 'PERCENTAGE' && coupon.discountValue > 100) throw this.invalid(`${field}.discountValue`, 'a percentage is at most 100');
+  }
+
+  private invalid(field: string, message: string): AppError {
+    return new AppError('VALIDATION_FAILED', message, [{ field, errors: [message] }]);
+  }
+}

@@ -1,0 +1,150 @@
+import { EntityManager } from '@mikro-orm/mysql';
+import { InjectQueue } from '@nestjs/bull';
+import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import type { Job, Queue } from 'bull';
+import type { AppConfig } from '../../config/env.js';
+import { APP_CONFIG } from '../common/config.module.js';
+import { couponKeys } from './claim-scripts.js';
+import { EventsService } from './events.service.js';
+import { ISSUANCE_QUEUE, type IssuanceJob } from './issuance.queue.js';
+
+interface Waiting {
+  job: IssuanceJob;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
+// A batch leaves after this long even if not full: latency stays low when traffic is thin.
+const BATCH_WINDOW_MS = 5;
+// Below PM2's kill_timeout (15 s).
+const SHUTDOWN_WAIT_MS = 10_000;
+
+/**
+ * Persists accepted claims. Bull hands each worker up to COUPON_QUEUE_CONCURRENCY jobs at once;
+ * their rows go out together as one multi-row insert (the UNIQUE(coupon, member) key makes
+ * a replay harmless), in a fresh MikroORM context, and only then are the pending marks cleared
+ * and the jobs completed. A failed batch fails its jobs, which Bull retries with backoff.
+ */
+@Injectable()
+export class IssuanceProcessor implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger(IssuanceProcessor.name);
+  private batch: Waiting[] = [];
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly em: EntityManager,
+    private readonly events: EventsService,
+    @InjectQueue(ISSUANCE_QUEUE) private readonly queue: Queue<IssuanceJob>,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    if (!this.config.QUEUE_PROCESSORS_ENABLED) return;
+    void this.queue.process(this.config.COUPON_QUEUE_CONCURRENCY, (job: Job<IssuanceJob>) => this.persist(job.data));
+    this.queue.on('failed', (job, error) => this.logger.warn(`issuance ${job.id} attempt ${job.attemptsMade} failed: ${error.message}`));
+  }
+
+  /**
+   * Stop taking jobs and wait for the active ones while MySQL is still open. Bounded: after a
+   * Redis restart Bull's close can wait forever on its blocking connection; then its clients are
+   * cut (a job cut short is retried elsewhere: the insert is idempotent).
+   */
+  async beforeApplicationShutdown(): Promise<void> {
+    if (!this.config.QUEUE_PROCESSORS_ENABLED) return;
+    const closing = this.queue.close().then(
+      () => 'closed' as const,
+      (error: Error) => this.logger.warn(`queue close: ${error.message}`),
+    );
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), SHUTDOWN_WAIT_MS)));
+    const outcome = await Promise.race([closing, late]);
+    clearTimeout(timer);
+    if (outcome === 'late') {
+      this.logger.warn(`queue did not close within ${SHUTDOWN_WAIT_MS} ms; disconnecting it`);
+      for (const client of this.queue.clients) client.disconnect();
+      await Promise.race([closing, new Promise((resolve) => setTimeout(resolve, 1000))]);
+    }
+  }
+
+  persist(job: IssuanceJob): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.batch.push({ job, resolve, reject });
+      if (this.batch.length >= this.config.COUPON_INSERT_BATCH_MAX) this.flushNow();
+      else this.timer ??= setTimeout(() => this.flushNow(), BATCH_WINDOW_MS);
+    });
+  }
+
+  private flushNow(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const items = this.batch;
+    this.batch = [];
+    if (items.length > 0) void this.write(items);
+  }
+
+  private async write(items: Waiting[]): Promise<void> {
+    try {
+      await insertClaims(this.em, items.map((item) => item.job));
+    } catch (error) {
+      if (items.length === 1 && isMissingReference(error)) {
+        // The member (or coupon) was deleted after the claim: it can never become a row. Void it
+        // in Redis (frees the slot) instead of retrying forever.
+        await this.voidClaim(items[0]).catch((voidError: unknown) => items[0].reject(voidError));
+        return;
+      }
+      if (items.length === 1 || isUnavailable(error)) {
+        items.forEach((item) => item.reject(error));
+        return;
+      }
+      // A bad row (say, a member deleted meanwhile) must not hold the others back: one by one.
+      for (const item of items) await this.write([item]);
+      return;
+    }
+    try {
+      await this.clearPending(items.map((item) => item.job));
+      items.forEach((item) => item.resolve());
+    } catch (error) {
+      // Rows are in; the marks stay and a retry (or the sweeper) clears them. Idempotent.
+      items.forEach((item) => item.reject(error));
+    }
+  }
+
+  private async voidClaim(item: Waiting): Promise<void> {
+    const { couponId, memberId } = item.job;
+    this.logger.error(`claim ${couponId}:${memberId} voided: its member or coupon no longer exists`);
+    await this.events.redis.srem(couponKeys(this.config.REDIS_PREFIX, couponId).members, memberId);
+    await this.clearPending([item.job]);
+    item.resolve();
+  }
+
+  private async clearPending(jobs: IssuanceJob[]): Promise<void> {
+    const byCoupon = new Map<string, string[]>();
+    for (const job of jobs) byCoupon.set(job.couponId, [...(byCoupon.get(job.couponId) ?? []), job.memberId]);
+    const redis = this.events.redis;
+    await Promise.all(
+      [...byCoupon].map(([couponId, memberIds]) => {
+        const keys = couponKeys(this.config.REDIS_PREFIX, couponId);
+        return redis.couponClearPending(keys.pending, keys.pendingIndex, couponId, ...memberIds);
+      }),
+    );
+  }
+}
+
+const UNAVAILABLE = /ECONNREFUSED|ETIMEDOUT|ECONNRESET|EPIPE|PROTOCOL_CONNECTION_LOST|Connection lost|Pool is closed|Timeout acquiring|connect|closed state|Too many connections|Lock wait timeout|Deadlock/i;
+// ER_NO_REFERENCED_ROW(_2): a foreign key points nowhere.
+const isMissingReference = (error: unknown) => /ER_NO_REFERENCED_ROW|foreign key constraint fails/i.test(`${(error as { code?: string }).code ?? ''} ${(error as Error).message ?? ''}`);
+const isUnavailable = (error: unknown) => UNAVAILABLE.test(`${(error as { code?: string }).code ?? ''} ${(error as Error).message ?? ''}`);
+
+/**
+ * One multi-row insert in its own context. ON DUPLICATE KEY (not INSERT IGNORE, which would
+ * also swallow a foreign-key failure): only the UNIQUE(coupon, member) key turns a replay into a no-op.
+ */
+export async function insertClaims(em: EntityManager, jobs: IssuanceJob[]): Promise<void> {
+  if (jobs.length === 0) return;
+  const values = jobs.map(() => '(utc_timestamp(3), utc_timestamp(3), ?, ?)').join(', ');
+  const params = jobs.flatMap((job) => [job.couponId, job.memberId]);
+  await em
+    .fork()
+    .getConnection()
+    .execute(`insert into member_coupon (created_at, updated_at, coupon_id, member_id) values ${values} on duplicate key update id = id`, params, 'run');
+}
