@@ -4,12 +4,14 @@ import { NestFactory } from '@nestjs/core';
 import { MicroserviceOptions, Transport } from '@nestjs/microservices';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import { LogController } from 'fastify';
+import { LogController, type FastifyReply, type FastifyRequest } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
+import { Redis } from 'ioredis';
 import type { AppConfig } from '../config/env.js';
 import { AppModule } from './app.module.js';
-import { validationPipe } from './common/validation.js';
+import { toErrorBody } from './common/exception.filter.js';
+import { jsonBodyParser, validationPipe } from './common/validation.js';
 import { httpDuration, httpRequests } from './metrics/metrics.js';
 import { redisOptions } from './redis/redis.module.js';
 import { TransportState } from './redis/transport-state.js';
@@ -34,16 +36,26 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     return503OnClosing: true,
     logController: new LogController({ disableRequestLogging: true }),
     requestIdHeader: false,
+    // Errors Fastify answers before routing (a path that is not valid percent-encoding): same JSON as the filter's.
+    frameworkErrors: (error: Error, request: FastifyRequest, reply: FastifyReply) => {
+      const body = { ...toErrorBody(error), requestId: String(request.id) };
+      void reply.status(body.statusCode).header('x-request-id', request.id).send(body);
+    },
     genReqId: (request: { headers: Record<string, string | string[] | undefined> }) => {
       const given = request.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
     logger: { level: config.LOG_LEVEL, base: { pid: process.pid, worker: process.env.pm_id } },
   });
+  // bodyParser: false — no form-encoded parser: the API speaks JSON (and multipart where a route
+  // registers it); any other body type gets 415 UNSUPPORTED_MEDIA_TYPE instead of being half-parsed.
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {
+    bodyParser: false,
     logger: new ConsoleLogger({ json: true, colors: false, logLevels: nestLogLevels(config.LOG_LEVEL) }),
   });
   const fastify = app.getHttpAdapter().getInstance();
+  fastify.removeContentTypeParser(['text/plain', 'application/json']);
+  fastify.addContentTypeParser('application/json', { parseAs: 'string' }, jsonBodyParser(fastify));
 
   // x-served-by tells ops (and the topology tests) which server and worker answered.
   const servedBy = `${hostname()}/${process.env.PICK_APP_NAME ?? 'pick'}/${process.env.pm_id ?? process.pid}`;
@@ -82,7 +94,7 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
 
 /** Starts the transport and, unless this is a worker-only process, the HTTP listener. */
 export async function startApp(app: NestFastifyApplication, config: AppConfig): Promise<void> {
-  await app.startAllMicroservices();
+  await startTransport(app, config);
   if (config.HTTP_ENABLED) {
     await app.listen({ port: config.PORT, host: config.HOST });
     Logger.log(`listening on http://${config.HOST}:${config.PORT}`, 'Bootstrap');
@@ -90,4 +102,55 @@ export async function startApp(app: NestFastifyApplication, config: AppConfig): 
     await app.init();
     Logger.log('worker-only process: no HTTP listener', 'Bootstrap');
   }
+}
+
+/** Whether Redis accepts a connection and answers PING right now (one try, short timeouts). */
+async function redisAnswers(config: AppConfig): Promise<boolean> {
+  const probe = new Redis({ ...redisOptions(config), lazyConnect: true, connectTimeout: 1000, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  probe.on('error', () => undefined);
+  try {
+    await probe.connect();
+    return (await probe.ping()) === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    probe.disconnect();
+  }
+}
+
+/**
+ * Connects the Redis transport (broadcasts). With Redis unreachable at boot, the worker still
+ * starts and serves from MySQL (caches then rely on their TTL), and connects the transport once
+ * Redis answers; otherwise a Redis outage would crash-loop every restarting worker until PM2
+ * gave up on it for good.
+ */
+async function startTransport(app: NestFastifyApplication, config: AppConfig): Promise<void> {
+  if (await redisAnswers(config)) {
+    await app.startAllMicroservices();
+    return;
+  }
+  const logger = new Logger('Bootstrap');
+  logger.warn('Redis is unreachable: starting without the broadcast transport, retrying every second');
+  let closed = false;
+  let timer: NodeJS.Timeout | undefined;
+  app.getHttpAdapter().getInstance().addHook('onClose', (_instance, done) => {
+    closed = true;
+    clearTimeout(timer);
+    done();
+  });
+  const retry = async () => {
+    if (closed) return;
+    if (await redisAnswers(config)) {
+      if (closed) return;
+      try {
+        await app.startAllMicroservices();
+        logger.log('broadcast transport connected');
+        return;
+      } catch (error) {
+        logger.warn(`broadcast transport: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    }
+    if (!closed) timer = setTimeout(() => void retry(), 1000).unref();
+  };
+  timer = setTimeout(() => void retry(), 1000).unref();
 }

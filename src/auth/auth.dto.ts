@@ -1,6 +1,7 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { IsEmail, IsIn, IsJWT, IsNotEmpty, IsString, Matches, MaxLength, MinLength } from 'class-validator';
 import { Transform } from 'class-transformer';
+import { IsWellFormedText } from '../common/validation.js';
 import { MemberRole } from '../members/member.entity.js';
 
 const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
@@ -12,11 +13,11 @@ export class SignupDto {
   email: string;
 
   @ApiProperty({ minLength: 8, maxLength: 72 })
-  @IsString() @MinLength(8) @MaxLength(72)
+  @IsString() @IsWellFormedText() @MinLength(8) @MaxLength(72)
   password: string;
 
   @ApiProperty({ maxLength: 50 })
-  @Transform(trim) @IsString() @IsNotEmpty() @MaxLength(50)
+  @Transform(trim) @IsString() @IsWellFormedText() @IsNotEmpty() @MaxLength(50)
   name: string;
 
   @ApiProperty({ maxLength: 30 })
@@ -28,7 +29,7 @@ export class SignupDto {
   phone: string;
 
   @ApiProperty({ maxLength: 200 })
-  @Transform(trim) @IsString() @IsNotEmpty() @MaxLength(200)
+  @Transform(trim) @IsString() @IsWellFormedText() @IsNotEmpty() @MaxLength(200)
   address: string;
 
   @ApiProperty({ enum: [MemberRole.CUSTOMER, MemberRole.SELLER] })

@@ -31,7 +31,7 @@ export class AuthGuard implements CanActivate {
 
     const request = context.switchToHttp().getRequest<FastifyRequest & { member?: AuthMember }>();
     const header = request.headers.authorization;
-    const match = typeof header === 'string' ? /^Bearer ([A-Za-z0-9._-]{10,4096})$/.exec(header) : null;
+    const match = typeof header === 'string' ? /^Bearer ([A-Za-z0-9._-]{10,4096})$/i.exec(header) : null;
     if (!match) throw new AppError('UNAUTHORIZED', 'A Bearer access token is required');
     let payload: AccessPayload;
     try {

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { JwtService } from '@nestjs/jwt';
+import { JwtService, TokenExpiredError } from '@nestjs/jwt';
 import { Redis } from 'ioredis';
 import { randomUUID } from 'node:crypto';
 import type { AppConfig } from '../../config/env.js';
@@ -67,8 +67,9 @@ export class TokenService {
     let payload: RefreshPayload;
     try {
       payload = this.refreshJwt.verify<RefreshPayload>(token);
-    } catch {
-      throw new AppError('INVALID_TOKEN', 'The refresh token is invalid or expired');
+    } catch (error) {
+      if (error instanceof TokenExpiredError) throw new AppError('TOKEN_EXPIRED', 'The refresh token has expired; log in again');
+      throw new AppError('INVALID_TOKEN', 'The refresh token is invalid');
     }
     if (payload.typ !== 'refresh' || typeof payload.jti !== 'string' || typeof payload.sub !== 'string') {
       throw new AppError('INVALID_TOKEN', 'The refresh token is invalid');

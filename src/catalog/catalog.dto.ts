@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional, PartialType } from '@nestjs/swagger';
 import { Transform, Type } from 'class-transformer';
-import { ArrayMaxSize, IsArray, IsEnum, IsInt, IsNotEmpty, IsOptional, IsString, Matches, Max, MaxLength, Min, ValidateNested } from 'class-validator';
+import { ArrayMaxSize, IsArray, IsEnum, IsInt, IsNotEmpty, IsOptional, IsString, Matches, Max, MaxLength, Min, ValidateIf, ValidateNested } from 'class-validator';
+import { IsWellFormedText } from '../common/validation.js';
 import { ProductCategory, ProductStatus } from './product.entity.js';
 import { ProductImageType } from './product-image.entity.js';
 
@@ -53,13 +54,13 @@ export class ProductImageInput {
 }
 
 export class CreateProductDto {
-  @ApiProperty({ maxLength: 100 }) @Transform(trim) @IsString() @IsNotEmpty() @MaxLength(100)
+  @ApiProperty({ maxLength: 100 }) @Transform(trim) @IsString() @IsWellFormedText() @IsNotEmpty() @MaxLength(100)
   name: string;
 
   @ApiProperty({ minimum: 0, maximum: MAX_PRICE }) @IsInt() @Min(0) @Max(MAX_PRICE)
   price: number;
 
-  @ApiProperty({ maxLength: 5000 }) @IsString() @MaxLength(5000)
+  @ApiProperty({ maxLength: 5000 }) @IsString() @IsWellFormedText() @MaxLength(5000)
   description: string;
 
   @ApiProperty({ minimum: 0, maximum: MAX_STOCK }) @IsInt() @Min(0) @Max(MAX_STOCK)
@@ -72,11 +73,13 @@ export class CreateProductDto {
   status: ProductStatus;
 
   @ApiPropertyOptional({ type: [ProductImageInput], description: 'in display order; at most one MAIN' })
-  @IsOptional() @IsArray() @ArrayMaxSize(MAX_IMAGES) @ValidateNested({ each: true }) @Type(() => ProductImageInput)
+  @ValidateIf((_, value) => value !== undefined) @IsArray() @ArrayMaxSize(MAX_IMAGES) @ValidateNested({ each: true }) @Type(() => ProductImageInput)
   images?: ProductImageInput[];
 }
 
-export class UpdateProductDto extends PartialType(CreateProductDto) {}
+// skipNullProperties: false — a field may be left out, but an explicit null is validated (and refused),
+// never written over a NOT NULL column.
+export class UpdateProductDto extends PartialType(CreateProductDto, { skipNullProperties: false }) {}
 
 export class ProductSummaryDto {
   @ApiProperty() id: string;

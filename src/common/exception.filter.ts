@@ -41,6 +41,12 @@ export function toErrorBody(error: unknown): ErrorBody {
     return { statusCode: error.status, code: error.code, message: error.message, ...(error.details !== undefined && { details: error.details }) };
   }
   if (error instanceof HttpException) {
+    // Nest wraps Fastify's own client errors (body parsing, limits) in an HttpException: keep their precise code.
+    const cause = error.cause as { code?: unknown } | undefined;
+    if (typeof cause?.code === 'string' && FASTIFY_CODES[cause.code]) {
+      const code = FASTIFY_CODES[cause.code];
+      return { statusCode: ERROR_STATUS[code], code, message: error.message };
+    }
     const status = error.getStatus();
     const response = error.getResponse();
     const message = typeof response === 'string' ? response : ((response as { message?: unknown }).message ?? error.message);
@@ -82,7 +88,10 @@ export class AllExceptionsFilter implements ExceptionFilter {
     const reply = http.getResponse<FastifyReply>();
     const body = toErrorBody(exception);
     body.requestId = String(request.id);
-    if (body.statusCode >= 500) {
+    if (exception instanceof AppError && body.statusCode >= 500) {
+      // A known condition (a dependency down, not ready): no stack trace, just what it was.
+      request.log.warn({ code: body.code, details: body.details, requestId: request.id }, body.message);
+    } else if (body.statusCode >= 500) {
       request.log.error({ err: exception, code: body.code, requestId: request.id }, 'request failed');
     }
     if (reply.sent) return;

@@ -1,4 +1,6 @@
 import { ValidationError, ValidationPipe } from '@nestjs/common';
+import { buildMessage, ValidateBy } from 'class-validator';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AppError } from './errors.js';
 
 function flatten(errors: ValidationError[], parent = ''): { field: string; errors: string[] }[] {
@@ -18,3 +20,42 @@ export const validationPipe = new ValidationPipe({
   validationError: { target: false, value: false },
   exceptionFactory: (errors) => new AppError('VALIDATION_FAILED', 'The request is invalid', flatten(errors)),
 });
+
+/**
+ * Text that survives a round trip through UTF-8 (MySQL, argon2): a lone UTF-16 surrogate would be
+ * silently stored as U+FFFD, so it is refused instead.
+ */
+export const IsWellFormedText = () =>
+  ValidateBy({
+    name: 'isWellFormedText',
+    validator: {
+      validate: (value: unknown) => typeof value !== 'string' || !/\p{Cs}/u.test(value),
+      defaultMessage: buildMessage((each) => `${each}$property must be well-formed Unicode text`),
+    },
+  });
+
+/** Deepest JSON body accepted; deeper nesting would overflow the stack of the validators. */
+export const MAX_JSON_DEPTH = 32;
+
+/** Whether a parsed JSON value nests objects/arrays deeper than `max` (iterative: no recursion). */
+export function nestsDeeperThan(value: unknown, max = MAX_JSON_DEPTH): boolean {
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop()!;
+    if (node === null || typeof node !== 'object') continue;
+    if (depth > max) return true;
+    for (const child of Object.values(node)) stack.push([child, depth + 1]);
+  }
+  return false;
+}
+
+/** Fastify's own JSON parser (prototype poisoning refused) plus the depth limit, as 400 VALIDATION_FAILED. */
+export function jsonBodyParser(fastify: FastifyInstance) {
+  const parse = fastify.getDefaultJsonParser('error', 'error');
+  return (request: FastifyRequest, body: string, done: (error: Error | null, value?: unknown) => void) =>
+    parse(request, body, (error: Error | null, value?: unknown) => {
+      if (error) return done(error);
+      if (nestsDeeperThan(value)) return done(new AppError('VALIDATION_FAILED', 'The request body is nested too deeply', [{ field: '', errors: [`nested deeper than ${MAX_JSON_DEPTH} levels`] }]));
+      done(null, value);
+    });
+}

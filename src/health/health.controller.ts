@@ -2,7 +2,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { InjectQueue } from '@nestjs/bull';
 import type { Queue } from 'bull';
 import { EntityManager } from '@mikro-orm/mysql';
-import { Controller, Get, Inject, OnApplicationShutdown, Res } from '@nestjs/common';
+import { BeforeApplicationShutdown, Controller, Get, Inject, Res } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { Redis } from 'ioredis';
@@ -29,7 +29,7 @@ async function check(probe: () => Promise<unknown>): Promise<CheckResult> {
 
 @ApiTags('ops')
 @Controller('health')
-export class HealthController implements OnApplicationShutdown {
+export class HealthController implements BeforeApplicationShutdown {
   private shuttingDown = false;
 
   constructor(
@@ -41,7 +41,8 @@ export class HealthController implements OnApplicationShutdown {
     @InjectQueue(ISSUANCE_QUEUE) private readonly issuance: Queue,
   ) {}
 
-  onApplicationShutdown(): void {
+  // Before the HTTP server closes (onApplicationShutdown runs after it, when nobody can ask any more).
+  beforeApplicationShutdown(): void {
     this.shuttingDown = true;
   }
 
@@ -75,6 +76,6 @@ export class HealthController implements OnApplicationShutdown {
     if (ok) return body;
     // Set the status rather than throw: the exception filter would drop `checks`, which say what is down.
     void reply.status(503);
-    return { statusCode: 503, code: 'SERVICE_UNAVAILABLE', message: 'not ready', ...body };
+    return { statusCode: 503, code: 'SERVICE_UNAVAILABLE', message: 'not ready', ...body, requestId: String(reply.request.id) };
   }
 }

@@ -46,9 +46,17 @@ export class MembersService {
   /** Returns the member when the password matches; the same error for unknown email and wrong password. */
   async verifyCredentials(email: string, password: string): Promise<Member> {
     const member = await this.em.findOne(Member, { email }, { populate: ['passwordHash'] });
-    const ok = member ? await argon2.verify(member.passwordHash, password).catch(() => false) : false;
+    // An unknown email costs the same hash verification as a wrong password: timing reveals no accounts.
+    const hash = member?.passwordHash ?? (await this.dummyHash());
+    const ok = await argon2.verify(hash, password).catch(() => false);
     if (!member || !ok) throw new AppError('INVALID_CREDENTIALS', 'Wrong email or password');
     return member;
+  }
+
+  private dummy?: Promise<string>;
+  private dummyHash(): Promise<string> {
+    this.dummy ??= this.hashPassword('not-a-password-of-anyone');
+    return this.dummy;
   }
 
   private takenError(taken: Member, wanted: Pick<NewMember, 'email' | 'nickname' | 'phone'>): AppError {

@@ -1,0 +1,321 @@
+import { JwtService } from '@nestjs/jwt';
+import { EntityManager } from '@mikro-orm/mysql';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Member, MemberRole } from '../members/member.entity.js';
+import { startTestApp, type TestApp } from '../testing/app.js';
+import type { HttpResult } from '../testing/http.js';
+
+/**
+ * Malformed requests against every current endpoint: each must get the exact 4xx and stable
+ * code, never a 5xx, and every error body has the same shape. Table-driven: one row per case.
+ */
+
+interface Actors {
+  customer: { id: string; accessToken: string; refreshToken: string };
+  seller: { id: string; accessToken: string; refreshToken: string };
+  otherSeller: { id: string; accessToken: string; refreshToken: string };
+  usedRefresh: string;
+  productId: string;
+  othersProductId: string;
+  accessSecret: string;
+  refreshSecret: string;
+}
+
+interface Case {
+  name: string;
+  method: string;
+  path: string | ((a: Actors) => string);
+  /** JSON body (serialized); use `raw` for anything that is not a JSON value. */
+  body?: unknown | ((a: Actors) => unknown);
+  raw?: string | ((a: Actors) => string);
+  contentType?: string;
+  token?: (a: Actors) => string;
+  headers?: (a: Actors) => Record<string, string>;
+  status: number;
+  code: string;
+}
+
+const validSignup = () => {
+  const tag = Math.random().toString(36).slice(2, 10);
+  return { email: `bad-${tag}@test.pick`, password: 'password123', name: 'Bad Input', nickname: `b${tag}`, phone: `010-${String(Math.floor(Math.random() * 1e8)).padStart(8, '0')}`, address: 'Seoul', role: 'CUSTOMER' };
+};
+const validProduct = { name: 'Shirt', price: 1000, description: 'cotton', stock: 5, category: 'TOP', status: 'IN_STOCK' };
+const CDN = 'http://127.0.0.1:4568/pick-local';
+
+function jwt(secret: string, payload: Record<string, unknown>, options: { algorithm?: 'HS256' | 'HS512' } = {}): string {
+  return new JwtService({ secret }).sign(payload, { algorithm: options.algorithm ?? 'HS256' });
+}
+const now = () => Math.floor(Date.now() / 1000);
+const unsignedJwt = (payload: Record<string, unknown>) =>
+  `${Buffer.from(JSON.stringify({ alg: 'none', typ: 'JWT' })).toString('base64url')}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}.`;
+
+const V = 'VALIDATION_FAILED';
+const cases: Case[] = [
+  // --- body parsing, shapes and content types (signup) ---
+  { name: 'signup: truncated JSON', method: 'POST', path: '/api/auth/signup', raw: '{"email": "a@b.c", ', contentType: 'application/json', status: 400, code: 'INVALID_JSON' },
+  { name: 'signup: single-quoted JSON', method: 'POST', path: '/api/auth/signup', raw: "{'email': 'a@b.c'}", contentType: 'application/json', status: 400, code: 'INVALID_JSON' },
+  { name: 'signup: empty body with JSON content type', method: 'POST', path: '/api/auth/signup', raw: '', contentType: 'application/json', status: 400, code: 'INVALID_JSON' },
+  { name: 'signup: no body at all', method: 'POST', path: '/api/auth/signup', status: 400, code: V },
+  { name: 'signup: body is an array', method: 'POST', path: '/api/auth/signup', body: [validSignup()], status: 400, code: V },
+  { name: 'signup: body is a string', method: 'POST', path: '/api/auth/signup', body: 'hello', status: 400, code: V },
+  { name: 'signup: body is null', method: 'POST', path: '/api/auth/signup', raw: 'null', contentType: 'application/json', status: 400, code: V },
+  { name: 'signup: body is a number', method: 'POST', path: '/api/auth/signup', raw: '42', contentType: 'application/json', status: 400, code: V },
+  { name: 'signup: text/plain body', method: 'POST', path: '/api/auth/signup', raw: JSON.stringify(validSignup()), contentType: 'text/plain', status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' },
+  { name: 'signup: XML content type', method: 'POST', path: '/api/auth/signup', raw: '<member/>', contentType: 'application/xml', status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' },
+  { name: 'signup: form-encoded body', method: 'POST', path: '/api/auth/signup', raw: 'email=a%40b.c&password=x', contentType: 'application/x-www-form-urlencoded', status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' },
+  { name: 'signup: __proto__ key', method: 'POST', path: '/api/auth/signup', raw: `{"__proto__": {"role": "ADMIN"}, ${JSON.stringify(validSignup()).slice(1)}`, contentType: 'application/json', status: 400, code: 'INVALID_JSON' },
+  { name: 'signup: constructor.prototype key', method: 'POST', path: '/api/auth/signup', raw: `{"constructor": {"prototype": {"role": "ADMIN"}}, ${JSON.stringify(validSignup()).slice(1)}`, contentType: 'application/json', status: 400, code: 'INVALID_JSON' },
+  { name: 'signup: body over the size limit', method: 'POST', path: '/api/auth/signup', raw: JSON.stringify({ ...validSignup(), address: 'x'.repeat(1_100_000) }), contentType: 'application/json', status: 413, code: 'PAYLOAD_TOO_LARGE' },
+  { name: 'signup: 100k-deep nested arrays', method: 'POST', path: '/api/auth/signup', raw: `{"email": ${'['.repeat(100_000)}${']'.repeat(100_000)}}`, contentType: 'application/json', status: 400, code: V },
+  { name: 'signup: 10k-deep nested objects', method: 'POST', path: '/api/auth/signup', raw: `{"address": ${'{"a":'.repeat(10_000)}1${'}'.repeat(10_000)}}`, contentType: 'application/json', status: 400, code: V },
+  // --- signup fields ---
+  { name: 'signup: lone surrogate in address', method: 'POST', path: '/api/auth/signup', raw: () => JSON.stringify({ ...validSignup(), address: 'Seoul' }).replace('"Seoul"', '"Seoul \\ud800"'), contentType: 'application/json', status: 400, code: V },
+  { name: 'signup: unknown field', method: 'POST', path: '/api/auth/signup', body: () => ({ ...validSignup(), isAdmin: true }), status: 400, code: V },
+  { name: 'signup: role ADMIN self-assigned', method: 'POST', path: '/api/auth/signup', body: () => ({ ...validSignup(), role: 'ADMIN' }), status: 400, code: V },
+  { name: 'signup: role lower case', method: 'POST', path: '/api/auth/signup', body: () => ({ ...validSignup(), role: 'customer' }), status: 400, code: V },
+  { name: 'signup: email is a number', method: 'POST', path: '/api/auth/signup', body: () => ({ ...validSignup(), email: 12345 }), status: 400, code: V },
+  { name: 'signup: email is not an address', method: 'POST', path: '/api/auth/signup', body: () => ({ ...validSignup(), email: 'not-an-email' }), status: 400, code: V },
+  { name: 'signup: email overlong', method: 'POST', path: '/api/auth/signup', body: () => ({ ...validSignup(), email: `${'a'.repeat(64)}@${'b'.repeat(60)}.${'c'.repeat(60)}.${'d'.repeat(60)}.${'e'.repeat(60)}.com` }), status: 400, code: V },
+  { name: 'signup: password too short', method: 'POST', path: '/api/auth/signup', body: () => ({ ...validSignup(), password: 'short' }), status: 400, code: V },
+  { name: 'signup: password over 72 bytes', method: 'POST', path: '/api/auth/signup', body: () => ({ ...validSignup(), password: 'p'.repeat(73) }), status: 400, code: V },
+  { name: 'signup: password is an object', method: 'POST', path: '/api/auth/signup', body: () => ({ ...validSignup(), password: { $gt: '' } }), status: 400, code: V },
+  { name: 'signup: name overlong', method: 'POST', path: '/api/auth/signup', body: () => ({ ...validSignup(), name: 'n'.repeat(51) }), status: 400, code: V },
+  { name: 'signup: name only blanks', method: 'POST', path: '/api/auth/signup', body: () => ({ ...validSignup(), name: '   ' }), status: 400, code: V },
+  { name: 'signup: nickname with spaces', method: 'POST', path: '/api/auth/signup', body: () => ({ ...validSignup(), nickname: 'a b' }), status: 400, code: V },
+  { name: 'signup: phone with letters', method: 'POST', path: '/api/auth/signup', body: () => ({ ...validSignup(), phone: '010-CALL-ME' }), status: 400, code: V },
+  { name: 'signup: address 10k characters', method: 'POST', path: '/api/auth/signup', body: () => ({ ...validSignup(), address: 'a'.repeat(10_000) }), status: 400, code: V },
+  { name: 'signup: every field missing but role', method: 'POST', path: '/api/auth/signup', body: { role: 'CUSTOMER' }, status: 400, code: V },
+  // --- login ---
+  { name: 'login: wrong password', method: 'POST', path: '/api/auth/login', body: { email: 'nobody-here@test.pick', password: 'password123' }, status: 401, code: 'INVALID_CREDENTIALS' },
+  { name: 'login: email missing', method: 'POST', path: '/api/auth/login', body: { password: 'password123' }, status: 400, code: V },
+  { name: 'login: password is an array', method: 'POST', path: '/api/auth/login', body: { email: 'a@test.pick', password: ['x'] }, status: 400, code: V },
+  { name: 'login: unknown field', method: 'POST', path: '/api/auth/login', body: { email: 'a@test.pick', password: 'password123', remember: true }, status: 400, code: V },
+  // --- refresh ---
+  { name: 'refresh: not a JWT', method: 'POST', path: '/api/auth/token/refresh', body: { refreshToken: 'abc' }, status: 400, code: V },
+  { name: 'refresh: token is a number', method: 'POST', path: '/api/auth/token/refresh', body: { refreshToken: 12345 }, status: 400, code: V },
+  { name: 'refresh: forged (wrong secret)', method: 'POST', path: '/api/auth/token/refresh', body: (a: Actors) => ({ refreshToken: jwt('an-attacker-secret-of-some-length', { sub: a.customer.id, role: 'CUSTOMER', jti: 'x', typ: 'refresh' }) }), status: 401, code: 'INVALID_TOKEN' },
+  { name: 'refresh: alg none', method: 'POST', path: '/api/auth/token/refresh', body: (a: Actors) => ({ refreshToken: unsignedJwt({ sub: a.customer.id, role: 'CUSTOMER', jti: 'x', typ: 'refresh' }) }), status: 401, code: 'INVALID_TOKEN' },
+  { name: 'refresh: expired', method: 'POST', path: '/api/auth/token/refresh', body: (a: Actors) => ({ refreshToken: jwt(a.refreshSecret, { sub: a.customer.id, role: 'CUSTOMER', jti: 'x', typ: 'refresh', exp: now() - 60 }) }), status: 401, code: 'TOKEN_EXPIRED' },
+  { name: 'refresh: access token used as refresh', method: 'POST', path: '/api/auth/token/refresh', body: (a: Actors) => ({ refreshToken: a.customer.accessToken }), status: 401, code: 'INVALID_TOKEN' },
+  { name: 'refresh: right secret, access type', method: 'POST', path: '/api/auth/token/refresh', body: (a: Actors) => ({ refreshToken: jwt(a.refreshSecret, { sub: a.customer.id, role: 'CUSTOMER', jti: 'x', typ: 'access' }) }), status: 401, code: 'INVALID_TOKEN' },
+  { name: 'refresh: right secret, HS512', method: 'POST', path: '/api/auth/token/refresh', body: (a: Actors) => ({ refreshToken: jwt(a.refreshSecret, { sub: a.customer.id, role: 'CUSTOMER', jti: 'x', typ: 'refresh' }, { algorithm: 'HS512' }) }), status: 401, code: 'INVALID_TOKEN' },
+  { name: 'refresh: reused (rotated) token', method: 'POST', path: '/api/auth/token/refresh', body: (a: Actors) => ({ refreshToken: a.usedRefresh }), status: 401, code: 'REFRESH_TOKEN_REVOKED' },
+  { name: 'refresh: unknown jti', method: 'POST', path: '/api/auth/token/refresh', body: (a: Actors) => ({ refreshToken: jwt(a.refreshSecret, { sub: a.customer.id, role: 'CUSTOMER', jti: 'never-issued', typ: 'refresh' }) }), status: 401, code: 'REFRESH_TOKEN_REVOKED' },
+  // --- logout and access tokens ---
+  { name: 'logout: no Authorization header', method: 'POST', path: '/api/auth/logout', body: (a: Actors) => ({ refreshToken: a.customer.refreshToken }), status: 401, code: 'UNAUTHORIZED' },
+  { name: 'logout: Basic credentials', method: 'POST', path: '/api/auth/logout', body: (a: Actors) => ({ refreshToken: a.customer.refreshToken }), headers: () => ({ authorization: 'Basic YWRtaW46YWRtaW4=' }), status: 401, code: 'UNAUTHORIZED' },
+  { name: 'logout: "Bearer" without a token', method: 'POST', path: '/api/auth/logout', body: (a: Actors) => ({ refreshToken: a.customer.refreshToken }), headers: () => ({ authorization: 'Bearer ' }), status: 401, code: 'UNAUTHORIZED' },
+  { name: 'logout: bearer token of 5000 characters', method: 'POST', path: '/api/auth/logout', body: (a: Actors) => ({ refreshToken: a.customer.refreshToken }), token: () => 'a'.repeat(5000), status: 401, code: 'UNAUTHORIZED' },
+  { name: 'logout: garbage bearer token', method: 'POST', path: '/api/auth/logout', body: (a: Actors) => ({ refreshToken: a.customer.refreshToken }), token: () => 'not.a.token-at-all', status: 401, code: 'INVALID_TOKEN' },
+  { name: 'logout: forged access token', method: 'POST', path: '/api/auth/logout', body: (a: Actors) => ({ refreshToken: a.customer.refreshToken }), token: (a) => jwt('an-attacker-secret-of-some-length', { sub: a.customer.id, role: 'ADMIN', typ: 'access' }), status: 401, code: 'INVALID_TOKEN' },
+  { name: 'logout: expired access token', method: 'POST', path: '/api/auth/logout', body: (a: Actors) => ({ refreshToken: a.customer.refreshToken }), token: (a) => jwt(a.accessSecret, { sub: a.customer.id, role: 'CUSTOMER', typ: 'access', exp: now() - 60 }), status: 401, code: 'TOKEN_EXPIRED' },
+  { name: 'logout: refresh token used as access token', method: 'POST', path: '/api/auth/logout', body: (a: Actors) => ({ refreshToken: a.customer.refreshToken }), token: (a) => a.customer.refreshToken, status: 401, code: 'INVALID_TOKEN' },
+  { name: 'logout: access token with an unknown role', method: 'POST', path: '/api/auth/logout', body: (a: Actors) => ({ refreshToken: a.customer.refreshToken }), token: (a) => jwt(a.accessSecret, { sub: a.customer.id, role: 'ROOT', typ: 'access' }), status: 401, code: 'INVALID_TOKEN' },
+  { name: 'logout: alg none access token', method: 'POST', path: '/api/auth/logout', body: (a: Actors) => ({ refreshToken: a.customer.refreshToken }), token: (a) => unsignedJwt({ sub: a.customer.id, role: 'ADMIN', typ: 'access' }), status: 401, code: 'INVALID_TOKEN' },
+  { name: "logout: someone else's refresh token", method: 'POST', path: '/api/auth/logout', body: (a: Actors) => ({ refreshToken: a.seller.refreshToken }), token: (a) => a.customer.accessToken, status: 401, code: 'INVALID_TOKEN' },
+  { name: 'logout: body missing', method: 'POST', path: '/api/auth/logout', token: (a) => a.customer.accessToken, status: 400, code: V },
+  // --- product list: cursors and filters ---
+  { name: 'list: unknown sort', method: 'GET', path: '/api/general/products?sort=CHEAPEST', status: 400, code: V },
+  { name: 'list: lower-case sort', method: 'GET', path: '/api/general/products?sort=new', status: 400, code: V },
+  { name: 'list: unknown category', method: 'GET', path: '/api/general/products?category=HATS', status: 400, code: V },
+  { name: 'list: lastId=abc', method: 'GET', path: '/api/general/products?lastId=abc', status: 400, code: V },
+  { name: 'list: lastId=-1', method: 'GET', path: '/api/general/products?lastId=-1', status: 400, code: V },
+  { name: 'list: lastId=0', method: 'GET', path: '/api/general/products?lastId=0', status: 400, code: V },
+  { name: 'list: lastId 30 digits', method: 'GET', path: `/api/general/products?lastId=${'9'.repeat(30)}`, status: 400, code: V },
+  { name: 'list: lastId beyond BIGINT UNSIGNED', method: 'GET', path: '/api/general/products?lastId=99999999999999999999', status: 400, code: V },
+  { name: 'list: lastId fractional', method: 'GET', path: '/api/general/products?lastId=1.5', status: 400, code: V },
+  { name: 'list: lastPrice without lastId', method: 'GET', path: '/api/general/products?sort=LOW_PRICE&lastPrice=100', status: 400, code: 'INVALID_CURSOR' },
+  { name: 'list: price sort with lastId but no lastPrice', method: 'GET', path: '/api/general/products?sort=HIGH_PRICE&lastId=5', status: 400, code: 'INVALID_CURSOR' },
+  { name: 'list: lastPrice negative', method: 'GET', path: '/api/general/products?sort=LOW_PRICE&lastId=5&lastPrice=-1', status: 400, code: V },
+  { name: 'list: lastPrice fractional', method: 'GET', path: '/api/general/products?sort=LOW_PRICE&lastId=5&lastPrice=1.5', status: 400, code: V },
+  { name: 'list: lastPrice huge', method: 'GET', path: '/api/general/products?sort=LOW_PRICE&lastId=5&lastPrice=99999999999999', status: 400, code: V },
+  { name: 'list: lastPrice exponent', method: 'GET', path: '/api/general/products?sort=LOW_PRICE&lastId=5&lastPrice=1e3', status: 400, code: V },
+  { name: 'list: repeated sort', method: 'GET', path: '/api/general/products?sort=NEW&sort=LOW_PRICE', status: 400, code: V },
+  { name: 'list: repeated lastId', method: 'GET', path: '/api/general/products?lastId=5&lastId=6', status: 400, code: V },
+  { name: 'list: unknown query parameter', method: 'GET', path: '/api/general/products?page=2', status: 400, code: V },
+  { name: 'list: bracket query parameter', method: 'GET', path: '/api/general/products?sort[]=NEW', status: 400, code: V },
+  { name: 'list: empty lastId', method: 'GET', path: '/api/general/products?lastId=', status: 400, code: V },
+  // --- product detail path ids ---
+  { name: 'detail: id abc', method: 'GET', path: '/api/general/products/abc', status: 400, code: V },
+  { name: 'detail: id 0', method: 'GET', path: '/api/general/products/0', status: 400, code: V },
+  { name: 'detail: id -1', method: 'GET', path: '/api/general/products/-1', status: 400, code: V },
+  { name: 'detail: id 30 digits', method: 'GET', path: `/api/general/products/${'1'.repeat(30)}`, status: 400, code: V },
+  { name: 'detail: id beyond BIGINT UNSIGNED', method: 'GET', path: '/api/general/products/99999999999999999999', status: 400, code: V },
+  { name: 'detail: id with a NUL byte', method: 'GET', path: '/api/general/products/1%00', status: 400, code: V },
+  { name: 'detail: path with broken percent-encoding', method: 'GET', path: '/api/general/products/%', status: 400, code: 'BAD_REQUEST' },
+  { name: 'detail: id that does not exist', method: 'GET', path: '/api/general/products/9223372036854775807', status: 404, code: 'PRODUCT_NOT_FOUND' },
+  { name: 'unknown route', method: 'GET', path: '/api/general/nothing-here', status: 404, code: 'NOT_FOUND' },
+  { name: 'unsupported method on a route', method: 'PUT', path: '/api/general/products', body: {}, status: 404, code: 'NOT_FOUND' },
+  // --- seller writes ---
+  { name: 'create: no token', method: 'POST', path: '/api/seller/products', body: validProduct, status: 401, code: 'UNAUTHORIZED' },
+  { name: 'create: customer', method: 'POST', path: '/api/seller/products', body: validProduct, token: (a) => a.customer.accessToken, status: 403, code: 'FORBIDDEN' },
+  { name: 'create: negative price', method: 'POST', path: '/api/seller/products', body: { ...validProduct, price: -1 }, token: (a) => a.seller.accessToken, status: 400, code: V },
+  { name: 'create: fractional price', method: 'POST', path: '/api/seller/products', body: { ...validProduct, price: 10.5 }, token: (a) => a.seller.accessToken, status: 400, code: V },
+  { name: 'create: huge price', method: 'POST', path: '/api/seller/products', body: { ...validProduct, price: 1e15 }, token: (a) => a.seller.accessToken, status: 400, code: V },
+  { name: 'create: price overflowing to Infinity', method: 'POST', path: '/api/seller/products', raw: JSON.stringify(validProduct).replace('"price":1000', '"price":1e400'), contentType: 'application/json', token: (a) => a.seller.accessToken, status: 400, code: V },
+  { name: 'create: price as a string', method: 'POST', path: '/api/seller/products', body: { ...validProduct, price: '1000' }, token: (a) => a.seller.accessToken, status: 400, code: V },
+  { name: 'create: stock as boolean', method: 'POST', path: '/api/seller/products', body: { ...validProduct, stock: true }, token: (a) => a.seller.accessToken, status: 400, code: V },
+  { name: 'create: negative stock', method: 'POST', path: '/api/seller/products', body: { ...validProduct, stock: -3 }, token: (a) => a.seller.accessToken, status: 400, code: V },
+  { name: 'create: bad category', method: 'POST', path: '/api/seller/products', body: { ...validProduct, category: 'HATS' }, token: (a) => a.seller.accessToken, status: 400, code: V },
+  { name: 'create: bad status', method: 'POST', path: '/api/seller/products', body: { ...validProduct, status: 'GONE' }, token: (a) => a.seller.accessToken, status: 400, code: V },
+  { name: 'create: name overlong', method: 'POST', path: '/api/seller/products', body: { ...validProduct, name: 'n'.repeat(101) }, token: (a) => a.seller.accessToken, status: 400, code: V },
+  { name: 'create: name blank', method: 'POST', path: '/api/seller/products', body: { ...validProduct, name: '  ' }, token: (a) => a.seller.accessToken, status: 400, code: V },
+  { name: 'create: lone surrogate in name', method: 'POST', path: '/api/seller/products', raw: JSON.stringify(validProduct).replace('"Shirt"', '"Shirt \\udfff"'), contentType: 'application/json', token: (a) => a.seller.accessToken, status: 400, code: V },
+  { name: 'create: lone surrogate in description', method: 'POST', path: '/api/seller/products', raw: JSON.stringify(validProduct).replace('"cotton"', '"\\ud83dcotton"'), contentType: 'application/json', token: (a) => a.seller.accessToken, status: 400, code: V },
+  { name: 'create: description overlong', method: 'POST', path: '/api/seller/products', body: { ...validProduct, description: 'd'.repeat(5001) }, token: (a) => a.seller.accessToken, status: 400, code: V },
+  { name: 'create: field missing', method: 'POST', path: '/api/seller/products', body: { ...validProduct, category: undefined }, token: (a) => a.seller.accessToken, status: 400, code: V },
+  { name: 'create: unknown field', method: 'POST', path: '/api/seller/products', body: { ...validProduct, sellerId: '1' }, token: (a) => a.seller.accessToken, status: 400, code: V },
+  { name: 'create: null name', method: 'POST', path: '/api/seller/products', body: { ...validProduct, name: null }, token: (a) => a.seller.accessToken, status: 400, code: V },
+  { name: 'create: images not an array', method: 'POST', path: '/api/seller/products', body: { ...validProduct, images: 'x.jpg' }, token: (a) => a.seller.accessToken, status: 400, code: V },
+  { name: 'create: images of strings', method: 'POST', path: '/api/seller/products', body: { ...validProduct, images: ['x.jpg'] }, token: (a) => a.seller.accessToken, status: 400, code: V },
+  { name: 'create: images null', method: 'POST', path: '/api/seller/products', body: { ...validProduct, images: null }, token: (a) => a.seller.accessToken, status: 400, code: V },
+  { name: 'create: images of nulls', method: 'POST', path: '/api/seller/products', body: { ...validProduct, images: [null] }, token: (a) => a.seller.accessToken, status: 400, code: V },
+  { name: 'create: too many images', method: 'POST', path: '/api/seller/products', body: { ...validProduct, images: Array.from({ length: 11 }, (_, i) => ({ url: `${CDN}/product/a${i}.jpg`, type: 'DETAIL' })) }, token: (a) => a.seller.accessToken, status: 400, code: V },
+  { name: 'create: image URL from elsewhere', method: 'POST', path: '/api/seller/products', body: { ...validProduct, images: [{ url: 'https://evil.example/x.jpg', type: 'MAIN' }] }, token: (a) => a.seller.accessToken, status: 400, code: V },
+  { name: 'create: image path traversal', method: 'POST', path: '/api/seller/products', body: { ...validProduct, images: [{ url: `${CDN}/product/../secret.jpg`, type: 'MAIN' }] }, token: (a) => a.seller.accessToken, status: 400, code: V },
+  { name: 'create: two MAIN images', method: 'POST', path: '/api/seller/products', body: { ...validProduct, images: [{ url: `${CDN}/product/a.jpg`, type: 'MAIN' }, { url: `${CDN}/product/b.jpg`, type: 'MAIN' }] }, token: (a) => a.seller.accessToken, status: 400, code: V },
+  { name: 'create: image with unknown field', method: 'POST', path: '/api/seller/products', body: { ...validProduct, images: [{ url: `${CDN}/product/a.jpg`, type: 'MAIN', position: 3 }] }, token: (a) => a.seller.accessToken, status: 400, code: V },
+  { name: 'create: image with bad type', method: 'POST', path: '/api/seller/products', body: { ...validProduct, images: [{ url: `${CDN}/product/a.jpg`, type: 'THUMB' }] }, token: (a) => a.seller.accessToken, status: 400, code: V },
+  { name: 'create: body is an array', method: 'POST', path: '/api/seller/products', body: [validProduct], token: (a) => a.seller.accessToken, status: 400, code: V },
+  { name: 'update: null name', method: 'PATCH', path: (a) => `/api/seller/products/${a.productId}`, body: { name: null }, token: (a) => a.seller.accessToken, status: 400, code: V },
+  { name: 'update: null price', method: 'PATCH', path: (a) => `/api/seller/products/${a.productId}`, body: { price: null }, token: (a) => a.seller.accessToken, status: 400, code: V },
+  { name: 'update: null images', method: 'PATCH', path: (a) => `/api/seller/products/${a.productId}`, body: { images: null }, token: (a) => a.seller.accessToken, status: 400, code: V },
+  { name: 'update: wrong type', method: 'PATCH', path: (a) => `/api/seller/products/${a.productId}`, body: { stock: '7' }, token: (a) => a.seller.accessToken, status: 400, code: V },
+  { name: 'update: unknown field', method: 'PATCH', path: (a) => `/api/seller/products/${a.productId}`, body: { id: '1' }, token: (a) => a.seller.accessToken, status: 400, code: V },
+  { name: 'update: bad id', method: 'PATCH', path: '/api/seller/products/abc', body: { price: 5 }, token: (a) => a.seller.accessToken, status: 400, code: V },
+  { name: 'update: missing product', method: 'PATCH', path: '/api/seller/products/9223372036854775807', body: { price: 5 }, token: (a) => a.seller.accessToken, status: 404, code: 'PRODUCT_NOT_FOUND' },
+  { name: "update: another seller's product", method: 'PATCH', path: (a) => `/api/seller/products/${a.othersProductId}`, body: { price: 5 }, token: (a) => a.seller.accessToken, status: 403, code: 'FORBIDDEN' },
+  { name: 'update: customer', method: 'PATCH', path: (a) => `/api/seller/products/${a.productId}`, body: { price: 5 }, token: (a) => a.customer.accessToken, status: 403, code: 'FORBIDDEN' },
+  { name: 'delete: bad id', method: 'DELETE', path: '/api/seller/products/1e5', token: (a) => a.seller.accessToken, status: 400, code: V },
+  { name: "delete: another seller's product", method: 'DELETE', path: (a) => `/api/seller/products/${a.othersProductId}`, token: (a) => a.seller.accessToken, status: 403, code: 'FORBIDDEN' },
+  { name: 'delete: no token', method: 'DELETE', path: (a) => `/api/seller/products/${a.productId}`, status: 401, code: 'UNAUTHORIZED' },
+];
+
+describe('bad input', () => {
+  let t: TestApp;
+  let a: Actors;
+  const seen: HttpResult[] = [];
+
+  beforeAll(async () => {
+    t = await startTestApp();
+    const [customer, seller, otherSeller, rotated] = await Promise.all([t.http.member('CUSTOMER'), t.http.member('SELLER'), t.http.member('SELLER'), t.http.member('CUSTOMER')]);
+    const rotation = await t.http.post('/api/auth/token/refresh', { refreshToken: rotated.refreshToken });
+    expect(rotation.status).toBe(200);
+    const mine = await t.http.post('/api/seller/products', validProduct, seller.accessToken);
+    const others = await t.http.post('/api/seller/products', validProduct, otherSeller.accessToken);
+    expect([mine.status, others.status]).toEqual([201, 201]);
+    a = {
+      customer,
+      seller,
+      otherSeller,
+      usedRefresh: rotated.refreshToken,
+      productId: mine.body.id,
+      othersProductId: others.body.id,
+      accessSecret: t.config.JWT_ACCESS_SECRET,
+      refreshSecret: t.config.JWT_REFRESH_SECRET,
+    };
+  });
+  afterAll(() => t.close());
+
+  it('has at least 40 distinct cases', () => {
+    expect(new Set(cases.map((c) => c.name)).size).toBe(cases.length);
+    expect(cases.length).toBeGreaterThanOrEqual(40);
+  });
+
+  it.each(cases)('$name → $status $code', async (c) => {
+    const path = typeof c.path === 'function' ? c.path(a) : c.path;
+    const headers: Record<string, string> = { ...c.headers?.(a) };
+    if (c.token) headers.authorization = `Bearer ${c.token(a)}`;
+    let raw = typeof c.raw === 'function' ? c.raw(a) : c.raw;
+    if (raw === undefined && c.body !== undefined) raw = JSON.stringify(typeof c.body === 'function' ? (c.body as (a: Actors) => unknown)(a) : c.body);
+    if (raw !== undefined) headers['content-type'] = c.contentType ?? 'application/json';
+    const result = await t.http.request(c.method, path, { raw, headers });
+    seen.push(result);
+    expect({ status: result.status, code: result.body?.code }, JSON.stringify(result.body).slice(0, 500)).toEqual({ status: c.status, code: c.code });
+    expect(result.body).toMatchObject({ statusCode: c.status, code: c.code, message: expect.any(String), requestId: expect.any(String) });
+    expect(result.headers.get('x-request-id')).toBe(result.body.requestId);
+    if (c.code === V) expect(Array.isArray(result.body.details)).toBe(true);
+  });
+
+  it('never answered 5xx', () => {
+    expect(seen.filter((r) => r.status >= 500).map((r) => r.body)).toEqual([]);
+    expect(seen.length).toBe(cases.length);
+  });
+
+  it("a rejected logout with someone else's token leaves that token working", async () => {
+    const rotation = await t.http.post('/api/auth/token/refresh', { refreshToken: a.seller.refreshToken });
+    expect(rotation.status).toBe(200);
+  });
+
+  it('echoes a well-formed x-request-id and replaces a malformed one', async () => {
+    const given = await t.http.request('GET', '/api/general/products/abc', { headers: { 'x-request-id': 'trace-123.abc' } });
+    expect(given.headers.get('x-request-id')).toBe('trace-123.abc');
+    expect(given.body.requestId).toBe('trace-123.abc');
+    const bad = await t.http.request('GET', '/api/general/products/abc', { headers: { 'x-request-id': 'bad id with spaces <script>' } });
+    expect(bad.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('drops __proto__ and constructor query keys without polluting anything', async () => {
+    const result = await t.http.get('/api/general/products?__proto__=1&constructor=2');
+    expect(result.status).toBe(200);
+    expect(({} as Record<string, unknown>)['1']).toBeUndefined();
+    expect(Object.prototype.toString).toBe(Object.prototype.toString);
+  });
+
+  it('20 concurrent signups with one email: one 201, the rest 409 EMAIL_TAKEN, none 5xx', async () => {
+    const base = validSignup();
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => t.http.post('/api/auth/signup', { ...base, nickname: `${base.nickname}${i}`, phone: `${base.phone.slice(0, -2)}${String(i).padStart(2, '0')}` })),
+    );
+    expect(results.filter((r) => r.status === 201)).toHaveLength(1);
+    expect(results.filter((r) => r.status === 409 && r.body.code === 'EMAIL_TAKEN')).toHaveLength(19);
+  });
+
+  it('10 concurrent refreshes with one token: exactly one rotation succeeds', async () => {
+    const member = await t.http.member('CUSTOMER');
+    const results = await Promise.all(Array.from({ length: 10 }, () => t.http.post('/api/auth/token/refresh', { refreshToken: member.refreshToken })));
+    expect(results.filter((r) => r.status === 200)).toHaveLength(1);
+    expect(results.filter((r) => r.status === 401 && r.body.code === 'REFRESH_TOKEN_REVOKED')).toHaveLength(9);
+  });
+
+  it('login takes about as long for an unknown email as for a wrong password (no account probing by timing)', async () => {
+    const member = await t.http.member('CUSTOMER');
+    const time = async (email: string) => {
+      const started = performance.now();
+      const result = await t.http.post('/api/auth/login', { email, password: 'wrong-password' });
+      expect(result.body.code).toBe('INVALID_CREDENTIALS');
+      return performance.now() - started;
+    };
+    const median = (values: number[]) => values.sort((x, y) => x - y)[Math.floor(values.length / 2)];
+    const known: number[] = [];
+    const unknown: number[] = [];
+    for (let i = 0; i < 7; i++) {
+      known.push(await time(member.email));
+      unknown.push(await time(`nobody-${i}@test.pick`));
+    }
+    console.log(`login median: wrong password ${median(known).toFixed(1)} ms, unknown email ${median(unknown).toFixed(1)} ms`);
+    // The hash verification dominates both (argon2, ~10+ ms); a skipped one would be several times faster.
+    expect(median(unknown)).toBeGreaterThan(median(known) * 0.5);
+  });
+
+  it('accepts the auth scheme in any case (RFC 7235)', async () => {
+    const member = await t.http.member('CUSTOMER');
+    const out = await t.http.request('POST', '/api/auth/logout', { body: { refreshToken: member.refreshToken }, headers: { authorization: `bearer ${member.accessToken}` } });
+    expect(out.status).toBe(204);
+  });
+
+  it('failed updates changed nothing', async () => {
+    const product = await t.http.get(`/api/general/products/${a.othersProductId}`);
+    expect(product.body).toMatchObject({ name: validProduct.name, price: validProduct.price, stock: validProduct.stock });
+    const mine = await t.http.get(`/api/general/products/${a.productId}`);
+    expect(mine.body).toMatchObject({ name: validProduct.name, price: validProduct.price, stock: validProduct.stock });
+  });
+
+  it('an admin role in the database passes role checks (control for the 403 rows)', async () => {
+    const admin = await t.http.member('CUSTOMER');
+    await t.app.get(EntityManager).fork().nativeUpdate(Member, { id: admin.id }, { role: MemberRole.ADMIN });
+    const login = await t.http.post('/api/auth/login', { email: admin.email, password: 'password123' });
+    const updated = await t.http.patch(`/api/seller/products/${a.othersProductId}`, { stock: 5 }, login.body.accessToken);
+    expect(updated.status).toBe(200);
+  });
+});
