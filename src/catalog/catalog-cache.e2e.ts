@@ -28,9 +28,15 @@ describe('catalog cache (one worker)', () => {
   // A category of its own per run keeps list pages free of other tests' products.
   const category = 'SHOES';
 
+  /**
+   * Creates a product and waits until this worker has also received the write's own broadcast:
+   * that echo evicts again, so a read cached before it arrives would be dropped under the test.
+   */
   const createProduct = async (name: string, price = 1000) => {
+    const before = await broadcastEvictions();
     const res = await t.http.post('/api/seller/products', { name, price, description: 'd', stock: 5, category, status: 'IN_STOCK' }, seller);
     expect(res.status).toBe(201);
+    await until(async () => (await broadcastEvictions()) > before);
     return res.body.id as string;
   };
   /** Changes a row behind the app's back: only a cache that is really used keeps the old value. */
