@@ -1,5 +1,5 @@
 import { ValidationError, ValidationPipe } from '@nestjs/common';
-import { buildMessage, ValidateBy } from 'class-validator';
+import { buildMessage, ValidateBy, ValidateIf } from 'class-validator';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AppError } from './errors.js';
 
@@ -33,6 +33,9 @@ export const IsWellFormedText = () =>
       defaultMessage: buildMessage((each) => `${each}$property must be well-formed Unicode text`),
     },
   });
+
+/** A PATCH field: may be left out, but an explicit null is validated (and refused) like any other value. */
+export const IsOmittable = () => ValidateIf((_object: object, value: unknown) => value !== undefined);
 
 /** Deepest JSON body accepted; deeper nesting would overflow the stack of the validators. */
 export const MAX_JSON_DEPTH = 32;

@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional, PartialType } from '@nestjs/swagger';
 import { Transform, Type } from 'class-transformer';
 import { ArrayMaxSize, ArrayMinSize, IsArray, IsEnum, IsISO8601, IsInt, IsNotEmpty, IsOptional, IsString, Matches, Max, MaxLength, Min, ValidateNested } from 'class-validator';
+import { IsOmittable, IsWellFormedText } from '../common/validation.js';
 import { DiscountType } from './coupon.entity.js';
 
 export const MAX_ISSUANCE = 10_000_000;
@@ -11,7 +12,7 @@ const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? val
 const ID = /^[1-9]\d{0,18}$/;
 
 export class CreateCouponDto {
-  @ApiProperty({ maxLength: 100 }) @Transform(trim) @IsString() @IsNotEmpty() @MaxLength(100)
+  @ApiProperty({ maxLength: 100 }) @Transform(trim) @IsString() @IsWellFormedText() @IsNotEmpty() @MaxLength(100)
   name: string;
 
   @ApiProperty({ enum: DiscountType }) @IsEnum(DiscountType)
@@ -34,13 +35,14 @@ export class CreateCouponDto {
 }
 
 /** In a PATCH: with `id`, changes that coupon (any subset); without, adds a coupon (all fields). */
-export class UpdateCouponDto extends PartialType(CreateCouponDto) {
+// skipNullProperties: false — an explicit null is refused (it would reach a NOT NULL column).
+export class UpdateCouponDto extends PartialType(CreateCouponDto, { skipNullProperties: false }) {
   @ApiPropertyOptional() @IsOptional() @Matches(ID, { message: 'id must be a positive integer' })
   id?: string;
 }
 
 export class CreateEventDto {
-  @ApiProperty({ maxLength: 100 }) @Transform(trim) @IsString() @IsNotEmpty() @MaxLength(100)
+  @ApiProperty({ maxLength: 100 }) @Transform(trim) @IsString() @IsWellFormedText() @IsNotEmpty() @MaxLength(100)
   title: string;
 
   @ApiProperty({ format: 'date-time' }) @IsISO8601({ strict: true })
@@ -55,17 +57,17 @@ export class CreateEventDto {
 }
 
 export class UpdateEventDto {
-  @ApiPropertyOptional({ maxLength: 100 }) @IsOptional() @Transform(trim) @IsString() @IsNotEmpty() @MaxLength(100)
+  @ApiPropertyOptional({ maxLength: 100 }) @IsOmittable() @Transform(trim) @IsString() @IsWellFormedText() @IsNotEmpty() @MaxLength(100)
   title?: string;
 
-  @ApiPropertyOptional({ format: 'date-time' }) @IsOptional() @IsISO8601({ strict: true })
+  @ApiPropertyOptional({ format: 'date-time' }) @IsOmittable() @IsISO8601({ strict: true })
   startsAt?: string;
 
-  @ApiPropertyOptional({ format: 'date-time' }) @IsOptional() @IsISO8601({ strict: true })
+  @ApiPropertyOptional({ format: 'date-time' }) @IsOmittable() @IsISO8601({ strict: true })
   endsAt?: string;
 
   @ApiPropertyOptional({ type: [UpdateCouponDto], description: 'coupons not listed are kept unchanged' })
-  @IsOptional() @IsArray() @ArrayMaxSize(MAX_COUPONS_PER_EVENT) @ValidateNested({ each: true }) @Type(() => UpdateCouponDto)
+  @IsOmittable() @IsArray() @ArrayMaxSize(MAX_COUPONS_PER_EVENT) @ValidateNested({ each: true }) @Type(() => UpdateCouponDto)
   coupons?: UpdateCouponDto[];
 }
 
