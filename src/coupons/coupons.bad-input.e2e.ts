@@ -28,7 +28,7 @@ describe('coupon endpoints: bad input', () => {
   });
   afterAll(() => t.close());
 
-  const cases: { name: string; method: string; path: () => string; body?: unknown; as?: 'admin' | 'customer'; status: number; code: string }[] = [
+  const cases: { name: string; method: string; path: () => string; body?: unknown | (() => unknown); as?: 'admin' | 'customer'; status: number; code: string }[] = [
     { name: 'claim: event id not a number', method: 'POST', path: () => '/api/events/abc/coupons/1/issue', as: 'customer', status: 400, code: 'VALIDATION_FAILED' },
     { name: 'claim: event id too long', method: 'POST', path: () => '/api/events/99999999999999999999999/coupons/1/issue', as: 'customer', status: 400, code: 'VALIDATION_FAILED' },
     { name: 'claim: negative ids', method: 'POST', path: () => '/api/events/-1/coupons/0/issue', as: 'customer', status: 400, code: 'VALIDATION_FAILED' },
@@ -53,9 +53,9 @@ describe('coupon endpoints: bad input', () => {
     { name: 'create: by a customer', method: 'POST', path: () => '/api/admin/events', body: event, as: 'customer', status: 403, code: 'FORBIDDEN' },
     { name: 'patch: null title', method: 'PATCH', path: () => `/api/admin/events/${eventId}`, body: { title: null }, as: 'admin', status: 400, code: 'VALIDATION_FAILED' },
     { name: 'patch: null end', method: 'PATCH', path: () => `/api/admin/events/${eventId}`, body: { endsAt: null }, as: 'admin', status: 400, code: 'VALIDATION_FAILED' },
-    { name: 'patch: coupon with null stock', method: 'PATCH', path: () => `/api/admin/events/${eventId}`, body: { coupons: [{ id: couponId, maxIssuance: null }] }, as: 'admin', status: 400, code: 'VALIDATION_FAILED' },
+    { name: 'patch: coupon with null stock', method: 'PATCH', path: () => `/api/admin/events/${eventId}`, body: () => ({ coupons: [{ id: couponId, maxIssuance: null }] }), as: 'admin', status: 400, code: 'VALIDATION_FAILED' },
     { name: 'patch: coupon of another event', method: 'PATCH', path: () => `/api/admin/events/${eventId}`, body: { coupons: [{ id: '999999', maxIssuance: 5 }] }, as: 'admin', status: 404, code: 'COUPON_NOT_FOUND' },
-    { name: 'patch: zero stock', method: 'PATCH', path: () => `/api/admin/events/${eventId}`, body: { coupons: [{ id: couponId, maxIssuance: 0 }] }, as: 'admin', status: 400, code: 'VALIDATION_FAILED' },
+    { name: 'patch: zero stock', method: 'PATCH', path: () => `/api/admin/events/${eventId}`, body: () => ({ coupons: [{ id: couponId, maxIssuance: 0 }] }), as: 'admin', status: 400, code: 'VALIDATION_FAILED' },
     { name: 'patch: unknown event', method: 'PATCH', path: () => '/api/admin/events/99999', body: { title: 'y' }, as: 'admin', status: 404, code: 'EVENT_NOT_FOUND' },
     { name: 'patch: end before start', method: 'PATCH', path: () => `/api/admin/events/${eventId}`, body: { endsAt: iso(-5000) }, as: 'admin', status: 400, code: 'VALIDATION_FAILED' },
     { name: 'patch: body is an array', method: 'PATCH', path: () => `/api/admin/events/${eventId}`, body: [], as: 'admin', status: 400, code: 'VALIDATION_FAILED' },
@@ -64,7 +64,7 @@ describe('coupon endpoints: bad input', () => {
 
   it.each(cases)('$name → $status $code', async ({ method, path, body, as, status, code }) => {
     const token = as === 'admin' ? admin : as === 'customer' ? customer : undefined;
-    const res = await t.http.request(method, path(), { body, token });
+    const res = await t.http.request(method, path(), { body: typeof body === 'function' ? body() : body, token });
     expect({ status: res.status, code: res.body?.code }).toEqual({ status, code });
     expect(res.body.requestId).toBeTypeOf('string');
   });

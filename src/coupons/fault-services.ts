@@ -33,12 +33,33 @@ function killStale(pidFile: string): void {
   }
 }
 
+/** A server process a fault test owns: it can be crashed (kill -9) or stopped cleanly. */
+abstract class OwnServer {
+  protected child?: ChildProcess;
+
+  /** kill -9: the service vanishes mid-flight, like a crash or a cut network. */
+  async kill(): Promise<void> {
+    await this.signal('SIGKILL');
+  }
+
+  async stop(): Promise<void> {
+    await this.signal('SIGTERM');
+  }
+
+  private async signal(signal: NodeJS.Signals): Promise<void> {
+    if (!this.child) return;
+    this.child.kill(signal);
+    await exited(this.child);
+    this.child = undefined;
+  }
+}
+
 /** A private MariaDB for fault tests (its own data dir and port), killed and restarted at will. */
-export class OwnMariaDb {
+export class OwnMariaDb extends OwnServer {
   readonly dir: string;
-  private child?: ChildProcess;
 
   constructor(readonly port: number) {
+    super();
     this.dir = `${root}.local/mariadb-${port}`;
   }
 
@@ -71,28 +92,14 @@ export class OwnMariaDb {
     await waitFor(() => portOpen(this.port), 30_000, `mariadbd on ${this.port}`);
   }
 
-  /** kill -9: the database vanishes mid-flight, like a crash or a cut network. */
-  async kill(): Promise<void> {
-    if (!this.child) return;
-    this.child.kill('SIGKILL');
-    await exited(this.child);
-    this.child = undefined;
-  }
-
-  async stop(): Promise<void> {
-    if (!this.child) return;
-    this.child.kill('SIGTERM');
-    await exited(this.child);
-    this.child = undefined;
-  }
 }
 
 /** A private Redis with AOF (appendfsync always) in its own dir. */
-export class OwnRedis {
+export class OwnRedis extends OwnServer {
   readonly dir: string;
-  private child?: ChildProcess;
 
   constructor(readonly port: number) {
+    super();
     this.dir = `${root}.local/redis-${port}`;
   }
 
@@ -118,17 +125,4 @@ export class OwnRedis {
     await waitFor(pong, 15_000, `redis on ${this.port} loading`);
   }
 
-  async kill(): Promise<void> {
-    if (!this.child) return;
-    this.child.kill('SIGKILL');
-    await exited(this.child);
-    this.child = undefined;
-  }
-
-  async stop(): Promise<void> {
-    if (!this.child) return;
-    this.child.kill('SIGTERM');
-    await exited(this.child);
-    this.child = undefined;
-  }
 }
