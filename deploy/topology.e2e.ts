@@ -216,11 +216,13 @@ describe('topology: nginx round-robin over two PM2 servers', () => {
       await Promise.all([...Array.from({ length: 20 }, worker), reload]);
       await a.waitReady();
 
-      // Every 202 ends as a MySQL row: wait for the queue to drain.
+      // Every 202 ends as a MySQL row: wait for the queue to drain. The wait stays below the
+      // sweeper's pending bound (30 s): a claim whose job a reloading worker failed to enqueue
+      // would only be rescued by the sweeper, and must fail this test.
       const rowsOf = async () =>
         (await db.execute('select member_id from member_coupon where coupon_id = ?', [couponId])) as { member_id: number | string }[];
       let rows = await rowsOf();
-      const deadline = Date.now() + 30_000;
+      const deadline = Date.now() + 15_000;
       while (rows.length < accepted.length && Date.now() < deadline) {
         await sleep(250);
         rows = await rowsOf();

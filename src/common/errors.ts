@@ -52,7 +52,12 @@ export class AppError extends Error {
     message: string,
     readonly details?: unknown,
   ) {
+    // A domain error is an expected answer (sold out, duplicate, …), thrown by thousands per second
+    // in a coupon rush: its stack says nothing, so it is not captured.
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(message);
+    Error.stackTraceLimit = limit;
     this.name = 'AppError';
   }
 

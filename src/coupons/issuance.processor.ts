@@ -1,6 +1,6 @@
 import { EntityManager } from '@mikro-orm/mysql';
 import { InjectQueue } from '@nestjs/bull';
-import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import type { Job, Queue } from 'bull';
 import type { AppConfig } from '../../config/env.js';
 import { APP_CONFIG } from '../common/config.module.js';
@@ -16,8 +16,18 @@ interface Waiting {
 
 // A batch leaves after this long even if not full: latency stays low when traffic is thin.
 const BATCH_WINDOW_MS = 5;
-// Below PM2's kill_timeout (15 s).
-const SHUTDOWN_WAIT_MS = 10_000;
+// Each shutdown step (pause, close) waits this long at most; PM2's kill_timeout is 15 s.
+const SHUTDOWN_WAIT_MS = 6_000;
+
+async function withinShutdownWait<T>(step: Promise<T>): Promise<T | 'late'> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), SHUTDOWN_WAIT_MS)));
+  try {
+    return await Promise.race([step, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 /**
  * Persists accepted claims. Bull hands each worker up to COUPON_QUEUE_CONCURRENCY jobs at once;
@@ -26,7 +36,7 @@ const SHUTDOWN_WAIT_MS = 10_000;
  * and the jobs completed. A failed batch fails its jobs, which Bull retries with backoff.
  */
 @Injectable()
-export class IssuanceProcessor implements OnApplicationBootstrap, BeforeApplicationShutdown {
+export class IssuanceProcessor implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
   private readonly logger = new Logger(IssuanceProcessor.name);
   private batch: Waiting[] = [];
   private timer: NodeJS.Timeout | undefined;
@@ -45,21 +55,32 @@ export class IssuanceProcessor implements OnApplicationBootstrap, BeforeApplicat
   }
 
   /**
-   * Stop taking jobs and wait for the active ones while MySQL is still open. Bounded: after a
-   * Redis restart Bull's close can wait forever on its blocking connection; then its clients are
-   * cut (a job cut short is retried elsewhere: the insert is idempotent).
+   * Stop taking jobs and wait for the active ones while MySQL is still open. The queue itself
+   * stays open: the HTTP listener is closed only after this hook (Nest's order), and claims it
+   * is still draining must be able to enqueue their jobs for the other workers.
    */
   async beforeApplicationShutdown(): Promise<void> {
+    if (!this.config.QUEUE_PROCESSORS_ENABLED) return;
+    const paused = this.queue.pause(true).then(
+      () => 'paused' as const,
+      (error: Error) => this.logger.warn(`queue pause: ${error.message}`),
+    );
+    if ((await withinShutdownWait(paused)) === 'late') this.logger.warn(`active jobs did not finish within ${SHUTDOWN_WAIT_MS} ms; they are retried elsewhere`);
+  }
+
+  /**
+   * HTTP is closed now: close the queue. Bounded: after a Redis restart Bull's close can wait
+   * forever on its blocking connection; then its clients are cut (a job cut short is retried
+   * elsewhere: the insert is idempotent). Runs before @nestjs/bull's own close of the queue
+   * (this module is nearer the root), which then finds it closed.
+   */
+  async onApplicationShutdown(): Promise<void> {
     if (!this.config.QUEUE_PROCESSORS_ENABLED) return;
     const closing = this.queue.close().then(
       () => 'closed' as const,
       (error: Error) => this.logger.warn(`queue close: ${error.message}`),
     );
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), SHUTDOWN_WAIT_MS)));
-    const outcome = await Promise.race([closing, late]);
-    clearTimeout(timer);
-    if (outcome === 'late') {
+    if ((await withinShutdownWait(closing)) === 'late') {
       this.logger.warn(`queue did not close within ${SHUTDOWN_WAIT_MS} ms; disconnecting it`);
       for (const client of this.queue.clients) client.disconnect();
       await Promise.race([closing, new Promise((resolve) => setTimeout(resolve, 1000))]);
