@@ -1,10 +1,12 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { CurrentMember, Public, Roles } from '../auth/auth.decorators.js';
 import type { AuthMember } from '../auth/auth.decorators.js';
 import { MemberRole } from '../members/member.entity.js';
-import { CreateProductDto, ProductDetailDto, ProductIdParam, ProductListQuery, ProductPageDto, UpdateProductDto } from './catalog.dto.js';
+import { CreateProductDto, ProductDetailDto, ProductIdParam, ProductPageDto, ProductSort, UpdateProductDto } from './catalog.dto.js';
+import { ProductCategory } from './product.entity.js';
 import { CatalogService } from './catalog.service.js';
+import { ProductListQueryPipe, type ParsedProductListQuery } from './product-list-query.pipe.js';
 
 @ApiTags('catalog')
 @Controller('api/general/products')
@@ -13,7 +15,11 @@ export class ProductsController {
 
   @Public()
   @Get()
-  list(@Query() query: ProductListQuery): Promise<ProductPageDto> {
+  @ApiQuery({ name: 'sort', enum: ProductSort, required: false, description: 'default NEW' })
+  @ApiQuery({ name: 'category', enum: ProductCategory, required: false })
+  @ApiQuery({ name: 'lastId', type: String, required: false, description: 'id of the last item of the previous page (from `next`)' })
+  @ApiQuery({ name: 'lastPrice', type: Number, required: false, description: 'price of the last item of the previous page (price sorts)' })
+  list(@Query(ProductListQueryPipe) query: ParsedProductListQuery): Promise<ProductPageDto> {
     return this.catalog.listPage(query);
   }
 

@@ -20,20 +20,17 @@ const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? val
 // Query strings arrive as text: only plain decimal digits become numbers, anything else stays and fails validation.
 const integer = ({ value }: { value: unknown }) => (typeof value === 'string' && /^\d{1,10}$/.test(value) ? Number(value) : value);
 
+/** The list's query rules (documented on the route: ProductsController.list; fast path: ProductListQueryPipe). */
 export class ProductListQuery {
-  @ApiPropertyOptional({ enum: ProductSort, default: ProductSort.NEW })
   @IsOptional() @IsEnum(ProductSort)
   sort: ProductSort = ProductSort.NEW;
 
-  @ApiPropertyOptional({ enum: ProductCategory })
   @IsOptional() @IsEnum(ProductCategory)
   category?: ProductCategory;
 
-  @ApiPropertyOptional({ description: 'id of the last item of the previous page (from `next`)' })
   @IsOptional() @Matches(/^[1-9]\d{0,18}$/, { message: 'lastId must be a positive integer' })
   lastId?: string;
 
-  @ApiPropertyOptional({ description: 'price of the last item of the previous page (price sorts)' })
   @IsOptional() @Transform(integer) @IsInt({ message: 'lastPrice must be a non-negative integer' }) @Min(0) @Max(MAX_PRICE)
   lastPrice?: number;
 }

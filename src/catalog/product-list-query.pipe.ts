@@ -1,0 +1,56 @@
+import { Injectable, type PipeTransform } from '@nestjs/common';
+import { validationPipe } from '../common/validation.js';
+import { MAX_PRICE, ProductListQuery, ProductSort } from './catalog.dto.js';
+import { ProductCategory } from './product.entity.js';
+
+const SORTS = new Set<string>(Object.values(ProductSort));
+const CATEGORIES = new Set<string>(Object.values(ProductCategory));
+const ID = /^[1-9]\d{0,18}$/;
+const PRICE = /^\d{1,10}$/;
+
+/**
+ * The public list is the hottest route: a query made only of well-formed known parameters is
+ * taken as it is (~1 µs), anything else goes through the class-validator pipe with the
+ * ProductListQuery rules, which accepts the same queries and gives the 400 and its details.
+ */
+/** ProductListQuery as this pipe returns it. A mapped type, not the class: the global pipe keys on the class, so it leaves this parameter to this pipe. */
+export type ParsedProductListQuery = Readonly<ProductListQuery>;
+
+@Injectable()
+export class ProductListQueryPipe implements PipeTransform<Record<string, unknown>, Promise<ProductListQuery>> {
+  async transform(raw: Record<string, unknown>): Promise<ProductListQuery> {
+    return wellFormedListQuery(raw ?? {}) ?? ((await validationPipe.transform(raw ?? {}, { type: 'query', metatype: ProductListQuery })) as ProductListQuery);
+  }
+}
+
+/** The query when it is made only of well-formed known parameters; undefined otherwise. */
+export function wellFormedListQuery(raw: Record<string, unknown>): ProductListQuery | undefined {
+  const query: ProductListQuery = { sort: ProductSort.NEW };
+  for (const name in raw) {
+    const value = raw[name];
+    if (typeof value !== 'string') return undefined;
+    switch (name) {
+      case 'sort':
+        if (!SORTS.has(value)) return undefined;
+        query.sort = value as ProductSort;
+        break;
+      case 'category':
+        if (!CATEGORIES.has(value)) return undefined;
+        query.category = value as ProductCategory;
+        break;
+      case 'lastId':
+        if (!ID.test(value)) return undefined;
+        query.lastId = value;
+        break;
+      case 'lastPrice': {
+        const price = PRICE.test(value) ? Number(value) : Number.NaN;
+        if (!(price <= MAX_PRICE)) return undefined;
+        query.lastPrice = price;
+        break;
+      }
+      default:
+        return undefined;
+    }
+  }
+  return query;
+}
