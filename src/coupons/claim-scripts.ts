@@ -1,7 +1,8 @@
 import type { Redis } from 'ioredis';
 
 /**
- * Redis state of one coupon (hash tag `{id}` keeps a coupon's keys in one slot):
+ * Redis state of one coupon (hash tag `{id}` keeps a coupon's keys in one slot; the claim script
+ * also writes `pendingIndex`, another slot, so Pick runs on one Redis primary, not a Redis Cluster):
  * - `state`   hash { max }: present = the coupon's state is initialised; Redis decides on it.
  * - `members` set of member ids whose claim was accepted (pending or persisted). Its size is
  *             the issued count: remaining = max - SCARD(members).
