@@ -33,7 +33,9 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     bodyLimit: config.BODY_LIMIT_BYTES,
     trustProxy: true,
     forceCloseConnections: 'idle',
-    return503OnClosing: true,
+    // Requests that still arrive on open keep-alive connections while closing get the API's own
+    // 503 below: Fastify's built-in one has no `code`.
+    return503OnClosing: false,
     logController: new LogController({ disableRequestLogging: true }),
     requestIdHeader: false,
     // Errors Fastify answers before routing (a path that is not valid percent-encoding): same JSON as the filter's.
@@ -59,9 +61,20 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
 
   // x-served-by tells ops (and the topology tests) which server and worker answered.
   const servedBy = `${hostname()}/${process.env.PICK_APP_NAME ?? 'pick'}/${process.env.pm_id ?? process.pid}`;
+  let closing = false;
+  fastify.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
   fastify.addHook('onRequest', (request, reply, done) => {
     void reply.header('x-request-id', request.id).header('x-served-by', servedBy);
-    done();
+    if (!closing) return done();
+    // Nothing was done: Nginx retries a GET elsewhere, a client retries a POST (a new connection
+    // reaches another worker: this one's listener is closed).
+    void reply
+      .header('connection', 'close')
+      .status(503)
+      .send({ statusCode: 503, code: 'SERVICE_UNAVAILABLE', message: 'This server is shutting down; retry', requestId: String(request.id) });
   });
   fastify.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? 'unmatched';
