@@ -143,6 +143,7 @@ const cases: Case[] = [
   { name: 'detail: id beyond BIGINT UNSIGNED', method: 'GET', path: '/api/general/products/99999999999999999999', status: 400, code: V },
   { name: 'detail: id with a NUL byte', method: 'GET', path: '/api/general/products/1%00', status: 400, code: V },
   { name: 'detail: path with broken percent-encoding', method: 'GET', path: '/api/general/products/%', status: 400, code: 'BAD_REQUEST' },
+  { name: 'detail: path parameter of 5,000 characters', method: 'GET', path: `/api/general/products/${'9'.repeat(5000)}`, status: 414, code: 'URI_TOO_LONG' },
   { name: 'detail: id that does not exist', method: 'GET', path: '/api/general/products/9223372036854775807', status: 404, code: 'PRODUCT_NOT_FOUND' },
   { name: 'unknown route', method: 'GET', path: '/api/general/nothing-here', status: 404, code: 'NOT_FOUND' },
   { name: 'unsupported method on a route', method: 'PUT', path: '/api/general/products', body: {}, status: 404, code: 'NOT_FOUND' },

@@ -11,6 +11,7 @@ const CODE_BY_STATUS: Record<number, ErrorCode> = {
   405: 'METHOD_NOT_ALLOWED',
   409: 'CONFLICT',
   413: 'PAYLOAD_TOO_LARGE',
+  414: 'URI_TOO_LONG',
   415: 'UNSUPPORTED_MEDIA_TYPE',
   422: 'UNPROCESSABLE',
   429: 'TOO_MANY_REQUESTS',
@@ -57,6 +58,10 @@ export function toErrorBody(error: unknown): ErrorBody {
     return { statusCode: 409, code: 'CONFLICT', message: 'The resource conflicts with an existing one' };
   }
   const err = error as { code?: string; statusCode?: number; message?: string; name?: string } | undefined;
+  if (err?.code === 'FST_ERR_MAX_PARAM_LENGTH') {
+    // Fastify's message would echo the whole parameter back.
+    return { statusCode: 414, code: 'URI_TOO_LONG', message: 'A path parameter is too long' };
+  }
   if (err?.code && FASTIFY_CODES[err.code]) {
     const code = FASTIFY_CODES[err.code];
     return { statusCode: ERROR_STATUS[code], code, message: err.message ?? code };
