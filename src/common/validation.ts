@@ -1,5 +1,5 @@
-import { ValidationError, ValidationPipe } from '@nestjs/common';
-import { buildMessage, ValidateBy, ValidateIf } from 'class-validator';
+import { applyDecorators, ValidationError, ValidationPipe } from '@nestjs/common';
+import { buildMessage, IsISO8601, Matches, ValidateBy, ValidateIf } from 'class-validator';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AppError } from './errors.js';
 
@@ -33,6 +33,20 @@ export const IsWellFormedText = () =>
       defaultMessage: buildMessage((each) => `${each}$property must be well-formed Unicode text`),
     },
   });
+
+// A date, a time (seconds optional) and an explicit offset.
+const DATE_TIME_WITH_OFFSET = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/i;
+
+/**
+ * An instant: an ISO-8601 date-time with its offset (`…Z`, `…+09:00`). A time without one would
+ * be read in the server's time zone, so an event could open hours off where servers and admins
+ * are in different zones.
+ */
+export const IsInstant = () =>
+  applyDecorators(
+    IsISO8601({ strict: true }),
+    Matches(DATE_TIME_WITH_OFFSET, { message: '$property must be a date-time with a time zone offset, e.g. 2026-12-01T09:00:00+09:00' }),
+  );
 
 /** A PATCH field: may be left out, but an explicit null is validated (and refused) like any other value. */
 export const IsOmittable = () => ValidateIf((_object: object, value: unknown) => value !== undefined);

@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional, PartialType } from '@nestjs/swagger';
 import { Transform, Type } from 'class-transformer';
-import { ArrayMaxSize, ArrayMinSize, IsArray, IsEnum, IsISO8601, IsInt, IsNotEmpty, IsOptional, IsString, Matches, Max, MaxLength, Min, ValidateNested } from 'class-validator';
-import { IsOmittable, IsWellFormedText } from '../common/validation.js';
+import { ArrayMaxSize, ArrayMinSize, IsArray, IsEnum, IsInt, IsNotEmpty, IsOptional, IsString, Matches, Max, MaxLength, Min, ValidateNested } from 'class-validator';
+import { IsInstant, IsOmittable, IsWellFormedText } from '../common/validation.js';
 import { DiscountType } from './coupon.entity.js';
 
 export const MAX_ISSUANCE = 10_000_000;
@@ -24,10 +24,10 @@ export class CreateCouponDto {
   @ApiProperty({ minimum: 0 }) @IsInt() @Min(0) @Max(1_000_000_000)
   minimumProductPrice: number;
 
-  @ApiProperty({ format: 'date-time' }) @IsISO8601({ strict: true })
+  @ApiProperty({ format: 'date-time' }) @IsInstant()
   validFrom: string;
 
-  @ApiProperty({ format: 'date-time' }) @IsISO8601({ strict: true })
+  @ApiProperty({ format: 'date-time' }) @IsInstant()
   validUntil: string;
 
   @ApiProperty({ minimum: 1, maximum: MAX_ISSUANCE }) @IsInt() @Min(1) @Max(MAX_ISSUANCE)
@@ -45,10 +45,10 @@ export class CreateEventDto {
   @ApiProperty({ maxLength: 100 }) @Transform(trim) @IsString() @IsWellFormedText() @IsNotEmpty() @MaxLength(100)
   title: string;
 
-  @ApiProperty({ format: 'date-time' }) @IsISO8601({ strict: true })
+  @ApiProperty({ format: 'date-time' }) @IsInstant()
   startsAt: string;
 
-  @ApiProperty({ format: 'date-time' }) @IsISO8601({ strict: true })
+  @ApiProperty({ format: 'date-time' }) @IsInstant()
   endsAt: string;
 
   @ApiProperty({ type: [CreateCouponDto] })
@@ -60,10 +60,10 @@ export class UpdateEventDto {
   @ApiPropertyOptional({ maxLength: 100 }) @IsOmittable() @Transform(trim) @IsString() @IsWellFormedText() @IsNotEmpty() @MaxLength(100)
   title?: string;
 
-  @ApiPropertyOptional({ format: 'date-time' }) @IsOmittable() @IsISO8601({ strict: true })
+  @ApiPropertyOptional({ format: 'date-time' }) @IsOmittable() @IsInstant()
   startsAt?: string;
 
-  @ApiPropertyOptional({ format: 'date-time' }) @IsOmittable() @IsISO8601({ strict: true })
+  @ApiPropertyOptional({ format: 'date-time' }) @IsOmittable() @IsInstant()
   endsAt?: string;
 
   @ApiPropertyOptional({ type: [UpdateCouponDto], description: 'coupons not listed are kept unchanged' })

@@ -35,6 +35,9 @@ describe('coupon events and claims (in process)', () => {
       [{ ...good, coupons: [{ ...good.coupons[0], validUntil: good.coupons[0].validFrom }] }, 'validUntil'],
       [{ ...good, coupons: [{ ...good.coupons[0], discountType: 'PERCENTAGE', discountValue: 150 }] }, 'discountValue'],
       [{ ...good, startsAt: 'tomorrow' }, 'startsAt'],
+      // No offset: it would be read in the server's time zone.
+      [{ ...good, startsAt: good.startsAt.replace(/Z$/, '') }, 'startsAt'],
+      [{ ...good, coupons: [{ ...good.coupons[0], validUntil: good.coupons[0].validUntil.slice(0, 10) }] }, 'validUntil'],
       [{ ...good, coupons: [] }, 'coupons'],
       [{ ...good, surprise: 1 }, 'surprise'],
     ];
@@ -44,6 +47,10 @@ describe('coupon events and claims (in process)', () => {
       expect(response.body.code).toBe('VALIDATION_FAILED');
       expect(JSON.stringify(response.body.details)).toContain(field);
     }
+    // An explicit offset is taken as that instant.
+    const seoul = new Date(Date.parse(good.startsAt) + 9 * 3600_000).toISOString().replace('Z', '+09:00');
+    const inSeoulTime = await t.http.post('/api/admin/events', { ...good, startsAt: seoul }, admin);
+    expect([inSeoulTime.status, inSeoulTime.body.startsAt]).toEqual([201, new Date(good.startsAt).toISOString()]);
     expect((await t.http.post('/api/admin/events', good, member().accessToken)).status).toBe(403);
     expect((await t.http.post('/api/admin/events', good)).status).toBe(401);
   });
