@@ -10,6 +10,7 @@ import { hostname } from 'node:os';
 import { Redis } from 'ioredis';
 import type { AppConfig } from '../config/env.js';
 import { AppModule } from './app.module.js';
+import { AppError } from './common/errors.js';
 import { toErrorBody } from './common/exception.filter.js';
 import { jsonBodyParser, validationPipe } from './common/validation.js';
 import { httpDuration, httpRequests } from './metrics/metrics.js';
@@ -66,15 +67,24 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     closing = true;
     done();
   });
+  const refuse = (request: FastifyRequest, reply: FastifyReply, error: AppError) => {
+    const body = { ...toErrorBody(error), requestId: String(request.id) };
+    void reply.status(body.statusCode).send(body);
+  };
   fastify.addHook('onRequest', (request, reply, done) => {
     void reply.header('x-request-id', request.id).header('x-served-by', servedBy);
-    if (!closing) return done();
-    // Nothing was done: Nginx retries a GET elsewhere, a client retries a POST (a new connection
-    // reaches another worker: this one's listener is closed).
-    void reply
-      .header('connection', 'close')
-      .status(503)
-      .send({ statusCode: 503, code: 'SERVICE_UNAVAILABLE', message: 'This server is shutting down; retry', requestId: String(request.id) });
+    if (closing) {
+      // Nothing was done: Nginx retries a GET elsewhere, a client retries a POST (a new connection
+      // reaches another worker: this one's listener is closed).
+      void reply.header('connection', 'close');
+      return refuse(request, reply, new AppError('SERVICE_UNAVAILABLE', 'This server is shutting down; retry'));
+    }
+    // Bodies are read as sent: a compressed one would be parsed as garbage (or stored as an image).
+    const encoding = request.headers['content-encoding'];
+    if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') {
+      return refuse(request, reply, new AppError('UNSUPPORTED_MEDIA_TYPE', `Content-Encoding ${encoding.slice(0, 40)} is not supported; send the body uncompressed`));
+    }
+    done();
   });
   fastify.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? 'unmatched';

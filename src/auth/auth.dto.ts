@@ -1,7 +1,7 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { IsEmail, IsIn, IsJWT, IsNotEmpty, IsString, Matches, MaxLength, MinLength } from 'class-validator';
 import { Transform } from 'class-transformer';
-import { IsWellFormedText } from '../common/validation.js';
+import { IsDisplayText, IsWellFormedText } from '../common/validation.js';
 import { MemberRole } from '../members/member.entity.js';
 
 const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
@@ -17,7 +17,7 @@ export class SignupDto {
   password: string;
 
   @ApiProperty({ maxLength: 50 })
-  @Transform(trim) @IsString() @IsWellFormedText() @IsNotEmpty() @MaxLength(50)
+  @Transform(trim) @IsString() @IsDisplayText() @IsNotEmpty() @MaxLength(50)
   name: string;
 
   @ApiProperty({ maxLength: 30 })
@@ -29,7 +29,7 @@ export class SignupDto {
   phone: string;
 
   @ApiProperty({ maxLength: 200 })
-  @Transform(trim) @IsString() @IsWellFormedText() @IsNotEmpty() @MaxLength(200)
+  @Transform(trim) @IsString() @IsDisplayText() @IsNotEmpty() @MaxLength(200)
   address: string;
 
   @ApiProperty({ enum: [MemberRole.CUSTOMER, MemberRole.SELLER] })

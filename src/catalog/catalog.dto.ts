@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional, PartialType } from '@nestjs/swagger';
 import { Transform, Type } from 'class-transformer';
 import { ArrayMaxSize, IsArray, IsEnum, IsInt, IsNotEmpty, IsOptional, IsString, Matches, Max, MaxLength, Min, ValidateIf, ValidateNested } from 'class-validator';
-import { IsWellFormedText } from '../common/validation.js';
+import { IsDisplayText } from '../common/validation.js';
 import { ProductCategory, ProductStatus } from './product.entity.js';
 import { ProductImageType } from './product-image.entity.js';
 
@@ -51,13 +51,13 @@ export class ProductImageInput {
 }
 
 export class CreateProductDto {
-  @ApiProperty({ maxLength: 100 }) @Transform(trim) @IsString() @IsWellFormedText() @IsNotEmpty() @MaxLength(100)
+  @ApiProperty({ maxLength: 100 }) @Transform(trim) @IsString() @IsDisplayText() @IsNotEmpty() @MaxLength(100)
   name: string;
 
   @ApiProperty({ minimum: 0, maximum: MAX_PRICE }) @IsInt() @Min(0) @Max(MAX_PRICE)
   price: number;
 
-  @ApiProperty({ maxLength: 5000 }) @IsString() @IsWellFormedText() @MaxLength(5000)
+  @ApiProperty({ maxLength: 5000 }) @IsString() @IsDisplayText({ multiline: true }) @MaxLength(5000)
   description: string;
 
   @ApiProperty({ minimum: 0, maximum: MAX_STOCK }) @IsInt() @Min(0) @Max(MAX_STOCK)

@@ -48,6 +48,27 @@ export const IsInstant = () =>
     Matches(DATE_TIME_WITH_OFFSET, { message: '$property must be a date-time with a time zone offset, e.g. 2026-12-01T09:00:00+09:00' }),
   );
 
+/**
+ * Text shown to people (names, titles, addresses): well-formed, and free of control characters,
+ * which no form produces and which break lists, logs and CSV exports. `multiline` lets tabs and
+ * line breaks through (descriptions).
+ */
+export const IsDisplayText = (options: { multiline?: boolean } = {}) => {
+  // Control characters (\p{Cc}), less tab, LF and CR where line breaks are allowed.
+  const allowed = options.multiline ? new Set(['\t', '\n', '\r']) : new Set<string>();
+  const hasForbidden = (text: string) => [...text.matchAll(/\p{Cc}/gu)].some(([char]) => !allowed.has(char));
+  return applyDecorators(
+    IsWellFormedText(),
+    ValidateBy({
+      name: 'isDisplayText',
+      validator: {
+        validate: (value: unknown) => typeof value !== 'string' || !hasForbidden(value),
+        defaultMessage: buildMessage((each) => `${each}$property must not contain control characters${options.multiline ? ' (other than tabs and line breaks)' : ''}`),
+      },
+    }),
+  );
+};
+
 /** A PATCH field: may be left out, but an explicit null is validated (and refused) like any other value. */
 export const IsOmittable = () => ValidateIf((_object: object, value: unknown) => value !== undefined);
 
@@ -69,10 +90,13 @@ export function nestsDeeperThan(value: unknown, max = MAX_JSON_DEPTH): boolean {
 /** Fastify's own JSON parser (prototype poisoning refused) plus the depth limit, as 400 VALIDATION_FAILED. */
 export function jsonBodyParser(fastify: FastifyInstance) {
   const parse = fastify.getDefaultJsonParser('error', 'error');
-  return (request: FastifyRequest, body: string, done: (error: Error | null, value?: unknown) => void) =>
-    parse(request, body, (error: Error | null, value?: unknown) => {
+  return (request: FastifyRequest, body: string, done: (error: Error | null, value?: unknown) => void) => {
+    // Some clients label a DELETE without a body as JSON: nothing to parse, nothing wrong.
+    if (body === '' && request.method === 'DELETE') return done(null, undefined);
+    return parse(request, body, (error: Error | null, value?: unknown) => {
       if (error) return done(error);
       if (nestsDeeperThan(value)) return done(new AppError('VALIDATION_FAILED', 'The request body is nested too deeply', [{ field: '', errors: [`nested deeper than ${MAX_JSON_DEPTH} levels`] }]));
       done(null, value);
     });
+  };
 }

@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional, PartialType } from '@nestjs/swagger';
 import { Transform, Type } from 'class-transformer';
 import { ArrayMaxSize, ArrayMinSize, IsArray, IsEnum, IsInt, IsNotEmpty, IsOptional, IsString, Matches, Max, MaxLength, Min, ValidateNested } from 'class-validator';
-import { IsInstant, IsOmittable, IsWellFormedText } from '../common/validation.js';
+import { IsDisplayText, IsInstant, IsOmittable } from '../common/validation.js';
 import { DiscountType } from './coupon.entity.js';
 
 export const MAX_ISSUANCE = 10_000_000;
@@ -12,7 +12,7 @@ const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? val
 const ID = /^[1-9]\d{0,18}$/;
 
 export class CreateCouponDto {
-  @ApiProperty({ maxLength: 100 }) @Transform(trim) @IsString() @IsWellFormedText() @IsNotEmpty() @MaxLength(100)
+  @ApiProperty({ maxLength: 100 }) @Transform(trim) @IsString() @IsDisplayText() @IsNotEmpty() @MaxLength(100)
   name: string;
 
   @ApiProperty({ enum: DiscountType }) @IsEnum(DiscountType)
@@ -42,7 +42,7 @@ export class UpdateCouponDto extends PartialType(CreateCouponDto, { skipNullProp
 }
 
 export class CreateEventDto {
-  @ApiProperty({ maxLength: 100 }) @Transform(trim) @IsString() @IsWellFormedText() @IsNotEmpty() @MaxLength(100)
+  @ApiProperty({ maxLength: 100 }) @Transform(trim) @IsString() @IsDisplayText() @IsNotEmpty() @MaxLength(100)
   title: string;
 
   @ApiProperty({ format: 'date-time' }) @IsInstant()
@@ -57,7 +57,7 @@ export class CreateEventDto {
 }
 
 export class UpdateEventDto {
-  @ApiPropertyOptional({ maxLength: 100 }) @IsOmittable() @Transform(trim) @IsString() @IsWellFormedText() @IsNotEmpty() @MaxLength(100)
+  @ApiPropertyOptional({ maxLength: 100 }) @IsOmittable() @Transform(trim) @IsString() @IsDisplayText() @IsNotEmpty() @MaxLength(100)
   title?: string;
 
   @ApiPropertyOptional({ format: 'date-time' }) @IsOmittable() @IsInstant()
