@@ -8,14 +8,14 @@ const CATEGORIES = new Set<string>(Object.values(ProductCategory));
 const ID = /^[1-9]\d{0,18}$/;
 const PRICE = /^\d{1,10}$/;
 
-/**
- * The public list is the hottest route: a query made only of well-formed known parameters is
- * taken as it is (~1 µs), anything else goes through the class-validator pipe with the
- * ProductListQuery rules, which accepts the same queries and gives the 400 and its details.
- */
 /** ProductListQuery as this pipe returns it. A mapped type, not the class: the global pipe keys on the class, so it leaves this parameter to this pipe. */
 export type ParsedProductListQuery = Readonly<ProductListQuery>;
 
+/**
+ * The public list is the hottest route: a query made only of well-formed known parameters is
+ * taken as it is, anything else goes through the class-validator pipe (~9 µs) with the
+ * ProductListQuery rules, which accept the same queries and give the 400 and its details.
+ */
 @Injectable()
 export class ProductListQueryPipe implements PipeTransform<Record<string, unknown>, Promise<ProductListQuery>> {
   async transform(raw: Record<string, unknown>): Promise<ProductListQuery> {
