@@ -7,7 +7,7 @@ import { BROADCAST_CLIENT, BroadcastEvents, type ProductChangedEvent } from '../
 import { APP_CONFIG } from '../common/config.module.js';
 import { broadcastFailures, cacheCoalesced, cacheEvictions, cacheHits, cacheMisses, cacheStaleLoadsDiscarded, invalidationMessages } from '../cache/cache.metrics.js';
 import { TransportState } from '../redis/transport-state.js';
-import { ProductSort } from './catalog.dto.js';
+import { POSITIVE_ID, ProductSort } from './catalog.dto.js';
 
 type CacheName = 'product' | 'product_list';
 type EvictionReason = 'write' | 'broadcast' | 'reconnect';
@@ -150,7 +150,7 @@ export class CatalogCache implements OnModuleDestroy {
   async onProductChanged(event: Partial<ProductChangedEvent> | undefined): Promise<void> {
     invalidationMessages.inc({ event: BroadcastEvents.PRODUCT_CHANGED });
     if (event?.scope !== this.scope) return; // another deployment on the same Redis
-    if (typeof event.productId !== 'string' || !/^[1-9]\d{0,18}$/.test(event.productId)) {
+    if (typeof event.productId !== 'string' || !POSITIVE_ID.test(event.productId)) {
       this.logger.warn(`ignored malformed ${BroadcastEvents.PRODUCT_CHANGED}: ${JSON.stringify(event).slice(0, 200)}`);
       return;
     }

@@ -17,8 +17,13 @@ export enum ProductSort {
 }
 
 const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
+/** A row id as text (BIGINT UNSIGNED, never 0). */
+export const POSITIVE_ID = /^[1-9]\d{0,18}$/;
+/** Query-string digits that may become a number. */
+export const DECIMAL_DIGITS = /^\d{1,10}$/;
+
 // Query strings arrive as text: only plain decimal digits become numbers, anything else stays and fails validation.
-const integer = ({ value }: { value: unknown }) => (typeof value === 'string' && /^\d{1,10}$/.test(value) ? Number(value) : value);
+const integer = ({ value }: { value: unknown }) => (typeof value === 'string' && DECIMAL_DIGITS.test(value) ? Number(value) : value);
 
 /** The list's query rules (documented on the route: ProductsController.list; fast path: ProductListQueryPipe). */
 export class ProductListQuery {
@@ -28,7 +33,7 @@ export class ProductListQuery {
   @IsOptional() @IsEnum(ProductCategory)
   category?: ProductCategory;
 
-  @IsOptional() @Matches(/^[1-9]\d{0,18}$/, { message: 'lastId must be a positive integer' })
+  @IsOptional() @Matches(POSITIVE_ID, { message: 'lastId must be a positive integer' })
   lastId?: string;
 
   @IsOptional() @Transform(integer) @IsInt({ message: 'lastPrice must be a non-negative integer' }) @Min(0) @Max(MAX_PRICE)
@@ -36,7 +41,7 @@ export class ProductListQuery {
 }
 
 export class ProductIdParam {
-  @ApiProperty() @Matches(/^[1-9]\d{0,18}$/, { message: 'id must be a positive integer' })
+  @ApiProperty() @Matches(POSITIVE_ID, { message: 'id must be a positive integer' })
   id: string;
 }
 

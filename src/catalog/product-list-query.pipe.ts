@@ -1,12 +1,10 @@
 import { Injectable, type PipeTransform } from '@nestjs/common';
 import { validationPipe } from '../common/validation.js';
-import { MAX_PRICE, ProductListQuery, ProductSort } from './catalog.dto.js';
+import { DECIMAL_DIGITS, MAX_PRICE, POSITIVE_ID, ProductListQuery, ProductSort } from './catalog.dto.js';
 import { ProductCategory } from './product.entity.js';
 
 const SORTS = new Set<string>(Object.values(ProductSort));
 const CATEGORIES = new Set<string>(Object.values(ProductCategory));
-const ID = /^[1-9]\d{0,18}$/;
-const PRICE = /^\d{1,10}$/;
 
 /** ProductListQuery as this pipe returns it. A mapped type, not the class: the global pipe keys on the class, so it leaves this parameter to this pipe. */
 export type ParsedProductListQuery = Readonly<ProductListQuery>;
@@ -39,11 +37,11 @@ export function wellFormedListQuery(raw: Record<string, unknown>): ProductListQu
         query.category = value as ProductCategory;
         break;
       case 'lastId':
-        if (!ID.test(value)) return undefined;
+        if (!POSITIVE_ID.test(value)) return undefined;
         query.lastId = value;
         break;
       case 'lastPrice': {
-        const price = PRICE.test(value) ? Number(value) : Number.NaN;
+        const price = DECIMAL_DIGITS.test(value) ? Number(value) : Number.NaN;
         if (!(price <= MAX_PRICE)) return undefined;
         query.lastPrice = price;
         break;
