@@ -5,9 +5,10 @@ import { firstValueFrom, Subscription, timeout } from 'rxjs';
 import type { AppConfig } from '../../config/env.js';
 import { BROADCAST_CLIENT, BroadcastEvents, type ProductChangedEvent } from '../common/broadcast.js';
 import { APP_CONFIG } from '../common/config.module.js';
+import { POSITIVE_ID } from '../common/validation.js';
 import { broadcastFailures, cacheCoalesced, cacheEvictions, cacheHits, cacheMisses, cacheStaleLoadsDiscarded, invalidationMessages } from '../cache/cache.metrics.js';
 import { TransportState } from '../redis/transport-state.js';
-import { POSITIVE_ID, ProductSort } from './catalog.dto.js';
+import { ProductSort } from './catalog.dto.js';
 
 type CacheName = 'product' | 'product_list';
 type EvictionReason = 'write' | 'broadcast' | 'reconnect';

@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional, PartialType } from '@nestjs/swagger';
 import { Transform, Type } from 'class-transformer';
 import { ArrayMaxSize, IsArray, IsEnum, IsInt, IsNotEmpty, IsOptional, IsString, Matches, Max, MaxLength, Min, ValidateIf, ValidateNested } from 'class-validator';
-import { IsDisplayText } from '../common/validation.js';
+import { IsDisplayText, POSITIVE_ID } from '../common/validation.js';
 import { ProductCategory, ProductStatus } from './product.entity.js';
 import { ProductImageType } from './product-image.entity.js';
 
@@ -17,8 +17,6 @@ export enum ProductSort {
 }
 
 const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
-/** A row id as text (BIGINT UNSIGNED, never 0). */
-export const POSITIVE_ID = /^[1-9]\d{0,18}$/;
 /** Query-string digits that may become a number. */
 export const DECIMAL_DIGITS = /^\d{1,10}$/;
 

@@ -1,6 +1,6 @@
 import { Injectable, type PipeTransform } from '@nestjs/common';
-import { validationPipe } from '../common/validation.js';
-import { DECIMAL_DIGITS, MAX_PRICE, POSITIVE_ID, ProductListQuery, ProductSort } from './catalog.dto.js';
+import { POSITIVE_ID, validationPipe } from '../common/validation.js';
+import { DECIMAL_DIGITS, MAX_PRICE, ProductListQuery, ProductSort } from './catalog.dto.js';
 import { ProductCategory } from './product.entity.js';
 
 const SORTS = new Set<string>(Object.values(ProductSort));

@@ -11,6 +11,9 @@ function flatten(errors: ValidationError[], parent = ''): { field: string; error
   });
 }
 
+/** A row id as text (BIGINT UNSIGNED, never 0), in paths, queries and bodies. */
+export const POSITIVE_ID = /^[1-9]\d{0,18}$/;
+
 /** Bodies, params and queries: unknown fields rejected, types converted, 400 VALIDATION_FAILED with details. */
 export const validationPipe = new ValidationPipe({
   whitelist: true,

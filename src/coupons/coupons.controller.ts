@@ -5,17 +5,17 @@ import { AppError } from '../common/errors.js';
 import { CurrentMember, Public, Roles } from '../auth/auth.decorators.js';
 import type { AuthMember } from '../auth/auth.decorators.js';
 import { BroadcastEvents, type CouponChangedEvent } from '../common/broadcast.js';
+import { POSITIVE_ID } from '../common/validation.js';
 import { MemberRole } from '../members/member.entity.js';
 import { ClaimsService } from './claims.service.js';
 import { CouponPathParams, CreateEventDto, EventIdParam, EventPathParams, UpdateEventDto, type ClaimStatus, type EventDto, type MemberCouponDto } from './coupons.dto.js';
 import { EventsService } from './events.service.js';
 
-const ID = /^[1-9]\d{0,18}$/;
 
 function checkIds(eventId: string, couponId: string): void {
   const bad = [
-    ...(ID.test(eventId) ? [] : [{ field: 'eventId', errors: ['eventId must be a positive integer'] }]),
-    ...(ID.test(couponId) ? [] : [{ field: 'couponId', errors: ['couponId must be a positive integer'] }]),
+    ...(POSITIVE_ID.test(eventId) ? [] : [{ field: 'eventId', errors: ['eventId must be a positive integer'] }]),
+    ...(POSITIVE_ID.test(couponId) ? [] : [{ field: 'couponId', errors: ['couponId must be a positive integer'] }]),
   ];
   if (bad.length > 0) throw new AppError('VALIDATION_FAILED', 'The request is invalid', bad);
 }

@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional, PartialType } from '@nestjs/swagger';
 import { Transform, Type } from 'class-transformer';
 import { ArrayMaxSize, ArrayMinSize, IsArray, IsEnum, IsInt, IsNotEmpty, IsOptional, IsString, Matches, Max, MaxLength, Min, ValidateNested } from 'class-validator';
-import { IsDisplayText, IsInstant, IsOmittable } from '../common/validation.js';
+import { IsDisplayText, IsInstant, IsOmittable, POSITIVE_ID } from '../common/validation.js';
 import { DiscountType } from './coupon.entity.js';
 
 export const MAX_ISSUANCE = 10_000_000;
@@ -9,7 +9,6 @@ export const MAX_COUPONS_PER_EVENT = 20;
 export const MAX_DISCOUNT_AMOUNT = 100_000_000;
 
 const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
-const ID = /^[1-9]\d{0,18}$/;
 
 export class CreateCouponDto {
   @ApiProperty({ maxLength: 100 }) @Transform(trim) @IsString() @IsDisplayText() @IsNotEmpty() @MaxLength(100)
@@ -37,7 +36,7 @@ export class CreateCouponDto {
 /** In a PATCH: with `id`, changes that coupon (any subset); without, adds a coupon (all fields). */
 // skipNullProperties: false — an explicit null is refused (it would reach a NOT NULL column).
 export class UpdateCouponDto extends PartialType(CreateCouponDto, { skipNullProperties: false }) {
-  @ApiPropertyOptional() @IsOptional() @Matches(ID, { message: 'id must be a positive integer' })
+  @ApiPropertyOptional() @IsOptional() @Matches(POSITIVE_ID, { message: 'id must be a positive integer' })
   id?: string;
 }
 
@@ -72,17 +71,17 @@ export class UpdateEventDto {
 }
 
 export class EventIdParam {
-  @ApiProperty() @Matches(ID, { message: 'id must be a positive integer' })
+  @ApiProperty() @Matches(POSITIVE_ID, { message: 'id must be a positive integer' })
   id: string;
 }
 
 export class EventPathParams {
-  @ApiProperty() @Matches(ID, { message: 'eventId must be a positive integer' })
+  @ApiProperty() @Matches(POSITIVE_ID, { message: 'eventId must be a positive integer' })
   eventId: string;
 }
 
 export class CouponPathParams extends EventPathParams {
-  @ApiProperty() @Matches(ID, { message: 'couponId must be a positive integer' })
+  @ApiProperty() @Matches(POSITIVE_ID, { message: 'couponId must be a positive integer' })
   couponId: string;
 }
 
