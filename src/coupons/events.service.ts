@@ -3,16 +3,14 @@ import { CACHE_MANAGER } from '@nestjs/cache-manager';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ClientProxy } from '@nestjs/microservices';
 import type { Cache } from 'cache-manager';
-import { Redis } from 'ioredis';
 import { lastValueFrom, timeout } from 'rxjs';
 import type { AppConfig } from '../../config/env.js';
 import { BROADCAST_CLIENT, BroadcastEvents, type CouponChangedEvent } from '../common/broadcast.js';
 import { APP_CONFIG } from '../common/config.module.js';
 import { AppError } from '../common/errors.js';
-import { couponKeys, defineClaimCommands, type ClaimRedis } from './claim-scripts.js';
 import type { CouponSnapshot, EventSnapshot } from './claim-window.js';
 import { Coupon } from './coupon.entity.js';
-import { initCouponState, rebuildCouponState } from './coupon-state.js';
+import { CouponStock } from './coupon-stock.js';
 import type { CouponDto, CreateCouponDto, CreateEventDto, EventDto, UpdateCouponDto, UpdateEventDto } from './coupons.dto.js';
 import { Event } from './event.entity.js';
 
@@ -71,17 +69,14 @@ const time = (iso: string) => new Date(iso);
 export class EventsService {
   private readonly logger = new Logger(EventsService.name);
   private readonly loading = new Map<string, Promise<EventSnapshot | null>>();
-  readonly redis: ClaimRedis;
 
   constructor(
     private readonly em: EntityManager,
     @Inject(CACHE_MANAGER) private readonly cache: Cache,
     @Inject(BROADCAST_CLIENT) private readonly broadcast: ClientProxy,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    redis: Redis,
-  ) {
-    this.redis = defineClaimCommands(redis);
-  }
+    private readonly stock: CouponStock,
+  ) {}
 
   async create(body: CreateEventDto): Promise<EventDto> {
     const startsAt = time(body.startsAt);
@@ -94,7 +89,7 @@ export class EventsService {
     await em.persist(event).flush();
     const snapshot = toSnapshot(event);
     // Stock is initialised now when Redis answers; otherwise the first claim (or the sweeper) builds it.
-    await Promise.all(snapshot.coupons.map((coupon) => initCouponState(this.redis, this.config.REDIS_PREFIX, coupon.id, coupon.maxIssuance))).catch((error: Error) =>
+    await Promise.all(snapshot.coupons.map((coupon) => this.stock.init(coupon.id, coupon.maxIssuance))).catch((error: Error) =>
       this.logger.warn(`coupon stock not initialised now (${error.message}); it will be built on first use`),
     );
     return eventDto(snapshot);
@@ -139,17 +134,17 @@ export class EventsService {
     const applied: typeof limitChanges = [];
     try {
       for (const change of limitChanges) {
-        await this.setLimit(em, change.coupon, change.to);
+        await this.stock.setMax(String(change.coupon.id), change.to);
         applied.push(change);
       }
       await em.flush();
     } catch (error) {
-      for (const change of applied) await this.setLimit(em, change.coupon, change.from).catch(() => undefined);
+      for (const change of applied) await this.stock.setMax(String(change.coupon.id), change.from).catch(() => undefined);
       throw error;
     }
     const snapshot = toSnapshot(event);
     await Promise.all(
-      snapshot.coupons.filter((coupon) => !byId.has(coupon.id)).map((coupon) => initCouponState(this.redis, this.config.REDIS_PREFIX, coupon.id, coupon.maxIssuance)),
+      snapshot.coupons.filter((coupon) => !byId.has(coupon.id)).map((coupon) => this.stock.init(coupon.id, coupon.maxIssuance)),
     ).catch((error: Error) => this.logger.warn(`new coupon stock not initialised now (${error.message}); built on first use`));
     await this.changed(snapshot.id);
     return eventDto(snapshot);
@@ -159,20 +154,8 @@ export class EventsService {
   async publicEvent(eventId: string): Promise<EventDto> {
     const event = await this.snapshot(eventId);
     if (!event) throw new AppError('EVENT_NOT_FOUND', `Event ${eventId} does not exist`);
-    const remaining = await Promise.all(event.coupons.map((coupon) => this.remaining(coupon).catch(() => null)));
+    const remaining = await Promise.all(event.coupons.map((coupon) => this.stock.remaining(coupon.id).catch(() => null)));
     return eventDto(event, remaining);
-  }
-
-  private async remaining(coupon: CouponSnapshot): Promise<number> {
-    const keys = couponKeys(this.config.REDIS_PREFIX, coupon.id);
-    const read = async () => {
-      const [[, max], [, issued]] = (await this.redis.multi().hget(keys.state, 'max').scard(keys.members).exec()) as [[unknown, string | null], [unknown, number]];
-      return max === null ? null : Math.max(0, Number(max) - issued);
-    };
-    const first = await read();
-    if (first !== null) return first;
-    await rebuildCouponState(this.redis, this.em.fork(), this.config.REDIS_PREFIX, coupon.id);
-    return (await read()) ?? 0;
   }
 
   /** The cached snapshot (this worker's memory), loaded once per key on a miss; a cache failure falls through to MySQL. */
@@ -214,19 +197,6 @@ export class EventsService {
     await lastValueFrom(this.broadcast.emit(BroadcastEvents.COUPON_CHANGED, message).pipe(timeout(1000)), { defaultValue: undefined }).catch((error: Error) =>
       this.logger.warn(`coupon.changed broadcast for event ${eventId} failed: ${error.message}`),
     );
-  }
-
-  private async setLimit(em: EntityManager, coupon: Coupon, max: number): Promise<void> {
-    const keys = couponKeys(this.config.REDIS_PREFIX, String(coupon.id));
-    let result = await this.redis.couponSetMax(keys.state, keys.members, max);
-    if (result === -2) {
-      await rebuildCouponState(this.redis, em.fork(), this.config.REDIS_PREFIX, String(coupon.id));
-      result = await this.redis.couponSetMax(keys.state, keys.members, max);
-    }
-    if (result >= 0) {
-      throw new AppError('COUPON_MAX_BELOW_ISSUED', `Coupon ${coupon.id} has already issued ${result}; maxIssuance cannot go below that`, { issued: result });
-    }
-    if (result !== -1) throw new AppError('SERVICE_UNAVAILABLE', 'The coupon stock could not be changed; retry');
   }
 
   private couponFields(input: CreateCouponDto, event: Event) {
