@@ -2,6 +2,7 @@ import { BullModule } from '@nestjs/bull';
 import { Module } from '@nestjs/common';
 import { ClaimSweeper } from './claim-sweeper.js';
 import { ClaimsService } from './claims.service.js';
+import { CouponEventsController } from './coupon-events.controller.js';
 import { CouponStock } from './coupon-stock.js';
 import { AdminEventsController, EventsController, MemberCouponsController } from './coupons.controller.js';
 import { EventsService } from './events.service.js';
@@ -11,7 +12,7 @@ import { IssuanceProcessor } from './issuance.processor.js';
 /** FCFS coupon events: admin writes, the atomic claim, Bull persistence and the sweeper. */
 @Module({
   imports: [BullModule.registerQueue({ name: ISSUANCE_QUEUE, settings: ISSUANCE_QUEUE_SETTINGS })],
-  controllers: [AdminEventsController, EventsController, MemberCouponsController],
+  controllers: [AdminEventsController, EventsController, MemberCouponsController, CouponEventsController],
   providers: [CouponStock, EventsService, ClaimsService, IssuanceProcessor, ClaimSweeper],
   // The queue is exported for /health/ready.
   exports: [EventsService, BullModule],

@@ -1,20 +1,16 @@
 import { EntityManager } from '@mikro-orm/mysql';
-import { CACHE_MANAGER } from '@nestjs/cache-manager';
-import { Inject, Injectable, Logger } from '@nestjs/common';
-import { ClientProxy } from '@nestjs/microservices';
-import type { Cache } from 'cache-manager';
-import { lastValueFrom, timeout } from 'rxjs';
-import type { AppConfig } from '../../config/env.js';
-import { BROADCAST_CLIENT, BroadcastEvents, type CouponChangedEvent } from '../common/broadcast.js';
-import { APP_CONFIG } from '../common/config.module.js';
+import { CACHE_MANAGER, type Cache } from '@nestjs/cache-manager';
+import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import { Broadcaster } from '../cache/broadcaster.js';
+import { ReadThroughCache } from '../cache/read-through-cache.js';
+import { BroadcastEvents } from '../common/broadcast.js';
 import { AppError } from '../common/errors.js';
+import { TransportState } from '../redis/transport-state.js';
 import type { CouponSnapshot, EventSnapshot } from './claim-window.js';
 import { Coupon } from './coupon.entity.js';
 import { CouponStock } from './coupon-stock.js';
 import type { CouponDto, CreateCouponDto, CreateEventDto, EventDto, UpdateCouponDto, UpdateEventDto } from './coupons.dto.js';
 import { Event } from './event.entity.js';
-
-const cacheKey = (eventId: string) => `coupons:event:${eventId}`;
 
 function toSnapshot(event: Event): EventSnapshot {
   return {
@@ -63,20 +59,28 @@ const time = (iso: string) => new Date(iso);
 
 /**
  * Events and their coupons: admin writes (MySQL first, then Redis stock, then the broadcast),
- * and the cached snapshot every claim reads (one loader per key per worker on a miss).
+ * and the snapshot every claim reads, cached in this worker (ReadThroughCache: one load per
+ * key, a load in flight at an invalidation never stored, all dropped when the transport
+ * reconnects) and evicted on every worker by `coupon.changed`.
  */
 @Injectable()
-export class EventsService {
+export class EventsService implements OnModuleDestroy {
   private readonly logger = new Logger(EventsService.name);
-  private readonly loading = new Map<string, Promise<EventSnapshot | null>>();
+  private readonly snapshots: ReadThroughCache<'event'>;
 
   constructor(
     private readonly em: EntityManager,
-    @Inject(CACHE_MANAGER) private readonly cache: Cache,
-    @Inject(BROADCAST_CLIENT) private readonly broadcast: ClientProxy,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(CACHE_MANAGER) cache: Cache,
+    private readonly broadcaster: Broadcaster,
     private readonly stock: CouponStock,
-  ) {}
+    transport: TransportState,
+  ) {
+    this.snapshots = new ReadThroughCache(cache, transport, { namespace: 'coupons', groups: ['event'], enabled: true });
+  }
+
+  onModuleDestroy(): void {
+    this.snapshots.close();
+  }
 
   async create(body: CreateEventDto): Promise<EventDto> {
     const startsAt = time(body.startsAt);
@@ -159,44 +163,25 @@ export class EventsService {
   }
 
   /** The cached snapshot (this worker's memory), loaded once per key on a miss; a cache failure falls through to MySQL. */
-  async snapshot(eventId: string): Promise<EventSnapshot | null> {
-    const key = cacheKey(eventId);
-    const cached = await this.cache.get<EventSnapshot>(key).catch(() => undefined);
-    if (cached) return cached;
-    let loading = this.loading.get(key);
-    if (!loading) {
-      loading = this.load(eventId).finally(() => this.loading.delete(key));
-      this.loading.set(key, loading);
-    }
-    return loading;
+  snapshot(eventId: string): Promise<EventSnapshot | null> {
+    return this.snapshots.read('event', eventId, () => this.load(eventId));
   }
 
   private async load(eventId: string): Promise<EventSnapshot | null> {
     const event = await this.em.fork().findOne(Event, { id: eventId }, { populate: ['coupons'] });
-    if (!event) return null;
-    const snapshot = toSnapshot(event);
-    await this.cache.set(cacheKey(eventId), snapshot).catch(() => undefined);
-    return snapshot;
+    return event ? toSnapshot(event) : null;
   }
 
-  /** A broadcast from a worker of this deployment (others may share the Redis server: pub/sub ignores dbs). */
-  ownsBroadcast(message: CouponChangedEvent | undefined): boolean {
-    return message?.scope === this.config.REDIS_PREFIX && typeof message.eventId === 'string';
+  /** Handler side of `coupon.changed` (CouponEventsController): every worker of every server evicts its copy. */
+  async onCouponChanged(message: unknown): Promise<void> {
+    if (!this.broadcaster.accepts(BroadcastEvents.COUPON_CHANGED, message) || typeof message.eventId !== 'string') return;
+    await this.snapshots.evict('event', message.eventId, 'broadcast');
   }
 
-  /** Evicts this worker's copy (the broadcast handler and the writer itself). */
-  async evict(eventId: string): Promise<void> {
-    this.loading.delete(cacheKey(eventId));
-    await this.cache.del(cacheKey(eventId)).catch(() => undefined);
-  }
-
-  /** After commit: evict here, then tell every worker of every server. A broadcast failure (Redis down) never fails the write; the TTL is the backstop. */
+  /** After commit: evict here, then tell every worker of every server. A broadcast failure (Redis down) never fails the write; it is resent when the publisher is back. */
   private async changed(eventId: string): Promise<void> {
-    await this.evict(eventId);
-    const message: CouponChangedEvent = { eventId, scope: this.config.REDIS_PREFIX };
-    await lastValueFrom(this.broadcast.emit(BroadcastEvents.COUPON_CHANGED, message).pipe(timeout(1000)), { defaultValue: undefined }).catch((error: Error) =>
-      this.logger.warn(`coupon.changed broadcast for event ${eventId} failed: ${error.message}`),
-    );
+    await this.snapshots.evict('event', eventId, 'write');
+    await this.broadcaster.publishCommitted(BroadcastEvents.COUPON_CHANGED, { eventId });
   }
 
   private couponFields(input: CreateCouponDto, event: Event) {
