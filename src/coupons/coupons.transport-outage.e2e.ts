@@ -47,8 +47,9 @@ describe('event snapshots across a broadcast transport outage (2-worker PM2 clus
     const seen: string[] = [];
     const record = (response: ProbeResult) => seen.push(`${response.servedBy} ${response.status} ${response.body?.code ?? ''}`);
 
-    // Both workers hold the running event's snapshot and accept claims.
-    await untilEveryWorker(probed, claimPath, (r) => r.status === 202, { request: claim });
+    // Both workers are up (a loaded box boots them seconds apart), hold the running event's snapshot and accept claims.
+    await untilEveryWorker(probed, '/health/ready', (r) => r.status === 200, { timeoutMs: 60_000 });
+    await untilEveryWorker(probed, claimPath, (r) => r.status === 202, { request: claim, timeoutMs: 30_000 });
 
     // --- the transport goes away ---
     await redis.kill();
