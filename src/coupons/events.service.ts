@@ -178,10 +178,14 @@ export class EventsService implements OnModuleDestroy {
     await this.snapshots.evict('event', message.eventId, 'broadcast');
   }
 
-  /** After commit: evict here, then tell every worker of every server. A broadcast failure (Redis down) never fails the write; it is resent when the publisher is back. */
+  /**
+   * After commit: evict here (this worker reads its own write), then tell every worker of every
+   * server without waiting. A broadcast failure (Redis down) never fails the write; it is
+   * resent when the publisher is back, and a worker that missed it drops all when it reconnects.
+   */
   private async changed(eventId: string): Promise<void> {
     await this.snapshots.evict('event', eventId, 'write');
-    await this.broadcaster.publishCommitted(BroadcastEvents.COUPON_CHANGED, { eventId });
+    void this.broadcaster.publishCommitted(BroadcastEvents.COUPON_CHANGED, { eventId });
   }
 
   private couponFields(input: CreateCouponDto, event: Event) {
