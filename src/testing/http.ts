@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { get as httpGet } from 'node:http';
+import { request as httpRequest } from 'node:http';
 
 export interface HttpResult<T = any> {
   status: number;
@@ -69,8 +69,15 @@ export class HttpClient {
  * connection to the next worker, so repeated calls reach every worker (`servedBy`).
  */
 export function freshGet<T = any>(url: string, timeoutMs = 10_000): Promise<HttpResult<T> & { servedBy: string }> {
+  return freshRequest<T>('GET', url, { timeoutMs });
+}
+
+/** Any method on a new TCP connection (see freshGet), e.g. a claim POST with a bearer token. */
+export function freshRequest<T = any>(method: string, url: string, options: { token?: string; timeoutMs?: number } = {}): Promise<HttpResult<T> & { servedBy: string }> {
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const headers = options.token ? { authorization: `Bearer ${options.token}` } : {};
   return new Promise((resolve, reject) => {
-    const request = httpGet(url, { agent: false, timeout: timeoutMs }, (response) => {
+    const request = httpRequest(url, { method, headers, agent: false, timeout: timeoutMs }, (response) => {
       const chunks: Buffer[] = [];
       response.on('data', (chunk: Buffer) => chunks.push(chunk));
       response.on('error', reject);
@@ -87,7 +94,8 @@ export function freshGet<T = any>(url: string, timeoutMs = 10_000): Promise<Http
         resolve({ status: response.statusCode ?? 0, body: body as T, headers, servedBy: String(response.headers['x-served-by'] ?? '') });
       });
     });
-    request.on('timeout', () => request.destroy(new Error(`GET ${url} timed out after ${timeoutMs} ms`)));
+    request.on('timeout', () => request.destroy(new Error(`${method} ${url} timed out after ${timeoutMs} ms`)));
     request.on('error', reject);
+    request.end();
   });
 }
