@@ -3,6 +3,7 @@ import type { AppConfig } from '../../config/env.js';
 import { mintMembers, type MintedMember } from '../cli/mint-members.js';
 import { MemberRole } from '../members/member.entity.js';
 import type { HttpClient } from '../testing/http.js';
+import { openApiChecker } from '../testing/openapi-check.js';
 
 const HOUR = 3600_000;
 
@@ -81,13 +82,23 @@ export async function rush(baseUrl: string, eventId: string, couponId: string, p
   const size = Math.ceil(plan.length / waves);
   const url = `${baseUrl}/api/events/${eventId}/coupons/${couponId}/issue`;
   const send = async (m: { id: string; accessToken: string }): Promise<ClaimOutcome> => {
+    let response: Response;
+    let text: string;
     try {
-      const response = await fetch(url, { method: 'POST', headers: { authorization: `Bearer ${m.accessToken}` }, signal: AbortSignal.timeout(10_000) });
-      const body = (await response.json().catch(() => ({}))) as { code?: string };
-      return { memberId: m.id, status: response.status, code: body.code, servedBy: response.headers.get('x-served-by') ?? undefined };
+      response = await fetch(url, { method: 'POST', headers: { authorization: `Bearer ${m.accessToken}` }, signal: AbortSignal.timeout(10_000) });
+      text = await response.text();
     } catch (error) {
       return { memberId: m.id, status: 0, error: String((error as Error).cause ?? error) };
     }
+    let body: unknown = text || undefined;
+    try {
+      body = text ? JSON.parse(text) : undefined;
+    } catch {
+      // not JSON: the contract check below says so
+    }
+    // Outside the try: an answer the API document does not describe fails the test.
+    openApiChecker().check('POST', url, response.status, response.headers, body);
+    return { memberId: m.id, status: response.status, code: (body as { code?: string } | undefined)?.code, servedBy: response.headers.get('x-served-by') ?? undefined };
   };
   const all: Promise<ClaimOutcome>[] = [];
   for (let w = 0; w < waves; w++) {
