@@ -102,3 +102,17 @@ export function freshGet<T = any>(url: string, timeoutMs = 10_000): Promise<Http
     request.on('error', reject);
   });
 }
+
+/** fetch for clients under test (the typed client in src/client): every response checked against the API document. */
+export async function checkedFetch(request: Request): Promise<Response> {
+  const response = await fetch(request);
+  const text = await response.clone().text();
+  let body: unknown = text || undefined;
+  try {
+    body = text ? JSON.parse(text) : undefined;
+  } catch {
+    // not JSON: the check says whether that is allowed
+  }
+  openApiChecker().check(request.method, request.url, response.status, response.headers, body);
+  return response;
+}
