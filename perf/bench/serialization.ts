@@ -1,18 +1,29 @@
 /**
  * Would Fastify's schema-based serializer (fast-json-stringify, from the API document's response
- * schemas) speed up the two hottest routes? Two bare Fastify servers answer the same bodies (a
- * cached product page of 12 items, a claim's 202), one with the documented response schema and one
- * with plain JSON.stringify; they are loaded side by side in alternating rounds. The bodies must be
- * byte-identical, or the comparison is void.
+ * schemas) speed up the hottest routes? Side by side, in alternating rounds, with autocannon in a
+ * process of its own:
+ *  - the app: the cached product list, from two instances of the real app in this process, one
+ *    with the documented 200 schema set as the route's Fastify response schema (@RouteSchema);
+ *  - bare Fastify answering the same bodies (a page of 12, a claim's 202), with and without it:
+ *    the most serialization can weigh.
+ * Every pair of bodies must be byte-identical, or the comparison is void.
  *
- *   node --import @swc-node/register/esm-register perf/bench/serialization.ts
+ *   PICK_TEST_DB=… node --import @swc-node/register/esm-register perf/bench/serialization.ts
+ *   (against a migrated test database, e.g. after `npm test`)
  */
+import { FASTIFY_ROUTE_SCHEMA_METADATA } from '@nestjs/platform-fastify/constants.js';
 import Fastify from 'fastify';
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { runLoad } from './support.js';
+import { ProductsController } from '../../src/catalog/catalog.controller.js';
+import { startTestApp } from '../../src/testing/app.js';
+import { testEnv } from '../../src/testing/test-env.js';
 
 type Schema = Record<string, any>;
-const document = JSON.parse(readFileSync(new URL('../../src/openapi/openapi.json', import.meta.url), 'utf8')) as Schema;
+const root = new URL('../..', import.meta.url).pathname;
+const document = JSON.parse(readFileSync(`${root}src/openapi/openapi.json`, 'utf8')) as Schema;
+const rounds = Number(process.env.ROUNDS ?? 3);
+const seconds = String(process.env.SECONDS ?? 5);
 
 function deref(node: any): any {
   if (Array.isArray(node)) return node.map(deref);
@@ -20,31 +31,31 @@ function deref(node: any): any {
   if (typeof node.$ref === 'string') return deref(document.components.schemas[node.$ref.split('/').pop()]);
   return Object.fromEntries(Object.entries(node).filter(([key]) => key !== 'example').map(([key, value]) => [key, deref(value)]));
 }
+const success = (path: string, method: string, status: number) => deref(document.paths[path][method].responses[status].content['application/json'].schema);
 
-const page = {
-  items: Array.from({ length: 12 }, (_, index) => ({
-    id: String(200 - index),
-    name: `Product ${200 - index} linen shirt`,
-    price: 10_000 + index * 1_500,
-    imageUrl: index % 4 === 0 ? null : `http://127.0.0.1:4188/pick/product/0b6f4c1e-3d5a-4f0e-9a51-2c7d8e9f0a1${index}.jpg?w=400`,
-  })),
-  next: { lastId: '189', lastPrice: 26_500 },
-};
-const routes = [
-  { name: 'cached list', path: '/list', body: page, schema: document.paths['/api/general/products'].get.responses['200'].content['application/json'].schema, status: 200 },
-  {
-    name: 'claim 202',
-    path: '/claim',
-    body: { status: 'PENDING' },
-    schema: document.paths['/api/events/{eventId}/coupons/{couponId}/issue'].post.responses['202'].content['application/json'].schema,
-    status: 202,
-  },
-];
+/** Requests per second of `url`, measured by autocannon in a child process (not competing with the servers' event loop). */
+function load(url: string): number {
+  const out = execFileSync(process.execPath, [`${root}node_modules/autocannon/autocannon.js`, '-c', '50', '-d', seconds, '-j', url], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  return (JSON.parse(out) as { requests: { average: number } }).requests.average;
+}
 
-async function server(withSchema: boolean) {
+async function compare(name: string, plainUrl: string, schemaUrl: string): Promise<void> {
+  const [a, b] = await Promise.all([fetch(plainUrl).then((r) => r.text()), fetch(schemaUrl).then((r) => r.text())]);
+  if (a !== b) throw new Error(`${name}: the schema serializer changes the body:\n${a}\n${b}`);
+  const rates = { plain: [] as number[], schema: [] as number[] };
+  for (let round = 0; round < rounds; round++) {
+    rates.plain.push(load(plainUrl));
+    rates.schema.push(load(schemaUrl));
+  }
+  const median = (values: number[]) => [...values].sort((x, y) => x - y)[Math.floor(values.length / 2)];
+  const [plain, schema] = [median(rates.plain), median(rates.schema)];
+  console.log(`${name}: identical bodies (${a.length} bytes); JSON.stringify ${Math.round(plain)} req/s, schema ${Math.round(schema)} req/s (${(schema / plain).toFixed(2)}×)`);
+}
+
+async function bare(withSchema: boolean, routes: { path: string; status: number; body: unknown; schema: Schema }[]) {
   const app = Fastify({ logger: false });
   for (const route of routes) {
-    app.get(route.path, withSchema ? { schema: { response: { [route.status]: deref(route.schema) } } } : {}, async (_request, reply) => {
+    app.get(route.path, withSchema ? { schema: { response: { [route.status]: route.schema } } } : {}, async (_request, reply) => {
       void reply.status(route.status);
       return route.body;
     });
@@ -54,26 +65,22 @@ async function server(withSchema: boolean) {
   return { app, url: `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}` };
 }
 
-const plain = await server(false);
-const schema = await server(true);
-const rounds = Number(process.env.ROUNDS ?? 3);
-const seconds = Number(process.env.SECONDS ?? 5);
+Object.assign(process.env, testEnv(), { LOG_LEVEL: 'error' });
+const listSchema = success('/api/general/products', 'get', 200);
+const plainApp = await startTestApp();
+Reflect.defineMetadata(FASTIFY_ROUTE_SCHEMA_METADATA, { response: { 200: listSchema } }, ProductsController.prototype.list);
+const schemaApp = await startTestApp();
+Reflect.deleteMetadata(FASTIFY_ROUTE_SCHEMA_METADATA, ProductsController.prototype.list);
+const page = await (await fetch(`${plainApp.url}/api/general/products`)).json();
+const routes = [
+  { path: '/list', status: 200, body: page, schema: listSchema },
+  { path: '/claim', status: 202, body: { status: 'PENDING' }, schema: success('/api/events/{eventId}/coupons/{couponId}/issue', 'post', 202) },
+];
+const [plainBare, schemaBare] = [await bare(false, routes), await bare(true, routes)];
 try {
-  for (const route of routes) {
-    const [a, b] = await Promise.all([fetch(plain.url + route.path).then((r) => r.text()), fetch(schema.url + route.path).then((r) => r.text())]);
-    if (a !== b) throw new Error(`${route.name}: the schema serializer changes the body:\n${a}\n${b}`);
-    const rates: Record<'plain' | 'schema', number[]> = { plain: [], schema: [] };
-    for (let round = 0; round < rounds; round++) {
-      for (const [label, target] of [['plain', plain], ['schema', schema]] as const) {
-        const result = await runLoad({ url: target.url + route.path, connections: 50, duration: seconds });
-        rates[label].push(result.reqPerSec);
-      }
-    }
-    const median = (values: number[]) => [...values].sort((x, y) => x - y)[Math.floor(values.length / 2)];
-    const ratio = median(rates.schema) / median(rates.plain);
-    console.log(`${route.name}: identical bodies; JSON.stringify ${Math.round(median(rates.plain))} req/s, schema serializer ${Math.round(median(rates.schema))} req/s (${ratio.toFixed(2)}×)`);
-  }
+  await compare('app: cached list', `${plainApp.url}/api/general/products`, `${schemaApp.url}/api/general/products`);
+  await compare('bare Fastify: list page', `${plainBare.url}/list`, `${schemaBare.url}/list`);
+  await compare('bare Fastify: claim 202', `${plainBare.url}/claim`, `${schemaBare.url}/claim`);
 } finally {
-  await plain.app.close();
-  await schema.app.close();
+  await Promise.all([plainApp.close(), schemaApp.close(), plainBare.app.close(), schemaBare.app.close()]);
 }
