@@ -42,7 +42,7 @@ const INSTANT_SOURCE = new RegExp(INSTANT_PATTERN.replace('[Tt]', 'T').replace('
 // control characters, the JWT shape (a pattern), nested validation.
 const UNSTATED = new Set(['isWellFormedText', 'isDisplayText', 'isJwt', 'isJWT']);
 
-function rulesOf(target: Function) {
+function rulesOf(target: new (...args: any[]) => object) {
   const storage = getMetadataStorage();
   return storage.getTargetValidationMetadatas(target, '', true, false);
 }
@@ -68,7 +68,7 @@ describe('the document states the validation rules of every request body', () =>
       try {
         check(items, rule.constraints ?? []);
       } catch (error) {
-        throw new Error(`${name}.${rule.propertyName} @${rule.name}(${JSON.stringify(rule.constraints)}): ${(error as Error).message}`);
+        throw new Error(`${name}.${rule.propertyName} @${rule.name}(${JSON.stringify(rule.constraints)}): ${(error as Error).message}`, { cause: error });
       }
     }
   });
