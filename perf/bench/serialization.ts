@@ -13,9 +13,12 @@
  */
 import { FASTIFY_ROUTE_SCHEMA_METADATA } from '@nestjs/platform-fastify/constants.js';
 import Fastify from 'fastify';
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { ProductsController } from '../../src/catalog/catalog.controller.js';
+import { mint } from '../../src/coupons/coupons-testing.js';
+import { MemberRole } from '../../src/members/member.entity.js';
 import { startTestApp } from '../../src/testing/app.js';
 import { testEnv } from '../../src/testing/test-env.js';
 
@@ -34,9 +37,9 @@ function deref(node: any): any {
 const success = (path: string, method: string, status: number) => deref(document.paths[path][method].responses[status].content['application/json'].schema);
 
 /** Requests per second of `url`, measured by autocannon in a child process (not competing with the servers' event loop). */
-function load(url: string): number {
-  const out = execFileSync(process.execPath, [`${root}node_modules/autocannon/autocannon.js`, '-c', '50', '-d', seconds, '-j', url], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-  return (JSON.parse(out) as { requests: { average: number } }).requests.average;
+async function load(url: string): Promise<number> {
+  const { stdout } = await promisify(execFile)(process.execPath, [`${root}node_modules/autocannon/autocannon.js`, '-c', '50', '-d', seconds, '-j', url]);
+  return (JSON.parse(stdout) as { requests: { average: number } }).requests.average;
 }
 
 async function compare(name: string, plainUrl: string, schemaUrl: string): Promise<void> {
@@ -44,8 +47,8 @@ async function compare(name: string, plainUrl: string, schemaUrl: string): Promi
   if (a !== b) throw new Error(`${name}: the schema serializer changes the body:\n${a}\n${b}`);
   const rates = { plain: [] as number[], schema: [] as number[] };
   for (let round = 0; round < rounds; round++) {
-    rates.plain.push(load(plainUrl));
-    rates.schema.push(load(schemaUrl));
+    rates.plain.push(await load(plainUrl));
+    rates.schema.push(await load(schemaUrl));
   }
   const median = (values: number[]) => [...values].sort((x, y) => x - y)[Math.floor(values.length / 2)];
   const [plain, schema] = [median(rates.plain), median(rates.schema)];
@@ -71,6 +74,14 @@ const plainApp = await startTestApp();
 Reflect.defineMetadata(FASTIFY_ROUTE_SCHEMA_METADATA, { response: { 200: listSchema } }, ProductsController.prototype.list);
 const schemaApp = await startTestApp();
 Reflect.deleteMetadata(FASTIFY_ROUTE_SCHEMA_METADATA, ProductsController.prototype.list);
+// A full page to serialize: 12 products by a fresh seller when the database has fewer.
+if ((await plainApp.http.get('/api/general/products')).body.items.length < 12) {
+  const [seller] = await mint(plainApp.config, 1, MemberRole.SELLER);
+  for (let index = 0; index < 12; index++) {
+    const product = { name: `Bench linen shirt ${index}`, price: 10_000 + index * 1_500, description: 'bench', stock: 10, category: 'TOP', status: 'IN_STOCK' };
+    await plainApp.http.post('/api/seller/products', product, seller.accessToken);
+  }
+}
 const page = await (await fetch(`${plainApp.url}/api/general/products`)).json();
 const routes = [
   { path: '/list', status: 200, body: page, schema: listSchema },
