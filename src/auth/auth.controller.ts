@@ -1,10 +1,11 @@
 import { Body, Controller, HttpCode, Post } from '@nestjs/common';
-import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { MembersService } from '../members/members.service.js';
 import { CurrentMember, Public } from './auth.decorators.js';
 import type { AuthMember } from './auth.decorators.js';
 import { LoginDto, RefreshDto, SignupDto, SignupResultDto, TokenPairDto } from './auth.dto.js';
 import { TokenService } from './tokens.js';
+import { ApiErrors, JSON_BODY, MEMBER_ONLY } from '../openapi/api-errors.js';
 
 @ApiTags('auth')
 @Controller('api/auth')
@@ -16,6 +17,9 @@ export class AuthController {
 
   @Public()
   @Post('signup')
+  @ApiOperation({ operationId: 'signup', summary: 'Sign up as a customer or a seller' })
+  @ApiCreatedResponse({ type: SignupResultDto, description: 'The new member' })
+  @ApiErrors(JSON_BODY, 'EMAIL_TAKEN', 'NICKNAME_TAKEN', 'PHONE_TAKEN')
   async signup(@Body() body: SignupDto): Promise<SignupResultDto> {
     const member = await this.members.create(body);
     return { id: member.id, email: member.email, nickname: member.nickname, role: member.role };
@@ -24,6 +28,9 @@ export class AuthController {
   @Public()
   @Post('login')
   @HttpCode(200)
+  @ApiOperation({ operationId: 'login', summary: 'Log in: an access token (30 min) and a refresh token' })
+  @ApiOkResponse({ type: TokenPairDto })
+  @ApiErrors(JSON_BODY, 'INVALID_CREDENTIALS')
   async login(@Body() body: LoginDto): Promise<TokenPairDto> {
     const member = await this.members.verifyCredentials(body.email, body.password);
     return this.tokens.issue(member.id, member.role);
@@ -32,6 +39,9 @@ export class AuthController {
   @Public()
   @Post('token/refresh')
   @HttpCode(200)
+  @ApiOperation({ operationId: 'refreshTokens', summary: 'Rotate: a new pair; the refresh token sent stops working' })
+  @ApiOkResponse({ type: TokenPairDto })
+  @ApiErrors(JSON_BODY, 'INVALID_TOKEN', 'TOKEN_EXPIRED', 'REFRESH_TOKEN_REVOKED')
   refresh(@Body() body: RefreshDto): Promise<TokenPairDto> {
     return this.tokens.rotate(body.refreshToken);
   }
@@ -39,6 +49,9 @@ export class AuthController {
   @ApiBearerAuth()
   @Post('logout')
   @HttpCode(204)
+  @ApiOperation({ operationId: 'logout', summary: 'Revoke a refresh token of the caller', description: 'Any member.' })
+  @ApiNoContentResponse({ description: 'Revoked (also when it already was)' })
+  @ApiErrors(MEMBER_ONLY, JSON_BODY)
   async logout(@CurrentMember() member: AuthMember, @Body() body: RefreshDto): Promise<void> {
     await this.tokens.revoke(member.id, body.refreshToken);
   }

@@ -1,4 +1,5 @@
 /** The claim load generator of the rush tests and the coupon benchmark: many real HTTP claims at once. */
+import { openApiChecker } from './openapi-check.js';
 
 export interface ClaimOutcome {
   memberId: string;
@@ -28,13 +29,24 @@ export async function rush(baseUrl: string, eventId: string, couponId: string, p
   const size = Math.ceil(plan.length / waves);
   const url = `${baseUrl}/api/events/${eventId}/coupons/${couponId}/issue`;
   const send = async (m: { id: string; accessToken: string }): Promise<ClaimOutcome> => {
+    let response: Response;
+    let text: string;
     try {
-      const response = await fetch(url, { method: 'POST', headers: { authorization: `Bearer ${m.accessToken}` }, signal: AbortSignal.timeout(10_000) });
-      const body = (await response.json().catch(() => ({}))) as { code?: string };
-      return { memberId: m.id, status: response.status, code: body.code, servedBy: response.headers.get('x-served-by') ?? undefined };
+      response = await fetch(url, { method: 'POST', headers: { authorization: `Bearer ${m.accessToken}` }, signal: AbortSignal.timeout(10_000) });
+      text = await response.text();
     } catch (error) {
       return { memberId: m.id, status: 0, error: String((error as Error).cause ?? error) };
     }
+    let body: unknown = text || undefined;
+    try {
+      body = text ? JSON.parse(text) : undefined;
+    } catch {
+      // not JSON: the contract check below says so
+    }
+    // Outside the try: an answer the API document does not describe fails the test.
+    openApiChecker().check('POST', url, response.status, response.headers, body);
+    const code = (body as { code?: string } | undefined)?.code;
+    return { memberId: m.id, status: response.status, code, servedBy: response.headers.get('x-served-by') ?? undefined };
   };
   const all: Promise<ClaimOutcome>[] = [];
   for (let w = 0; w < waves; w++) {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
+import { openApiChecker } from './openapi-check.js';
 
 export interface HttpResult<T = any> {
   status: number;
@@ -7,7 +8,11 @@ export interface HttpResult<T = any> {
   headers: Headers;
 }
 
-/** A thin fetch client for tests: JSON in, JSON out, optional bearer token. */
+/**
+ * A thin fetch client for tests: JSON in, JSON out, optional bearer token. Every response is
+ * checked against the API document (openapi-check.ts): one that the document does not describe
+ * fails the test that received it.
+ */
 export class HttpClient {
   constructor(readonly baseUrl: string) {}
 
@@ -28,6 +33,7 @@ export class HttpClient {
     } catch {
       // not JSON (metrics, docs): keep the text
     }
+    openApiChecker().check(method, path, response.status, response.headers, parsed);
     return { status: response.status, body: parsed as T, headers: response.headers };
   }
 
@@ -91,6 +97,11 @@ export function freshRequest<T = any>(method: string, url: string, options: { to
         }
         const headers = new Headers();
         for (const [name, value] of Object.entries(response.headers)) if (typeof value === 'string') headers.set(name, value);
+        try {
+          openApiChecker().check(method, url, response.statusCode ?? 0, headers, body);
+        } catch (error) {
+          return reject(error);
+        }
         resolve({ status: response.statusCode ?? 0, body: body as T, headers, servedBy: String(response.headers['x-served-by'] ?? '') });
       });
     });
@@ -98,4 +109,18 @@ export function freshRequest<T = any>(method: string, url: string, options: { to
     request.on('error', reject);
     request.end();
   });
+}
+
+/** fetch for clients under test (the typed client in src/client): every response checked against the API document. */
+export async function checkedFetch(request: Request): Promise<Response> {
+  const response = await fetch(request);
+  const text = await response.clone().text();
+  let body: unknown = text || undefined;
+  try {
+    body = text ? JSON.parse(text) : undefined;
+  } catch {
+    // not JSON: the check says whether that is allowed
+  }
+  openApiChecker().check(request.method, request.url, response.status, response.headers, body);
+  return response;
 }
