@@ -14,7 +14,7 @@ import { AppError } from './common/errors.js';
 import { toErrorBody } from './common/exception.filter.js';
 import { jsonBodyParser, validationPipe } from './common/validation.js';
 import { httpDuration, httpRequests } from './metrics/metrics.js';
-import { redisOptions } from './redis/redis.module.js';
+import { redisOptions } from './redis/redis-options.js';
 import { TransportState } from './redis/transport-state.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;

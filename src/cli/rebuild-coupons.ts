@@ -14,7 +14,7 @@ import { ormOptions } from '../../config/mikro-orm.js';
 import { defineClaimCommands } from '../coupons/claim-scripts.js';
 import { Coupon } from '../coupons/coupon.entity.js';
 import { rebuildCouponState, type RebuildOutcome } from '../coupons/coupon-state.js';
-import { redisOptions } from '../redis/redis.module.js';
+import { redisOptions } from '../redis/redis-options.js';
 import { exitOnConfigError } from './cli-support.js';
 
 async function main(): Promise<void> {
