@@ -132,7 +132,7 @@ describe('Ubuntu 20.04 stand-in: Debian bullseye root (glibc 2.31)', () => {
 
     it('boots, and logs in a member hashed by argon2 0.45 and one who signs up there', async () => {
       if (!existsSync(`${project}/dist/src/main.js`)) throw new Error('dist/ is missing: the global setup builds it (npm run build)');
-      const env = { ...process.env, HOST: '127.0.0.1', PORT: String(port), PATH: '/usr/local/bin:/usr/bin:/bin' };
+      const env = { ...process.env, HOST: '127.0.0.1', PORT: String(port), PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' };
       const [cmd, ...args] = inBullseye(['/bin/sh', '-c', `cd /pick && exec ${NODE} dist/src/main.js`]);
       const started = performance.now();
       app = spawn(cmd, args, { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });

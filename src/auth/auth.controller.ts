@@ -1,10 +1,13 @@
 import { Body, Controller, HttpCode, Post } from '@nestjs/common';
-import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import { MembersService } from '../members/members.service.js';
 import { CurrentMember, Public } from './auth.decorators.js';
 import type { AuthMember } from './auth.decorators.js';
 import { LoginDto, RefreshDto, SignupDto, SignupResultDto, TokenPairDto } from './auth.dto.js';
 import { TokenService } from './tokens.js';
+
+// Both hash a password: past this worker's hashing cap they answer at once (PasswordHasher).
+const HASHING_BUSY = { description: 'AUTH_BUSY: too many password hashes at once on this server; retry after `Retry-After` seconds' };
 
 @ApiTags('auth')
 @Controller('api/auth')
@@ -16,6 +19,7 @@ export class AuthController {
 
   @Public()
   @Post('signup')
+  @ApiServiceUnavailableResponse(HASHING_BUSY)
   async signup(@Body() body: SignupDto): Promise<SignupResultDto> {
     const member = await this.members.create(body);
     return { id: member.id, email: member.email, nickname: member.nickname, role: member.role };
@@ -23,6 +27,7 @@ export class AuthController {
 
   @Public()
   @Post('login')
+  @ApiServiceUnavailableResponse(HASHING_BUSY)
   @HttpCode(200)
   async login(@Body() body: LoginDto): Promise<TokenPairDto> {
     const member = await this.members.verifyCredentials(body.email, body.password);
