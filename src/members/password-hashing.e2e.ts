@@ -4,8 +4,8 @@ import { startTestApp, type TestApp } from '../testing/app.js';
 import { ARGON2_045_HASHES, insertMemberWithHash } from '../testing/legacy-hashes.js';
 import { PasswordHasher } from './password-hasher.js';
 
-// A tight guard, so a burst a test can send trips it: 1 hash at a time, 3 waiting.
-const GUARD = { PASSWORD_HASH_CONCURRENCY: '1', PASSWORD_HASH_QUEUE: '3' };
+// A tight guard, so a burst a test can send trips it: 1 hash at a time, 3 waiting, the default wait.
+const GUARD = { PASSWORD_HASH_CONCURRENCY: '1', PASSWORD_HASH_QUEUE: '3', PASSWORD_HASH_MAX_WAIT_MS: '2000' };
 const BURST = 40;
 
 describe('password hashing (@node-rs/argon2) and its CPU guard', () => {
