@@ -56,6 +56,27 @@ export class EnvironmentVariables {
   @Transform(toInt) @IsInt() @Min(30) JWT_ACCESS_TTL_SECONDS = 1800;
   @Transform(toInt) @IsInt() @Min(60) JWT_REFRESH_TTL_SECONDS = 14 * 24 * 3600;
 
+  /**
+   * Password hashing (argon2id, @node-rs/argon2). Defaults: OWASP's baseline (19 MiB, 2 passes, 1 lane).
+   * Changing them affects new hashes only; stored hashes carry their own parameters and still verify.
+   */
+  @Transform(toInt) @IsInt() @Min(7168) @Max(1_048_576) PASSWORD_HASH_MEMORY_KIB = 19_456;
+  @Transform(toInt) @IsInt() @Min(1) @Max(10) PASSWORD_HASH_TIME_COST = 2;
+  @Transform(toInt) @IsInt() @Min(1) @Max(8) PASSWORD_HASH_PARALLELISM = 1;
+  /**
+   * CPU guard: hashes/verifications one worker runs at once (each holds a libuv pool thread for
+   * its whole run), and how many more may wait, for at most PASSWORD_HASH_MAX_WAIT_MS. Past that,
+   * 503 AUTH_BUSY at once: logins can never take the cores the catalog needs.
+   */
+  @Transform(toInt) @IsInt() @Min(1) @Max(64) PASSWORD_HASH_CONCURRENCY = 1;
+  @Transform(toInt) @IsInt() @Min(0) @Max(10_000) PASSWORD_HASH_QUEUE = 16;
+  @Transform(toInt) @IsInt() @Min(0) @Max(60_000) PASSWORD_HASH_MAX_WAIT_MS = 2_000;
+  /**
+   * libuv's thread pool per worker (fs, dns.lookup, zlib, crypto and argon2 share it). Applied at boot
+   * before the pool starts; must exceed PASSWORD_HASH_CONCURRENCY so hashing never takes every thread.
+   */
+  @Transform(toInt) @IsInt() @Min(2) @Max(1024) UV_THREADPOOL_SIZE = 4;
+
   @Transform(toBool) @IsBoolean() CACHE_ENABLED = true;
   @Transform(toInt) @IsInt() @Min(1) CACHE_MAX_ENTRIES = 1000;
   @Transform(toInt) @IsInt() @Min(1000) CACHE_TTL_MS = 600_000;
@@ -106,6 +127,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       return `  ${error.property}=${JSON.stringify(env[error.property] ?? error.value)}: ${reasons}`;
     });
     throw new ConfigError(`Invalid environment configuration:\n${lines.join('\n')}`);
+  }
+  if (config.PASSWORD_HASH_CONCURRENCY >= config.UV_THREADPOOL_SIZE) {
+    throw new ConfigError(
+      `Invalid environment configuration:\n  PASSWORD_HASH_CONCURRENCY=${config.PASSWORD_HASH_CONCURRENCY}: must be below UV_THREADPOOL_SIZE=${config.UV_THREADPOOL_SIZE} (fs and dns need pool threads too)`,
+    );
   }
   if (config.NODE_ENV === 'production') {
     const insecure = (['JWT_ACCESS_SECRET', 'JWT_REFRESH_SECRET'] as const).filter((key) =>

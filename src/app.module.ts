@@ -15,7 +15,8 @@ import { HealthModule } from './health/health.module.js';
 import { MembersModule } from './members/members.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
 import { QueueModule } from './queue/queue.module.js';
-import { RedisModule, redisOptions } from './redis/redis.module.js';
+import { redisOptions } from './redis/redis-options.js';
+import { RedisModule } from './redis/redis.module.js';
 import { StorageModule } from './storage/storage.module.js';
 
 @Module({})

@@ -15,7 +15,7 @@ import { toErrorBody } from './common/exception.filter.js';
 import { jsonBodyParser, validationPipe } from './common/validation.js';
 import { httpDuration, httpRequests } from './metrics/metrics.js';
 import { buildOpenApiDocument } from './openapi/document.js';
-import { redisOptions } from './redis/redis.module.js';
+import { redisOptions } from './redis/redis-options.js';
 import { TransportState } from './redis/transport-state.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;

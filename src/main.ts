@@ -5,8 +5,12 @@ import { exitOnConfigError } from './cli/cli-support.js';
 async function main(): Promise<void> {
   assertNodeVersion();
   const config = loadConfig();
-  // Loaded only after the checks: the app graph pulls in native modules (argon2) that crash
-  // (SIGSEGV) on an older Node before any check could name the problem.
+  // libuv reads this when its pool first gets work (nothing has yet), so the validated setting,
+  // default included, is the pool size: hashing takes PASSWORD_HASH_CONCURRENCY threads at most,
+  // fs and dns.lookup keep the rest.
+  process.env.UV_THREADPOOL_SIZE = String(config.UV_THREADPOOL_SIZE);
+  // Loaded only after the checks: the app graph pulls in native modules (argon2, msgpackr) that
+  // could crash on an older Node before any check could name the problem.
   const { createApp, startApp } = await import('./bootstrap.js');
   const app = await createApp(config);
   await startApp(app, config);

@@ -26,6 +26,7 @@ import { couponKeys } from '../../src/coupons/coupon-stock.js';
 import { claimPlan } from '../../src/testing/claim-rush.js';
 import { ISSUANCE_QUEUE } from '../../src/coupons/issuance.queue.js';
 import { MemberRole } from '../../src/members/member.entity.js';
+import { redisOptions } from '../../src/redis/redis-options.js';
 import { Pm2Cluster } from '../../src/testing/cluster.js';
 import { machine, runLoad, writeResult, type BenchResult } from './support.js';
 
@@ -58,8 +59,8 @@ export default async function run(): Promise<BenchResult> {
   execFileSync(node, ['dist/src/cli/seed.js'], { cwd: root, stdio: 'ignore', env: { ...process.env, ...env } });
 
   const orm = await MikroORM.init(ormOptions(config));
-  const redis = new Redis({ host: config.REDIS_HOST, port: config.REDIS_PORT, db: config.REDIS_DB });
-  const queue = new Bull(ISSUANCE_QUEUE, { prefix: `${config.REDIS_PREFIX}:bull`, redis: { host: config.REDIS_HOST, port: config.REDIS_PORT, db: config.REDIS_DB } });
+  const redis = new Redis(redisOptions(config));
+  const queue = new Bull(ISSUANCE_QUEUE, { prefix: `${config.REDIS_PREFIX}:bull`, redis: redisOptions(config) });
   // Leftovers of an earlier run under this prefix (the database was just reset).
   for (const key of await redis.keys(`${config.REDIS_PREFIX}:*`)) await redis.del(key);
   const cluster = new Pm2Cluster({ name: 'bench-coupons', port, instances: int('PICK_BENCH_INSTANCES', 2), env });

@@ -19,7 +19,8 @@ export class AuthController {
   @Post('signup')
   @ApiOperation({ operationId: 'signup', summary: 'Sign up as a customer or a seller' })
   @ApiCreatedResponse({ type: SignupResultDto, description: 'The new member' })
-  @ApiErrors(JSON_BODY, 'EMAIL_TAKEN', 'NICKNAME_TAKEN', 'PHONE_TAKEN')
+  // Both signup and login hash a password: past this worker's hashing cap they answer AUTH_BUSY at once.
+  @ApiErrors(JSON_BODY, 'EMAIL_TAKEN', 'NICKNAME_TAKEN', 'PHONE_TAKEN', 'AUTH_BUSY')
   async signup(@Body() body: SignupDto): Promise<SignupResultDto> {
     const member = await this.members.create(body);
     return { id: member.id, email: member.email, nickname: member.nickname, role: member.role };
@@ -30,7 +31,7 @@ export class AuthController {
   @HttpCode(200)
   @ApiOperation({ operationId: 'login', summary: 'Log in: an access token (30 min) and a refresh token' })
   @ApiOkResponse({ type: TokenPairDto })
-  @ApiErrors(JSON_BODY, 'INVALID_CREDENTIALS')
+  @ApiErrors(JSON_BODY, 'INVALID_CREDENTIALS', 'AUTH_BUSY')
   async login(@Body() body: LoginDto): Promise<TokenPairDto> {
     const member = await this.members.verifyCredentials(body.email, body.password);
     return this.tokens.issue(member.id, member.role);

@@ -14,13 +14,13 @@
 import 'reflect-metadata';
 import { MikroORM } from '@mikro-orm/mysql';
 import { JwtService } from '@nestjs/jwt';
-import * as argon2 from 'argon2';
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { assertNodeVersion, loadConfig, type AppConfig } from '../../config/env.js';
 import { ormOptions } from '../../config/mikro-orm.js';
 import { Member, MemberRole } from '../members/member.entity.js';
+import { PasswordHasher } from '../members/password-hasher.js';
 import { exitOnConfigError } from './cli-support.js';
 
 export interface RushEventFile {
@@ -49,7 +49,7 @@ export async function localAdminToken(config: AppConfig): Promise<string> {
     let admin = await em.findOne(Member, { role: MemberRole.ADMIN }, { orderBy: { id: 'asc' } });
     if (!admin) {
       // Nobody logs in as this member: the password is random and thrown away.
-      const passwordHash = await argon2.hash(randomBytes(24).toString('base64url'), { type: argon2.argon2id as 2 });
+      const passwordHash = await new PasswordHasher(config).hash(randomBytes(24).toString('base64url'));
       admin = em.create(Member, { email: PERF_ADMIN_EMAIL, nickname: 'perf-admin', phone: '010-9999-0000', name: 'Perf admin', address: '-', passwordHash, role: MemberRole.ADMIN });
       await em.flush();
     }

@@ -7,13 +7,13 @@
 import 'reflect-metadata';
 import { MikroORM } from '@mikro-orm/mysql';
 import { JwtService } from '@nestjs/jwt';
-import * as argon2 from 'argon2';
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { assertNodeVersion, loadConfig, type AppConfig } from '../../config/env.js';
 import { ormOptions } from '../../config/mikro-orm.js';
 import { MemberRole } from '../members/member.entity.js';
+import { PasswordHasher } from '../members/password-hasher.js';
 import { exitOnConfigError } from './cli-support.js';
 
 export interface MintedMember {
@@ -38,7 +38,7 @@ export async function mintMembers(orm: MikroORM, config: AppConfig, options: Min
   if (!/^[a-z0-9]{1,8}$/.test(prefix)) throw new Error('prefix: 1-8 lower-case letters or digits');
   if (!Number.isInteger(options.count) || options.count < 1 || options.count > 1_000_000) throw new Error('count: an integer from 1 to 1,000,000');
   const role = options.role ?? MemberRole.CUSTOMER;
-  const hash = await argon2.hash(options.password ?? 'password123', { type: argon2.argon2id as 2, memoryCost: 19_456, timeCost: 2, parallelism: 1 });
+  const hash = await new PasswordHasher(config).hash(options.password ?? 'password123');
   const connection = orm.em.getConnection();
   for (let start = 0; start < options.count; start += CHUNK) {
     const size = Math.min(CHUNK, options.count - start);

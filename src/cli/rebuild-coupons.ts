@@ -13,7 +13,7 @@ import { assertNodeVersion, loadConfig } from '../../config/env.js';
 import { ormOptions } from '../../config/mikro-orm.js';
 import { Coupon } from '../coupons/coupon.entity.js';
 import { CouponStock, type RebuildOutcome } from '../coupons/coupon-stock.js';
-import { redisOptions } from '../redis/redis.module.js';
+import { redisOptions } from '../redis/redis-options.js';
 import { exitOnConfigError } from './cli-support.js';
 
 async function main(): Promise<void> {

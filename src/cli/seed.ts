@@ -5,7 +5,6 @@
  */
 import 'reflect-metadata';
 import { MikroORM } from '@mikro-orm/mysql';
-import * as argon2 from 'argon2';
 import { assertNodeVersion, loadConfig } from '../../config/env.js';
 import { ormOptions } from '../../config/mikro-orm.js';
 import { Product, ProductCategory, ProductStatus } from '../catalog/product.entity.js';
@@ -14,6 +13,7 @@ import { Coupon, DiscountType } from '../coupons/coupon.entity.js';
 import { Event } from '../coupons/event.entity.js';
 import { MediaObject } from '../media/media-object.entity.js';
 import { Member, MemberRole } from '../members/member.entity.js';
+import { PasswordHasher } from '../members/password-hasher.js';
 import { DEMO_IMAGES } from '../storage/demo-images.js';
 import { exitOnConfigError } from './cli-support.js';
 
@@ -29,7 +29,7 @@ async function main(): Promise<void> {
   const orm = await MikroORM.init(ormOptions(config));
   const em = orm.em.fork();
   try {
-    const hash = await argon2.hash(DEMO_PASSWORD, { type: argon2.argon2id as 2, memoryCost: 19_456, timeCost: 2, parallelism: 1 });
+    const hash = await new PasswordHasher(config).hash(DEMO_PASSWORD);
     const members = {} as Record<MemberRole, Member>;
     for (const [index, role] of [MemberRole.CUSTOMER, MemberRole.SELLER, MemberRole.ADMIN].entries()) {
       const email = `${role.toLowerCase()}@email.com`;

@@ -43,6 +43,8 @@ export const ERROR_STATUS = {
   INTERNAL_ERROR: 500,
   SERVICE_UNAVAILABLE: 503,
   STORAGE_UNAVAILABLE: 503,
+  /** This worker's password hashing is at its cap (PASSWORD_HASH_*): retry after `Retry-After` seconds. */
+  AUTH_BUSY: 503,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;
@@ -52,6 +54,8 @@ export class AppError extends Error {
     readonly code: ErrorCode,
     message: string,
     readonly details?: unknown,
+    /** Sent as `Retry-After` (seconds): when the client may try again. */
+    readonly retryAfterSeconds?: number,
   ) {
     // A domain error is an expected answer (sold out, duplicate, …), thrown by thousands per second
     // in a coupon rush: its stack says nothing, so it is not captured.

@@ -5,6 +5,7 @@ import type { Job, Queue } from 'bull';
 import type { AppConfig } from '../../config/env.js';
 import { APP_CONFIG } from '../common/config.module.js';
 import { CouponStock } from './coupon-stock.js';
+import { isServiceUnavailable } from '../common/unavailable.js';
 import { ISSUANCE_QUEUE, type IssuanceJob } from './issuance.queue.js';
 
 interface Waiting {
@@ -112,7 +113,7 @@ export class IssuanceProcessor implements OnApplicationBootstrap, BeforeApplicat
         await this.voidClaim(items[0]).catch((voidError: unknown) => items[0].reject(voidError));
         return;
       }
-      if (items.length === 1 || isUnavailable(error)) {
+      if (items.length === 1 || isServiceUnavailable(error)) {
         items.forEach((item) => item.reject(error));
         return;
       }
@@ -143,10 +144,8 @@ export class IssuanceProcessor implements OnApplicationBootstrap, BeforeApplicat
   }
 }
 
-const UNAVAILABLE = /ECONNREFUSED|ETIMEDOUT|ECONNRESET|EPIPE|PROTOCOL_CONNECTION_LOST|Connection lost|Pool is closed|Timeout acquiring|connect|closed state|Too many connections|Lock wait timeout|Deadlock/i;
 // ER_NO_REFERENCED_ROW(_2): a foreign key points nowhere.
 const isMissingReference = (error: unknown) => /ER_NO_REFERENCED_ROW|foreign key constraint fails/i.test(`${(error as { code?: string }).code ?? ''} ${(error as Error).message ?? ''}`);
-const isUnavailable = (error: unknown) => UNAVAILABLE.test(`${(error as { code?: string }).code ?? ''} ${(error as Error).message ?? ''}`);
 
 /**
  * One multi-row insert in its own context. ON DUPLICATE KEY (not INSERT IGNORE, which would

@@ -1,11 +1,8 @@
 import { EntityManager, UniqueConstraintViolationException } from '@mikro-orm/mysql';
 import { Injectable } from '@nestjs/common';
-import * as argon2 from 'argon2';
 import { AppError } from '../common/errors.js';
 import { Member, MemberRole } from './member.entity.js';
-
-// OWASP's argon2id baseline: slow for an attacker, ~20 ms here, off the event loop.
-const HASH_OPTIONS = { type: argon2.argon2id as 2, memoryCost: 19_456, timeCost: 2, parallelism: 1 };
+import { PasswordHasher } from './password-hasher.js';
 
 export interface NewMember {
   email: string;
@@ -19,17 +16,16 @@ export interface NewMember {
 
 @Injectable()
 export class MembersService {
-  constructor(private readonly em: EntityManager) {}
-
-  hashPassword(password: string): Promise<string> {
-    return argon2.hash(password, HASH_OPTIONS);
-  }
+  constructor(
+    private readonly em: EntityManager,
+    private readonly hasher: PasswordHasher,
+  ) {}
 
   async create(input: NewMember): Promise<Member> {
     const { password, ...fields } = input;
     const taken = await this.em.findOne(Member, { $or: [{ email: fields.email }, { nickname: fields.nickname }, { phone: fields.phone }] });
     if (taken) throw this.takenError(taken, fields);
-    const member = this.em.create(Member, { ...fields, passwordHash: await this.hashPassword(password) });
+    const member = this.em.create(Member, { ...fields, passwordHash: await this.hasher.hash(password) });
     try {
       await this.em.persist(member).flush();
     } catch (error) {
@@ -48,14 +44,19 @@ export class MembersService {
     const member = await this.em.findOne(Member, { email }, { populate: ['passwordHash'] });
     // An unknown email costs the same hash verification as a wrong password: timing reveals no accounts.
     const hash = member?.passwordHash ?? (await this.dummyHash());
-    const ok = await argon2.verify(hash, password).catch(() => false);
+    const ok = await this.hasher.verify(hash, password);
     if (!member || !ok) throw new AppError('INVALID_CREDENTIALS', 'Wrong email or password');
     return member;
   }
 
   private dummy?: Promise<string>;
   private dummyHash(): Promise<string> {
-    this.dummy ??= this.hashPassword('not-a-password-of-anyone');
+    // Made with the current parameters, so it costs what a member's hash costs. A refused attempt
+    // (AUTH_BUSY) is not kept: the next login makes it again.
+    this.dummy ??= this.hasher.hash('not-a-password-of-anyone').catch((error: unknown) => {
+      this.dummy = undefined;
+      throw error;
+    });
     return this.dummy;
   }
 

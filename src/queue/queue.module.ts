@@ -2,7 +2,7 @@ import { BullModule } from '@nestjs/bull';
 import { Global, Module } from '@nestjs/common';
 import type { AppConfig } from '../../config/env.js';
 import { APP_CONFIG } from '../common/config.module.js';
-import { redisOptions } from '../redis/redis.module.js';
+import { redisOptions } from '../redis/redis-options.js';
 
 /**
  * Bull's shared connection settings. Queues are registered by the features that own them

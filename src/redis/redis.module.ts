@@ -2,17 +2,8 @@ import { Global, Inject, Logger, Module, OnApplicationShutdown } from '@nestjs/c
 import { Redis } from 'ioredis';
 import type { AppConfig } from '../../config/env.js';
 import { APP_CONFIG } from '../common/config.module.js';
+import { redisOptions } from './redis-options.js';
 import { TransportState } from './transport-state.js';
-
-/** ioredis connection options shared by the app client, Bull and the broadcast transport. */
-export function redisOptions(config: AppConfig) {
-  return {
-    host: config.REDIS_HOST,
-    port: config.REDIS_PORT,
-    password: config.REDIS_PASSWORD,
-    db: config.REDIS_DB,
-  };
-}
 
 /**
  * The application's Redis client (refresh tokens, coupon claims), injected as `Redis`.
