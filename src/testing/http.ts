@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { get as httpGet } from 'node:http';
+import { request as httpRequest } from 'node:http';
 
 export interface HttpResult<T = any> {
   status: number;
@@ -69,8 +69,21 @@ export class HttpClient {
  * connection to the next worker, so repeated calls reach every worker (`servedBy`).
  */
 export function freshGet<T = any>(url: string, timeoutMs = 10_000): Promise<HttpResult<T> & { servedBy: string }> {
+  return freshRequest<T>('GET', url, { timeoutMs });
+}
+
+/**
+ * Any request on a new TCP connection that is closed after the response. Load tests through an
+ * nginx that is reloaded use it: on a reload, nginx's old workers close their idle client
+ * keep-alive connections, and a request written onto one at that instant is reset (browsers
+ * retry those; fetch does not). A fresh connection is always served to the end.
+ */
+export function freshRequest<T = any>(method: string, url: string, options: { headers?: Record<string, string>; body?: string; timeoutMs?: number } = {}): Promise<HttpResult<T> & { servedBy: string }> {
+  const timeoutMs = options.timeoutMs ?? 10_000;
   return new Promise((resolve, reject) => {
-    const request = httpGet(url, { agent: false, timeout: timeoutMs }, (response) => {
+    const headers: Record<string, string> = { connection: 'close', ...options.headers };
+    if (options.body !== undefined) headers['content-length'] = String(Buffer.byteLength(options.body));
+    const request = httpRequest(url, { method, headers, agent: false, timeout: timeoutMs }, (response) => {
       const chunks: Buffer[] = [];
       response.on('data', (chunk: Buffer) => chunks.push(chunk));
       response.on('error', reject);
@@ -82,12 +95,13 @@ export function freshGet<T = any>(url: string, timeoutMs = 10_000): Promise<Http
         } catch {
           // not JSON: keep the text
         }
-        const headers = new Headers();
-        for (const [name, value] of Object.entries(response.headers)) if (typeof value === 'string') headers.set(name, value);
-        resolve({ status: response.statusCode ?? 0, body: body as T, headers, servedBy: String(response.headers['x-served-by'] ?? '') });
+        const responseHeaders = new Headers();
+        for (const [name, value] of Object.entries(response.headers)) if (typeof value === 'string') responseHeaders.set(name, value);
+        resolve({ status: response.statusCode ?? 0, body: body as T, headers: responseHeaders, servedBy: String(response.headers['x-served-by'] ?? '') });
       });
     });
-    request.on('timeout', () => request.destroy(new Error(`GET ${url} timed out after ${timeoutMs} ms`)));
+    request.on('timeout', () => request.destroy(new Error(`${method} ${url} timed out after ${timeoutMs} ms`)));
     request.on('error', reject);
+    request.end(options.body);
   });
 }
