@@ -4,6 +4,8 @@
 #
 #   deploy/deploy.sh --image IMAGE --lb LB TARGET...     e.g. --image acme/pick:<commit sha>
 #   deploy/deploy.sh --rollback --lb LB TARGET...        each server back to its previous image
+#   deploy/deploy.sh --restart --lb LB TARGET...         each server's live image in a new container
+#                                                        (same gate and switch: after editing .env)
 #
 # TARGET: an SSH destination (`deploy@10.0.0.11`: Docker Engine there, state in /srv/pick, the
 #   slots on ports BLUE_PORT/GREEN_PORT, 3000/3001, reached by nginx at the host after the @), or
@@ -33,19 +35,20 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 
-image="" lb="" rollback=0 targets=()
+image="" lb="" rollback=0 restart=0 targets=()
 while [ $# -gt 0 ]; do
   case $1 in
     --image) image=${2:?}; shift 2 ;;
     --lb) lb=${2:?}; shift 2 ;;
     --rollback) rollback=1; shift ;;
-    -h|--help) sed -n '2,34p' "$0"; exit 0 ;;
+    --restart) restart=1; shift ;;
+    -h|--help) sed -n '2,36p' "$0"; exit 0 ;;
     *) targets+=("$1"); shift ;;
   esac
 done
 [ ${#targets[@]} -gt 0 ] || { echo "deploy.sh: no target given" >&2; exit 2; }
 [ -n "$lb" ] || { echo "deploy.sh: --lb (the nginx host) is required" >&2; exit 2; }
-[ $rollback = 1 ] || [ -n "$image" ] || { echo "deploy.sh: --image is required" >&2; exit 2; }
+[ $rollback = 1 ] || [ $restart = 1 ] || [ -n "$image" ] || { echo "deploy.sh: --image is required" >&2; exit 2; }
 
 log() { echo "[$(date -u +%H:%M:%S)] deploy: $*"; }
 docker_local() { ${DOCKER:-docker} "$@"; }
@@ -94,7 +97,7 @@ roll_to() { # target image
   parse_target "$target"
   live=$(server live)
   if [ "$live" != none ]; then read -r old_slot old_port old_image <<<"$live"; fi
-  if [ "$live" != none ] && [ "$old_image" = "$want" ]; then log "$target already runs $want"; return 0; fi
+  if [ "$live" != none ] && [ "$old_image" = "$want" ] && [ $restart = 0 ]; then log "$target already runs $want"; return 0; fi
   log "$target: ${old_image:-nothing} -> $want"
   # Explicit checks: errexit does not apply inside a function called as an `if` condition.
   server pull "$want" || return 1
@@ -113,6 +116,16 @@ roll_to() { # target image
   server commit "$new_slot" "$want" || return 1
   log "$target: ready on $want (slot $new_slot, port $new_port) in $((SECONDS - started))s"
 }
+
+if [ $restart = 1 ]; then
+  for target in "${targets[@]}"; do
+    parse_target "$target"
+    read -r _ _ live_image <<<"$(server live)"
+    [ -n "${live_image:-}" ] || { log "$target runs nothing"; exit 1; }
+    roll_to "$target" "$live_image" || { log "$target: restart FAILED; the old container still serves"; exit 1; }
+  done
+  exit 0
+fi
 
 if [ $rollback = 1 ]; then
   for target in "${targets[@]}"; do

@@ -14,7 +14,7 @@
 #   current-image   image reference running in the live slot
 #   previous-image  the one before it (what --rollback goes back to)
 #
-# Environment: DOCKER (docker), PICK_NAME (container name prefix, pick), PORTS, NOFILE (65535),
+# Environment: DOCKER (docker), PICK_NAME (container name prefix, pick), PORTS, NOFILE (65535; "host"),
 # STOP_TIMEOUT (s, 45: above PM2's kill_timeout of 15 s plus the drain), READY_TIMEOUT (s, 120),
 # LOG_MAX_SIZE (50m), LOG_MAX_FILE (5).
 #
@@ -62,6 +62,9 @@ case $command in
     if [ "$slot" = none ]; then slot=blue; else slot=$(other "$slot"); fi
     port=$(port_of "$slot")
     docker rm -f "$name-$slot" >/dev/null 2>&1 || true
+    # NOFILE=host keeps the host's limits: for a test machine without CAP_SYS_RESOURCE, where any
+    # explicit --ulimit makes podman set limits it may not (production sets them).
+    if [ "${NOFILE:-}" = host ]; then ulimits=(--ulimit host); else ulimits=(--ulimit nofile="${NOFILE:-65535}:${NOFILE:-65535}"); fi
     log "starting $image in slot $slot (port $port)"
     # --init: tini as PID 1 (reaps, forwards SIGTERM to pm2-runtime). Host network: nginx reaches
     # the slot's port directly, no NAT in the path. The restart policy brings the live container
@@ -69,7 +72,7 @@ case $command in
     docker run -d --name "$name-$slot" --init --restart unless-stopped \
       --network host --env-file "$state/.env" -e PORT="$port" \
       --stop-timeout "$stop_timeout" \
-      --ulimit nofile="${NOFILE:-65535}:${NOFILE:-65535}" \
+      "${ulimits[@]}" \
       --log-driver json-file --log-opt max-size="${LOG_MAX_SIZE:-50m}" --log-opt max-file="${LOG_MAX_FILE:-5}" \
       --label pick.slot="$slot" \
       "$image" >/dev/null

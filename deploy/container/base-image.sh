@@ -21,7 +21,10 @@ npm_version=${NPM_VERSION:-11.19.1}
 node_bin=$root/node_modules/node/bin/node
 [ -x "$node_bin" ] || { echo "base-image.sh: $node_bin missing: npm install first" >&2; exit 1; }
 
-key=$( { cat "$0"; sha256sum <"$node_bin"; echo "$suite $npm_version"; } | sha256sum | cut -c1-16)
+# The machine's CA bundle: where egress goes through a TLS-inspecting proxy (as on the CI box),
+# npm inside the build trusts what npm on the host trusts. Only this local stand-in gets it.
+ca_bundle=${CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}
+key=$( { cat "$0"; sha256sum <"$node_bin"; sha256sum <"$ca_bundle"; echo "$suite $npm_version"; } | sha256sum | cut -c1-16)
 image=localhost/pick-image-test-base:$key
 if pick_podman image exists "$image"; then echo "$image"; exit 0; fi
 
@@ -55,8 +58,11 @@ install -m 755 "$node_bin" "$work/add/usr/local/bin/node"
 tar -C "$work/add/usr/local/lib/node_modules/npm" --strip-components=1 -xzf "$work/npm-$npm_version.tgz"
 ln -s ../lib/node_modules/npm/bin/npm-cli.js "$work/add/usr/local/bin/npm"
 ln -s ../lib/node_modules/npm/bin/npx-cli.js "$work/add/usr/local/bin/npx"
+install -D -m 644 "$ca_bundle" "$work/add/etc/ssl/certs/ca-certificates.crt"
 cp "$debian_tar" "$work/rootfs.tar"
-tar --numeric-owner --owner=0 --group=0 -rf "$work/rootfs.tar" -C "$work/add" ./usr/local/bin/node ./usr/local/bin/npm ./usr/local/bin/npx ./usr/local/lib/node_modules/npm
+tar --delete -f "$work/rootfs.tar" ./etc/ssl/certs/ca-certificates.crt 2>/dev/null || true # replaced below
+tar --numeric-owner --owner=0 --group=0 -rf "$work/rootfs.tar" -C "$work/add" ./usr/local/bin/node ./usr/local/bin/npm ./usr/local/bin/npx ./usr/local/lib/node_modules/npm \
+  ./etc/ssl/certs/ca-certificates.crt
 
 node_version=$("$node_bin" --version)
 pick_podman import --quiet \
