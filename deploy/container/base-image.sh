@@ -22,7 +22,8 @@ node_bin=$root/node_modules/node/bin/node
 [ -x "$node_bin" ] || { echo "base-image.sh: $node_bin missing: npm install first" >&2; exit 1; }
 
 # The machine's CA bundle: where egress goes through a TLS-inspecting proxy (as on the CI box),
-# npm inside the build trusts what npm on the host trusts. Only this local stand-in gets it.
+# npm inside the build trusts what npm on the host trusts (Node reads its own CA store, plus
+# NODE_EXTRA_CA_CERTS). Only this local stand-in gets it.
 ca_bundle=${CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}
 key=$( { cat "$0"; sha256sum <"$node_bin"; sha256sum <"$ca_bundle"; echo "$suite $npm_version"; } | sha256sum | cut -c1-16)
 image=localhost/pick-image-test-base:$key
@@ -68,6 +69,7 @@ node_version=$("$node_bin" --version)
 pick_podman import --quiet \
   --change "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" \
   --change "ENV NODE_VERSION=${node_version#v}" \
+  --change "ENV NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt" \
   --change 'CMD ["node"]' \
   "$work/rootfs.tar" "$image" >/dev/null
 echo "$image"

@@ -98,7 +98,7 @@ describe('the image is the release: containers behind nginx, rolled by deploy.sh
       rmSync(server.dir, { recursive: true, force: true });
       mkdirSync(server.dir, { recursive: true });
       const settings: Record<string, string | undefined> = {
-        NODE_ENV: 'production', HOST: '127.0.0.1', LOG_LEVEL: 'warn', PICK_INSTANCES: '2', PICK_APP_NAME: server.name,
+        NODE_ENV: 'production', HOST: '127.0.0.1', LOG_LEVEL: 'info', PICK_INSTANCES: '2', PICK_APP_NAME: server.name,
         DB_DRIVER: process.env.DB_DRIVER, DB_NAME: process.env.DB_NAME, REDIS_DB: process.env.REDIS_DB, REDIS_PREFIX: process.env.REDIS_PREFIX,
         S3_ENDPOINT: process.env.S3_ENDPOINT, S3_BUCKET: process.env.S3_BUCKET, CDN_BASE_URL: process.env.CDN_BASE_URL, ...secrets,
       };
@@ -187,7 +187,7 @@ describe('the image is the release: containers behind nginx, rolled by deploy.sh
         } catch (error) {
           outcomes.push({ memberId: member.id, status: 0, error: String(error), during });
         }
-        if (paced) await sleep(400);
+        if (paced) await sleep(700);
       }
     };
     const load = steadyLoad(`${nginx.url}/api/general/products`, 6, { freshConnections: true });

@@ -82,7 +82,8 @@ export function freshRequest<T = any>(method: string, url: string, options: { he
   const timeoutMs = options.timeoutMs ?? 10_000;
   return new Promise((resolve, reject) => {
     const headers: Record<string, string> = { connection: 'close', ...options.headers };
-    if (options.body !== undefined) headers['content-length'] = String(Buffer.byteLength(options.body));
+    // An explicit length (0 without a body): never a chunked body the server did not ask for.
+    if (options.body !== undefined || method !== 'GET') headers['content-length'] = String(Buffer.byteLength(options.body ?? ''));
     const request = httpRequest(url, { method, headers, agent: false, timeout: timeoutMs }, (response) => {
       const chunks: Buffer[] = [];
       response.on('data', (chunk: Buffer) => chunks.push(chunk));
