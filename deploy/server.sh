@@ -127,6 +127,8 @@ case $command in
     slot=${2:?SLOT}
     log "discarding slot $slot; its last log lines:"
     docker logs --tail 30 "$name-$slot" >&2 2>&1 || true
+    # It never got traffic: no drain. `kill` first (podman's rm -f would wait the stop timeout).
+    docker kill "$name-$slot" >/dev/null 2>&1 || true
     docker rm -f "$name-$slot" >/dev/null 2>&1 || true
     ;;
   previous) cat "$state/previous-image" 2>/dev/null || echo none ;;

@@ -250,5 +250,5 @@ describe('the image is the release: containers behind nginx, rolled by deploy.sh
     }
     expect(imageId(image('production'))).toBe(imageId(image('v2')));
     expect((await lb.get('/health/ready')).status).toBe(200);
-  }, 300_000);
+  }, 600_000);
 });
