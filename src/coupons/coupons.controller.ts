@@ -1,10 +1,8 @@
 import { Body, Controller, Get, HttpCode, Param, Patch, Post } from '@nestjs/common';
-import { EventPattern, Payload } from '@nestjs/microservices';
 import { ApiBearerAuth, ApiParam, ApiTags } from '@nestjs/swagger';
 import { AppError } from '../common/errors.js';
 import { CurrentMember, Public, Roles } from '../auth/auth.decorators.js';
 import type { AuthMember } from '../auth/auth.decorators.js';
-import { BroadcastEvents, type CouponChangedEvent } from '../common/broadcast.js';
 import { POSITIVE_ID } from '../common/validation.js';
 import { MemberRole } from '../members/member.entity.js';
 import { ClaimsService } from './claims.service.js';
@@ -69,12 +67,6 @@ export class EventsController {
   @Get(':eventId/coupons/:couponId/issue')
   async status(@CurrentMember() member: AuthMember, @Param() { eventId, couponId }: CouponPathParams): Promise<{ status: ClaimStatus }> {
     return { status: await this.claims.status(eventId, couponId, member.id) };
-  }
-
-  /** Every worker of every server evicts its copy when an admin edits an event. */
-  @EventPattern(BroadcastEvents.COUPON_CHANGED)
-  async couponChanged(@Payload() message: CouponChangedEvent): Promise<void> {
-    if (this.events.ownsBroadcast(message)) await this.events.evict(message.eventId);
   }
 }
 

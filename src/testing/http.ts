@@ -73,15 +73,16 @@ export function freshGet<T = any>(url: string, timeoutMs = 10_000): Promise<Http
 }
 
 /**
- * Any request on a new TCP connection that is closed after the response. Load tests through an
- * nginx that is reloaded use it: on a reload, nginx's old workers close their idle client
- * keep-alive connections, and a request written onto one at that instant is reset (browsers
- * retry those; fetch does not). A fresh connection is always served to the end.
+ * Any method on a new TCP connection that is closed after the response (see freshGet), e.g. a
+ * claim POST with a bearer token. Load tests through an nginx that is reloaded use it too: on a
+ * reload, nginx's old workers close their idle client keep-alive connections, and a request
+ * written onto one at that instant is reset (browsers retry those; fetch does not).
  */
-export function freshRequest<T = any>(method: string, url: string, options: { headers?: Record<string, string>; body?: string; timeoutMs?: number } = {}): Promise<HttpResult<T> & { servedBy: string }> {
+export function freshRequest<T = any>(method: string, url: string, options: { token?: string; headers?: Record<string, string>; body?: string; timeoutMs?: number } = {}): Promise<HttpResult<T> & { servedBy: string }> {
   const timeoutMs = options.timeoutMs ?? 10_000;
   return new Promise((resolve, reject) => {
     const headers: Record<string, string> = { connection: 'close', ...options.headers };
+    if (options.token) headers.authorization = `Bearer ${options.token}`;
     // An explicit length (0 without a body): never a chunked body the server did not ask for.
     if (options.body !== undefined || method !== 'GET') headers['content-length'] = String(Buffer.byteLength(options.body ?? ''));
     const request = httpRequest(url, { method, headers, agent: false, timeout: timeoutMs }, (response) => {
