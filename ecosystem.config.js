@@ -4,8 +4,12 @@
 // Settings read from the environment when PM2 starts:
 //   PICK_APP_NAME   process name (default "pick"); several local "servers" use different names
 //   PICK_INSTANCES  worker count (default: one per core)
+//   PICK_CONTAINER  set by the image: logs go only to stdout/stderr (pm2-runtime streams them to
+//                   Docker's log driver, which rotates them), never to files inside the container
 //   PORT, and every variable of .env.example, passed through to the workers
 const instances = process.env.PICK_INSTANCES && process.env.PICK_INSTANCES !== 'max' ? Number(process.env.PICK_INSTANCES) : 'max';
+
+const inContainer = process.env.PICK_CONTAINER === '1';
 
 const config = {
   apps: [
@@ -27,6 +31,7 @@ const config = {
       max_restarts: 20,
       exp_backoff_restart_delay: 200,
       merge_logs: true,
+      ...(inContainer ? { out_file: '/dev/null', error_file: '/dev/null' } : {}),
       time: false,
       env: { NODE_OPTIONS: '--enable-source-maps' },
     },

@@ -1,117 +1,136 @@
 #!/usr/bin/env bash
-# Runs ON one app server (or a local stand-in), called by deploy/deploy.sh. Layout under BASE:
-#   releases/<id>/   one directory per release (dist/, node_modules/, package.json, ecosystem.config.js)
-#   current          symlink to the live release; PM2 runs from it (PICK_APP_DIR), so a reload
-#                    starts the new release's code
-#   previous         id of the release that was live before the last activation
-#   shared/.env      the server's settings (secrets), never inside a release
-# Environment: PM2_HOME (the daemon to talk to), PICK_PORT (the app port for health checks),
-#              PM2 (pm2 binary, default "pm2"), READY_TIMEOUT (s, default 90).
-# Usage: server.sh BASE migrate ID | activate ID | current | previous | prune KEEP
+# The app server's side of a deploy: runs ON one app server (deploy.sh pipes it over SSH, so
+# nothing but Docker has to be installed there), or locally with DOCKER pointing at podman
+# (the image test). Every step is one call, so deploy.sh decides the order.
+#
+# Two slots per server, blue and green, on two host ports (PORTS, default "3000 3001"): the new
+# release starts in the idle slot while the live one keeps serving, and nginx is switched from
+# one port to the other (deploy/lb.sh) before the old container is stopped.
+#
+# State, in PICK_STATE (default /srv/pick; written by provision/app-server.sh):
+#   .env            the server's settings and secrets (mode 600); passed with --env-file, never
+#                   baked into an image
+#   live            slot that nginx sends traffic to (blue|green)
+#   current-image   image reference running in the live slot
+#   previous-image  the one before it (what --rollback goes back to)
+#
+# Environment: DOCKER (docker), PICK_NAME (container name prefix, pick), PORTS, NOFILE (65535; "host"),
+# STOP_TIMEOUT (s, 45: above PM2's kill_timeout of 15 s plus the drain), READY_TIMEOUT (s, 120),
+# LOG_MAX_SIZE (50m), LOG_MAX_FILE (5).
+#
+#   server.sh pull IMAGE           pull unless present (tags are immutable: commit SHAs)
+#   server.sh migrate IMAGE        migrations from IMAGE (a one-off container; MySQL named lock)
+#   server.sh live                 "SLOT PORT IMAGE" of the live slot, or "none"
+#   server.sh start IMAGE          start IMAGE in the idle slot; prints "SLOT PORT"
+#   server.sh ready SLOT           readiness gate: running, every PM2 worker online, 3 x 200
+#   server.sh retire SLOT          graceful stop (drain) and removal of that slot's container
+#   server.sh commit SLOT IMAGE    record SLOT as live with IMAGE (previous-image moves)
+#   server.sh discard SLOT         remove a container that failed its gate (logs first)
 set -euo pipefail
 
-base=${1:?BASE}
-command=${2:?command}
-cd "$base"
-pm2_bin=${PM2:-pm2}
-ready_timeout=${READY_TIMEOUT:-90}
+docker_cmd=${DOCKER:-docker}
+name=${PICK_NAME:-pick}
+state=${PICK_STATE:-/srv/pick}
+read -r -a ports <<<"${PORTS:-3000 3001}"
+stop_timeout=${STOP_TIMEOUT:-45}
+ready_timeout=${READY_TIMEOUT:-120}
 
-log() { echo "[$(date -u +%H:%M:%S)] server $base: $*"; }
+log() { echo "[$(date -u +%H:%M:%S)] $(hostname -s) $name: $*" >&2; }
+docker() { $docker_cmd "$@"; }
+port_of() { case $1 in blue) echo "${ports[0]}" ;; green) echo "${ports[1]}" ;; *) echo "bad slot $1" >&2; exit 2 ;; esac; }
+other() { if [ "$1" = blue ]; then echo green; else echo blue; fi; }
+live_slot() { cat "$state/live" 2>/dev/null || echo none; }
 
-load_env() {
-  if [ -f shared/.env ]; then
-    set -a
-    # shellcheck disable=SC1091
-    . shared/.env
-    set +a
-  fi
-  if [ -n "${PICK_PORT:-}" ]; then export PORT=$PICK_PORT; fi
-  export PORT=${PORT:-3000}
-  export PICK_APP_NAME=${PICK_APP_NAME:-pick}
-}
-
-require_release() {
-  if [ ! -f "releases/$1/ecosystem.config.js" ] || [ ! -f "releases/$1/dist/src/main.js" ]; then
-    echo "server.sh: releases/$1 is not a complete release" >&2
-    exit 2
-  fi
-}
-
-# Prints "pid cwd" for each process of the app as PM2 sees it.
-app_processes() {
-  "$pm2_bin" jlist 2>/dev/null | node -e '
-    let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => {
-      for (const p of JSON.parse(s || "[]")) if (p.name === process.argv[1]) console.log(p.pid, p.pm2_env.status);
-    });' "$PICK_APP_NAME"
-}
-
-# Ready = every PM2 worker online and running the wanted release (its cwd resolves into it),
-# and /health/ready answers 200 three times in a row.
-wait_ready() {
-  local want deadline ok=0 pid status cwd all
-  want=$(cd "releases/$1" && pwd -P)
-  deadline=$((SECONDS + ready_timeout))
-  while [ $SECONDS -lt $deadline ]; do
-    all=1
-    local count=0
-    while read -r pid status; do
-      count=$((count + 1))
-      cwd=$(readlink -f "/proc/$pid/cwd" 2>/dev/null || true)
-      if [ "$status" != online ] || [ "$cwd" != "$want" ]; then all=0; fi
-    done < <(app_processes)
-    [ "$count" -gt 0 ] || all=0
-    if [ $all = 1 ] && curl -fsS -m 3 "http://127.0.0.1:$PORT/health/ready" >/dev/null 2>&1; then
-      ok=$((ok + 1))
-      if [ $ok -ge 3 ]; then return 0; fi
-    else
-      ok=0
-    fi
-    sleep 1
-  done
-  return 1
-}
-
+command=${1:?command}
 case $command in
+  pull)
+    image=${2:?IMAGE}
+    if docker image inspect "$image" >/dev/null 2>&1; then log "has $image"; else log "pulling $image"; docker pull -q "$image" >/dev/null; fi
+    ;;
   migrate)
-    id=${3:?ID}
-    require_release "$id"
-    load_env
-    log "migrating with release $id"
-    (cd "releases/$id" && node dist/src/cli/migrate.js up)
+    image=${2:?IMAGE}
+    log "migrations from $image"
+    docker run --rm --network host --env-file "$state/.env" --name "$name-migrate" "$image" node dist/src/cli/migrate.js up
     ;;
-  activate)
-    id=${3:?ID}
-    require_release "$id"
-    load_env
-    old=$(basename "$(readlink current 2>/dev/null || echo none)")
-    ln -sfn "releases/$id" current.new && mv -T current.new current
-    export PICK_APP_DIR="$base/current" PICK_RELEASE="$id"
-    log "activating $id (was $old): pm2 reload, one worker at a time, each waits for ready"
-    if ! "$pm2_bin" startOrReload current/ecosystem.config.js --update-env >/dev/null; then
-      log "pm2 reload failed"
-      exit 1
-    fi
-    if ! wait_ready "$id"; then
-      log "release $id did not become ready within ${ready_timeout}s"
-      "$pm2_bin" logs "$PICK_APP_NAME" --nostream --lines 30 2>&1 | tail -30 >&2 || true
-      exit 1
-    fi
-    "$pm2_bin" save --force >/dev/null 2>&1 || true
-    touch "releases/$id/.ready"
-    # `previous` names the last release that was live and ready (never one that failed).
-    if [ "$old" != "$id" ] && [ -f "releases/$old/.ready" ]; then echo "$old" >previous; fi
-    log "release $id is live and ready"
+  live)
+    slot=$(live_slot)
+    if [ "$slot" = none ]; then echo none; else echo "$slot $(port_of "$slot") $(cat "$state/current-image")"; fi
     ;;
-  current) basename "$(readlink current 2>/dev/null || echo none)" ;;
-  previous) cat previous 2>/dev/null || echo none ;;
-  prune)
-    keep=${3:-5}
-    live=$(basename "$(readlink current 2>/dev/null || echo none)")
-    prev=$(cat previous 2>/dev/null || echo none)
-    # shellcheck disable=SC2012 # release ids are plain names
-    ls -1t releases | tail -n +"$((keep + 1))" | while read -r old_release; do
-      if [ "$old_release" != "$live" ] && [ "$old_release" != "$prev" ]; then rm -rf "releases/${old_release:?}"; fi
+  start)
+    image=${2:?IMAGE}
+    slot=$(live_slot)
+    if [ "$slot" = none ]; then slot=blue; else slot=$(other "$slot"); fi
+    port=$(port_of "$slot")
+    docker rm -f "$name-$slot" >/dev/null 2>&1 || true
+    # NOFILE=host keeps the host's limits: for a test machine without CAP_SYS_RESOURCE, where any
+    # explicit --ulimit makes podman set limits it may not (production sets them).
+    if [ "${NOFILE:-}" = host ]; then ulimits=(--ulimit host); else ulimits=(--ulimit nofile="${NOFILE:-65535}:${NOFILE:-65535}"); fi
+    log "starting $image in slot $slot (port $port)"
+    # --init: tini as PID 1 (reaps, forwards SIGTERM to pm2-runtime). Host network: nginx reaches
+    # the slot's port directly, no NAT in the path. The restart policy brings the live container
+    # back after a crash or a reboot; `docker stop` (a deploy) is not undone by it.
+    docker run -d --name "$name-$slot" --init --restart unless-stopped \
+      --network host --env-file "$state/.env" -e PORT="$port" \
+      --stop-timeout "$stop_timeout" \
+      "${ulimits[@]}" \
+      --log-driver json-file --log-opt max-size="${LOG_MAX_SIZE:-50m}" --log-opt max-file="${LOG_MAX_FILE:-5}" \
+      --label pick.slot="$slot" \
+      "$image" >/dev/null
+    echo "$slot $port"
+    ;;
+  ready)
+    slot=${2:?SLOT}
+    port=$(port_of "$slot")
+    deadline=$((SECONDS + ready_timeout)) ok=0
+    while [ $SECONDS -lt $deadline ]; do
+      running=$(docker inspect -f '{{.State.Running}}' "$name-$slot" 2>/dev/null || echo false)
+      workers=unchecked
+      if [ "$running" = true ] && curl -fsS -m 3 "http://127.0.0.1:$port/health/ready" >/dev/null 2>&1; then
+        ok=$((ok + 1))
+      else
+        ok=0
+      fi
+      if [ $ok -ge 3 ]; then
+        # Every PM2 worker online (pm2 jlist inside the container), not only the one that answered.
+        workers=$(docker exec "$name-$slot" node -e '
+          const list = JSON.parse(require("child_process").execSync("pm2 jlist", { encoding: "utf8" }) || "[]");
+          const online = list.filter((p) => p.pm2_env.status === "online").length;
+          console.log(list.length > 0 && online === list.length ? "ok" : `${online}/${list.length} online`);' 2>/dev/null || echo unknown)
+        if [ "$workers" = ok ]; then log "slot $slot ready on port $port"; exit 0; fi
+        ok=0
+      fi
+      sleep 1
     done
+    log "slot $slot NOT ready within ${ready_timeout}s (running=$running, workers=$workers)"
+    exit 1
     ;;
+  retire)
+    slot=${2:?SLOT}
+    started=$SECONDS
+    # SIGTERM to pm2-runtime, which stops every worker gracefully; SIGKILL only after STOP_TIMEOUT.
+    if docker inspect "$name-$slot" >/dev/null 2>&1; then
+      docker stop -t "$stop_timeout" "$name-$slot" >/dev/null
+      code=$(docker inspect -f '{{.State.ExitCode}}' "$name-$slot")
+      docker rm "$name-$slot" >/dev/null
+      log "slot $slot stopped in $((SECONDS - started))s (exit code $code) and removed"
+    fi
+    ;;
+  commit)
+    slot=${2:?SLOT} image=${3:?IMAGE}
+    old=$(cat "$state/current-image" 2>/dev/null || true)
+    if [ -n "$old" ] && [ "$old" != "$image" ]; then echo "$old" >"$state/previous-image"; fi
+    echo "$image" >"$state/current-image"
+    echo "$slot" >"$state/live.new" && mv "$state/live.new" "$state/live"
+    log "live: slot $slot, $image (previous: $(cat "$state/previous-image" 2>/dev/null || echo none))"
+    ;;
+  discard)
+    slot=${2:?SLOT}
+    log "discarding slot $slot; its last log lines:"
+    docker logs --tail 30 "$name-$slot" >&2 2>&1 || true
+    # It never got traffic: no drain. `kill` first (podman's rm -f would wait the stop timeout).
+    docker kill "$name-$slot" >/dev/null 2>&1 || true
+    docker rm -f "$name-$slot" >/dev/null 2>&1 || true
+    ;;
+  previous) cat "$state/previous-image" 2>/dev/null || echo none ;;
   *) echo "server.sh: unknown command $command" >&2; exit 2 ;;
 esac

@@ -7,6 +7,7 @@ import { loadConfig } from '../config/env.js';
 import { ormOptions } from '../config/mikro-orm.js';
 import { Pm2Cluster, testPort } from '../src/testing/cluster.js';
 import { HttpClient } from '../src/testing/http.js';
+import { steadyLoad } from './test/load.js';
 import { serverOf, TestNginx } from './test/nginx.js';
 
 /**
@@ -18,45 +19,6 @@ const a = new Pm2Cluster({ name: 'srv-a', port: testPort(10), instances: 2 });
 const b = new Pm2Cluster({ name: 'srv-b', port: testPort(11), instances: 2 });
 const nginx = new TestNginx('topology', testPort(20), [`127.0.0.1:${testPort(10)}`, `127.0.0.1:${testPort(11)}`]);
 const lb = new HttpClient(nginx.url);
-
-interface LoadReport {
-  sent: number;
-  failed: number;
-  statuses: Record<string, number>;
-  byServer: Record<string, number>;
-}
-
-/** GETs through nginx from `concurrency` loops until stop() resolves; counts every response. */
-function steadyLoad(path: string, concurrency: number) {
-  const report: LoadReport = { sent: 0, failed: 0, statuses: {}, byServer: {} };
-  let running = true;
-  const loops = Array.from({ length: concurrency }, async () => {
-    while (running) {
-      report.sent++;
-      let key: string;
-      try {
-        const response = await fetch(nginx.url + path, { signal: AbortSignal.timeout(15_000) });
-        await response.arrayBuffer();
-        key = String(response.status);
-        if (response.status !== 200) report.failed++;
-        const server = serverOf(response.headers.get('x-served-by'));
-        report.byServer[server] = (report.byServer[server] ?? 0) + 1;
-      } catch (error) {
-        report.failed++;
-        key = `error:${(error as Error).name}`;
-      }
-      report.statuses[key] = (report.statuses[key] ?? 0) + 1;
-    }
-  });
-  return {
-    report,
-    stop: async () => {
-      running = false;
-      await Promise.all(loops);
-      return report;
-    },
-  };
-}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -106,7 +68,7 @@ describe('topology: nginx round-robin over two PM2 servers', () => {
   });
 
   it('loses no GET while one server is reloaded and then every process of the other is killed -9', async () => {
-    const load = steadyLoad('/api/general/products', 8);
+    const load = steadyLoad(`${nginx.url}/api/general/products`, 8);
     await sleep(1500);
     const reloadStarted = Date.now();
     await a.pm2('reload', 'srv-a');

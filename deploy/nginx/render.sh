@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Renders pick.conf.template into an nginx `http {}`-level file, from environment variables:
 #   UPSTREAMS        required: app servers, "host:port host:port" (e.g. "10.0.0.11:3000 10.0.0.12:3000")
+#   UPSTREAM_FILE    default /etc/nginx/pick-upstreams.conf: the upstream's server lines live in
+#                    their own file, included by the site, because deploys switch them
+#                    (deploy/lb.sh); `render.sh --upstreams` prints that file's first content
 #   LISTEN           default 80            (e.g. "127.0.0.1:8080")
 #   SERVER_NAME      default _
 #   BODY_LIMIT       default: the app's upload limit, UPLOAD_MAX_FILES x UPLOAD_MAX_BYTES (same
@@ -11,6 +14,7 @@
 #   READ_TIMEOUT     default 30s
 #   ACCESS_LOG       default /var/log/nginx/pick.access.log
 # Usage: UPSTREAMS="10.0.0.11:3000 10.0.0.12:3000" deploy/nginx/render.sh [OUTPUT]   (stdout without OUTPUT)
+#        UPSTREAMS="..." deploy/nginx/render.sh --upstreams [OUTPUT]                   (the server lines)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 
@@ -22,6 +26,7 @@ export BODY_LIMIT=${BODY_LIMIT:-${upload_mib}m}
 export CONNECT_TIMEOUT=${CONNECT_TIMEOUT:-2s}
 export READ_TIMEOUT=${READ_TIMEOUT:-30s}
 export ACCESS_LOG=${ACCESS_LOG:-/var/log/nginx/pick.access.log}
+export UPSTREAM_FILE=${UPSTREAM_FILE:-/etc/nginx/pick-upstreams.conf}
 max_fails=${MAX_FAILS:-3}
 fail_timeout=${FAIL_TIMEOUT:-5s}
 
@@ -34,12 +39,16 @@ for upstream in $UPSTREAMS; do
   servers+="    server $upstream max_fails=$max_fails fail_timeout=$fail_timeout;"$'\n'
 done
 [ -n "$servers" ] || { echo "render.sh: UPSTREAMS is empty" >&2; exit 1; }
-export PICK_UPSTREAM_SERVERS=${servers%$'\n'}
-export PICK_RENDERED_FROM="deploy/nginx/pick.conf.template, UPSTREAMS=\"$UPSTREAMS\""
+if [ "${1:-}" = --upstreams ]; then
+  content="# Servers of upstream pick_app: written once by provisioning, then switched by deploys (deploy/lb.sh)."$'\n'$servers
+  if [ $# -ge 2 ]; then printf '%s' "$content" >"$2.tmp" && mv "$2.tmp" "$2"; else printf '%s' "$content"; fi
+  exit 0
+fi
+export PICK_RENDERED_FROM="deploy/nginx/pick.conf.template"
 
 # Only our variables are substituted: nginx's own $variables stay as they are.
 # shellcheck disable=SC2016 # literal ${VAR} names for envsubst
-vars='${PICK_RENDERED_FROM} ${PICK_UPSTREAM_SERVERS} ${LISTEN} ${SERVER_NAME} ${BODY_LIMIT} ${CONNECT_TIMEOUT} ${READ_TIMEOUT} ${ACCESS_LOG}'
+vars='${PICK_RENDERED_FROM} ${UPSTREAM_FILE} ${LISTEN} ${SERVER_NAME} ${BODY_LIMIT} ${CONNECT_TIMEOUT} ${READ_TIMEOUT} ${ACCESS_LOG}'
 if [ $# -ge 1 ]; then
   envsubst "$vars" <"$here/pick.conf.template" >"$1.tmp"
   mv "$1.tmp" "$1"

@@ -1,75 +1,64 @@
 #!/usr/bin/env bash
-# App server: Node 24, PM2 (boot start-up through systemd, pm2-logrotate), the `pick` user and
-# the release layout deploy/deploy.sh expects (/srv/pick/{releases,shared,current}).
-#   NODE_MAJOR=24          Node major version (NodeSource apt repository, signed)
-#   PM2_VERSION=7.0.4      same version as package.json, so the CLI and the daemon match
-#   APP_USER=pick  APP_BASE=/srv/pick
-# Run as root: sudo bash deploy/provision/app-server.sh   (idempotent: re-run to change a setting)
+# App server: Docker Engine (Ubuntu's docker.io) with log rotation, and the deploy user CI logs
+# in as. No Node, no PM2 on the host: the release is the image (Node 24 and the PM2 cluster are
+# inside it), run by deploy/deploy.sh with `docker run` (deploy/server.sh).
+#   DEPLOY_USER=deploy     SSH login of CI (deploy.sh); member of the docker group
+#   DEPLOY_KEY="ssh-ed25519 AAAA… ci-deploy"   public half of the SSH_PRIVATE_KEY secret
+#   PICK_STATE=/srv/pick   holds .env (the server's settings and secrets) and the deploy state
+#   LOG_MAX_SIZE=50m LOG_MAX_FILE=5   Docker's json-file rotation, per container
+#   REGISTRY_USER / REGISTRY_TOKEN    optional: `docker login` for a private repository
+# Run as root: sudo DEPLOY_KEY="…" bash deploy/provision/app-server.sh   (idempotent: re-run to change a setting)
 # shellcheck source-path=SCRIPTDIR
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 require_root
 check_ubuntu
 
-node_major=${NODE_MAJOR:-24}
-pm2_version=${PM2_VERSION:-7.0.4}
-app_user=${APP_USER:-pick}
-app_base=${APP_BASE:-/srv/pick}
+deploy_user=${DEPLOY_USER:-deploy}
+state=${PICK_STATE:-/srv/pick}
 
-apt_install ca-certificates curl gnupg tar gzip
+apt_install docker.io curl ca-certificates
 
-# Node from NodeSource's apt repository (signed, pinned major): no npm-registry binary download.
-if ! node --version 2>/dev/null | grep -q "^v${node_major}\."; then
-  install -d -m 755 /etc/apt/keyrings
-  if [ ! -s /etc/apt/keyrings/nodesource.gpg ]; then
-    curl -fsSL https://deb.nodesource.com/gpgkey/nodesource-repo.gpg.key | gpg --dearmor -o /etc/apt/keyrings/nodesource.gpg
-  fi
-  echo "deb [signed-by=/etc/apt/keyrings/nodesource.gpg] https://deb.nodesource.com/node_${node_major}.x nodistro main" |
-    write_if_changed /etc/apt/sources.list.d/nodesource.list || true
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs
+# Defaults for every container: rotated json-file logs (docker logs keeps working), live-restore
+# (an upgrade of the docker package restarts dockerd, not the app), and the open-file limit the
+# workers need under flash traffic. deploy/server.sh also passes them explicitly per container.
+if write_if_changed /etc/docker/daemon.json <<JSON; then
+{
+  "log-driver": "json-file",
+  "log-opts": { "max-size": "${LOG_MAX_SIZE:-50m}", "max-file": "${LOG_MAX_FILE:-5}" },
+  "live-restore": true,
+  "default-ulimits": { "nofile": { "Name": "nofile", "Soft": 65535, "Hard": 65535 } }
+}
+JSON
+  systemctl restart docker
 fi
-node --version | grep -q "^v${node_major}\." || die "Node ${node_major} not installed: $(node --version)"
+systemctl enable --now docker >/dev/null 2>&1
 
-if ! id "$app_user" >/dev/null 2>&1; then
-  log "creating user $app_user"
-  useradd --system --create-home --shell /bin/bash "$app_user"
+# The docker group is root-equivalent on this host: only the deploy user is in it.
+ensure_deploy_user "$deploy_user"
+if ! id -nG "$deploy_user" | tr ' ' '\n' | grep -qx docker; then
+  usermod -aG docker "$deploy_user"
+  log "$deploy_user added to the docker group"
 fi
-app_home=$(getent passwd "$app_user" | cut -d: -f6)
-install -d -o "$app_user" -g "$app_user" -m 755 "$app_base" "$app_base/releases"
-install -d -o "$app_user" -g "$app_user" -m 700 "$app_base/shared"
-if [ ! -f "$app_base/shared/.env" ]; then
-  # Filled in by the operator (see deploy/README.md); never inside a release or the image.
-  install -o "$app_user" -g "$app_user" -m 600 /dev/null "$app_base/shared/.env"
-  printf '%s\n' 'NODE_ENV=production' 'PORT=3000' 'PICK_INSTANCES=max' '# DB_HOST=… DB_PASSWORD=… REDIS_HOST=… REDIS_PASSWORD=… JWT_ACCESS_SECRET=… (see .env.example)' >"$app_base/shared/.env"
-  log "created $app_base/shared/.env: fill it in before the first deploy"
+if [ -n "${REGISTRY_USER:-}" ] && [ -n "${REGISTRY_TOKEN:-}" ]; then
+  printf '%s' "$REGISTRY_TOKEN" | sudo -u "$deploy_user" -H docker login -u "$REGISTRY_USER" --password-stdin >/dev/null
+  log "$deploy_user logged in to the registry as $REGISTRY_USER"
 fi
 
-if [ "$(pm2 --version 2>/dev/null | tail -1)" != "$pm2_version" ]; then
-  log "installing pm2@$pm2_version"
-  npm install -g --no-audit --no-fund "pm2@$pm2_version"
+install -d -o "$deploy_user" -g "$deploy_user" -m 700 "$state"
+if [ ! -f "$state/.env" ]; then
+  # Filled in by the operator (deploy/README.md); passed to containers with --env-file, never in an image.
+  install -o "$deploy_user" -g "$deploy_user" -m 600 /dev/null "$state/.env"
+  printf '%s\n' 'NODE_ENV=production' 'PICK_INSTANCES=max' \
+    '# DB_HOST=… DB_PASSWORD=… REDIS_HOST=… REDIS_PASSWORD=… JWT_ACCESS_SECRET=… (see .env.example)' >"$state/.env"
+  log "created $state/.env: fill it in before the first deploy"
 fi
 
-# Boot start-up: a systemd unit that resurrects the processes saved by `pm2 save` (deploy.sh saves).
-if [ ! -f "/etc/systemd/system/pm2-${app_user}.service" ]; then
-  env PATH="$PATH:/usr/bin" pm2 startup systemd -u "$app_user" --hp "$app_home" >/dev/null
+# A server provisioned for the old host-Node release: its PM2 unit would hold port 3000.
+if systemctl list-unit-files 'pm2-*.service' 2>/dev/null | grep -q '^pm2-'; then
+  log "disabling the old PM2 boot unit(s): the app now runs in containers"
+  systemctl disable --now 'pm2-*.service' >/dev/null 2>&1 || true
 fi
-if write_if_changed "/etc/systemd/system/pm2-${app_user}.service.d/limits.conf" <<'UNIT'; then
-[Service]
-LimitNOFILE=65535
-UNIT
-  systemctl daemon-reload
-fi
-systemctl enable "pm2-${app_user}" >/dev/null 2>&1
-
-# Log rotation of PM2's logs (a PM2 module, in the user's daemon).
-as_app() { sudo -u "$app_user" -H env PM2_HOME="$app_home/.pm2" "$@"; }
-if ! as_app pm2 jlist 2>/dev/null | grep -q '"name":"pm2-logrotate"'; then
-  as_app pm2 install pm2-logrotate >/dev/null
-fi
-as_app pm2 set pm2-logrotate:max_size 50M >/dev/null
-as_app pm2 set pm2-logrotate:retain 14 >/dev/null
-as_app pm2 set pm2-logrotate:compress true >/dev/null
 
 sysctl_set 60-pick-app.conf <<'SYSCTL'
 net.core.somaxconn = 4096
@@ -77,4 +66,4 @@ net.ipv4.tcp_max_syn_backlog = 4096
 net.ipv4.ip_local_port_range = 10240 65000
 SYSCTL
 
-log "app server ready: node $(node --version), pm2 $pm2_version, user $app_user, releases in $app_base"
+log "app server ready: $(docker --version), deploy user $deploy_user, state in $state"

@@ -43,3 +43,26 @@ write_if_changed() { # path [mode]
 sysctl_set() { # file, then "key = value" lines on stdin
   if write_if_changed "/etc/sysctl.d/$1"; then sysctl -q -p "/etc/sysctl.d/$1"; fi
 }
+
+# The user CI deploys as (deploy.sh over SSH): key-only login with the CI key (DEPLOY_KEY, the
+# public half of the SSH_PRIVATE_KEY secret). Prints this host's key for SSH_KNOWN_HOSTS.
+ensure_deploy_user() { # user
+  local user=$1 home
+  if ! id "$user" >/dev/null 2>&1; then
+    log "creating user $user"
+    useradd --create-home --shell /bin/bash "$user"
+  fi
+  home=$(getent passwd "$user" | cut -d: -f6)
+  install -d -o "$user" -g "$user" -m 700 "$home/.ssh"
+  if [ -n "${DEPLOY_KEY:-}" ]; then
+    printf '%s\n' "$DEPLOY_KEY" | write_if_changed "$home/.ssh/authorized_keys" 600 || true
+    chown "$user:$user" "$home/.ssh/authorized_keys"
+  elif [ ! -s "$home/.ssh/authorized_keys" ]; then
+    log "warning: no DEPLOY_KEY given and $home/.ssh/authorized_keys is empty: CI cannot log in"
+  fi
+  log "host key for the SSH_KNOWN_HOSTS secret (or: ssh-keyscan -t ed25519 <this address>):"
+  for key in /etc/ssh/ssh_host_ed25519_key.pub /etc/ssh/ssh_host_ecdsa_key.pub; do
+    [ -f "$key" ] && echo "  <this address> $(cut -d' ' -f1-2 "$key")"
+  done
+  return 0
+}

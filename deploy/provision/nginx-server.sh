@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
-# Nginx load balancer: Debian's nginx, the Pick site rendered from deploy/nginx/pick.conf.template.
-#   UPSTREAMS="10.0.0.11:3000 10.0.0.12:3000"  (required) and the other render.sh variables
-# Run as root: sudo UPSTREAMS="…" bash deploy/provision/nginx-server.sh   (re-run to add a server)
+# Nginx load balancer: Debian's nginx, the Pick site rendered from deploy/nginx/pick.conf.template,
+# and what deploys need here: /usr/local/sbin/pick-upstream (deploy/lb.sh, switches an app
+# server between its blue and green port) which the deploy user may run with sudo, nothing else.
+#   UPSTREAMS="10.0.0.11:3000 10.0.0.12:3000"  (required) and the other render.sh variables;
+#       written to /etc/nginx/pick-upstreams.conf only when that file does not exist yet: after
+#       that, deploys own it (`pick-upstream list`; add or remove a server with pick-upstream)
+#   DEPLOY_USER=deploy  DEPLOY_KEY="ssh-ed25519 AAAA… ci-deploy"
+# Run as root: sudo UPSTREAMS="…" DEPLOY_KEY="…" bash deploy/provision/nginx-server.sh
 # shellcheck source-path=SCRIPTDIR
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -22,11 +27,26 @@ if ! grep -q '^worker_rlimit_nofile' "$conf"; then
   sed -i '1i worker_rlimit_nofile 65535;' "$conf"
 fi
 
+export UPSTREAM_FILE=/etc/nginx/pick-upstreams.conf
+changed=0
+if [ ! -f "$UPSTREAM_FILE" ]; then
+  bash "$here/../nginx/render.sh" --upstreams "$UPSTREAM_FILE"
+  changed=1
+fi
 rendered=$(mktemp)
 bash "$here/../nginx/render.sh" "$rendered"
-changed=0
 write_if_changed /etc/nginx/sites-available/pick.conf <"$rendered" && changed=1
 rm -f "$rendered"
+
+# Deploys switch the upstream through this one command (graceful reload; see deploy/lb.sh).
+write_if_changed /usr/local/sbin/pick-upstream 755 <"$here/../lb.sh" || true
+deploy_user=${DEPLOY_USER:-deploy}
+ensure_deploy_user "$deploy_user"
+sudoers=$(mktemp)
+echo "$deploy_user ALL=(root) NOPASSWD: /usr/local/sbin/pick-upstream" >"$sudoers"
+visudo -cqf "$sudoers" || die "sudoers line refused"
+write_if_changed /etc/sudoers.d/pick-upstream 440 <"$sudoers" || true
+rm -f "$sudoers"
 ln -sfn /etc/nginx/sites-available/pick.conf /etc/nginx/sites-enabled/pick.conf
 if [ -e /etc/nginx/sites-enabled/default ]; then rm -f /etc/nginx/sites-enabled/default; changed=1; fi
 
@@ -37,4 +57,4 @@ if ! systemctl is-active --quiet nginx; then
 elif [ $changed = 1 ]; then
   systemctl reload nginx # graceful: old workers finish their requests
 fi
-log "nginx ready: upstreams $UPSTREAMS"
+log "nginx ready: upstreams $(/usr/local/sbin/pick-upstream list | tr '\n' ' ')"

@@ -24,15 +24,16 @@ export class TestNginx {
   async start(): Promise<this> {
     rmSync(this.dir, { recursive: true, force: true });
     mkdirSync(`${this.dir}/tmp`, { recursive: true });
-    execFileSync('bash', [`${root}deploy/nginx/render.sh`, `${this.dir}/pick.conf`], {
-      env: {
-        ...process.env,
-        UPSTREAMS: this.upstreams.join(' '),
-        LISTEN: `127.0.0.1:${this.port}`,
-        SERVER_NAME: 'localhost',
-        ACCESS_LOG: `${this.dir}/access.log`,
-      },
-    });
+    const env = {
+      ...process.env,
+      UPSTREAMS: this.upstreams.join(' '),
+      UPSTREAM_FILE: this.upstreamFile,
+      LISTEN: `127.0.0.1:${this.port}`,
+      SERVER_NAME: 'localhost',
+      ACCESS_LOG: `${this.dir}/access.log`,
+    };
+    execFileSync('bash', [`${root}deploy/nginx/render.sh`, `${this.dir}/pick.conf`], { env });
+    execFileSync('bash', [`${root}deploy/nginx/render.sh`, '--upstreams', this.upstreamFile], { env });
     const user = process.getuid?.() === 0 ? 'user root;' : '';
     writeFileSync(
       `${this.dir}/nginx.conf`,
@@ -63,6 +64,16 @@ http {
       }
     }
     throw new Error(`nginx did not start on ${this.port}`);
+  }
+
+  /** The upstream's server lines, switched by deploy/lb.sh. */
+  get upstreamFile(): string {
+    return `${this.dir}/upstreams.conf`;
+  }
+
+  /** What deploy/lb.sh needs to switch this nginx's upstream (deploy.sh --lb local:...). */
+  lbEnv(): Record<string, string> {
+    return { UPSTREAM_FILE: this.upstreamFile, NGINX: `${nginxBin()} -p ${this.dir} -c ${this.dir}/nginx.conf`, NGINX_PID: `${this.dir}/nginx.pid` };
   }
 
   async stop(): Promise<void> {

@@ -78,11 +78,19 @@ export function freshGet<T = any>(url: string, timeoutMs = 10_000): Promise<Http
   return freshRequest<T>('GET', url, { timeoutMs });
 }
 
-/** Any method on a new TCP connection (see freshGet), e.g. a claim POST with a bearer token. */
-export function freshRequest<T = any>(method: string, url: string, options: { token?: string; timeoutMs?: number } = {}): Promise<HttpResult<T> & { servedBy: string }> {
+/**
+ * Any method on a new TCP connection that is closed after the response (see freshGet), e.g. a
+ * claim POST with a bearer token. Load tests through an nginx that is reloaded use it too: on a
+ * reload, nginx's old workers close their idle client keep-alive connections, and a request
+ * written onto one at that instant is reset (browsers retry those; fetch does not).
+ */
+export function freshRequest<T = any>(method: string, url: string, options: { token?: string; headers?: Record<string, string>; body?: string; timeoutMs?: number } = {}): Promise<HttpResult<T> & { servedBy: string }> {
   const timeoutMs = options.timeoutMs ?? 10_000;
-  const headers = options.token ? { authorization: `Bearer ${options.token}` } : {};
   return new Promise((resolve, reject) => {
+    const headers: Record<string, string> = { connection: 'close', ...options.headers };
+    if (options.token) headers.authorization = `Bearer ${options.token}`;
+    // An explicit length (0 without a body): never a chunked body the server did not ask for.
+    if (options.body !== undefined || method !== 'GET') headers['content-length'] = String(Buffer.byteLength(options.body ?? ''));
     const request = httpRequest(url, { method, headers, agent: false, timeout: timeoutMs }, (response) => {
       const chunks: Buffer[] = [];
       response.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -107,7 +115,7 @@ export function freshRequest<T = any>(method: string, url: string, options: { to
     });
     request.on('timeout', () => request.destroy(new Error(`${method} ${url} timed out after ${timeoutMs} ms`)));
     request.on('error', reject);
-    request.end();
+    request.end(options.body);
   });
 }
 
