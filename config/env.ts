@@ -41,11 +41,19 @@ export class EnvironmentVariables {
   @Transform(toInt) @IsInt() @Min(1) @Max(65535) DB_PORT = 3306;
   @IsString() DB_USER = 'root';
   @IsString() DB_PASSWORD = '';
+  /**
+   * Account of the migration step (`migration:up`, schema changes); empty: DB_USER. In production the
+   * app's DB_USER has data privileges only (deploy/provision/mysql-server.sh creates both users).
+   */
+  @IsString() DB_MIGRATION_USER = '';
+  @IsString() DB_MIGRATION_PASSWORD = '';
   @IsString() @MinLength(1) DB_NAME = 'pick';
   @Transform(toInt) @IsInt() @Min(1) @Max(500) DB_POOL_MAX = 10;
 
   @IsString() REDIS_HOST = '127.0.0.1';
   @Transform(toInt) @IsInt() @Min(1) @Max(65535) REDIS_PORT = 6379;
+  /** ACL user (Redis 6.2+; deploy/provision/redis-server.sh creates one limited to REDIS_PREFIX); empty: `default`. */
+  @IsOptional() @IsString() REDIS_USERNAME?: string;
   @IsOptional() @IsString() REDIS_PASSWORD?: string;
   @Transform(toInt) @IsInt() @Min(0) @Max(15) REDIS_DB = 0;
   /** Prefix of every Redis key and broadcast channel: several deployments can share one Redis. */
@@ -54,7 +62,12 @@ export class EnvironmentVariables {
   @IsString() @MinLength(16) JWT_ACCESS_SECRET = 'dev-access-secret-change-me';
   @IsString() @MinLength(16) JWT_REFRESH_SECRET = 'dev-refresh-secret-change-me';
   @Transform(toInt) @IsInt() @Min(30) JWT_ACCESS_TTL_SECONDS = 1800;
+  /** Idle lifetime of a session: a refresh token unused this long expires (each refresh starts it again). */
   @Transform(toInt) @IsInt() @Min(60) JWT_REFRESH_TTL_SECONDS = 14 * 24 * 3600;
+  /** Absolute lifetime of a session from its login: no refresh extends it past this (then log in again). */
+  @Transform(toInt) @IsInt() @Min(1) SESSION_MAX_AGE_SECONDS = 30 * 24 * 3600;
+  /** Open sessions (refresh tokens) per member; a login past it ends the member's oldest session. */
+  @Transform(toInt) @IsInt() @Min(1) @Max(1000) SESSIONS_PER_MEMBER_MAX = 10;
 
   @Transform(toBool) @IsBoolean() CACHE_ENABLED = true;
   @Transform(toInt) @IsInt() @Min(1) CACHE_MAX_ENTRIES = 1000;

@@ -4,6 +4,7 @@
 #   NODE_MAJOR=24          Node major version (NodeSource apt repository, signed)
 #   PM2_VERSION=7.0.4      same version as package.json, so the CLI and the daemon match
 #   APP_USER=pick  APP_BASE=/srv/pick
+#   OPS_SSH_RANGE, NGINX_SERVERS, APP_PORT=3000   firewall (required; see security.sh)
 # Run as root: sudo bash deploy/provision/app-server.sh   (idempotent: re-run to change a setting)
 # shellcheck source-path=SCRIPTDIR
 set -euo pipefail
@@ -76,5 +77,8 @@ net.core.somaxconn = 4096
 net.ipv4.tcp_max_syn_backlog = 4096
 net.ipv4.ip_local_port_range = 10240 65000
 SYSCTL
+
+# Firewall: SSH from OPS_SSH_RANGE, the app port from NGINX_SERVERS only (deploy/provision/security.sh).
+. "$(dirname "$0")/security.sh" && apply_ufw app
 
 log "app server ready: node $(node --version), pm2 $pm2_version, user $app_user, releases in $app_base"

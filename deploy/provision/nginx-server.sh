@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Nginx load balancer: Debian's nginx, the Pick site rendered from deploy/nginx/pick.conf.template.
 #   UPSTREAMS="10.0.0.11:3000 10.0.0.12:3000"  (required) and the other render.sh variables
+#   OPS_SSH_RANGE   (required) CIDR that may reach SSH (firewall: see security.sh)
 # Run as root: sudo UPSTREAMS="…" bash deploy/provision/nginx-server.sh   (re-run to add a server)
 # shellcheck source-path=SCRIPTDIR
 set -euo pipefail
@@ -37,4 +38,7 @@ if ! systemctl is-active --quiet nginx; then
 elif [ $changed = 1 ]; then
   systemctl reload nginx # graceful: old workers finish their requests
 fi
+# Firewall: 80/443 from anywhere, SSH from OPS_SSH_RANGE (deploy/provision/security.sh).
+. "$here/security.sh" && apply_ufw nginx
+
 log "nginx ready: upstreams $UPSTREAMS"

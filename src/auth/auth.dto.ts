@@ -2,7 +2,7 @@ import { ApiProperty } from '@nestjs/swagger';
 import { IsEmail, IsIn, IsJWT, IsNotEmpty, IsString, Matches, MaxLength, MinLength } from 'class-validator';
 import { Transform } from 'class-transformer';
 import { IsDisplayText, IsWellFormedText } from '../common/validation.js';
-import { MemberRole } from '../members/member.entity.js';
+import { MemberRole, SellerStatus } from '../members/member.entity.js';
 
 const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
 const lower = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim().toLowerCase() : value);
@@ -56,4 +56,5 @@ export class SignupResultDto {
   @ApiProperty() email: string;
   @ApiProperty() nickname: string;
   @ApiProperty({ enum: MemberRole }) role: MemberRole;
+  @ApiProperty({ enum: SellerStatus, required: false, description: 'SELLER only: PENDING until an admin approves' }) sellerStatus?: SellerStatus;
 }

@@ -1,6 +1,6 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiQuery, ApiTags } from '@nestjs/swagger';
-import { CurrentMember, Public, Roles } from '../auth/auth.decorators.js';
+import { ApprovedSeller, CurrentMember, Public, Roles } from '../auth/auth.decorators.js';
 import type { AuthMember } from '../auth/auth.decorators.js';
 import { MemberRole } from '../members/member.entity.js';
 import { CreateProductDto, ProductDetailDto, ProductIdParam, ProductPageDto, ProductSort, UpdateProductDto } from './catalog.dto.js';
@@ -33,6 +33,7 @@ export class ProductsController {
 @ApiTags('seller')
 @ApiBearerAuth()
 @Roles(MemberRole.SELLER, MemberRole.ADMIN)
+@ApprovedSeller()
 @Controller('api/seller/products')
 export class SellerProductsController {
   constructor(private readonly catalog: CatalogService) {}

@@ -11,6 +11,12 @@ function flatten(errors: ValidationError[], parent = ''): { field: string; error
   });
 }
 
+/**
+ * The body of an action that takes none (`POST …/approve`, `logout-all`): absent or `{}`; any
+ * field is refused like an unknown field anywhere (400 VALIDATION_FAILED).
+ */
+export class EmptyBody {}
+
 /** A row id as text (BIGINT UNSIGNED, never 0), in paths, queries and bodies. */
 export const POSITIVE_ID = /^[1-9]\d{0,18}$/;
 

@@ -1,7 +1,7 @@
 import { Controller, Post, Req } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiConsumes, ApiCreatedResponse, ApiProperty, ApiTags } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
-import { CurrentMember, Roles } from '../auth/auth.decorators.js';
+import { ApprovedSeller, CurrentMember, Roles } from '../auth/auth.decorators.js';
 import type { AuthMember } from '../auth/auth.decorators.js';
 import { MemberRole } from '../members/member.entity.js';
 import { MediaService } from './media.service.js';
@@ -14,6 +14,7 @@ export class UploadedImagesDto {
 @ApiTags('seller')
 @ApiBearerAuth()
 @Roles(MemberRole.SELLER, MemberRole.ADMIN)
+@ApprovedSeller()
 @Controller('api/seller/products/images')
 export class MediaController {
   constructor(private readonly media: MediaService) {}

@@ -2,7 +2,7 @@ import { EntityManager, UniqueConstraintViolationException } from '@mikro-orm/my
 import { Injectable } from '@nestjs/common';
 import * as argon2 from 'argon2';
 import { AppError } from '../common/errors.js';
-import { Member, MemberRole } from './member.entity.js';
+import { Member, MemberRole, SellerStatus } from './member.entity.js';
 
 // OWASP's argon2id baseline: slow for an attacker, ~20 ms here, off the event loop.
 const HASH_OPTIONS = { type: argon2.argon2id as 2, memoryCost: 19_456, timeCost: 2, parallelism: 1 };
@@ -15,6 +15,8 @@ export interface NewMember {
   phone: string;
   address: string;
   role: MemberRole;
+  /** PENDING for a SELLER signup (see initialSellerStatus). */
+  sellerStatus: SellerStatus | null;
 }
 
 @Injectable()

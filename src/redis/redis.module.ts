@@ -9,6 +9,7 @@ export function redisOptions(config: AppConfig) {
   return {
     host: config.REDIS_HOST,
     port: config.REDIS_PORT,
+    username: config.REDIS_USERNAME,
     password: config.REDIS_PASSWORD,
     db: config.REDIS_DB,
   };
