@@ -1,6 +1,6 @@
 import { Body, Controller, HttpCode, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
-import { EmptyBody } from '../common/validation.js';
+import { NoBody } from '../common/validation.js';
 import { initialSellerStatus } from '../members/member.entity.js';
 import { MembersService } from '../members/members.service.js';
 import { CurrentMember, Public } from './auth.decorators.js';
@@ -50,7 +50,7 @@ export class AuthController {
   @ApiBearerAuth()
   @Post('logout-all')
   @HttpCode(204)
-  async logoutAll(@CurrentMember() member: AuthMember, @Body() _body: EmptyBody): Promise<void> {
+  async logoutAll(@CurrentMember() member: AuthMember, @Body(NoBody) _body: undefined): Promise<void> {
     await this.sessions.closeAll(member.id);
   }
 }

@@ -2,7 +2,7 @@ import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query } from
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { CurrentMember, Roles } from '../auth/auth.decorators.js';
 import type { AuthMember } from '../auth/auth.decorators.js';
-import { EmptyBody } from '../common/validation.js';
+import { NoBody } from '../common/validation.js';
 import { MemberRole, SellerStatus } from '../members/member.entity.js';
 import { AdminMemberDto, MemberIdParam, RoleChangeDto, SellerListQuery, SellerPageDto } from './member-admin.dto.js';
 import { MemberAdminService } from './member-admin.service.js';
@@ -23,13 +23,13 @@ export class AdminSellersController {
   /** Approves the seller; their sessions end (their tokens say "not approved"): they log in again. */
   @Post(':id/approve')
   @HttpCode(200)
-  approve(@CurrentMember() actor: AuthMember, @Param() { id }: MemberIdParam, @Body() _body: EmptyBody): Promise<AdminMemberDto> {
+  approve(@CurrentMember() actor: AuthMember, @Param() { id }: MemberIdParam, @Body(NoBody) _body: undefined): Promise<AdminMemberDto> {
     return this.admin.decideSeller(actor.id, id, SellerStatus.APPROVED);
   }
 
   @Post(':id/reject')
   @HttpCode(200)
-  reject(@CurrentMember() actor: AuthMember, @Param() { id }: MemberIdParam, @Body() _body: EmptyBody): Promise<AdminMemberDto> {
+  reject(@CurrentMember() actor: AuthMember, @Param() { id }: MemberIdParam, @Body(NoBody) _body: undefined): Promise<AdminMemberDto> {
     return this.admin.decideSeller(actor.id, id, SellerStatus.REJECTED);
   }
 }
@@ -50,13 +50,13 @@ export class AdminMembersController {
   /** A banned member cannot log in, refresh or use a token (403 MEMBER_BANNED). */
   @Post(':id/ban')
   @HttpCode(200)
-  ban(@CurrentMember() actor: AuthMember, @Param() { id }: MemberIdParam, @Body() _body: EmptyBody): Promise<AdminMemberDto> {
+  ban(@CurrentMember() actor: AuthMember, @Param() { id }: MemberIdParam, @Body(NoBody) _body: undefined): Promise<AdminMemberDto> {
     return this.admin.ban(actor.id, id);
   }
 
   @Post(':id/unban')
   @HttpCode(200)
-  unban(@CurrentMember() actor: AuthMember, @Param() { id }: MemberIdParam, @Body() _body: EmptyBody): Promise<AdminMemberDto> {
+  unban(@CurrentMember() actor: AuthMember, @Param() { id }: MemberIdParam, @Body(NoBody) _body: undefined): Promise<AdminMemberDto> {
     return this.admin.unban(actor.id, id);
   }
 
