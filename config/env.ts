@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { plainToInstance, Transform } from 'class-transformer';
-import { IsBoolean, IsIn, IsInt, IsOptional, IsString, IsUrl, Matches, Max, Min, MinLength, validateSync } from 'class-validator';
+import { IsBoolean, IsIn, IsInt, IsString, IsUrl, Matches, Max, Min, MinLength, validateSync } from 'class-validator';
 
 /**
  * Every environment variable Pick reads, with its default. Validated once at boot
@@ -53,8 +53,10 @@ export class EnvironmentVariables {
   @IsString() REDIS_HOST = '127.0.0.1';
   @Transform(toInt) @IsInt() @Min(1) @Max(65535) REDIS_PORT = 6379;
   /** ACL user (Redis 6.2+; deploy/provision/redis-server.sh creates one limited to REDIS_PREFIX); empty: `default`. */
-  @IsOptional() @IsString() REDIS_USERNAME?: string;
-  @IsOptional() @IsString() REDIS_PASSWORD?: string;
+  // Defaults, not optional fields: loadConfig reads only variables that have a default (an optional
+  // field without one was silently never read from the environment).
+  @IsString() REDIS_USERNAME = '';
+  @IsString() REDIS_PASSWORD = '';
   @Transform(toInt) @IsInt() @Min(0) @Max(15) REDIS_DB = 0;
   /** Prefix of every Redis key and broadcast channel: several deployments can share one Redis. */
   @IsString() @MinLength(1) REDIS_PREFIX = 'pick';

@@ -9,7 +9,7 @@ const run = promisify(execFile);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('deploy scripts: static checks', () => {
-  const scripts = ['deploy/deploy.sh', 'deploy/server.sh', 'deploy/nginx/render.sh', 'deploy/provision/lib.sh', 'deploy/provision/app-server.sh', 'deploy/provision/nginx-server.sh', 'deploy/provision/mysql-server.sh', 'deploy/provision/redis-server.sh'];
+  const scripts = ['deploy/deploy.sh', 'deploy/server.sh', 'deploy/nginx/render.sh', 'deploy/provision/lib.sh', 'deploy/provision/app-server.sh', 'deploy/provision/nginx-server.sh', 'deploy/provision/mysql-server.sh', 'deploy/provision/redis-server.sh', 'deploy/provision/security.sh'];
 
   it('every provisioning and deploy script passes bash -n and shellcheck', () => {
     for (const script of scripts) {

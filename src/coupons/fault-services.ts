@@ -98,7 +98,11 @@ export class OwnMariaDb extends OwnServer {
 export class OwnRedis extends OwnServer {
   readonly dir: string;
 
-  constructor(readonly port: number) {
+  /** `args`: more redis-server options, e.g. `['--aclfile', path]`. */
+  constructor(
+    readonly port: number,
+    private readonly args: string[] = [],
+  ) {
     super();
     this.dir = `${root}.local/redis-${port}`;
   }
@@ -111,13 +115,14 @@ export class OwnRedis extends OwnServer {
     const log = openSync(`${this.dir}/redis.log`, 'a');
     this.child = spawn(
       'redis-server',
-      ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--appendonly', 'yes', '--appendfsync', 'always', '--save', '', '--pidfile', `${this.dir}/redis.pid`, '--daemonize', 'no'],
+      ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--appendonly', 'yes', '--appendfsync', 'always', '--save', '', '--pidfile', `${this.dir}/redis.pid`, '--daemonize', 'no', ...this.args],
       { stdio: ['ignore', log, log] },
     );
     await waitFor(() => portOpen(this.port), 15_000, `redis on ${this.port}`);
     const pong = () => {
       try {
-        return execFileSync('redis-cli', ['-p', String(this.port), 'ping']).toString().trim() === 'PONG';
+        // With an ACL file the default user may be off: a NOAUTH answer also means Redis is up.
+        return /PONG|NOAUTH|WRONGPASS/.test(execFileSync('redis-cli', ['-p', String(this.port), 'ping'], { stdio: ['ignore', 'pipe', 'pipe'] }).toString());
       } catch {
         return false;
       }

@@ -9,8 +9,8 @@ export function redisOptions(config: AppConfig) {
   return {
     host: config.REDIS_HOST,
     port: config.REDIS_PORT,
-    username: config.REDIS_USERNAME,
-    password: config.REDIS_PASSWORD,
+    username: config.REDIS_USERNAME || undefined,
+    password: config.REDIS_PASSWORD || undefined,
     db: config.REDIS_DB,
   };
 }
