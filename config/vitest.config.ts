@@ -14,6 +14,8 @@ export default defineConfig({
   test: {
     include: ['src/**/*.spec.ts', 'src/**/*.e2e.ts', 'config/**/*.spec.ts', 'deploy/**/*.e2e.ts', 'perf/**/*.spec.ts'],
     globalSetup: ['src/testing/global-setup.ts'],
+    // Counts the responses each file checked against the API document (src/testing/openapi-check.ts).
+    setupFiles: ['src/testing/openapi-counts.ts'],
     fileParallelism: false,
     testTimeout: 60_000,
     hookTimeout: 120_000,

@@ -3,7 +3,7 @@ import { ConsoleLogger, Logger, LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { MicroserviceOptions, Transport } from '@nestjs/microservices';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { SwaggerModule } from '@nestjs/swagger';
 import { LogController, type FastifyReply, type FastifyRequest } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
@@ -14,6 +14,7 @@ import { AppError } from './common/errors.js';
 import { toErrorBody } from './common/exception.filter.js';
 import { jsonBodyParser, validationPipe } from './common/validation.js';
 import { httpDuration, httpRequests } from './metrics/metrics.js';
+import { buildOpenApiDocument } from './openapi/document.js';
 import { redisOptions } from './redis/redis.module.js';
 import { TransportState } from './redis/transport-state.js';
 
@@ -105,11 +106,8 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
   );
   app.get(TransportState).watch(transport);
 
-  const document = SwaggerModule.createDocument(
-    app,
-    new DocumentBuilder().setTitle('Pick API').setDescription('Catalog, FCFS coupons, members').setVersion('1').addBearerAuth().build(),
-  );
-  SwaggerModule.setup('docs', app, document);
+  // The same document as the committed src/openapi/openapi.json (`npm run openapi`; CI checks they agree).
+  SwaggerModule.setup('docs', app, buildOpenApiDocument(app));
   // Image uploads (src/media): streamed parts, limits enforced while reading.
   await app.register(multipart, { limits: { fileSize: config.UPLOAD_MAX_BYTES, files: config.UPLOAD_MAX_FILES, fields: 0, parts: config.UPLOAD_MAX_FILES + 1 } });
   return app;

@@ -4,8 +4,9 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BroadcastEvents } from '../../src/common/broadcast.js';
-import { createEvent, eventBody, eventually } from '../../src/coupons/coupons-testing.js';
-import { OwnRedis } from '../../src/coupons/fault-services.js';
+import { createEvent, eventBody } from '../../src/testing/fixtures.js';
+import { OwnRedis } from '../../src/testing/own-services.js';
+import { until } from '../../src/testing/poll.js';
 import { testAdminToken } from '../../src/testing/admin.js';
 import { startTestApp, type TestApp } from '../../src/testing/app.js';
 import { testPort } from '../../src/testing/cluster.js';
@@ -78,7 +79,7 @@ describe('provisioning: Redis ACL and MySQL grants, applied', () => {
     expect(acl.status, acl.stderr).toBe(0);
     writeFileSync(`${dir}/users.acl`, acl.stdout);
     // DEBUG enabled in the server, so that only the ACL can refuse it (Redis 7 turns it off by default).
-    redis = new OwnRedis(redisPort, ['--aclfile', `${dir}/users.acl`, '--enable-debug-command', 'yes']);
+    redis = new OwnRedis(redisPort, { aof: false, args: ['--aclfile', `${dir}/users.acl`, '--enable-debug-command', 'yes'] });
     await redis.start({ fresh: true });
     const grants = render(['mysql-grants'], {
       DB_NAME: dbName, DB_USER: users.app, DB_PASSWORD: secrets.db, DB_MIGRATION_USER: users.migration, DB_MIGRATION_PASSWORD: secrets.migration, APP_HOSTS: '127.0.0.1 localhost',
@@ -174,9 +175,9 @@ describe('provisioning: Redis ACL and MySQL grants, applied', () => {
     const { eventId, couponIds } = await createEvent(t.http, admin, eventBody({ max: 5 }));
     const path = `/api/events/${eventId}/coupons/${couponIds[0]}/issue`;
     expect((await t.http.post(path, undefined, rotated.body.accessToken)).status).toBe(202);
-    expect(await eventually(async () => (await t!.http.get(path, rotated.body.accessToken)).body.status === 'ISSUED', 15_000)).toBe(true);
+    await until('claim persisted by Bull', () => t!.http.get(path, rotated.body.accessToken), (r) => r.body.status === 'ISSUED', 15_000);
     expect((await t.http.post('/api/auth/logout-all', undefined, rotated.body.accessToken)).status).toBe(204);
-    expect(await eventually(async () => (await t!.http.get(path, rotated.body.accessToken)).body?.code === 'SESSION_ENDED', 5_000, 20)).toBe(true);
+    await until('token refused after logout-all', () => t!.http.get(path, rotated.body.accessToken), (r) => r.body?.code === 'SESSION_ENDED', 5_000, 20);
     // Nothing the app did was refused by the ACL.
     try {
       expect(await admins.call('ACL', 'LOG')).toEqual([]);

@@ -8,11 +8,15 @@
  * and the median over rounds is reported:
  *   - the product list with the worker cache on,
  *   - the same list on a cluster with CACHE_ENABLED=false (same code, MySQL on every request),
- *   - /health/live on the cache-on cluster: the framework's ceiling on this machine.
+ *   - /health/live on the cache-on cluster: the framework's cheapest route,
+ *   - a bare `node:http` cluster of the same worker count serving the very bytes of the cached
+ *     pages (bench/bare-server.mjs): the machine's ceiling, what Pick's list is measured against.
  * Settings: PICK_BENCH_DB (pick_bench), PICK_BENCH_REDIS_DB (0), PICK_BENCH_PORT_BASE (4780),
  * PICK_BENCH_SECONDS per target and round (2), PICK_BENCH_ROUNDS (9), PICK_BENCH_CONNECTIONS (32).
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { Pm2Cluster } from '../../src/testing/cluster.js';
 import { machine, runLoad, writeResult, type BenchResult, type LoadResult } from './support.js';
 
@@ -30,7 +34,36 @@ const LIST_PATHS = [
   '/api/general/products?sort=HIGH_PRICE&category=TOP',
 ];
 
-type Target = 'cachedList' | 'uncachedList' | 'trivial';
+type Target = 'cachedList' | 'uncachedList' | 'trivial' | 'bare';
+
+/** Starts bench/bare-server.mjs on `port` with `workers` workers answering `pages` (path → body). */
+async function startBareCluster(port: number, workers: number, pages: Record<string, string>): Promise<{ url: string; stop: () => void }> {
+  const dir = mkdtempSync(`${tmpdir()}/pick-bare-`);
+  writeFileSync(`${dir}/pages.json`, JSON.stringify(pages));
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [`${root}perf/bench/bare-server.mjs`, String(port), String(workers), `${dir}/pages.json`],
+    { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const stop = () => {
+    child.kill('SIGTERM');
+    rmSync(dir, { recursive: true, force: true });
+  };
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('the bare node:http cluster did not start within 60 s')), 60_000);
+    child.stdout?.on('data', (chunk: Buffer) => {
+      if (chunk.toString().includes('ready')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.on('exit', (code) => reject(new Error(`the bare node:http cluster exited with ${code}`)));
+  }).catch((error: unknown) => {
+    stop();
+    throw error;
+  });
+  return { url: `http://127.0.0.1:${port}`, stop };
+}
 
 const median = (values: number[]) => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -64,8 +97,9 @@ export default async function run(): Promise<BenchResult> {
 
   const cacheOn = new Pm2Cluster({ name: 'bench-cache-on', port: portBase, instances: cores, env });
   const cacheOff = new Pm2Cluster({ name: 'bench-cache-off', port: portBase + 1, instances: cores, env: { ...env, CACHE_ENABLED: 'false' } });
-  const runs: Record<Target, LoadResult[]> = { cachedList: [], uncachedList: [], trivial: [] };
-  const series: Record<string, [number, number][]> = { cachedListReqPerSec: [], uncachedListReqPerSec: [], trivialReqPerSec: [] };
+  let bare: { url: string; stop: () => void } | undefined;
+  const runs: Record<Target, LoadResult[]> = { cachedList: [], uncachedList: [], trivial: [], bare: [] };
+  const series: Record<string, [number, number][]> = { cachedListReqPerSec: [], uncachedListReqPerSec: [], trivialReqPerSec: [], bareReqPerSec: [] };
   const notes: string[] = [];
   const benchStart = Date.now();
   try {
@@ -77,11 +111,21 @@ export default async function run(): Promise<BenchResult> {
     if (on.status !== 200 || JSON.stringify(on.body) !== JSON.stringify(off.body) || on.body.items.length !== 12) {
       throw new Error(`cache on/off clusters disagree on ${LIST_PATHS[0]}: ${on.status} ${off.status}`);
     }
+    // The ceiling serves the very bytes Pick's cache serves, path for path.
+    const pages: Record<string, string> = {};
+    for (const path of LIST_PATHS) {
+      const response = await fetch(`${cacheOn.url}${path}`);
+      if (response.status !== 200) throw new Error(`${path}: ${response.status}`);
+      pages[path] = await response.text();
+    }
+    bare = await startBareCluster(portBase + 2, cores, pages);
+    console.log(`[catalog] bare node:http cluster of ${cores} workers on :${portBase + 2} serving the same ${LIST_PATHS.length} pages`);
 
     const targets: Record<Target, { url: string; paths: string[] }> = {
       cachedList: { url: cacheOn.url, paths: LIST_PATHS },
       uncachedList: { url: cacheOff.url, paths: LIST_PATHS },
       trivial: { url: cacheOn.url, paths: ['/health/live'] },
+      bare: { url: bare.url, paths: LIST_PATHS },
     };
     const load = (target: Target, duration: number) =>
       runLoad({ url: targets[target].url, connections, duration, requests: targets[target].paths.map((path) => ({ method: 'GET' as const, path })) });
@@ -100,6 +144,7 @@ export default async function run(): Promise<BenchResult> {
       }
     }
   } finally {
+    bare?.stop();
     await Promise.all([cacheOn.stop(), cacheOff.stop()]);
   }
 
@@ -118,21 +163,27 @@ export default async function run(): Promise<BenchResult> {
     ratios: {
       cachedOverUncached: round2(median(runs.cachedList.map((r, i) => r.reqPerSec / runs.uncachedList[i].reqPerSec))),
       cachedListOverTrivial: round2(median(runs.cachedList.map((r, i) => r.reqPerSec / runs.trivial[i].reqPerSec))),
+      cachedListOverBare: round2(median(runs.cachedList.map((r, i) => r.reqPerSec / runs.bare[i].reqPerSec))),
+      trivialOverBare: round2(median(runs.trivial.map((r, i) => r.reqPerSec / runs.bare[i].reqPerSec))),
     },
-    targets: { cachedOverUncached: 4, cachedListOverTrivial: 0.7 },
+    // trivialOverBare has no target: it shows what the framework alone costs.
+    targets: { cachedOverUncached: 4, cachedListOverTrivial: 0.7, cachedListOverBare: 0.6 },
     series,
     notes: [
       `${cores} PM2 workers per cluster, autocannon in-process with ${connections} connections, ${rounds} interleaved rounds of ${seconds} s per target; figures are medians over rounds, ratios are medians of the per-round ratios`,
-      `list requests rotate over ${LIST_PATHS.length} first pages (sorts x categories) of the 200-product demo catalog; trivial = GET /health/live`,
+      `list requests rotate over ${LIST_PATHS.length} first pages (sorts x categories) of the 200-product demo catalog; trivial = GET /health/live; bare = a node:http cluster of ${cores} workers answering the same bytes`,
       'load generator, app workers and MariaDB share the same cores: absolute figures are machine-bound, the ratios are the result',
       `per-round cached/uncached: ${runs.cachedList.map((r, i) => round2(r.reqPerSec / runs.uncachedList[i].reqPerSec)).join(' ')}`,
       `per-round cached list/trivial: ${runs.cachedList.map((r, i) => round2(r.reqPerSec / runs.trivial[i].reqPerSec)).join(' ')}`,
+      `per-round cached list/bare: ${runs.cachedList.map((r, i) => round2(r.reqPerSec / runs.bare[i].reqPerSec)).join(' ')}`,
+      `per-round trivial/bare: ${runs.trivial.map((r, i) => round2(r.reqPerSec / runs.bare[i].reqPerSec)).join(' ')}`,
       ...notes,
     ],
   };
   console.log(`[catalog] cached list ${figures.cachedListReqPerSec} req/s (p50 ${figures.cachedListP50Ms} / p99 ${figures.cachedListP99Ms} ms), uncached ${figures.uncachedListReqPerSec} req/s (p50 ${figures.uncachedListP50Ms} / p99 ${figures.uncachedListP99Ms} ms), trivial ${figures.trivialReqPerSec} req/s (p50 ${figures.trivialP50Ms} / p99 ${figures.trivialP99Ms} ms)`);
-  result.notes?.slice(3, 5).forEach((note) => console.log(`[catalog] ${note}`));
-  console.log(`[catalog] cached/uncached ${result.ratios.cachedOverUncached} (target >= 4), cached list/trivial ${result.ratios.cachedListOverTrivial} (target >= 0.7)`);
+  result.notes?.slice(3, 7).forEach((note) => console.log(`[catalog] ${note}`));
+  console.log(`[catalog] bare ceiling ${figures.bareReqPerSec} req/s (p50 ${figures.bareP50Ms} / p99 ${figures.bareP99Ms} ms)`);
+  console.log(`[catalog] cached/uncached ${result.ratios.cachedOverUncached} (target >= 4), cached list/trivial ${result.ratios.cachedListOverTrivial} (target >= 0.7), cached list/bare ${result.ratios.cachedListOverBare} (target >= 0.6), trivial/bare ${result.ratios.trivialOverBare}`);
   return result;
 }
 

@@ -1,5 +1,5 @@
 import { Body, Controller, HttpCode, Post } from '@nestjs/common';
-import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { NoBody } from '../common/validation.js';
 import { initialSellerStatus } from '../members/member.entity.js';
 import { MembersService } from '../members/members.service.js';
@@ -7,6 +7,7 @@ import { CurrentMember, Public } from './auth.decorators.js';
 import type { AuthMember } from './auth.decorators.js';
 import { LoginDto, RefreshDto, SignupDto, SignupResultDto, TokenPairDto } from './auth.dto.js';
 import { SessionsService } from './sessions.service.js';
+import { ApiErrors, JSON_BODY, MEMBER_ONLY } from '../openapi/api-errors.js';
 
 @ApiTags('auth')
 @Controller('api/auth')
@@ -16,9 +17,11 @@ export class AuthController {
     private readonly sessions: SessionsService,
   ) {}
 
-  /** A SELLER signs up pending: an admin approves them before they can write products. */
   @Public()
   @Post('signup')
+  @ApiOperation({ operationId: 'signup', summary: 'Sign up as a customer or a seller' })
+  @ApiCreatedResponse({ type: SignupResultDto, description: 'The new member' })
+  @ApiErrors(JSON_BODY, 'EMAIL_TAKEN', 'NICKNAME_TAKEN', 'PHONE_TAKEN')
   async signup(@Body() body: SignupDto): Promise<SignupResultDto> {
     const member = await this.members.create({ ...body, sellerStatus: initialSellerStatus(body.role) });
     return { id: member.id, email: member.email, nickname: member.nickname, role: member.role, ...(member.sellerStatus ? { sellerStatus: member.sellerStatus } : {}) };
@@ -27,6 +30,9 @@ export class AuthController {
   @Public()
   @Post('login')
   @HttpCode(200)
+  @ApiOperation({ operationId: 'login', summary: 'Log in: an access token (30 min) and a refresh token' })
+  @ApiOkResponse({ type: TokenPairDto })
+  @ApiErrors(JSON_BODY, 'INVALID_CREDENTIALS', 'MEMBER_BANNED')
   async login(@Body() body: LoginDto): Promise<TokenPairDto> {
     const member = await this.members.verifyCredentials(body.email, body.password);
     return this.sessions.open(member);
@@ -35,6 +41,9 @@ export class AuthController {
   @Public()
   @Post('token/refresh')
   @HttpCode(200)
+  @ApiOperation({ operationId: 'refreshTokens', summary: 'Rotate: a new pair; the refresh token sent stops working' })
+  @ApiOkResponse({ type: TokenPairDto })
+  @ApiErrors(JSON_BODY, 'INVALID_TOKEN', 'TOKEN_EXPIRED', 'REFRESH_TOKEN_REVOKED', 'SESSION_ENDED', 'MEMBER_BANNED')
   refresh(@Body() body: RefreshDto): Promise<TokenPairDto> {
     return this.sessions.refresh(body.refreshToken);
   }
@@ -42,6 +51,9 @@ export class AuthController {
   @ApiBearerAuth()
   @Post('logout')
   @HttpCode(204)
+  @ApiOperation({ operationId: 'logout', summary: 'Revoke a refresh token of the caller', description: 'Any member.' })
+  @ApiNoContentResponse({ description: 'Revoked (also when it already was)' })
+  @ApiErrors(MEMBER_ONLY, JSON_BODY)
   async logout(@CurrentMember() member: AuthMember, @Body() body: RefreshDto): Promise<void> {
     await this.sessions.close(member.id, body.refreshToken);
   }
@@ -50,6 +62,9 @@ export class AuthController {
   @ApiBearerAuth()
   @Post('logout-all')
   @HttpCode(204)
+  @ApiOperation({ operationId: 'logoutAll', summary: 'End every session of the caller (refresh and access tokens)', description: 'Any member.' })
+  @ApiNoContentResponse({ description: 'Every session ended' })
+  @ApiErrors(MEMBER_ONLY, JSON_BODY)
   async logoutAll(@CurrentMember() member: AuthMember, @Body(NoBody) _body: undefined): Promise<void> {
     await this.sessions.closeAll(member.id);
   }

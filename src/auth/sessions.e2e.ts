@@ -1,6 +1,6 @@
 import { EntityManager } from '@mikro-orm/mysql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createEvent, eventBody } from '../coupons/coupons-testing.js';
+import { createEvent, eventBody } from '../testing/fixtures.js';
 import { Member, MemberRole } from '../members/member.entity.js';
 import { testAdminToken } from '../testing/admin.js';
 import { startTestApp, type TestApp } from '../testing/app.js';

@@ -3,11 +3,13 @@ import { Global, Module } from '@nestjs/common';
 import { createKeyv } from 'cacheable';
 import type { AppConfig } from '../../config/env.js';
 import { APP_CONFIG } from '../common/config.module.js';
+import { Broadcaster } from './broadcaster.js';
 
 /**
  * The per-worker memory cache (`CACHE_MANAGER` from @nestjs/cache-manager). Bounded: an LRU of
  * CACHE_MAX_ENTRIES entries, with CACHE_TTL_MS as the staleness backstop when broadcasts fail.
- * Without `stores`, cache-manager would use an unbounded Map.
+ * Without `stores`, cache-manager would use an unbounded Map. Features cache through
+ * `ReadThroughCache` and tell the other workers through `Broadcaster`.
  */
 @Global()
 @Module({
@@ -20,6 +22,7 @@ import { APP_CONFIG } from '../common/config.module.js';
       }),
     }),
   ],
-  exports: [CacheModule],
+  providers: [Broadcaster],
+  exports: [CacheModule, Broadcaster],
 })
 export class AppCacheModule {}

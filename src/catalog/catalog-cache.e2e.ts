@@ -6,17 +6,8 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { cacheEvictions } from '../cache/cache.metrics.js';
 import { BROADCAST_CLIENT, BroadcastEvents } from '../common/broadcast.js';
 import { startTestApp, type TestApp } from '../testing/app.js';
+import { sleep, until } from '../testing/poll.js';
 import { CatalogService } from './catalog.service.js';
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function until(condition: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await sleep(20);
-  }
-}
 
 const broadcastEvictions = async () => (await cacheEvictions.get()).values.find((v) => v.labels.cache === 'product' && v.labels.reason === 'broadcast')?.value ?? 0;
 
@@ -36,7 +27,7 @@ describe('catalog cache (one worker)', () => {
     const before = await broadcastEvictions();
     const res = await t.http.post('/api/seller/products', { name, price, description: 'd', stock: 5, category, status: 'IN_STOCK' }, seller);
     expect(res.status).toBe(201);
-    await until(async () => (await broadcastEvictions()) > before);
+    await until('own broadcast echoed', async () => (await broadcastEvictions()) > before, Boolean, 5000, 20);
     return res.body.id as string;
   };
   /** Changes a row behind the app's back: only a cache that is really used keeps the old value. */
@@ -101,7 +92,7 @@ describe('catalog cache (one worker)', () => {
       // A read that starts after the write must not join the old load (which waits for `release`).
       expect(await Promise.race([detailName(id), sleep(3000).then(() => 'joined the old load')])).toBe('after');
       // Let the broadcast eviction pass too, so it cannot clean up after a missing guard.
-      await until(async () => (await broadcastEvictions()) > evictionsBefore);
+      await until('broadcast eviction', async () => (await broadcastEvictions()) > evictionsBefore, Boolean, 5000, 20);
       release();
       expect((await slow).body.name).toBe('before'); // it began before the write: fine for its caller
       expect(await detailName(id)).toBe('after');
@@ -136,7 +127,7 @@ describe('catalog cache (one worker)', () => {
       expect((await t.http.patch(`/api/seller/products/${id}`, { name: renamed }, seller)).status).toBe(200);
       const during = await t.http.get(`/api/general/products?category=${category}&lastId=999999999`);
       expect(during.body.items[0].name).toBe(renamed);
-      await until(async () => (await broadcastEvictions()) > evictionsBefore);
+      await until('broadcast eviction', async () => (await broadcastEvictions()) > evictionsBefore, Boolean, 5000, 20);
       release();
       expect((await slow).body.items[0].name).toBe(oldName);
       expect((await t.http.get(`/api/general/products?category=${category}&lastId=999999999`)).body.items[0].name).toBe(renamed);
@@ -176,7 +167,7 @@ describe('catalog cache (one worker)', () => {
     await sleep(300);
     expect(await detailName(id)).toBe('canary');
     await firstValueFrom(client.emit(BroadcastEvents.PRODUCT_CHANGED, { productId: id, scope: t.config.REDIS_PREFIX }), { defaultValue: undefined });
-    await until(async () => (await detailName(id)) === 'canary-2');
+    await until('canary-2 served', async () => (await detailName(id)) === 'canary-2', Boolean, 5000, 20);
   });
 
   it('exports hit, miss, eviction and invalidation counters; /health/ready reports the transport', async () => {
@@ -202,7 +193,7 @@ describe('catalog cache (one worker)', () => {
       const renamedAt = Date.now();
       expect((await off.http.get(`/api/general/products/${id}`)).body.name).toBe('ttl-1');
       expect((await short.http.get(`/api/general/products/${id}`)).body.name).toBe('ttl-0');
-      await until(async () => (await short.http.get(`/api/general/products/${id}`)).body.name === 'ttl-1', 5000);
+      await until('ttl-1 served', async () => (await short.http.get(`/api/general/products/${id}`)).body.name === 'ttl-1', Boolean, 5000, 20);
       expect(Date.now() - renamedAt).toBeLessThan(2500);
     } finally {
       await off.close();

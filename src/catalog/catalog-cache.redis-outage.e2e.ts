@@ -1,55 +1,21 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Pm2Cluster, testPort } from '../testing/cluster.js';
 import { freshGet } from '../testing/http.js';
+import { OwnRedis } from '../testing/own-services.js';
+import { sleep } from '../testing/poll.js';
 import { untilEveryWorker, type ProbeResult } from '../testing/workers.js';
 
 const REDIS_PORT = 6391;
 const CATEGORY = 'TOP';
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** This test's own throw-away Redis (never the shared one): started, stopped and restarted on REDIS_PORT. */
-class OwnRedis {
-  private child?: ChildProcess;
-  private readonly dir = new URL(`../../.local/redis-${REDIS_PORT}`, import.meta.url).pathname;
-
-  async start(): Promise<void> {
-    mkdirSync(this.dir, { recursive: true });
-    this.child = spawn('redis-server', ['--port', String(REDIS_PORT), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.dir], { stdio: 'ignore' });
-    const deadline = Date.now() + 10_000;
-    for (;;) {
-      const probe = new Redis({ port: REDIS_PORT, lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
-      probe.on('error', () => undefined);
-      try {
-        await probe.connect();
-        if ((await probe.ping()) === 'PONG') return;
-      } catch {
-        if (Date.now() > deadline) throw new Error(`own redis on ${REDIS_PORT} did not start`);
-        await sleep(100);
-      } finally {
-        probe.disconnect();
-      }
-    }
-  }
-
-  async stop(): Promise<void> {
-    const child = this.child;
-    if (!child || child.exitCode !== null) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGKILL'); // an outage, not a clean shutdown
-    await exited;
-  }
-}
 
 /**
  * Redis stopped mid-run under a PM2 cluster: reads and writes keep working without a 5xx,
  * and once Redis is back the transport reconnects by itself and invalidation works again.
  */
 describe('catalog cache with Redis down and back', () => {
-  const redis = new OwnRedis();
+  // Its own throw-away Redis (never the shared one), without persistence: it comes back empty.
+  const redis = new OwnRedis(REDIS_PORT, { aof: false });
   // TTL far beyond the test: freshness after the outage can only come from the transport.
   const cluster = new Pm2Cluster({ name: 'cache-outage', port: testPort(12), instances: 2, env: { REDIS_PORT: String(REDIS_PORT), REDIS_DB: '0', CACHE_TTL_MS: '600000' } });
   const probed = [{ url: cluster.url, workers: 2 }];
@@ -60,7 +26,7 @@ describe('catalog cache with Redis down and back', () => {
   });
   afterAll(async () => {
     await cluster.stop();
-    await redis.stop();
+    await redis.kill();
   });
 
   it('serves reads and writes while Redis is down; invalidates again after it returns, without a restart', async () => {
@@ -101,7 +67,7 @@ describe('catalog cache with Redis down and back', () => {
       await untilEveryWorker(probed, detail, (r) => r.body?.name === before, { timeoutMs: 3000 });
 
       // --- Redis goes away ---
-      await redis.stop();
+      await redis.kill();
       await untilEveryWorker(probed, '/health/ready', (r) => r.status === 503 && r.body?.checks?.transport?.status === 'down', { timeoutMs: 10_000 });
 
       // Creating works too (on whichever worker; that one drops its list pages, so re-warm them).

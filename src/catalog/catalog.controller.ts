@@ -1,9 +1,11 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { POSITIVE_ID } from '../common/validation.js';
+import { APPROVED_SELLER_ONLY, ApiErrors, JSON_BODY, PATH_PARAMS } from '../openapi/api-errors.js';
 import { ApprovedSeller, CurrentMember, Public, Roles } from '../auth/auth.decorators.js';
 import type { AuthMember } from '../auth/auth.decorators.js';
 import { MemberRole } from '../members/member.entity.js';
-import { CreateProductDto, ProductDetailDto, ProductIdParam, ProductPageDto, ProductSort, UpdateProductDto } from './catalog.dto.js';
+import { CreateProductDto, MAX_PRICE, ProductDetailDto, ProductIdParam, ProductPageDto, ProductSort, UpdateProductDto } from './catalog.dto.js';
 import { ProductCategory } from './product.entity.js';
 import { CatalogService } from './catalog.service.js';
 import { ProductListQueryPipe, type ParsedProductListQuery } from './product-list-query.pipe.js';
@@ -13,18 +15,35 @@ import { ProductListQueryPipe, type ParsedProductListQuery } from './product-lis
 export class ProductsController {
   constructor(private readonly catalog: CatalogService) {}
 
+  // The same rules as ProductListQuery / ProductListQueryPipe; any other query parameter is a 400 VALIDATION_FAILED.
   @Public()
   @Get()
-  @ApiQuery({ name: 'sort', enum: ProductSort, required: false, description: 'default NEW' })
-  @ApiQuery({ name: 'category', enum: ProductCategory, required: false })
-  @ApiQuery({ name: 'lastId', type: String, required: false, description: 'id of the last item of the previous page (from `next`)' })
-  @ApiQuery({ name: 'lastPrice', type: Number, required: false, description: 'price of the last item of the previous page (price sorts)' })
+  @ApiOperation({
+    operationId: 'listProducts',
+    summary: 'A page of 12 products',
+    description: 'Keyset pages: pass the `next` of a page back as `lastId` (and `lastPrice` for the price sorts). Unknown query parameters are refused.',
+  })
+  @ApiQuery({ name: 'sort', enum: ProductSort, enumName: 'ProductSort', required: false, description: 'default NEW' })
+  @ApiQuery({ name: 'category', enum: ProductCategory, enumName: 'ProductCategory', required: false })
+  @ApiQuery({ name: 'lastId', required: false, schema: { type: 'string', pattern: POSITIVE_ID.source }, example: '188', description: '`next.lastId` of the previous page' })
+  @ApiQuery({
+    name: 'lastPrice',
+    required: false,
+    schema: { type: 'integer', minimum: 0, maximum: MAX_PRICE },
+    example: 25000,
+    description: '`next.lastPrice` of the previous page; with HIGH_PRICE and LOW_PRICE it needs `lastId`',
+  })
+  @ApiOkResponse({ type: ProductPageDto })
+  @ApiErrors('VALIDATION_FAILED', 'INVALID_CURSOR')
   list(@Query(ProductListQueryPipe) query: ParsedProductListQuery): Promise<ProductPageDto> {
     return this.catalog.listPage(query);
   }
 
   @Public()
   @Get(':id')
+  @ApiOperation({ operationId: 'getProduct', summary: 'A product with all its image URLs' })
+  @ApiOkResponse({ type: ProductDetailDto })
+  @ApiErrors(PATH_PARAMS, 'PRODUCT_NOT_FOUND')
   detail(@Param() { id }: ProductIdParam): Promise<ProductDetailDto> {
     return this.catalog.detail(id);
   }
@@ -39,17 +58,30 @@ export class SellerProductsController {
   constructor(private readonly catalog: CatalogService) {}
 
   @Post()
+  @ApiOperation({ operationId: 'createProduct', summary: 'Create a product', description: 'Roles: SELLER or ADMIN. Images must be ones the caller uploaded.' })
+  @ApiCreatedResponse({ type: ProductDetailDto })
+  @ApiErrors(APPROVED_SELLER_ONLY, JSON_BODY, 'IMAGE_NOT_FOUND')
   create(@CurrentMember() actor: AuthMember, @Body() body: CreateProductDto): Promise<ProductDetailDto> {
     return this.catalog.create(actor, body);
   }
 
   @Patch(':id')
+  @ApiOperation({
+    operationId: 'updateProduct',
+    summary: 'Change any fields of a product',
+    description: 'Roles: the SELLER who owns the product, or ADMIN. A field left out is kept; `images`, when given, replaces the list.',
+  })
+  @ApiOkResponse({ type: ProductDetailDto })
+  @ApiErrors(APPROVED_SELLER_ONLY, JSON_BODY, PATH_PARAMS, 'PRODUCT_NOT_FOUND', 'IMAGE_NOT_FOUND')
   update(@CurrentMember() actor: AuthMember, @Param() { id }: ProductIdParam, @Body() body: UpdateProductDto): Promise<ProductDetailDto> {
     return this.catalog.update(actor, id, body);
   }
 
   @Delete(':id')
   @HttpCode(204)
+  @ApiOperation({ operationId: 'deleteProduct', summary: 'Delete a product', description: 'Roles: the SELLER who owns the product, or ADMIN.' })
+  @ApiNoContentResponse({ description: 'Deleted' })
+  @ApiErrors(APPROVED_SELLER_ONLY, PATH_PARAMS, 'PRODUCT_NOT_FOUND')
   async remove(@CurrentMember() actor: AuthMember, @Param() { id }: ProductIdParam): Promise<void> {
     await this.catalog.remove(actor, id);
   }

@@ -39,40 +39,41 @@ export class ProductListQuery {
 }
 
 export class ProductIdParam {
-  @ApiProperty() @Matches(POSITIVE_ID, { message: 'id must be a positive integer' })
+  @ApiProperty({ pattern: POSITIVE_ID.source, example: '7' }) @Matches(POSITIVE_ID, { message: 'id must be a positive integer' })
   id: string;
 }
 
 export class ProductImageInput {
-  @ApiProperty({ description: 'a URL returned by POST /api/seller/products/images' })
+  @ApiProperty({ maxLength: 1000, description: 'a URL returned by POST /api/seller/products/images', example: 'https://cdn.example.com/product/0b6f4c1e-3d5a-4f0e-9a51-2c7d8e9f0a1b.jpg' })
   @IsString() @MaxLength(1000)
   url: string;
 
-  @ApiProperty({ enum: ProductImageType })
+  @ApiProperty({ enum: ProductImageType, enumName: 'ProductImageType', example: 'MAIN' })
   @IsEnum(ProductImageType)
   type: ProductImageType;
 }
 
 export class CreateProductDto {
-  @ApiProperty({ maxLength: 100 }) @Transform(trim) @IsString() @IsDisplayText() @IsNotEmpty() @MaxLength(100)
+  @ApiProperty({ minLength: 1, maxLength: 100, example: 'Linen shirt', description: 'trimmed; no control characters' })
+  @Transform(trim) @IsString() @IsDisplayText() @IsNotEmpty() @MaxLength(100)
   name: string;
 
-  @ApiProperty({ minimum: 0, maximum: MAX_PRICE }) @IsInt() @Min(0) @Max(MAX_PRICE)
+  @ApiProperty({ type: 'integer', minimum: 0, maximum: MAX_PRICE, example: 39000 }) @IsInt() @Min(0) @Max(MAX_PRICE)
   price: number;
 
-  @ApiProperty({ maxLength: 5000 }) @IsString() @IsDisplayText({ multiline: true }) @MaxLength(5000)
+  @ApiProperty({ maxLength: 5000, example: 'Breathable linen, regular fit', description: 'no control characters other than tabs and line breaks' }) @IsString() @IsDisplayText({ multiline: true }) @MaxLength(5000)
   description: string;
 
-  @ApiProperty({ minimum: 0, maximum: MAX_STOCK }) @IsInt() @Min(0) @Max(MAX_STOCK)
+  @ApiProperty({ type: 'integer', minimum: 0, maximum: MAX_STOCK, example: 120 }) @IsInt() @Min(0) @Max(MAX_STOCK)
   stock: number;
 
-  @ApiProperty({ enum: ProductCategory }) @IsEnum(ProductCategory)
+  @ApiProperty({ enum: ProductCategory, enumName: 'ProductCategory', example: 'TOP' }) @IsEnum(ProductCategory)
   category: ProductCategory;
 
-  @ApiProperty({ enum: ProductStatus }) @IsEnum(ProductStatus)
+  @ApiProperty({ enum: ProductStatus, enumName: 'ProductStatus', example: 'IN_STOCK' }) @IsEnum(ProductStatus)
   status: ProductStatus;
 
-  @ApiPropertyOptional({ type: [ProductImageInput], description: 'in display order; at most one MAIN' })
+  @ApiPropertyOptional({ type: [ProductImageInput], maxItems: MAX_IMAGES, description: 'in display order; at most one MAIN' })
   @ValidateIf((_, value) => value !== undefined) @IsArray() @ArrayMaxSize(MAX_IMAGES) @ValidateNested({ each: true }) @Type(() => ProductImageInput)
   images?: ProductImageInput[];
 }
@@ -82,39 +83,40 @@ export class CreateProductDto {
 export class UpdateProductDto extends PartialType(CreateProductDto, { skipNullProperties: false }) {}
 
 export class ProductSummaryDto {
-  @ApiProperty() id: string;
-  @ApiProperty() name: string;
-  @ApiProperty() price: number;
-  @ApiProperty({ nullable: true, type: String }) imageUrl: string | null;
+  @ApiProperty({ pattern: POSITIVE_ID.source, example: '188' }) id: string;
+  @ApiProperty({ example: 'Linen shirt' }) name: string;
+  @ApiProperty({ type: 'integer', minimum: 0, example: 39000 }) price: number;
+  @ApiProperty({ nullable: true, type: String, description: 'thumbnail of the MAIN image; null without one' }) imageUrl: string | null;
 }
 
 export class PageCursorDto {
-  @ApiProperty() lastId: string;
-  @ApiProperty() lastPrice: number;
+  @ApiProperty({ pattern: POSITIVE_ID.source, example: '177' }) lastId: string;
+  @ApiProperty({ type: 'integer', minimum: 0, example: 25000 }) lastPrice: number;
 }
 
 export class ProductPageDto {
-  @ApiProperty({ type: [ProductSummaryDto] }) items: ProductSummaryDto[];
-  @ApiProperty({ type: PageCursorDto, nullable: true }) next: PageCursorDto | null;
+  @ApiProperty({ type: [ProductSummaryDto], maxItems: PAGE_SIZE }) items: ProductSummaryDto[];
+  @ApiProperty({ type: PageCursorDto, nullable: true, description: 'query parameters of the next page; null on the last page' })
+  next: PageCursorDto | null;
 }
 
 export class ProductImageDto {
-  @ApiProperty() url: string;
-  @ApiProperty({ enum: ProductImageType }) type: ProductImageType;
+  @ApiProperty({ example: 'https://cdn.example.com/product/0b6f4c1e-3d5a-4f0e-9a51-2c7d8e9f0a1b.jpg' }) url: string;
+  @ApiProperty({ enum: ProductImageType, enumName: 'ProductImageType' }) type: ProductImageType;
 }
 
 export class ProductDetailDto {
-  @ApiProperty() id: string;
-  @ApiProperty() sellerId: string;
-  @ApiProperty() name: string;
-  @ApiProperty() price: number;
-  @ApiProperty() description: string;
-  @ApiProperty() stock: number;
-  @ApiProperty({ enum: ProductCategory }) category: ProductCategory;
-  @ApiProperty({ enum: ProductStatus }) status: ProductStatus;
-  @ApiProperty({ nullable: true, type: String }) imageUrl: string | null;
+  @ApiProperty({ pattern: POSITIVE_ID.source, example: '188' }) id: string;
+  @ApiProperty({ pattern: POSITIVE_ID.source, example: '2' }) sellerId: string;
+  @ApiProperty({ example: 'Linen shirt' }) name: string;
+  @ApiProperty({ type: 'integer', minimum: 0, example: 39000 }) price: number;
+  @ApiProperty({ example: 'Breathable linen, regular fit' }) description: string;
+  @ApiProperty({ type: 'integer', minimum: 0, example: 120 }) stock: number;
+  @ApiProperty({ enum: ProductCategory, enumName: 'ProductCategory' }) category: ProductCategory;
+  @ApiProperty({ enum: ProductStatus, enumName: 'ProductStatus' }) status: ProductStatus;
+  @ApiProperty({ nullable: true, type: String, description: 'the MAIN image; null without one' }) imageUrl: string | null;
   @ApiProperty({ type: [ProductImageDto] }) images: ProductImageDto[];
-  @ApiProperty() createdAt: string;
-  @ApiProperty() updatedAt: string;
+  @ApiProperty({ format: 'date-time' }) createdAt: string;
+  @ApiProperty({ format: 'date-time' }) updatedAt: string;
 }
 

@@ -4,12 +4,12 @@ import { CatalogCache } from './catalog-cache.js';
 import { CatalogEventsController } from './catalog-events.controller.js';
 import { ProductsController, SellerProductsController } from './catalog.controller.js';
 import { CatalogService } from './catalog.service.js';
-import { ImageUrls } from './image-urls.js';
+import { ProductImageReferences } from './product-image.references.js';
 
 @Module({
   imports: [MediaModule],
   controllers: [ProductsController, SellerProductsController, CatalogEventsController],
-  providers: [CatalogService, ImageUrls, CatalogCache],
-  exports: [CatalogService, ImageUrls, CatalogCache],
+  providers: [CatalogService, CatalogCache, ProductImageReferences],
+  exports: [CatalogService, CatalogCache],
 })
 export class CatalogModule {}

@@ -2,11 +2,11 @@ import { EntityManager } from '@mikro-orm/mysql';
 import { Injectable } from '@nestjs/common';
 import { AuthMember } from '../auth/auth.decorators.js';
 import { AppError } from '../common/errors.js';
+import { ImageUrls } from '../media/image-urls.js';
 import { MediaService } from '../media/media.service.js';
 import { Member, MemberRole } from '../members/member.entity.js';
 import { CreateProductDto, PAGE_SIZE, ProductDetailDto, ProductImageInput, ProductListQuery, ProductPageDto, ProductSort, UpdateProductDto } from './catalog.dto.js';
 import { CatalogCache } from './catalog-cache.js';
-import { ImageUrls } from './image-urls.js';
 import { ProductImage, ProductImageType } from './product-image.entity.js';
 import { Product } from './product.entity.js';
 

@@ -11,9 +11,8 @@ import { Redis } from 'ioredis';
 import { parseArgs } from 'node:util';
 import { assertNodeVersion, loadConfig } from '../../config/env.js';
 import { ormOptions } from '../../config/mikro-orm.js';
-import { defineClaimCommands } from '../coupons/claim-scripts.js';
 import { Coupon } from '../coupons/coupon.entity.js';
-import { rebuildCouponState, type RebuildOutcome } from '../coupons/coupon-state.js';
+import { CouponStock, type RebuildOutcome } from '../coupons/coupon-stock.js';
 import { redisOptions } from '../redis/redis.module.js';
 import { exitOnConfigError } from './cli-support.js';
 
@@ -22,7 +21,8 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const { values } = parseArgs({ options: { coupon: { type: 'string', multiple: true }, force: { type: 'boolean', default: false } } });
   const orm = await MikroORM.init(ormOptions(config));
-  const redis = defineClaimCommands(new Redis({ ...redisOptions(config), maxRetriesPerRequest: 3 }));
+  const redis = new Redis({ ...redisOptions(config), maxRetriesPerRequest: 3 });
+  const stock = new CouponStock(redis, orm.em, config);
   try {
     let ids = values.coupon ?? [];
     if (ids.length === 0) {
@@ -31,7 +31,7 @@ async function main(): Promise<void> {
       ids = coupons.map((coupon) => String(coupon.id));
     }
     const outcomes: RebuildOutcome[] = [];
-    for (const id of ids) outcomes.push(await rebuildCouponState(redis, orm.em.fork(), config.REDIS_PREFIX, id, { force: values.force }));
+    for (const id of ids) outcomes.push(await stock.rebuild(id, { force: values.force }));
     console.log(JSON.stringify(outcomes));
   } finally {
     await orm.close(true);

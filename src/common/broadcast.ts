@@ -1,4 +1,4 @@
-/** Broadcast events between all workers of all servers (Redis transport). */
+/** Broadcast events between all workers of all servers (Redis transport); sent by `Broadcaster` (src/redis). */
 export const BROADCAST_CLIENT = Symbol('BROADCAST_CLIENT');
 
 export const BroadcastEvents = {
@@ -6,14 +6,14 @@ export const BroadcastEvents = {
   COUPON_CHANGED: 'coupon.changed',
 } as const;
 
-export interface ProductChangedEvent {
-  productId: string;
-  /** REDIS_PREFIX of the sender: pub/sub channels are not per Redis db, so deployments sharing a Redis ignore each other's events. */
-  scope: string;
+/** Event name -> payload. The sender adds `scope` (its REDIS_PREFIX) to every message. */
+export interface BroadcastEventMap {
+  [BroadcastEvents.PRODUCT_CHANGED]: { productId: string };
+  [BroadcastEvents.COUPON_CHANGED]: { eventId: string };
 }
 
-export interface CouponChangedEvent {
-  eventId: string;
-  /** REDIS_PREFIX of the sender (see ProductChangedEvent). */
-  scope: string;
-}
+/** What a receiver gets: the payload plus the sender's REDIS_PREFIX (pub/sub channels are not per Redis db). */
+export type BroadcastMessage<K extends keyof BroadcastEventMap> = BroadcastEventMap[K] & { scope: string };
+
+export type ProductChangedEvent = BroadcastMessage<typeof BroadcastEvents.PRODUCT_CHANGED>;
+export type CouponChangedEvent = BroadcastMessage<typeof BroadcastEvents.COUPON_CHANGED>;

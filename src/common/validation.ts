@@ -51,6 +51,8 @@ export const IsWellFormedText = () =>
 
 // A date, a time (seconds optional) and an explicit offset.
 const DATE_TIME_WITH_OFFSET = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/i;
+/** The same rule for the API document (case-insensitive there by listing both cases). */
+export const INSTANT_PATTERN = DATE_TIME_WITH_OFFSET.source.replace('T', '[Tt]').replace('(Z|', '([Zz]|');
 
 /**
  * An instant: an ISO-8601 date-time with its offset (`…Z`, `…+09:00`). A time without one would

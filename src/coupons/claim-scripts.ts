@@ -1,32 +1,6 @@
 import type { Redis } from 'ioredis';
 
-/**
- * Redis state of one coupon (hash tag `{id}` keeps a coupon's keys in one slot; the claim script
- * also writes `pendingIndex`, another slot, so Pick runs on one Redis primary, not a Redis Cluster):
- * - `state`   hash { max }: present = the coupon's state is initialised; Redis decides on it.
- * - `members` set of member ids whose claim was accepted (pending or persisted). Its size is
- *             the issued count: remaining = max - SCARD(members).
- * - `pending` sorted set member id -> accept time (ms): accepted, not yet in MySQL.
- * `pendingIndex` lists the coupons that may have pending claims (for the sweeper).
- */
-export interface CouponKeys {
-  state: string;
-  members: string;
-  pending: string;
-  rebuildLock: string;
-  pendingIndex: string;
-}
-
-export function couponKeys(prefix: string, couponId: string): CouponKeys {
-  const base = `${prefix}:coupon:{${couponId}}`;
-  return {
-    state: `${base}:state`,
-    members: `${base}:members`,
-    pending: `${base}:pending`,
-    rebuildLock: `${base}:rebuild-lock`,
-    pendingIndex: `${prefix}:coupons:pending-index`,
-  };
-}
+/** The Lua scripts of coupon stock (used only by CouponStock, which owns the keys they run on). */
 
 export const enum ClaimResult {
   ACCEPTED = 0,

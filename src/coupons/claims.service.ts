@@ -1,14 +1,11 @@
 import { EntityManager } from '@mikro-orm/mysql';
 import { InjectQueue } from '@nestjs/bull';
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import type { Queue } from 'bull';
 import { Counter } from 'prom-client';
-import type { AppConfig } from '../../config/env.js';
-import { APP_CONFIG } from '../common/config.module.js';
 import { AppError } from '../common/errors.js';
-import { ClaimResult, couponKeys } from './claim-scripts.js';
 import { claimWindowError } from './claim-window.js';
-import { rebuildCouponState } from './coupon-state.js';
+import { ClaimResult, CouponStock } from './coupon-stock.js';
 import type { ClaimStatus, MemberCouponDto } from './coupons.dto.js';
 import { EventsService } from './events.service.js';
 import { ISSUANCE_JOB_OPTIONS, ISSUANCE_QUEUE, issuanceJobId, type IssuanceJob } from './issuance.queue.js';
@@ -28,8 +25,8 @@ export class ClaimsService {
   constructor(
     private readonly em: EntityManager,
     private readonly events: EventsService,
+    private readonly stock: CouponStock,
     @InjectQueue(ISSUANCE_QUEUE) private readonly queue: Queue<IssuanceJob>,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   /**
@@ -45,15 +42,7 @@ export class ClaimsService {
     if (refusal === 'EVENT_ENDED') throw new AppError(refusal, 'This coupon event has ended');
     if (refusal) throw new AppError(refusal, 'This coupon event has not started yet');
 
-    const redis = this.events.redis;
-    const keys = couponKeys(this.config.REDIS_PREFIX, couponId);
-    const decide = () => redis.couponClaim(keys.state, keys.members, keys.pending, keys.pendingIndex, memberId, Date.now(), couponId);
-    let result = await decide();
-    if (result === ClaimResult.STATE_MISSING) {
-      // Never decide on missing state: rebuild it from MySQL + pending first (once, under a lock).
-      await rebuildCouponState(redis, this.em.fork(), this.config.REDIS_PREFIX, couponId);
-      result = await decide();
-    }
+    const result = await this.stock.claim(couponId, memberId);
     claimDecisions.inc({ result: RESULT_LABEL[result] ?? 'unavailable' });
     switch (result) {
       case ClaimResult.ACCEPTED:
@@ -89,9 +78,7 @@ export class ClaimsService {
     if (!event?.coupons.some((coupon) => coupon.id === couponId)) throw new AppError('COUPON_NOT_FOUND', `Coupon ${couponId} is not part of event ${eventId}`);
     const row = await this.em.fork().count(MemberCoupon, { coupon: couponId, member: memberId });
     if (row > 0) return 'ISSUED';
-    const keys = couponKeys(this.config.REDIS_PREFIX, couponId);
-    const accepted = await this.events.redis.sismember(keys.members, memberId);
-    if (accepted !== 1) return 'NONE';
+    if (!(await this.stock.accepted(couponId, memberId))) return 'NONE';
     // Accepted: either still pending, or persisted between the two reads above.
     const again = await this.em.fork().count(MemberCoupon, { coupon: couponId, member: memberId });
     return again > 0 ? 'ISSUED' : 'PENDING';

@@ -5,8 +5,10 @@ import { loadConfig } from '../../config/env.js';
 import { ormOptions } from '../../config/mikro-orm.js';
 import { MemberRole } from '../members/member.entity.js';
 import { Pm2Cluster, testPort } from '../testing/cluster.js';
-import { couponKeys } from './claim-scripts.js';
-import { claimPlan, createEvent, eventBody, mint, rush, tally, waitForDrainAndCheck } from './coupons-testing.js';
+import { couponKeys } from './coupon-stock.js';
+import { claimPlan, rush, tally } from '../testing/claim-rush.js';
+import { createEvent, eventBody, mint } from '../testing/fixtures.js';
+import { waitForDrainAndCheck } from '../testing/invariants.js';
 
 const MEMBERS = 1_100;
 const STOCK = 100;

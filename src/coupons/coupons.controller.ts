@@ -1,14 +1,13 @@
 import { Body, Controller, Get, HttpCode, Param, Patch, Post } from '@nestjs/common';
-import { EventPattern, Payload } from '@nestjs/microservices';
-import { ApiBearerAuth, ApiParam, ApiTags } from '@nestjs/swagger';
+import { ApiAcceptedResponse, ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import { ApiErrors, JSON_BODY, MEMBER_ONLY, PATH_PARAMS, ROLES_ONLY } from '../openapi/api-errors.js';
 import { AppError } from '../common/errors.js';
 import { CurrentMember, Public, Roles } from '../auth/auth.decorators.js';
 import type { AuthMember } from '../auth/auth.decorators.js';
-import { BroadcastEvents, type CouponChangedEvent } from '../common/broadcast.js';
 import { POSITIVE_ID } from '../common/validation.js';
 import { MemberRole } from '../members/member.entity.js';
 import { ClaimsService } from './claims.service.js';
-import { CouponPathParams, CreateEventDto, EventIdParam, EventPathParams, UpdateEventDto, type ClaimStatus, type EventDto, type MemberCouponDto } from './coupons.dto.js';
+import { ClaimAcceptedDto, ClaimStatusDto, CouponPathParams, CreateEventDto, EventDto, EventIdParam, EventPathParams, MemberCouponDto, UpdateEventDto } from './coupons.dto.js';
 import { EventsService } from './events.service.js';
 
 
@@ -28,11 +27,21 @@ export class AdminEventsController {
   constructor(private readonly events: EventsService) {}
 
   @Post()
+  @ApiOperation({ operationId: 'createEvent', summary: 'Create a coupon event with its coupons', description: 'Roles: ADMIN. Times need an offset.' })
+  @ApiCreatedResponse({ type: EventDto })
+  @ApiErrors(ROLES_ONLY, JSON_BODY)
   create(@Body() body: CreateEventDto): Promise<EventDto> {
     return this.events.create(body);
   }
 
   @Patch(':id')
+  @ApiOperation({
+    operationId: 'updateEvent',
+    summary: 'Change an event, change or add coupons',
+    description: 'Roles: ADMIN. Every worker drops its cached copy after the change is committed.',
+  })
+  @ApiOkResponse({ type: EventDto })
+  @ApiErrors(ROLES_ONLY, JSON_BODY, PATH_PARAMS, 'EVENT_NOT_FOUND', 'COUPON_NOT_FOUND', 'COUPON_MAX_BELOW_ISSUED')
   update(@Param() { id }: EventIdParam, @Body() body: UpdateEventDto): Promise<EventDto> {
     return this.events.update(id, body);
   }
@@ -48,6 +57,9 @@ export class EventsController {
 
   @Public()
   @Get(':eventId')
+  @ApiOperation({ operationId: 'getEvent', summary: 'An event, its coupons and their remaining stock' })
+  @ApiOkResponse({ type: EventDto })
+  @ApiErrors(PATH_PARAMS, 'EVENT_NOT_FOUND')
   event(@Param() { eventId }: EventPathParams): Promise<EventDto> {
     return this.events.publicEvent(eventId);
   }
@@ -55,11 +67,18 @@ export class EventsController {
   // The hottest route of a rush: ids are checked by a regex here instead of a class-validator
   // DTO (same 400 VALIDATION_FAILED), which is a measurable share of a claim's CPU.
   @ApiBearerAuth()
-  @ApiParam({ name: 'eventId' })
-  @ApiParam({ name: 'couponId' })
+  @ApiParam({ name: 'eventId', schema: { type: 'string', pattern: POSITIVE_ID.source }, example: '1' })
+  @ApiParam({ name: 'couponId', schema: { type: 'string', pattern: POSITIVE_ID.source }, example: '1' })
   @Post(':eventId/coupons/:couponId/issue')
   @HttpCode(202)
-  async claim(@CurrentMember() member: AuthMember, @Param('eventId') eventId: string, @Param('couponId') couponId: string): Promise<{ status: 'PENDING' }> {
+  @ApiOperation({
+    operationId: 'claimCoupon',
+    summary: 'Claim a coupon, first come first served',
+    description: 'Any member. 202 means accepted: the coupon is yours and is being written; follow it with GET on the same path.',
+  })
+  @ApiAcceptedResponse({ type: ClaimAcceptedDto })
+  @ApiErrors(MEMBER_ONLY, PATH_PARAMS, 'COUPON_NOT_FOUND', 'EVENT_NOT_STARTED', 'EVENT_ENDED', 'COUPON_ALREADY_ISSUED', 'COUPON_SOLD_OUT')
+  async claim(@CurrentMember() member: AuthMember, @Param('eventId') eventId: string, @Param('couponId') couponId: string): Promise<ClaimAcceptedDto> {
     checkIds(eventId, couponId);
     await this.claims.claim(eventId, couponId, member.id);
     return { status: 'PENDING' };
@@ -67,14 +86,11 @@ export class EventsController {
 
   @ApiBearerAuth()
   @Get(':eventId/coupons/:couponId/issue')
-  async status(@CurrentMember() member: AuthMember, @Param() { eventId, couponId }: CouponPathParams): Promise<{ status: ClaimStatus }> {
+  @ApiOperation({ operationId: 'getClaimStatus', summary: 'Where the caller\'s claim of a coupon is', description: 'Any member.' })
+  @ApiOkResponse({ type: ClaimStatusDto })
+  @ApiErrors(MEMBER_ONLY, PATH_PARAMS, 'COUPON_NOT_FOUND')
+  async status(@CurrentMember() member: AuthMember, @Param() { eventId, couponId }: CouponPathParams): Promise<ClaimStatusDto> {
     return { status: await this.claims.status(eventId, couponId, member.id) };
-  }
-
-  /** Every worker of every server evicts its copy when an admin edits an event. */
-  @EventPattern(BroadcastEvents.COUPON_CHANGED)
-  async couponChanged(@Payload() message: CouponChangedEvent): Promise<void> {
-    if (this.events.ownsBroadcast(message)) await this.events.evict(message.eventId);
   }
 }
 
@@ -85,6 +101,9 @@ export class MemberCouponsController {
   constructor(private readonly claims: ClaimsService) {}
 
   @Get()
+  @ApiOperation({ operationId: 'listMyCoupons', summary: 'The caller\'s coupons, newest first (at most 500)', description: 'Any member.' })
+  @ApiOkResponse({ type: [MemberCouponDto] })
+  @ApiErrors(MEMBER_ONLY)
   list(@CurrentMember() member: AuthMember): Promise<MemberCouponDto[]> {
     return this.claims.memberCoupons(member.id);
   }

@@ -1,8 +1,9 @@
 import { ApiProperty, ApiPropertyOptional, PartialType } from '@nestjs/swagger';
 import { Transform, Type } from 'class-transformer';
 import { ArrayMaxSize, ArrayMinSize, IsArray, IsEnum, IsInt, IsNotEmpty, IsOptional, IsString, Matches, Max, MaxLength, Min, ValidateNested } from 'class-validator';
-import { IsDisplayText, IsInstant, IsOmittable, POSITIVE_ID } from '../common/validation.js';
+import { INSTANT_PATTERN, IsDisplayText, IsInstant, IsOmittable, POSITIVE_ID } from '../common/validation.js';
 import { DiscountType } from './coupon.entity.js';
+import { MemberCouponStatus } from './member-coupon.entity.js';
 
 export const MAX_ISSUANCE = 10_000_000;
 export const MAX_COUPONS_PER_EVENT = 20;
@@ -11,114 +12,136 @@ export const MAX_DISCOUNT_AMOUNT = 100_000_000;
 const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
 
 export class CreateCouponDto {
-  @ApiProperty({ maxLength: 100 }) @Transform(trim) @IsString() @IsDisplayText() @IsNotEmpty() @MaxLength(100)
+  @ApiProperty({ minLength: 1, maxLength: 100, example: '10% off', description: 'trimmed; no control characters' })
+  @Transform(trim) @IsString() @IsDisplayText() @IsNotEmpty() @MaxLength(100)
   name: string;
 
-  @ApiProperty({ enum: DiscountType }) @IsEnum(DiscountType)
+  @ApiProperty({ enum: DiscountType, enumName: 'DiscountType', example: DiscountType.PERCENTAGE }) @IsEnum(DiscountType)
   discountType: DiscountType;
 
-  @ApiProperty({ description: 'percent (1-100) or an amount', minimum: 1 }) @IsInt() @Min(1) @Max(MAX_DISCOUNT_AMOUNT)
+  @ApiProperty({ type: 'integer', description: 'percent (1-100) or an amount', minimum: 1, maximum: MAX_DISCOUNT_AMOUNT, example: 10 })
+  @IsInt() @Min(1) @Max(MAX_DISCOUNT_AMOUNT)
   discountValue: number;
 
-  @ApiProperty({ minimum: 0 }) @IsInt() @Min(0) @Max(1_000_000_000)
+  @ApiProperty({ type: 'integer', minimum: 0, maximum: 1_000_000_000, example: 30000 }) @IsInt() @Min(0) @Max(1_000_000_000)
   minimumProductPrice: number;
 
-  @ApiProperty({ format: 'date-time' }) @IsInstant()
+  @ApiProperty({ format: 'date-time', pattern: INSTANT_PATTERN, example: '2026-12-01T09:00:00+09:00' }) @IsInstant()
   validFrom: string;
 
-  @ApiProperty({ format: 'date-time' }) @IsInstant()
+  @ApiProperty({ format: 'date-time', pattern: INSTANT_PATTERN, example: '2026-12-31T23:59:59+09:00' }) @IsInstant()
   validUntil: string;
 
-  @ApiProperty({ minimum: 1, maximum: MAX_ISSUANCE }) @IsInt() @Min(1) @Max(MAX_ISSUANCE)
+  @ApiProperty({ type: 'integer', minimum: 1, maximum: MAX_ISSUANCE, example: 10000 }) @IsInt() @Min(1) @Max(MAX_ISSUANCE)
   maxIssuance: number;
 }
 
 /** In a PATCH: with `id`, changes that coupon (any subset); without, adds a coupon (all fields). */
 // skipNullProperties: false — an explicit null is refused (it would reach a NOT NULL column).
 export class UpdateCouponDto extends PartialType(CreateCouponDto, { skipNullProperties: false }) {
-  @ApiPropertyOptional() @IsOptional() @Matches(POSITIVE_ID, { message: 'id must be a positive integer' })
+  @ApiPropertyOptional({ pattern: POSITIVE_ID.source, description: 'the coupon to change; leave out to add a coupon', example: '3' })
+  @IsOptional() @Matches(POSITIVE_ID, { message: 'id must be a positive integer' })
   id?: string;
 }
 
 export class CreateEventDto {
-  @ApiProperty({ maxLength: 100 }) @Transform(trim) @IsString() @IsDisplayText() @IsNotEmpty() @MaxLength(100)
+  @ApiProperty({ minLength: 1, maxLength: 100, example: 'Winter sale', description: 'trimmed; no control characters' })
+  @Transform(trim) @IsString() @IsDisplayText() @IsNotEmpty() @MaxLength(100)
   title: string;
 
-  @ApiProperty({ format: 'date-time' }) @IsInstant()
+  @ApiProperty({ format: 'date-time', pattern: INSTANT_PATTERN, example: '2026-12-01T09:00:00+09:00' }) @IsInstant()
   startsAt: string;
 
-  @ApiProperty({ format: 'date-time' }) @IsInstant()
+  @ApiProperty({ format: 'date-time', pattern: INSTANT_PATTERN, example: '2026-12-01T10:00:00+09:00' }) @IsInstant()
   endsAt: string;
 
-  @ApiProperty({ type: [CreateCouponDto] })
+  @ApiProperty({ type: [CreateCouponDto], minItems: 1, maxItems: MAX_COUPONS_PER_EVENT })
   @IsArray() @ArrayMinSize(1) @ArrayMaxSize(MAX_COUPONS_PER_EVENT) @ValidateNested({ each: true }) @Type(() => CreateCouponDto)
   coupons: CreateCouponDto[];
 }
 
 export class UpdateEventDto {
-  @ApiPropertyOptional({ maxLength: 100 }) @IsOmittable() @Transform(trim) @IsString() @IsDisplayText() @IsNotEmpty() @MaxLength(100)
+  @ApiPropertyOptional({ minLength: 1, maxLength: 100, example: 'Winter sale, extended' }) @IsOmittable() @Transform(trim) @IsString() @IsDisplayText() @IsNotEmpty() @MaxLength(100)
   title?: string;
 
-  @ApiPropertyOptional({ format: 'date-time' }) @IsOmittable() @IsInstant()
+  @ApiPropertyOptional({ format: 'date-time', pattern: INSTANT_PATTERN }) @IsOmittable() @IsInstant()
   startsAt?: string;
 
-  @ApiPropertyOptional({ format: 'date-time' }) @IsOmittable() @IsInstant()
+  @ApiPropertyOptional({ format: 'date-time', pattern: INSTANT_PATTERN, example: '2026-12-01T11:00:00+09:00' }) @IsOmittable() @IsInstant()
   endsAt?: string;
 
-  @ApiPropertyOptional({ type: [UpdateCouponDto], description: 'coupons not listed are kept unchanged' })
+  @ApiPropertyOptional({ type: [UpdateCouponDto], maxItems: MAX_COUPONS_PER_EVENT, description: 'coupons not listed are kept unchanged' })
   @IsOmittable() @IsArray() @ArrayMaxSize(MAX_COUPONS_PER_EVENT) @ValidateNested({ each: true }) @Type(() => UpdateCouponDto)
   coupons?: UpdateCouponDto[];
 }
 
 export class EventIdParam {
-  @ApiProperty() @Matches(POSITIVE_ID, { message: 'id must be a positive integer' })
+  @ApiProperty({ pattern: POSITIVE_ID.source, example: '1' }) @Matches(POSITIVE_ID, { message: 'id must be a positive integer' })
   id: string;
 }
 
 export class EventPathParams {
-  @ApiProperty() @Matches(POSITIVE_ID, { message: 'eventId must be a positive integer' })
+  @ApiProperty({ pattern: POSITIVE_ID.source, example: '1' }) @Matches(POSITIVE_ID, { message: 'eventId must be a positive integer' })
   eventId: string;
 }
 
 export class CouponPathParams extends EventPathParams {
-  @ApiProperty() @Matches(POSITIVE_ID, { message: 'couponId must be a positive integer' })
+  @ApiProperty({ pattern: POSITIVE_ID.source, example: '1' }) @Matches(POSITIVE_ID, { message: 'couponId must be a positive integer' })
   couponId: string;
 }
 
-export interface CouponDto {
-  id: string;
-  name: string;
-  discountType: DiscountType;
-  discountValue: number;
-  minimumProductPrice: number;
-  validFrom: string;
-  validUntil: string;
-  maxIssuance: number;
+export class CouponDto {
+  @ApiProperty({ pattern: POSITIVE_ID.source, example: '1' }) id: string;
+  @ApiProperty({ example: '10% off' }) name: string;
+  @ApiProperty({ enum: DiscountType, enumName: 'DiscountType' }) discountType: DiscountType;
+  @ApiProperty({ type: 'integer', minimum: 1, example: 10 }) discountValue: number;
+  @ApiProperty({ type: 'integer', minimum: 0, example: 30000 }) minimumProductPrice: number;
+  @ApiProperty({ format: 'date-time', example: '2026-12-01T00:00:00.000Z' }) validFrom: string;
+  @ApiProperty({ format: 'date-time', example: '2026-12-31T14:59:59.000Z' }) validUntil: string;
+  @ApiProperty({ type: 'integer', minimum: 1, example: 10000 }) maxIssuance: number;
   /** from Redis; null when Redis cannot answer right now */
+  @ApiPropertyOptional({
+    type: 'integer',
+    minimum: 0,
+    nullable: true,
+    example: 9421,
+    description: 'coupons left (GET /api/events/{eventId} only); null when the stock cannot be read right now',
+  })
   remaining?: number | null;
 }
 
-export interface EventDto {
-  id: string;
-  title: string;
-  startsAt: string;
-  endsAt: string;
-  coupons: CouponDto[];
+export class EventDto {
+  @ApiProperty({ pattern: POSITIVE_ID.source, example: '1' }) id: string;
+  @ApiProperty({ example: 'Winter sale' }) title: string;
+  @ApiProperty({ format: 'date-time', example: '2026-12-01T00:00:00.000Z' }) startsAt: string;
+  @ApiProperty({ format: 'date-time', example: '2026-12-01T01:00:00.000Z' }) endsAt: string;
+  @ApiProperty({ type: [CouponDto] }) coupons: CouponDto[];
 }
 
-export type ClaimStatus = 'NONE' | 'PENDING' | 'ISSUED';
+export const CLAIM_STATUSES = ['NONE', 'PENDING', 'ISSUED'] as const;
+export type ClaimStatus = (typeof CLAIM_STATUSES)[number];
 
-export interface MemberCouponDto {
-  id: string;
-  couponId: string;
-  eventId: string;
-  name: string;
-  discountType: DiscountType;
-  discountValue: number;
-  minimumProductPrice: number;
-  validFrom: string;
-  validUntil: string;
-  status: string;
-  usedAt: string | null;
-  issuedAt: string;
+export class ClaimAcceptedDto {
+  @ApiProperty({ enum: ['PENDING'], description: 'accepted; the coupon is being written (GET the same path to follow it)' })
+  status: 'PENDING';
+}
+
+export class ClaimStatusDto {
+  @ApiProperty({ enum: CLAIM_STATUSES, enumName: 'ClaimStatus', description: 'NONE: not claimed; PENDING: accepted, being written; ISSUED: in your coupons' })
+  status: ClaimStatus;
+}
+
+export class MemberCouponDto {
+  @ApiProperty({ pattern: POSITIVE_ID.source, example: '31' }) id: string;
+  @ApiProperty({ pattern: POSITIVE_ID.source, example: '1' }) couponId: string;
+  @ApiProperty({ pattern: POSITIVE_ID.source, example: '1' }) eventId: string;
+  @ApiProperty({ example: '10% off' }) name: string;
+  @ApiProperty({ enum: DiscountType, enumName: 'DiscountType' }) discountType: DiscountType;
+  @ApiProperty({ type: 'integer', minimum: 1, example: 10 }) discountValue: number;
+  @ApiProperty({ type: 'integer', minimum: 0, example: 30000 }) minimumProductPrice: number;
+  @ApiProperty({ format: 'date-time' }) validFrom: string;
+  @ApiProperty({ format: 'date-time' }) validUntil: string;
+  @ApiProperty({ enum: MemberCouponStatus, enumName: 'MemberCouponStatus' }) status: MemberCouponStatus;
+  @ApiProperty({ format: 'date-time', nullable: true, type: String }) usedAt: string | null;
+  @ApiProperty({ format: 'date-time' }) issuedAt: string;
 }

@@ -6,9 +6,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BROADCAST_CLIENT, BroadcastEvents } from '../common/broadcast.js';
 import { MemberRole } from '../members/member.entity.js';
 import { startTestApp, type TestApp } from '../testing/app.js';
-import { couponKeys } from './claim-scripts.js';
-import { createEvent, eventBody, eventually, mint } from './coupons-testing.js';
-import { OwnRedis } from './fault-services.js';
+import { couponKeys, pendingIndexKey } from './coupon-stock.js';
+import { createEvent, eventBody, mint } from '../testing/fixtures.js';
+import { OwnRedis } from '../testing/own-services.js';
+import { until } from '../testing/poll.js';
 
 describe('coupon events and claims (in process)', () => {
   let t: TestApp;
@@ -66,7 +67,7 @@ describe('coupon events and claims (in process)', () => {
     const again = await t.http.post(claimPath(eventId, couponId), undefined, m.accessToken);
     expect(again.status).toBe(409);
     expect(again.body.code).toBe('COUPON_ALREADY_ISSUED');
-    expect(await eventually(async () => (await t.http.get(claimPath(eventId, couponId), m.accessToken)).body.status === 'ISSUED', 5000)).toBe(true);
+    await until('claim ISSUED', async () => (await t.http.get(claimPath(eventId, couponId), m.accessToken)).body.status === 'ISSUED', Boolean, 5000);
     expect(await rows(couponId)).toBe(1);
     const mine = await t.http.get('/api/members/me/coupons', m.accessToken);
     expect(mine.body).toEqual([expect.objectContaining({ couponId, eventId, status: 'UNUSED', discountType: 'FIXED_AMOUNT' })]);
@@ -106,7 +107,7 @@ describe('coupon events and claims (in process)', () => {
     expect(raise.body.coupons[0].maxIssuance).toBe(3);
     expect((await t.http.post(claimPath(eventId, couponId), undefined, c.accessToken)).status).toBe(202);
     expect((await t.http.get(`/api/events/${eventId}`)).body.coupons[0]).toMatchObject({ maxIssuance: 3, remaining: 0 });
-    expect(await eventually(async () => (await rows(couponId)) === 3, 5000)).toBe(true);
+    await until('3 rows', async () => (await rows(couponId)) === 3, Boolean, 5000);
   });
 
   it('too early is 403 and too late is 410; both leave the member free to claim once the coupon is claimable', async () => {
@@ -136,7 +137,7 @@ describe('coupon events and claims (in process)', () => {
     const [couponId] = couponIds;
     const [a, b, c] = [member(), member(), member()];
     for (const m of [a, b]) expect((await t.http.post(claimPath(eventId, couponId), undefined, m.accessToken)).status).toBe(202);
-    expect(await eventually(async () => (await rows(couponId)) === 2, 5000)).toBe(true);
+    await until('2 rows', async () => (await rows(couponId)) === 2, Boolean, 5000);
     const redis = t.app.get(Redis);
     const keys = couponKeys(t.config.REDIS_PREFIX, couponId);
     await redis.del(keys.state, keys.members, keys.pending);
@@ -173,9 +174,9 @@ describe('coupon events and claims (in process)', () => {
     // What a worker killed between the Lua accept and the enqueue leaves behind: accepted + pending, no job.
     await redis.sadd(keys.members, m.id);
     await redis.zadd(keys.pending, Date.now() - 5000, m.id);
-    await redis.sadd(keys.pendingIndex, couponId);
+    await redis.sadd(pendingIndexKey(t.config.REDIS_PREFIX), couponId);
     expect((await t.http.get(claimPath(eventId, couponId), m.accessToken)).body.status).toBe('PENDING');
-    expect(await eventually(async () => (await t.http.get(claimPath(eventId, couponId), m.accessToken)).body.status === 'ISSUED', 8000)).toBe(true);
+    await until('claim ISSUED', async () => (await t.http.get(claimPath(eventId, couponId), m.accessToken)).body.status === 'ISSUED', Boolean, 8000);
     expect(await redis.zcard(keys.pending)).toBe(0);
   });
 });
@@ -190,7 +191,7 @@ describe('coupon.changed broadcast', () => {
       const edited = await a.http.patch(`/api/admin/events/${eventId}`, { title: 'Edited elsewhere' }, admin);
       expect(edited.status).toBe(200);
       const started = Date.now();
-      expect(await eventually(async () => (await b.http.get(`/api/events/${eventId}`)).body.title === 'Edited elsewhere', 2000, 10)).toBe(true);
+      await until('edit seen by the other app', async () => (await b.http.get(`/api/events/${eventId}`)).body.title === 'Edited elsewhere', Boolean, 2000, 10);
       console.log(`coupon.changed seen by the other app after ${Date.now() - started} ms`);
 
       // Another deployment sharing the Redis server (pub/sub ignores dbs) must not evict ours.
@@ -200,7 +201,7 @@ describe('coupon.changed broadcast', () => {
       await new Promise((resolve) => setTimeout(resolve, 300));
       expect((await b.http.get(`/api/events/${eventId}`)).body.title).toBe('Edited elsewhere');
       await firstValueFrom(client.emit(BroadcastEvents.COUPON_CHANGED, { eventId, scope: a.config.REDIS_PREFIX }), { defaultValue: undefined });
-      expect(await eventually(async () => (await b.http.get(`/api/events/${eventId}`)).body.title === 'Changed behind the cache', 2000, 10)).toBe(true);
+      await until('own-scope broadcast evicts', async () => (await b.http.get(`/api/events/${eventId}`)).body.title === 'Changed behind the cache', Boolean, 2000, 10);
     } finally {
       await Promise.all([a.close(), b.close()]);
     }
@@ -220,7 +221,7 @@ describe('QUEUE_PROCESSORS_ENABLED / HTTP_ENABLED', () => {
       await new Promise((resolve) => setTimeout(resolve, 1000));
       expect((await web.http.get(path, m.accessToken)).body.status).toBe('PENDING');
       worker = await startTestApp({ HTTP_ENABLED: 'false' });
-      expect(await eventually(async () => (await web.http.get(path, m.accessToken)).body.status === 'ISSUED', 5000)).toBe(true);
+      await until('claim ISSUED', async () => (await web.http.get(path, m.accessToken)).body.status === 'ISSUED', Boolean, 5000);
       const metrics = await web.http.get('/metrics');
       expect(String(metrics.body)).toMatch(/pick_coupon_claims_total\{result="accepted".*\} [1-9]/);
     } finally {
@@ -270,10 +271,10 @@ describe('a claim that can never be persisted', () => {
       for (const m of [gone, kept]) expect((await web.http.post(path, undefined, m.accessToken)).status).toBe(202);
       await web.app.get(EntityManager).fork().getConnection().execute('delete from member where id = ?', [gone.id]);
       worker = await startTestApp({ HTTP_ENABLED: 'false' });
-      expect(await eventually(async () => (await web.http.get(path, kept.accessToken)).body.status === 'ISSUED', 8000)).toBe(true);
+      await until('claim ISSUED', async () => (await web.http.get(path, kept.accessToken)).body.status === 'ISSUED', Boolean, 8000);
       const keys = couponKeys(web.config.REDIS_PREFIX, couponIds[0]);
       const redis = web.app.get(Redis);
-      expect(await eventually(async () => (await redis.zcard(keys.pending)) === 0, 5000)).toBe(true);
+      await until('nothing pending', async () => (await redis.zcard(keys.pending)) === 0, Boolean, 5000);
       expect(await redis.smembers(keys.members)).toEqual([kept.id]);
       expect((await web.http.get(`/api/events/${eventId}`)).body.coupons[0].remaining).toBe(4);
     } finally {

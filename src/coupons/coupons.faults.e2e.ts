@@ -8,12 +8,14 @@ import { ormOptions } from '../../config/mikro-orm.js';
 import type { MintedMember } from '../cli/mint-members.js';
 import { MemberRole } from '../members/member.entity.js';
 import { Pm2Cluster, testPort } from '../testing/cluster.js';
-import { claimPlan, createEvent, eventBody, mint, rush, tally, waitForDrainAndCheck, type ClaimOutcome } from './coupons-testing.js';
-import { OwnMariaDb, OwnRedis } from './fault-services.js';
+import { claimPlan, rush, tally, type ClaimOutcome } from '../testing/claim-rush.js';
+import { createEvent, eventBody, mint } from '../testing/fixtures.js';
+import { waitForDrainAndCheck } from '../testing/invariants.js';
+import { OwnMariaDb, OwnRedis } from '../testing/own-services.js';
+import { sleep } from '../testing/poll.js';
 
 const run = promisify(execFile);
 const root = new URL('../..', import.meta.url).pathname;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * Fault tests: a 2-worker PM2 cluster on a private MariaDB (3391) and a private Redis with AOF

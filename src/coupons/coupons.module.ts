@@ -2,6 +2,8 @@ import { BullModule } from '@nestjs/bull';
 import { Module } from '@nestjs/common';
 import { ClaimSweeper } from './claim-sweeper.js';
 import { ClaimsService } from './claims.service.js';
+import { CouponEventsController } from './coupon-events.controller.js';
+import { CouponStock } from './coupon-stock.js';
 import { AdminEventsController, EventsController, MemberCouponsController } from './coupons.controller.js';
 import { EventsService } from './events.service.js';
 import { ISSUANCE_QUEUE, ISSUANCE_QUEUE_SETTINGS } from './issuance.queue.js';
@@ -10,8 +12,8 @@ import { IssuanceProcessor } from './issuance.processor.js';
 /** FCFS coupon events: admin writes, the atomic claim, Bull persistence and the sweeper. */
 @Module({
   imports: [BullModule.registerQueue({ name: ISSUANCE_QUEUE, settings: ISSUANCE_QUEUE_SETTINGS })],
-  controllers: [AdminEventsController, EventsController, MemberCouponsController],
-  providers: [EventsService, ClaimsService, IssuanceProcessor, ClaimSweeper],
+  controllers: [AdminEventsController, EventsController, MemberCouponsController, CouponEventsController],
+  providers: [CouponStock, EventsService, ClaimsService, IssuanceProcessor, ClaimSweeper],
   // The queue is exported for /health/ready.
   exports: [EventsService, BullModule],
 })

@@ -1,22 +1,16 @@
 import { EntityManager } from '@mikro-orm/mysql';
-import { CACHE_MANAGER } from '@nestjs/cache-manager';
-import { Inject, Injectable, Logger } from '@nestjs/common';
-import { ClientProxy } from '@nestjs/microservices';
-import type { Cache } from 'cache-manager';
-import { Redis } from 'ioredis';
-import { lastValueFrom, timeout } from 'rxjs';
-import type { AppConfig } from '../../config/env.js';
-import { BROADCAST_CLIENT, BroadcastEvents, type CouponChangedEvent } from '../common/broadcast.js';
-import { APP_CONFIG } from '../common/config.module.js';
+import { CACHE_MANAGER, type Cache } from '@nestjs/cache-manager';
+import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import { Broadcaster } from '../cache/broadcaster.js';
+import { ReadThroughCache } from '../cache/read-through-cache.js';
+import { BroadcastEvents } from '../common/broadcast.js';
 import { AppError } from '../common/errors.js';
-import { couponKeys, defineClaimCommands, type ClaimRedis } from './claim-scripts.js';
+import { TransportState } from '../redis/transport-state.js';
 import type { CouponSnapshot, EventSnapshot } from './claim-window.js';
 import { Coupon } from './coupon.entity.js';
-import { initCouponState, rebuildCouponState } from './coupon-state.js';
+import { CouponStock } from './coupon-stock.js';
 import type { CouponDto, CreateCouponDto, CreateEventDto, EventDto, UpdateCouponDto, UpdateEventDto } from './coupons.dto.js';
 import { Event } from './event.entity.js';
-
-const cacheKey = (eventId: string) => `coupons:event:${eventId}`;
 
 function toSnapshot(event: Event): EventSnapshot {
   return {
@@ -65,22 +59,27 @@ const time = (iso: string) => new Date(iso);
 
 /**
  * Events and their coupons: admin writes (MySQL first, then Redis stock, then the broadcast),
- * and the cached snapshot every claim reads (one loader per key per worker on a miss).
+ * and the snapshot every claim reads, cached in this worker (ReadThroughCache: one load per
+ * key, a load in flight at an invalidation never stored, all dropped when the transport
+ * reconnects) and evicted on every worker by `coupon.changed`.
  */
 @Injectable()
-export class EventsService {
+export class EventsService implements OnModuleDestroy {
   private readonly logger = new Logger(EventsService.name);
-  private readonly loading = new Map<string, Promise<EventSnapshot | null>>();
-  readonly redis: ClaimRedis;
+  private readonly snapshots: ReadThroughCache<'event'>;
 
   constructor(
     private readonly em: EntityManager,
-    @Inject(CACHE_MANAGER) private readonly cache: Cache,
-    @Inject(BROADCAST_CLIENT) private readonly broadcast: ClientProxy,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
-    redis: Redis,
+    @Inject(CACHE_MANAGER) cache: Cache,
+    private readonly broadcaster: Broadcaster,
+    private readonly stock: CouponStock,
+    transport: TransportState,
   ) {
-    this.redis = defineClaimCommands(redis);
+    this.snapshots = new ReadThroughCache(cache, transport, { namespace: 'coupons', groups: ['event'], enabled: true });
+  }
+
+  onModuleDestroy(): void {
+    this.snapshots.close();
   }
 
   async create(body: CreateEventDto): Promise<EventDto> {
@@ -94,7 +93,7 @@ export class EventsService {
     await em.persist(event).flush();
     const snapshot = toSnapshot(event);
     // Stock is initialised now when Redis answers; otherwise the first claim (or the sweeper) builds it.
-    await Promise.all(snapshot.coupons.map((coupon) => initCouponState(this.redis, this.config.REDIS_PREFIX, coupon.id, coupon.maxIssuance))).catch((error: Error) =>
+    await Promise.all(snapshot.coupons.map((coupon) => this.stock.init(coupon.id, coupon.maxIssuance))).catch((error: Error) =>
       this.logger.warn(`coupon stock not initialised now (${error.message}); it will be built on first use`),
     );
     return eventDto(snapshot);
@@ -139,17 +138,17 @@ export class EventsService {
     const applied: typeof limitChanges = [];
     try {
       for (const change of limitChanges) {
-        await this.setLimit(em, change.coupon, change.to);
+        await this.stock.setMax(String(change.coupon.id), change.to);
         applied.push(change);
       }
       await em.flush();
     } catch (error) {
-      for (const change of applied) await this.setLimit(em, change.coupon, change.from).catch(() => undefined);
+      for (const change of applied) await this.stock.setMax(String(change.coupon.id), change.from).catch(() => undefined);
       throw error;
     }
     const snapshot = toSnapshot(event);
     await Promise.all(
-      snapshot.coupons.filter((coupon) => !byId.has(coupon.id)).map((coupon) => initCouponState(this.redis, this.config.REDIS_PREFIX, coupon.id, coupon.maxIssuance)),
+      snapshot.coupons.filter((coupon) => !byId.has(coupon.id)).map((coupon) => this.stock.init(coupon.id, coupon.maxIssuance)),
     ).catch((error: Error) => this.logger.warn(`new coupon stock not initialised now (${error.message}); built on first use`));
     await this.changed(snapshot.id);
     return eventDto(snapshot);
@@ -159,74 +158,34 @@ export class EventsService {
   async publicEvent(eventId: string): Promise<EventDto> {
     const event = await this.snapshot(eventId);
     if (!event) throw new AppError('EVENT_NOT_FOUND', `Event ${eventId} does not exist`);
-    const remaining = await Promise.all(event.coupons.map((coupon) => this.remaining(coupon).catch(() => null)));
+    const remaining = await Promise.all(event.coupons.map((coupon) => this.stock.remaining(coupon.id).catch(() => null)));
     return eventDto(event, remaining);
   }
 
-  private async remaining(coupon: CouponSnapshot): Promise<number> {
-    const keys = couponKeys(this.config.REDIS_PREFIX, coupon.id);
-    const read = async () => {
-      const [[, max], [, issued]] = (await this.redis.multi().hget(keys.state, 'max').scard(keys.members).exec()) as [[unknown, string | null], [unknown, number]];
-      return max === null ? null : Math.max(0, Number(max) - issued);
-    };
-    const first = await read();
-    if (first !== null) return first;
-    await rebuildCouponState(this.redis, this.em.fork(), this.config.REDIS_PREFIX, coupon.id);
-    return (await read()) ?? 0;
-  }
-
   /** The cached snapshot (this worker's memory), loaded once per key on a miss; a cache failure falls through to MySQL. */
-  async snapshot(eventId: string): Promise<EventSnapshot | null> {
-    const key = cacheKey(eventId);
-    const cached = await this.cache.get<EventSnapshot>(key).catch(() => undefined);
-    if (cached) return cached;
-    let loading = this.loading.get(key);
-    if (!loading) {
-      loading = this.load(eventId).finally(() => this.loading.delete(key));
-      this.loading.set(key, loading);
-    }
-    return loading;
+  snapshot(eventId: string): Promise<EventSnapshot | null> {
+    return this.snapshots.read('event', eventId, () => this.load(eventId));
   }
 
   private async load(eventId: string): Promise<EventSnapshot | null> {
     const event = await this.em.fork().findOne(Event, { id: eventId }, { populate: ['coupons'] });
-    if (!event) return null;
-    const snapshot = toSnapshot(event);
-    await this.cache.set(cacheKey(eventId), snapshot).catch(() => undefined);
-    return snapshot;
+    return event ? toSnapshot(event) : null;
   }
 
-  /** A broadcast from a worker of this deployment (others may share the Redis server: pub/sub ignores dbs). */
-  ownsBroadcast(message: CouponChangedEvent | undefined): boolean {
-    return message?.scope === this.config.REDIS_PREFIX && typeof message.eventId === 'string';
+  /** Handler side of `coupon.changed` (CouponEventsController): every worker of every server evicts its copy. */
+  async onCouponChanged(message: unknown): Promise<void> {
+    if (!this.broadcaster.accepts(BroadcastEvents.COUPON_CHANGED, message) || typeof message.eventId !== 'string') return;
+    await this.snapshots.evict('event', message.eventId, 'broadcast');
   }
 
-  /** Evicts this worker's copy (the broadcast handler and the writer itself). */
-  async evict(eventId: string): Promise<void> {
-    this.loading.delete(cacheKey(eventId));
-    await this.cache.del(cacheKey(eventId)).catch(() => undefined);
-  }
-
-  /** After commit: evict here, then tell every worker of every server. A broadcast failure (Redis down) never fails the write; the TTL is the backstop. */
+  /**
+   * After commit: evict here (this worker reads its own write), then tell every worker of every
+   * server without waiting. A broadcast failure (Redis down) never fails the write; it is
+   * resent when the publisher is back, and a worker that missed it drops all when it reconnects.
+   */
   private async changed(eventId: string): Promise<void> {
-    await this.evict(eventId);
-    const message: CouponChangedEvent = { eventId, scope: this.config.REDIS_PREFIX };
-    await lastValueFrom(this.broadcast.emit(BroadcastEvents.COUPON_CHANGED, message).pipe(timeout(1000)), { defaultValue: undefined }).catch((error: Error) =>
-      this.logger.warn(`coupon.changed broadcast for event ${eventId} failed: ${error.message}`),
-    );
-  }
-
-  private async setLimit(em: EntityManager, coupon: Coupon, max: number): Promise<void> {
-    const keys = couponKeys(this.config.REDIS_PREFIX, String(coupon.id));
-    let result = await this.redis.couponSetMax(keys.state, keys.members, max);
-    if (result === -2) {
-      await rebuildCouponState(this.redis, em.fork(), this.config.REDIS_PREFIX, String(coupon.id));
-      result = await this.redis.couponSetMax(keys.state, keys.members, max);
-    }
-    if (result >= 0) {
-      throw new AppError('COUPON_MAX_BELOW_ISSUED', `Coupon ${coupon.id} has already issued ${result}; maxIssuance cannot go below that`, { issued: result });
-    }
-    if (result !== -1) throw new AppError('SERVICE_UNAVAILABLE', 'The coupon stock could not be changed; retry');
+    await this.snapshots.evict('event', eventId, 'write');
+    void this.broadcaster.publishCommitted(BroadcastEvents.COUPON_CHANGED, { eventId });
   }
 
   private couponFields(input: CreateCouponDto, event: Event) {

@@ -4,8 +4,7 @@ import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBoo
 import type { Job, Queue } from 'bull';
 import type { AppConfig } from '../../config/env.js';
 import { APP_CONFIG } from '../common/config.module.js';
-import { couponKeys } from './claim-scripts.js';
-import { EventsService } from './events.service.js';
+import { CouponStock } from './coupon-stock.js';
 import { ISSUANCE_QUEUE, type IssuanceJob } from './issuance.queue.js';
 
 interface Waiting {
@@ -43,7 +42,7 @@ export class IssuanceProcessor implements OnApplicationBootstrap, BeforeApplicat
 
   constructor(
     private readonly em: EntityManager,
-    private readonly events: EventsService,
+    private readonly stock: CouponStock,
     @InjectQueue(ISSUANCE_QUEUE) private readonly queue: Queue<IssuanceJob>,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
@@ -133,21 +132,14 @@ export class IssuanceProcessor implements OnApplicationBootstrap, BeforeApplicat
   private async voidClaim(item: Waiting): Promise<void> {
     const { couponId, memberId } = item.job;
     this.logger.error(`claim ${couponId}:${memberId} voided: its member or coupon no longer exists`);
-    await this.events.redis.srem(couponKeys(this.config.REDIS_PREFIX, couponId).members, memberId);
-    await this.clearPending([item.job]);
+    await this.stock.voidClaim(couponId, memberId);
     item.resolve();
   }
 
   private async clearPending(jobs: IssuanceJob[]): Promise<void> {
     const byCoupon = new Map<string, string[]>();
     for (const job of jobs) byCoupon.set(job.couponId, [...(byCoupon.get(job.couponId) ?? []), job.memberId]);
-    const redis = this.events.redis;
-    await Promise.all(
-      [...byCoupon].map(([couponId, memberIds]) => {
-        const keys = couponKeys(this.config.REDIS_PREFIX, couponId);
-        return redis.couponClearPending(keys.pending, keys.pendingIndex, couponId, ...memberIds);
-      }),
-    );
+    await Promise.all([...byCoupon].map(([couponId, memberIds]) => this.stock.clearPending(couponId, memberIds)));
   }
 }
 

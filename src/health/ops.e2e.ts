@@ -1,23 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
-import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../testing/app.js';
 import { testPort } from '../testing/cluster.js';
-
-const root = new URL('../../', import.meta.url).pathname;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function until<T>(what: string, probe: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: T | undefined;
-  while (Date.now() < deadline) {
-    last = await probe();
-    if (ok(last)) return last;
-    await sleep(200);
-  }
-  throw new Error(`${what}: not reached within ${timeoutMs} ms; last: ${JSON.stringify(last)}`);
-}
+import { OwnRedis } from '../testing/own-services.js';
+import { until } from '../testing/poll.js';
 
 describe('ops endpoints', () => {
   let t: TestApp;
@@ -82,43 +67,25 @@ describe('ops endpoints', () => {
 
 describe('health when Redis dies (own Redis instance)', () => {
   const port = testPort(21);
-  const dir = `${root}.local/redis-${port}`;
-  let redis: ChildProcess | undefined;
+  const redis = new OwnRedis(port, { aof: false });
   let t: TestApp;
 
-  async function startRedis(): Promise<void> {
-    mkdirSync(dir, { recursive: true });
-    redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
-    const accepts = () =>
-      new Promise<boolean>((resolve) => {
-        const socket = connect(port, '127.0.0.1', () => resolve(socket.end() && true)).once('error', () => resolve(false));
-      });
-    await until('redis up', accepts, (up) => up, 10_000);
-  }
-  const redisRunning = () => redis !== undefined && redis.exitCode === null && redis.signalCode === null;
-  async function stopRedis(): Promise<void> {
-    if (!redisRunning()) return;
-    const exited = new Promise((resolve) => redis!.once('exit', resolve));
-    redis!.kill('SIGKILL');
-    await exited;
-  }
-
   beforeAll(async () => {
-    await startRedis();
+    await redis.start();
     t = await startTestApp({ REDIS_PORT: String(port), REDIS_DB: '0' });
   });
   afterAll(async () => {
-    if (!redisRunning()) await startRedis().catch(() => undefined); // let the app close cleanly
+    if (!redis.running) await redis.start().catch(() => undefined); // let the app close cleanly
     await t?.close();
-    await stopRedis();
+    await redis.kill();
   });
 
   it('answers 503 with the failing check, keeps serving the catalog, and recovers when Redis returns', async () => {
     const member = await t.http.member('CUSTOMER');
     expect((await t.http.get('/health/ready')).status).toBe(200);
 
-    await stopRedis();
-    const down = await until('ready 503', () => t.http.get('/health/ready'), (r) => r.status === 503);
+    await redis.kill();
+    const down = await until('ready 503', () => t.http.get('/health/ready'), (r) => r.status === 503, 20_000, 200);
     expect(down.body).toMatchObject({ statusCode: 503, code: 'SERVICE_UNAVAILABLE', requestId: expect.any(String), status: 'unavailable', checks: { mysql: { status: 'up' }, redis: { status: 'down' } } });
     expect(down.headers.get('x-request-id')).toBe(down.body.requestId);
     expect((await t.http.get('/health/live')).status).toBe(200);
@@ -128,33 +95,20 @@ describe('health when Redis dies (own Redis instance)', () => {
     const login = await t.http.post('/api/auth/login', { email: member.email, password: 'password123' });
     expect({ status: login.status, code: login.body.code }).toEqual({ status: 503, code: 'SERVICE_UNAVAILABLE' });
 
-    await startRedis();
-    await until('ready 200 again', () => t.http.get('/health/ready'), (r) => r.status === 200);
+    await redis.start();
+    await until('ready 200 again', () => t.http.get('/health/ready'), (r) => r.status === 200, 20_000, 200);
     expect((await t.http.post('/api/auth/login', { email: member.email, password: 'password123' })).status).toBe(200);
   });
 });
 
 describe('boot while Redis is down (own Redis port)', () => {
   const port = testPort(24); // not 22: 4222 is NATS's default port
-  const dir = `${root}.local/redis-${port}`;
-  let redis: ChildProcess | undefined;
+  const redis = new OwnRedis(port, { aof: false });
   let t: TestApp | undefined;
-  const redisCli = (...args: string[]) =>
-    new Promise<string>((resolve) => {
-      const child = spawn('redis-cli', ['-p', String(port), ...args]);
-      let out = '';
-      child.stdout.on('data', (chunk) => (out += chunk));
-      child.on('exit', () => resolve(out));
-      child.on('error', () => resolve(''));
-    });
 
   afterAll(async () => {
     await t?.close();
-    if (redis && redis.exitCode === null && redis.signalCode === null) {
-      const exited = new Promise((resolve) => redis!.once('exit', resolve));
-      redis.kill('SIGKILL');
-      await exited;
-    }
+    await redis.kill();
   });
 
   it('starts and serves the catalog from MySQL, then connects the transport when Redis comes up', async () => {
@@ -166,12 +120,11 @@ describe('boot while Redis is down (own Redis port)', () => {
     expect(ready.body.checks.redis.status).toBe('down');
     expect(ready.body.checks.transport.status).toBe('down');
 
-    mkdirSync(dir, { recursive: true });
-    redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
-    await until('redis up', () => redisCli('ping'), (out) => out.includes('PONG'), 10_000);
-    await until('ready 200', () => t!.http.get('/health/ready'), (r) => r.status === 200);
+    await redis.start();
+    await until('ready 200', () => t!.http.get('/health/ready'), (r) => r.status === 200, 20_000, 200);
     // The app's own client plus the transport's subscriber and publisher connections.
-    const clients = await until('transport connected', () => redisCli('client', 'list').then((out) => out.trim().split('\n').filter((line) => line.includes('cmd=') && !line.includes('cmd=client')).length), (n) => n >= 3);
+    const connections = () => redis.cli('client', 'list').trim().split('\n').filter((line) => line.includes('cmd=') && !line.includes('cmd=client')).length;
+    const clients = await until('transport connected', connections, (n) => n >= 3, 20_000, 200);
     expect(clients).toBeGreaterThanOrEqual(3);
   });
 });

@@ -5,16 +5,16 @@ import { InjectQueue } from '@nestjs/bull';
 import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import type { Job, Queue } from 'bull';
 import type { AppConfig } from '../../config/env.js';
-import { ProductImage } from '../catalog/product-image.entity.js';
 import { APP_CONFIG } from '../common/config.module.js';
 import { MediaObject, MediaObjectState } from './media-object.entity.js';
+import { MediaReferences } from './media-references.js';
 import { MEDIA_QUEUE, RELEASE_JOB, type ReleaseJob } from './media.service.js';
 
 export type ReleaseOutcome = 'deleted' | 'kept';
 
 /**
  * Deletes objects no product references any more. Per key, in its own transaction: lock the
- * record (FOR UPDATE), check product_image under a shared lock, mark DELETING, commit; then
+ * record (FOR UPDATE), ask every registered user (MediaReferences: product_image) under a shared lock, mark DELETING, commit; then
  * delete the object and the record. Attach takes the same record lock first, so a product can
  * never end up pointing at a deleted object. Idempotent: a re-run deletes nothing twice and a
  * missing object is not an error.
@@ -28,6 +28,7 @@ export class MediaCleanupProcessor implements OnApplicationBootstrap {
     @Inject(S3Client) private readonly s3: S3Client,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @InjectQueue(MEDIA_QUEUE) private readonly queue: Queue<ReleaseJob>,
+    private readonly references: MediaReferences,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -47,7 +48,7 @@ export class MediaCleanupProcessor implements OnApplicationBootstrap {
     const em = this.em.fork();
     const decision = await em.transactional(async (tx) => {
       const record = await tx.findOne(MediaObject, { objectKey: key }, { lockMode: LockMode.PESSIMISTIC_WRITE });
-      const used = await tx.findOne(ProductImage, { objectKey: key }, { lockMode: LockMode.PESSIMISTIC_READ, fields: ['id'] });
+      const used = await this.references.used(tx, key);
       if (used) return 'kept' as const;
       if (record) record.state = MediaObjectState.DELETING;
       return 'deleted' as const;

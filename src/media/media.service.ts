@@ -11,11 +11,11 @@ import { createHash, randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { AppConfig } from '../../config/env.js';
 import type { AuthMember } from '../auth/auth.decorators.js';
-import { ImageUrls } from '../catalog/image-urls.js';
 import { APP_CONFIG } from '../common/config.module.js';
 import { AppError } from '../common/errors.js';
 import { Member, MemberRole } from '../members/member.entity.js';
 import { storageUnavailable } from '../storage/storage.module.js';
+import { ImageUrls } from './image-urls.js';
 import { SNIFF_BYTES, sniffImageType, type ImageType } from './image-type.js';
 import { MediaObject, MediaObjectState } from './media-object.entity.js';
 

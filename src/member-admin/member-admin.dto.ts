@@ -27,18 +27,22 @@ export class RoleChangeDto {
 
 /** What an admin sees of a member. */
 export class AdminMemberDto {
-  @ApiProperty() id: string;
-  @ApiProperty() email: string;
-  @ApiProperty() nickname: string;
-  @ApiProperty() name: string;
-  @ApiProperty({ enum: MemberRole }) role: MemberRole;
-  @ApiProperty({ enum: SellerStatus, nullable: true, description: 'SELLERs only' }) sellerStatus: SellerStatus | null;
+  @ApiProperty({ pattern: POSITIVE_ID.source, example: '42' }) id: string;
+  @ApiProperty({ example: 'seller@email.com', description: 'a deleted member\'s is released (`deleted:<id>`)' }) email: string;
+  @ApiProperty({ example: 'minji' }) nickname: string;
+  @ApiProperty({ example: 'Kim Minji' }) name: string;
+  @ApiProperty({ enum: MemberRole, enumName: 'MemberRole' }) role: MemberRole;
+  @ApiProperty({ enum: SellerStatus, type: String, nullable: true, description: 'SELLERs only' }) sellerStatus: SellerStatus | null;
   @ApiProperty() banned: boolean;
-  @ApiProperty() createdAt: string;
+  @ApiProperty({ format: 'date-time' }) createdAt: string;
+}
+
+export class SellerCursorDto {
+  @ApiProperty({ pattern: POSITIVE_ID.source }) lastId: string;
 }
 
 export class SellerPageDto {
   @ApiProperty({ type: [AdminMemberDto] }) items: AdminMemberDto[];
-  @ApiProperty({ nullable: true, description: 'pass `lastId` back for the next page; null on the last one' })
-  next: { lastId: string } | null;
+  @ApiProperty({ type: SellerCursorDto, nullable: true, description: 'pass `lastId` back for the next page; null on the last one' })
+  next: SellerCursorDto | null;
 }

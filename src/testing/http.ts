@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { get as httpGet } from 'node:http';
+import { request as httpRequest } from 'node:http';
+import { openApiChecker } from './openapi-check.js';
 import { testAdminToken } from './admin.js';
 
 export interface HttpResult<T = any> {
@@ -8,7 +9,11 @@ export interface HttpResult<T = any> {
   headers: Headers;
 }
 
-/** A thin fetch client for tests: JSON in, JSON out, optional bearer token. */
+/**
+ * A thin fetch client for tests: JSON in, JSON out, optional bearer token. Every response is
+ * checked against the API document (openapi-check.ts): one that the document does not describe
+ * fails the test that received it.
+ */
 export class HttpClient {
   constructor(readonly baseUrl: string) {}
 
@@ -29,6 +34,7 @@ export class HttpClient {
     } catch {
       // not JSON (metrics, docs): keep the text
     }
+    openApiChecker().check(method, path, response.status, response.headers, parsed);
     return { status: response.status, body: parsed as T, headers: response.headers };
   }
 
@@ -77,8 +83,15 @@ export class HttpClient {
  * connection to the next worker, so repeated calls reach every worker (`servedBy`).
  */
 export function freshGet<T = any>(url: string, timeoutMs = 10_000): Promise<HttpResult<T> & { servedBy: string }> {
+  return freshRequest<T>('GET', url, { timeoutMs });
+}
+
+/** Any method on a new TCP connection (see freshGet), e.g. a claim POST with a bearer token. */
+export function freshRequest<T = any>(method: string, url: string, options: { token?: string; timeoutMs?: number } = {}): Promise<HttpResult<T> & { servedBy: string }> {
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const headers = options.token ? { authorization: `Bearer ${options.token}` } : {};
   return new Promise((resolve, reject) => {
-    const request = httpGet(url, { agent: false, timeout: timeoutMs }, (response) => {
+    const request = httpRequest(url, { method, headers, agent: false, timeout: timeoutMs }, (response) => {
       const chunks: Buffer[] = [];
       response.on('data', (chunk: Buffer) => chunks.push(chunk));
       response.on('error', reject);
@@ -92,10 +105,30 @@ export function freshGet<T = any>(url: string, timeoutMs = 10_000): Promise<Http
         }
         const headers = new Headers();
         for (const [name, value] of Object.entries(response.headers)) if (typeof value === 'string') headers.set(name, value);
+        try {
+          openApiChecker().check(method, url, response.statusCode ?? 0, headers, body);
+        } catch (error) {
+          return reject(error);
+        }
         resolve({ status: response.statusCode ?? 0, body: body as T, headers, servedBy: String(response.headers['x-served-by'] ?? '') });
       });
     });
-    request.on('timeout', () => request.destroy(new Error(`GET ${url} timed out after ${timeoutMs} ms`)));
+    request.on('timeout', () => request.destroy(new Error(`${method} ${url} timed out after ${timeoutMs} ms`)));
     request.on('error', reject);
+    request.end();
   });
+}
+
+/** fetch for clients under test (the typed client in src/client): every response checked against the API document. */
+export async function checkedFetch(request: Request): Promise<Response> {
+  const response = await fetch(request);
+  const text = await response.clone().text();
+  let body: unknown = text || undefined;
+  try {
+    body = text ? JSON.parse(text) : undefined;
+  } catch {
+    // not JSON: the check says whether that is allowed
+  }
+  openApiChecker().check(request.method, request.url, response.status, response.headers, body);
+  return response;
 }

@@ -9,7 +9,7 @@ export interface ProbedServer {
 export type ProbeResult = HttpResult & { servedBy: string };
 
 /**
- * Test helper: GETs `path` on new connections to every server (PM2 round-robins them over its
+ * Test helper: GETs `path` (or sends `request`) on new connections to every server (PM2 round-robins them over its
  * workers) until every worker of every server has answered with a response `fresh` accepts.
  * Resolves with the performance.now() at which the last worker did.
  */
@@ -17,7 +17,7 @@ export async function untilEveryWorker(
   servers: ProbedServer[],
   path: string,
   fresh: (response: ProbeResult) => boolean,
-  options: { timeoutMs?: number; onResponse?: (response: ProbeResult, ms: number) => void; parallel?: number } = {},
+  options: { timeoutMs?: number; onResponse?: (response: ProbeResult, ms: number) => void; parallel?: number; request?: (url: string) => Promise<ProbeResult> } = {},
 ): Promise<number> {
   const deadline = Date.now() + (options.timeoutMs ?? 10_000);
   const freshWorkers = servers.map(() => new Set<string>());
@@ -27,7 +27,7 @@ export async function untilEveryWorker(
   const probe = async (index: number) => {
     while (!done() && Date.now() < deadline) {
       const sentAt = performance.now();
-      const response = await freshGet(servers[index].url + path);
+      const response = await (options.request ?? freshGet)(servers[index].url + path);
       options.onResponse?.(response, performance.now() - sentAt);
       lastSeen.set(response.servedBy, `${response.status} ${JSON.stringify(response.body).slice(0, 160)}`);
       if (fresh(response)) {
@@ -39,7 +39,8 @@ export async function untilEveryWorker(
   await Promise.all(servers.flatMap((_, index) => Array.from({ length: options.parallel ?? 2 }, () => probe(index))));
   if (!done()) {
     const stale = [...lastSeen].filter(([worker]) => !freshWorkers.some((set) => set.has(worker)));
-    throw new Error(`not every worker fresh on ${path} within the timeout; last answers of the others: ${JSON.stringify(stale)}`);
+    const fresh = freshWorkers.map((set) => [...set]);
+    throw new Error(`not every worker fresh on ${path} within the timeout; fresh: ${JSON.stringify(fresh)}; last answers of the others: ${JSON.stringify(stale)}`);
   }
   return doneAt;
 }

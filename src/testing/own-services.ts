@@ -1,19 +1,16 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
+import { until } from './poll.js';
+
+/**
+ * Services a test owns (its own port and data dir), so it can crash or stop them without ever
+ * touching the machine's shared MariaDB and Redis.
+ */
 
 const root = new URL('../..', import.meta.url).pathname;
 
-async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`${what}: not ready after ${timeoutMs} ms`);
-}
-
-const portOpen = (port: number) =>
+export const portOpen = (port: number) =>
   new Promise<boolean>((resolve) => {
     const socket = createConnection({ host: '127.0.0.1', port });
     socket.once('connect', () => (socket.destroy(), resolve(true)));
@@ -33,9 +30,13 @@ function killStale(pidFile: string): void {
   }
 }
 
-/** A server process a fault test owns: it can be crashed (kill -9) or stopped cleanly. */
+/** A server process a test owns: it can be crashed (kill -9) or stopped cleanly. */
 abstract class OwnServer {
   protected child?: ChildProcess;
+
+  get running(): boolean {
+    return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
+  }
 
   /** kill -9: the service vanishes mid-flight, like a crash or a cut network. */
   async kill(): Promise<void> {
@@ -54,7 +55,7 @@ abstract class OwnServer {
   }
 }
 
-/** A private MariaDB for fault tests (its own data dir and port), killed and restarted at will. */
+/** A private MariaDB (its own data dir and port), killed and restarted at will. */
 export class OwnMariaDb extends OwnServer {
   readonly dir: string;
 
@@ -66,7 +67,7 @@ export class OwnMariaDb extends OwnServer {
   async start(): Promise<void> {
     mkdirSync(`${root}.local`, { recursive: true });
     killStale(`${this.dir}.pid`);
-    await waitFor(async () => !(await portOpen(this.port)), 10_000, `port ${this.port} to be free`);
+    await until(`port ${this.port} to be free`, () => portOpen(this.port), (open) => !open, 10_000);
     if (!existsSync(`${this.dir}/mysql`)) {
       execFileSync('mariadb-install-db', ['--no-defaults', `--datadir=${this.dir}`, '--user=root', '--skip-test-db', '--auth-root-authentication-method=normal'], { stdio: 'ignore' });
     }
@@ -89,19 +90,21 @@ export class OwnMariaDb extends OwnServer {
       ],
       { stdio: ['ignore', log, log] },
     );
-    await waitFor(() => portOpen(this.port), 30_000, `mariadbd on ${this.port}`);
+    await until(`mariadbd on ${this.port}`, () => portOpen(this.port), Boolean, 30_000);
   }
-
 }
 
-/** A private Redis with AOF (appendfsync always) in its own dir. */
+/**
+ * A private Redis in its own dir. `aof` (appendfsync always) keeps what was acknowledged across
+ * a kill -9; without it a restart comes back empty, like a cache server that lost its data.
+ */
 export class OwnRedis extends OwnServer {
   readonly dir: string;
 
-  /** `args`: more redis-server options, e.g. `['--aclfile', path]`. */
   constructor(
     readonly port: number,
-    private readonly args: string[] = [],
+    /** `args`: more redis-server options, e.g. `['--aclfile', path]`. */
+    private readonly options: { aof: boolean; args?: string[] } = { aof: true },
   ) {
     super();
     this.dir = `${root}.local/redis-${port}`;
@@ -113,21 +116,22 @@ export class OwnRedis extends OwnServer {
     mkdirSync(this.dir, { recursive: true });
     if (await portOpen(this.port)) throw new Error(`port ${this.port} is taken: refusing to run a test against someone else's Redis`);
     const log = openSync(`${this.dir}/redis.log`, 'a');
+    const persistence = this.options.aof ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no'];
     this.child = spawn(
       'redis-server',
-      ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--appendonly', 'yes', '--appendfsync', 'always', '--save', '', '--pidfile', `${this.dir}/redis.pid`, '--daemonize', 'no', ...this.args],
+      ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, ...persistence, '--save', '', '--pidfile', `${this.dir}/redis.pid`, '--daemonize', 'no', ...(this.options.args ?? [])],
       { stdio: ['ignore', log, log] },
     );
-    await waitFor(() => portOpen(this.port), 15_000, `redis on ${this.port}`);
-    const pong = () => {
-      try {
-        // With an ACL file the default user may be off: a NOAUTH answer also means Redis is up.
-        return /PONG|NOAUTH|WRONGPASS/.test(execFileSync('redis-cli', ['-p', String(this.port), 'ping'], { stdio: ['ignore', 'pipe', 'pipe'] }).toString());
-      } catch {
-        return false;
-      }
-    };
-    await waitFor(pong, 15_000, `redis on ${this.port} loading`);
+    await until(`redis on ${this.port}`, () => portOpen(this.port), Boolean, 15_000);
+    await until(`redis on ${this.port} loading`, () => this.cli('ping'), (out) => /PONG|NOAUTH/.test(out), 15_000); // an ACL file may turn the default user off
   }
 
+  /** redis-cli against this server; '' when it does not answer. */
+  cli(...args: string[]): string {
+    try {
+      return execFileSync('redis-cli', ['-p', String(this.port), ...args], { timeout: 5_000 }).toString();
+    } catch {
+      return '';
+    }
+  }
 }

@@ -1,0 +1,66 @@
+/** The claim load generator of the rush tests and the coupon benchmark: many real HTTP claims at once. */
+import { openApiChecker } from './openapi-check.js';
+
+export interface ClaimOutcome {
+  memberId: string;
+  status: number;
+  code?: string;
+  /** x-served-by: which worker answered */
+  servedBy?: string;
+  /** network failure (worker killed mid-request) */
+  error?: string;
+}
+
+/** Each member 1..maxPerMember claims, shuffled; deterministic for a given seed. */
+export function claimPlan(members: { id: string; accessToken: string }[], maxPerMember: number, seed = 42): { id: string; accessToken: string }[] {
+  let state = seed;
+  const random = () => ((state = (state * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+  const plan = members.flatMap((m) => Array.from({ length: 1 + Math.floor(random() * maxPerMember) }, () => m));
+  for (let i = plan.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [plan[i], plan[j]] = [plan[j], plan[i]];
+  }
+  return plan;
+}
+
+/** Sends claims concurrently over real HTTP; `waves` spreads them over time (wave every `gapMs`). */
+export async function rush(baseUrl: string, eventId: string, couponId: string, plan: { id: string; accessToken: string }[], options: { waves?: number; gapMs?: number } = {}): Promise<ClaimOutcome[]> {
+  const waves = options.waves ?? 1;
+  const size = Math.ceil(plan.length / waves);
+  const url = `${baseUrl}/api/events/${eventId}/coupons/${couponId}/issue`;
+  const send = async (m: { id: string; accessToken: string }): Promise<ClaimOutcome> => {
+    let response: Response;
+    let text: string;
+    try {
+      response = await fetch(url, { method: 'POST', headers: { authorization: `Bearer ${m.accessToken}` }, signal: AbortSignal.timeout(10_000) });
+      text = await response.text();
+    } catch (error) {
+      return { memberId: m.id, status: 0, error: String((error as Error).cause ?? error) };
+    }
+    let body: unknown = text || undefined;
+    try {
+      body = text ? JSON.parse(text) : undefined;
+    } catch {
+      // not JSON: the contract check below says so
+    }
+    // Outside the try: an answer the API document does not describe fails the test.
+    openApiChecker().check('POST', url, response.status, response.headers, body);
+    const code = (body as { code?: string } | undefined)?.code;
+    return { memberId: m.id, status: response.status, code, servedBy: response.headers.get('x-served-by') ?? undefined };
+  };
+  const all: Promise<ClaimOutcome>[] = [];
+  for (let w = 0; w < waves; w++) {
+    all.push(...plan.slice(w * size, (w + 1) * size).map(send));
+    if (w < waves - 1) await new Promise((resolve) => setTimeout(resolve, options.gapMs ?? 200));
+  }
+  return Promise.all(all);
+}
+
+export function tally(outcomes: ClaimOutcome[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const o of outcomes) {
+    const key = o.status === 0 ? (/timeout|abort/i.test(o.error ?? '') ? 'timeout' : 'network-error') : `${o.status}${o.code ? ` ${o.code}` : ''}`;
+    counts[key] = (counts[key] ?? 0) + 1;
+  }
+  return counts;
+}
