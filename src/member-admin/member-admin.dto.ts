@@ -6,7 +6,7 @@ import { MemberRole, SellerStatus } from '../members/member.entity.js';
 export const SELLER_PAGE_SIZE = 50;
 
 export class MemberIdParam {
-  @ApiProperty() @Matches(POSITIVE_ID, { message: 'id must be a positive integer' })
+  @ApiProperty({ pattern: POSITIVE_ID.source, example: '42' }) @Matches(POSITIVE_ID, { message: 'id must be a positive integer' })
   id: string;
 }
 
@@ -15,7 +15,7 @@ export class SellerListQuery {
   @IsOptional() @IsEnum(SellerStatus)
   status: SellerStatus = SellerStatus.PENDING;
 
-  @ApiPropertyOptional({ description: 'id of the last seller of the previous page (from `next`)' })
+  @ApiPropertyOptional({ pattern: POSITIVE_ID.source, description: 'id of the last seller of the previous page (from `next`)' })
   @IsOptional() @Matches(POSITIVE_ID, { message: 'lastId must be a positive integer' })
   lastId?: string;
 }
