@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { assertNodeVersion, ConfigError, loadConfig } from './env.js';
 
@@ -22,6 +23,14 @@ describe('loadConfig', () => {
   it('converts numbers and booleans from text, and treats an empty value as unset', () => {
     const config = loadConfig({ PORT: '4321', HTTP_ENABLED: 'false', QUEUE_PROCESSORS_ENABLED: '0', CACHE_ENABLED: 'yes', DB_DRIVER: 'mariadb', REDIS_PORT: '' });
     expect(config).toMatchObject({ PORT: 4321, HTTP_ENABLED: false, QUEUE_PROCESSORS_ENABLED: false, CACHE_ENABLED: true, DB_DRIVER: 'mariadb', REDIS_PORT: 6379 });
+  });
+
+  it('reads every variable of .env.example, the optional ones included (REDIS_PASSWORD was once never read)', () => {
+    const example = readFileSync(new URL('../.env.example', import.meta.url), 'utf8');
+    const names = [...example.matchAll(/^([A-Z][A-Z0-9_]*)=/gm)].map((m) => m[1]).filter((name) => name in loadConfig({}));
+    expect(names).toEqual(expect.arrayContaining(['REDIS_PASSWORD', 'REDIS_USERNAME', 'DB_MIGRATION_USER', 'DB_MIGRATION_PASSWORD', 'SESSION_MAX_AGE_SECONDS']));
+    const config = loadConfig({ REDIS_PASSWORD: 'secret-1', REDIS_USERNAME: 'pick', DB_MIGRATION_USER: 'pick_migrate', DB_MIGRATION_PASSWORD: 'secret-2', SESSION_MAX_AGE_SECONDS: '60', SESSIONS_PER_MEMBER_MAX: '3' });
+    expect(config).toMatchObject({ REDIS_PASSWORD: 'secret-1', REDIS_USERNAME: 'pick', DB_MIGRATION_USER: 'pick_migrate', DB_MIGRATION_PASSWORD: 'secret-2', SESSION_MAX_AGE_SECONDS: 60, SESSIONS_PER_MEMBER_MAX: 3 });
   });
 
   it('ignores variables it does not know', () => {

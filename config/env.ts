@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { plainToInstance, Transform } from 'class-transformer';
-import { IsBoolean, IsIn, IsInt, IsOptional, IsString, IsUrl, Matches, Max, Min, MinLength, validateSync } from 'class-validator';
+import { IsBoolean, IsIn, IsInt, IsString, IsUrl, Matches, Max, Min, MinLength, validateSync } from 'class-validator';
 
 /**
  * Every environment variable Pick reads, with its default. Validated once at boot
@@ -41,12 +41,22 @@ export class EnvironmentVariables {
   @Transform(toInt) @IsInt() @Min(1) @Max(65535) DB_PORT = 3306;
   @IsString() DB_USER = 'root';
   @IsString() DB_PASSWORD = '';
+  /**
+   * Account of the migration step (`migration:up`, schema changes); empty: DB_USER. In production the
+   * app's DB_USER has data privileges only (deploy/provision/mysql-server.sh creates both users).
+   */
+  @IsString() DB_MIGRATION_USER = '';
+  @IsString() DB_MIGRATION_PASSWORD = '';
   @IsString() @MinLength(1) DB_NAME = 'pick';
   @Transform(toInt) @IsInt() @Min(1) @Max(500) DB_POOL_MAX = 10;
 
   @IsString() REDIS_HOST = '127.0.0.1';
   @Transform(toInt) @IsInt() @Min(1) @Max(65535) REDIS_PORT = 6379;
-  @IsOptional() @IsString() REDIS_PASSWORD?: string;
+  /** ACL user (Redis 6.2+; deploy/provision/redis-server.sh creates one limited to REDIS_PREFIX); empty: `default`. */
+  // Defaults, not optional fields: loadConfig reads only variables that have a default (an optional
+  // field without one was silently never read from the environment).
+  @IsString() REDIS_USERNAME = '';
+  @IsString() REDIS_PASSWORD = '';
   @Transform(toInt) @IsInt() @Min(0) @Max(15) REDIS_DB = 0;
   /** Prefix of every Redis key and broadcast channel: several deployments can share one Redis. */
   @IsString() @MinLength(1) REDIS_PREFIX = 'pick';
@@ -54,7 +64,12 @@ export class EnvironmentVariables {
   @IsString() @MinLength(16) JWT_ACCESS_SECRET = 'dev-access-secret-change-me';
   @IsString() @MinLength(16) JWT_REFRESH_SECRET = 'dev-refresh-secret-change-me';
   @Transform(toInt) @IsInt() @Min(30) JWT_ACCESS_TTL_SECONDS = 1800;
+  /** Idle lifetime of a session: a refresh token unused this long expires (each refresh starts it again). */
   @Transform(toInt) @IsInt() @Min(60) JWT_REFRESH_TTL_SECONDS = 14 * 24 * 3600;
+  /** Absolute lifetime of a session from its login: no refresh extends it past this (then log in again). */
+  @Transform(toInt) @IsInt() @Min(1) SESSION_MAX_AGE_SECONDS = 30 * 24 * 3600;
+  /** Open sessions (refresh tokens) per member; a login past it ends the member's oldest session. */
+  @Transform(toInt) @IsInt() @Min(1) @Max(1000) SESSIONS_PER_MEMBER_MAX = 10;
 
   /**
    * Password hashing (argon2id, @node-rs/argon2). Defaults: OWASP's baseline (19 MiB, 2 passes, 1 lane).

@@ -26,6 +26,7 @@ describe('deploy scripts: static checks', () => {
     'deploy/provision/nginx-server.sh',
     'deploy/provision/mysql-server.sh',
     'deploy/provision/redis-server.sh',
+    'deploy/provision/security.sh',
   ];
 
   it('every provisioning and deploy script passes bash -n and shellcheck', () => {

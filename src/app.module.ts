@@ -12,6 +12,7 @@ import { BROADCAST_CLIENT } from './common/broadcast.js';
 import { ConfigModule } from './common/config.module.js';
 import { AllExceptionsFilter } from './common/exception.filter.js';
 import { HealthModule } from './health/health.module.js';
+import { MemberAdminModule } from './member-admin/member-admin.module.js';
 import { MembersModule } from './members/members.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
 import { QueueModule } from './queue/queue.module.js';
@@ -37,6 +38,7 @@ export class AppModule {
         }),
         MembersModule,
         AuthModule,
+        MemberAdminModule,
         CatalogModule,
         CouponsModule,
         HealthModule,

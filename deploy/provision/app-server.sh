@@ -7,6 +7,8 @@
 #   PICK_STATE=/srv/pick   holds .env (the server's settings and secrets) and the deploy state
 #   LOG_MAX_SIZE=50m LOG_MAX_FILE=5   Docker's json-file rotation, per container
 #   REGISTRY_USER / REGISTRY_TOKEN    optional: `docker login` for a private repository
+#   OPS_SSH_RANGE, NGINX_SERVERS   firewall (required; see security.sh); the app's blue and green
+#       ports (APP_PORT, default 3000, and APP_PORT+1) open to NGINX_SERVERS only
 # Run as root: sudo DEPLOY_KEY="…" bash deploy/provision/app-server.sh   (idempotent: re-run to change a setting)
 # shellcheck source-path=SCRIPTDIR
 set -euo pipefail
@@ -65,5 +67,8 @@ net.core.somaxconn = 4096
 net.ipv4.tcp_max_syn_backlog = 4096
 net.ipv4.ip_local_port_range = 10240 65000
 SYSCTL
+
+# Firewall: SSH from OPS_SSH_RANGE, the app's ports from NGINX_SERVERS only (deploy/provision/security.sh).
+. "$(dirname "$0")/security.sh" && apply_ufw app
 
 log "app server ready: $(docker --version), deploy user $deploy_user, state in $state"

@@ -6,6 +6,7 @@
 #       written to /etc/nginx/pick-upstreams.conf only when that file does not exist yet: after
 #       that, deploys own it (`pick-upstream list`; add or remove a server with pick-upstream)
 #   DEPLOY_USER=deploy  DEPLOY_KEY="ssh-ed25519 AAAA… ci-deploy"
+#   OPS_SSH_RANGE   (required) CIDR that may reach SSH (firewall: see security.sh)
 # Run as root: sudo UPSTREAMS="…" DEPLOY_KEY="…" bash deploy/provision/nginx-server.sh
 # shellcheck source-path=SCRIPTDIR
 set -euo pipefail
@@ -57,4 +58,7 @@ if ! systemctl is-active --quiet nginx; then
 elif [ $changed = 1 ]; then
   systemctl reload nginx # graceful: old workers finish their requests
 fi
+# Firewall: 80/443 from anywhere, SSH from OPS_SSH_RANGE (deploy/provision/security.sh).
+. "$here/security.sh" && apply_ufw nginx
+
 log "nginx ready: upstreams $(/usr/local/sbin/pick-upstream list | tr '\n' ' ')"

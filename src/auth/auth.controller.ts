@@ -1,10 +1,12 @@
 import { Body, Controller, HttpCode, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { NoBody } from '../common/validation.js';
+import { initialSellerStatus } from '../members/member.entity.js';
 import { MembersService } from '../members/members.service.js';
 import { CurrentMember, Public } from './auth.decorators.js';
 import type { AuthMember } from './auth.decorators.js';
 import { LoginDto, RefreshDto, SignupDto, SignupResultDto, TokenPairDto } from './auth.dto.js';
-import { TokenService } from './tokens.js';
+import { SessionsService } from './sessions.service.js';
 import { ApiErrors, JSON_BODY, MEMBER_ONLY } from '../openapi/api-errors.js';
 
 @ApiTags('auth')
@@ -12,7 +14,7 @@ import { ApiErrors, JSON_BODY, MEMBER_ONLY } from '../openapi/api-errors.js';
 export class AuthController {
   constructor(
     private readonly members: MembersService,
-    private readonly tokens: TokenService,
+    private readonly sessions: SessionsService,
   ) {}
 
   @Public()
@@ -22,8 +24,8 @@ export class AuthController {
   // Both signup and login hash a password: past this worker's hashing cap they answer AUTH_BUSY at once.
   @ApiErrors(JSON_BODY, 'EMAIL_TAKEN', 'NICKNAME_TAKEN', 'PHONE_TAKEN', 'AUTH_BUSY')
   async signup(@Body() body: SignupDto): Promise<SignupResultDto> {
-    const member = await this.members.create(body);
-    return { id: member.id, email: member.email, nickname: member.nickname, role: member.role };
+    const member = await this.members.create({ ...body, sellerStatus: initialSellerStatus(body.role) });
+    return { id: member.id, email: member.email, nickname: member.nickname, role: member.role, ...(member.sellerStatus ? { sellerStatus: member.sellerStatus } : {}) };
   }
 
   @Public()
@@ -31,10 +33,10 @@ export class AuthController {
   @HttpCode(200)
   @ApiOperation({ operationId: 'login', summary: 'Log in: an access token (30 min) and a refresh token' })
   @ApiOkResponse({ type: TokenPairDto })
-  @ApiErrors(JSON_BODY, 'INVALID_CREDENTIALS', 'AUTH_BUSY')
+  @ApiErrors(JSON_BODY, 'INVALID_CREDENTIALS', 'MEMBER_BANNED', 'AUTH_BUSY')
   async login(@Body() body: LoginDto): Promise<TokenPairDto> {
     const member = await this.members.verifyCredentials(body.email, body.password);
-    return this.tokens.issue(member.id, member.role);
+    return this.sessions.open(member);
   }
 
   @Public()
@@ -42,9 +44,9 @@ export class AuthController {
   @HttpCode(200)
   @ApiOperation({ operationId: 'refreshTokens', summary: 'Rotate: a new pair; the refresh token sent stops working' })
   @ApiOkResponse({ type: TokenPairDto })
-  @ApiErrors(JSON_BODY, 'INVALID_TOKEN', 'TOKEN_EXPIRED', 'REFRESH_TOKEN_REVOKED')
+  @ApiErrors(JSON_BODY, 'INVALID_TOKEN', 'TOKEN_EXPIRED', 'REFRESH_TOKEN_REVOKED', 'SESSION_ENDED', 'MEMBER_BANNED')
   refresh(@Body() body: RefreshDto): Promise<TokenPairDto> {
-    return this.tokens.rotate(body.refreshToken);
+    return this.sessions.refresh(body.refreshToken);
   }
 
   @ApiBearerAuth()
@@ -54,6 +56,17 @@ export class AuthController {
   @ApiNoContentResponse({ description: 'Revoked (also when it already was)' })
   @ApiErrors(MEMBER_ONLY, JSON_BODY)
   async logout(@CurrentMember() member: AuthMember, @Body() body: RefreshDto): Promise<void> {
-    await this.tokens.revoke(member.id, body.refreshToken);
+    await this.sessions.close(member.id, body.refreshToken);
+  }
+
+  /** Ends every session of the caller, on every device (refresh tokens and access tokens). */
+  @ApiBearerAuth()
+  @Post('logout-all')
+  @HttpCode(204)
+  @ApiOperation({ operationId: 'logoutAll', summary: 'End every session of the caller (refresh and access tokens)', description: 'Any member.' })
+  @ApiNoContentResponse({ description: 'Every session ended' })
+  @ApiErrors(MEMBER_ONLY, JSON_BODY)
+  async logoutAll(@CurrentMember() member: AuthMember, @Body(NoBody) _body: undefined): Promise<void> {
+    await this.sessions.closeAll(member.id);
   }
 }

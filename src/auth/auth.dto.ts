@@ -2,7 +2,7 @@ import { ApiProperty } from '@nestjs/swagger';
 import { IsEmail, IsIn, IsJWT, IsNotEmpty, IsString, Matches, MaxLength, MinLength } from 'class-validator';
 import { Transform } from 'class-transformer';
 import { IsDisplayText, IsWellFormedText, POSITIVE_ID } from '../common/validation.js';
-import { MemberRole } from '../members/member.entity.js';
+import { MemberRole, SellerStatus } from '../members/member.entity.js';
 
 const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
 const NICKNAME = /^[\p{L}\p{N}_.-]{2,30}$/u;
@@ -61,4 +61,5 @@ export class SignupResultDto {
   @ApiProperty({ format: 'email', example: 'customer@email.com' }) email: string;
   @ApiProperty({ example: 'minji' }) nickname: string;
   @ApiProperty({ enum: MemberRole, enumName: 'MemberRole', example: MemberRole.CUSTOMER }) role: MemberRole;
+  @ApiProperty({ enum: SellerStatus, enumName: 'SellerStatus', required: false, description: 'SELLER only: PENDING until an admin approves' }) sellerStatus?: SellerStatus;
 }

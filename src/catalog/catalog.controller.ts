@@ -1,8 +1,8 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { POSITIVE_ID } from '../common/validation.js';
-import { ApiErrors, JSON_BODY, PATH_PARAMS, ROLES_ONLY } from '../openapi/api-errors.js';
-import { CurrentMember, Public, Roles } from '../auth/auth.decorators.js';
+import { APPROVED_SELLER_ONLY, ApiErrors, JSON_BODY, PATH_PARAMS } from '../openapi/api-errors.js';
+import { ApprovedSeller, CurrentMember, Public, Roles } from '../auth/auth.decorators.js';
 import type { AuthMember } from '../auth/auth.decorators.js';
 import { MemberRole } from '../members/member.entity.js';
 import { CreateProductDto, MAX_PRICE, ProductDetailDto, ProductIdParam, ProductPageDto, ProductSort, UpdateProductDto } from './catalog.dto.js';
@@ -52,6 +52,7 @@ export class ProductsController {
 @ApiTags('seller')
 @ApiBearerAuth()
 @Roles(MemberRole.SELLER, MemberRole.ADMIN)
+@ApprovedSeller()
 @Controller('api/seller/products')
 export class SellerProductsController {
   constructor(private readonly catalog: CatalogService) {}
@@ -59,7 +60,7 @@ export class SellerProductsController {
   @Post()
   @ApiOperation({ operationId: 'createProduct', summary: 'Create a product', description: 'Roles: SELLER or ADMIN. Images must be ones the caller uploaded.' })
   @ApiCreatedResponse({ type: ProductDetailDto })
-  @ApiErrors(ROLES_ONLY, JSON_BODY, 'IMAGE_NOT_FOUND')
+  @ApiErrors(APPROVED_SELLER_ONLY, JSON_BODY, 'IMAGE_NOT_FOUND')
   create(@CurrentMember() actor: AuthMember, @Body() body: CreateProductDto): Promise<ProductDetailDto> {
     return this.catalog.create(actor, body);
   }
@@ -71,7 +72,7 @@ export class SellerProductsController {
     description: 'Roles: the SELLER who owns the product, or ADMIN. A field left out is kept; `images`, when given, replaces the list.',
   })
   @ApiOkResponse({ type: ProductDetailDto })
-  @ApiErrors(ROLES_ONLY, JSON_BODY, PATH_PARAMS, 'PRODUCT_NOT_FOUND', 'IMAGE_NOT_FOUND')
+  @ApiErrors(APPROVED_SELLER_ONLY, JSON_BODY, PATH_PARAMS, 'PRODUCT_NOT_FOUND', 'IMAGE_NOT_FOUND')
   update(@CurrentMember() actor: AuthMember, @Param() { id }: ProductIdParam, @Body() body: UpdateProductDto): Promise<ProductDetailDto> {
     return this.catalog.update(actor, id, body);
   }
@@ -80,7 +81,7 @@ export class SellerProductsController {
   @HttpCode(204)
   @ApiOperation({ operationId: 'deleteProduct', summary: 'Delete a product', description: 'Roles: the SELLER who owns the product, or ADMIN.' })
   @ApiNoContentResponse({ description: 'Deleted' })
-  @ApiErrors(ROLES_ONLY, PATH_PARAMS, 'PRODUCT_NOT_FOUND')
+  @ApiErrors(APPROVED_SELLER_ONLY, PATH_PARAMS, 'PRODUCT_NOT_FOUND')
   async remove(@CurrentMember() actor: AuthMember, @Param() { id }: ProductIdParam): Promise<void> {
     await this.catalog.remove(actor, id);
   }

@@ -13,12 +13,12 @@
  */
 import 'reflect-metadata';
 import { MikroORM } from '@mikro-orm/mysql';
-import { JwtService } from '@nestjs/jwt';
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { assertNodeVersion, loadConfig, type AppConfig } from '../../config/env.js';
 import { ormOptions } from '../../config/mikro-orm.js';
+import { TokenSigning, tokenSubject } from '../auth/token-signing.js';
 import { Member, MemberRole } from '../members/member.entity.js';
 import { PasswordHasher } from '../members/password-hasher.js';
 import { exitOnConfigError } from './cli-support.js';
@@ -41,20 +41,19 @@ function positive(name: string, raw: string | undefined, fallback: number, min =
   return value;
 }
 
-/** An access token of an ADMIN member of this database, signed like the app signs them (HS256). */
+/** An access token of an ADMIN member of this database, signed exactly as the app signs them. */
 export async function localAdminToken(config: AppConfig): Promise<string> {
   const orm = await MikroORM.init(ormOptions(config));
   try {
     const em = orm.em.fork();
-    let admin = await em.findOne(Member, { role: MemberRole.ADMIN }, { orderBy: { id: 'asc' } });
+    let admin = await em.findOne(Member, { role: MemberRole.ADMIN, bannedAt: null, deletedAt: null }, { orderBy: { id: 'asc' } });
     if (!admin) {
       // Nobody logs in as this member: the password is random and thrown away.
       const passwordHash = await new PasswordHasher(config).hash(randomBytes(24).toString('base64url'));
       admin = em.create(Member, { email: PERF_ADMIN_EMAIL, nickname: 'perf-admin', phone: '010-9999-0000', name: 'Perf admin', address: '-', passwordHash, role: MemberRole.ADMIN });
       await em.flush();
     }
-    const jwt = new JwtService({ secret: config.JWT_ACCESS_SECRET, signOptions: { expiresIn: config.JWT_ACCESS_TTL_SECONDS, algorithm: 'HS256' } });
-    return jwt.sign({ sub: String(admin.id), role: MemberRole.ADMIN, typ: 'access' });
+    return new TokenSigning(config).signAccess(tokenSubject(admin));
   } finally {
     await orm.close(true);
   }

@@ -6,13 +6,13 @@
 import 'reflect-metadata';
 import { Migrator } from '@mikro-orm/migrations';
 import { MikroORM } from '@mikro-orm/mysql';
-import { assertNodeVersion, loadConfig } from '../../config/env.js';
+import { assertNodeVersion, loadConfig, type AppConfig } from '../../config/env.js';
 import { ormOptions } from '../../config/mikro-orm.js';
 import { exitOnConfigError } from './cli-support.js';
 
 async function main(): Promise<void> {
   assertNodeVersion();
-  const config = loadConfig();
+  const config = migrationConfig(loadConfig());
   const command = process.argv[2] ?? 'up';
   if (command === 'reset') {
     if (config.NODE_ENV === 'production') throw new Error('reset drops the database: refused with NODE_ENV=production');
@@ -60,15 +60,21 @@ async function main(): Promise<void> {
     await orm.close(true);
   }
 
-  /** Statements that need a connection without a current database (create / drop it). */
+  /** Statements that need a connection outside the database (create / drop it); information_schema: any user may open it. */
   async function runOnServer(sql: string): Promise<void> {
-    const server = await MikroORM.init(ormOptions(config, { dbName: 'mysql', entities: [], discovery: { warnWhenNoEntities: false } }));
+    const server = await MikroORM.init(ormOptions(config, { dbName: 'information_schema', entities: [], discovery: { warnWhenNoEntities: false } }));
     try {
       await server.em.getConnection().execute(sql);
     } finally {
       await server.close(true);
     }
   }
+}
+
+/** The migration step connects as DB_MIGRATION_USER when set (schema privileges); the app's user has data privileges only. */
+function migrationConfig(config: AppConfig): AppConfig {
+  if (!config.DB_MIGRATION_USER) return config;
+  return Object.freeze({ ...config, DB_USER: config.DB_MIGRATION_USER, DB_PASSWORD: config.DB_MIGRATION_PASSWORD });
 }
 
 main().catch(exitOnConfigError);

@@ -6,13 +6,13 @@
  */
 import 'reflect-metadata';
 import { MikroORM } from '@mikro-orm/mysql';
-import { JwtService } from '@nestjs/jwt';
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { assertNodeVersion, loadConfig, type AppConfig } from '../../config/env.js';
 import { ormOptions } from '../../config/mikro-orm.js';
-import { MemberRole } from '../members/member.entity.js';
+import { TokenSigning } from '../auth/token-signing.js';
+import { MemberRole, SellerStatus } from '../members/member.entity.js';
 import { PasswordHasher } from '../members/password-hasher.js';
 import { exitOnConfigError } from './cli-support.js';
 
@@ -38,6 +38,8 @@ export async function mintMembers(orm: MikroORM, config: AppConfig, options: Min
   if (!/^[a-z0-9]{1,8}$/.test(prefix)) throw new Error('prefix: 1-8 lower-case letters or digits');
   if (!Number.isInteger(options.count) || options.count < 1 || options.count > 1_000_000) throw new Error('count: an integer from 1 to 1,000,000');
   const role = options.role ?? MemberRole.CUSTOMER;
+  // Load-test sellers are approved: they are there to write products.
+  const sellerStatus = role === MemberRole.SELLER ? SellerStatus.APPROVED : null;
   const hash = await new PasswordHasher(config).hash(options.password ?? 'password123');
   const connection = orm.em.getConnection();
   for (let start = 0; start < options.count; start += CHUNK) {
@@ -45,15 +47,16 @@ export async function mintMembers(orm: MikroORM, config: AppConfig, options: Min
     const params: unknown[] = [];
     for (let n = start; n < start + size; n++) {
       // nickname <= 30 and phone <= 20 characters, unique per prefix.
-      params.push(`${prefix}-${n}@mint.pick`, `${prefix}_${n}`, `m${prefix}-${n}`, `Minted ${n}`, 'Seoul', hash, role);
+      params.push(`${prefix}-${n}@mint.pick`, `${prefix}_${n}`, `m${prefix}-${n}`, `Minted ${n}`, 'Seoul', hash, role, sellerStatus);
     }
-    const values = Array.from({ length: size }, () => '(utc_timestamp(3), utc_timestamp(3), ?, ?, ?, ?, ?, ?, ?)').join(', ');
-    await connection.execute(`insert into member (created_at, updated_at, email, nickname, phone, name, address, password_hash, role) values ${values}`, params, 'run');
+    const values = Array.from({ length: size }, () => '(utc_timestamp(3), utc_timestamp(3), ?, ?, ?, ?, ?, ?, ?, ?)').join(', ');
+    const columns = 'created_at, updated_at, email, nickname, phone, name, address, password_hash, role, seller_status';
+    await connection.execute(`insert into member (${columns}) values ${values}`, params, 'run');
   }
   const rows = await connection.execute<{ id: string | number; email: string }[]>('select id, email from member where email like ? order by id', [`${prefix}-%@mint.pick`]);
-  // The same signing as TokenService.signAccess (AuthModule's ACCESS_JWT options).
-  const jwt = new JwtService({ secret: config.JWT_ACCESS_SECRET, signOptions: { expiresIn: config.JWT_ACCESS_TTL_SECONDS, algorithm: 'HS256' } });
-  return rows.map((row) => ({ id: String(row.id), email: row.email, accessToken: jwt.sign({ sub: String(row.id), role, typ: 'access' }) }));
+  // Signed exactly as the app signs them (no session: these tokens are not refreshable).
+  const signing = new TokenSigning(config);
+  return rows.map((row) => ({ id: String(row.id), email: row.email, accessToken: signing.signAccess({ id: String(row.id), role, sessionVersion: 0, sellerStatus }) }));
 }
 
 async function main(): Promise<void> {

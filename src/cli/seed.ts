@@ -12,7 +12,7 @@ import { ProductImage, ProductImageType } from '../catalog/product-image.entity.
 import { Coupon, DiscountType } from '../coupons/coupon.entity.js';
 import { Event } from '../coupons/event.entity.js';
 import { MediaObject } from '../media/media-object.entity.js';
-import { Member, MemberRole } from '../members/member.entity.js';
+import { initialSellerStatus, Member, MemberRole, SellerStatus } from '../members/member.entity.js';
 import { PasswordHasher } from '../members/password-hasher.js';
 import { DEMO_IMAGES } from '../storage/demo-images.js';
 import { exitOnConfigError } from './cli-support.js';
@@ -35,8 +35,10 @@ async function main(): Promise<void> {
       const email = `${role.toLowerCase()}@email.com`;
       members[role] =
         (await em.findOne(Member, { email })) ??
-        em.create(Member, { email, nickname: role.toLowerCase(), phone: `010-0000-000${index}`, name: `Demo ${role.toLowerCase()}`, address: 'Seoul', passwordHash: hash, role });
+        em.create(Member, { email, nickname: role.toLowerCase(), phone: `010-0000-000${index}`, name: `Demo ${role.toLowerCase()}`, address: 'Seoul', passwordHash: hash, role, sellerStatus: initialSellerStatus(role) });
     }
+    // The demo seller is approved (also when an earlier seed created it pending).
+    members.SELLER.sellerStatus = SellerStatus.APPROVED;
     await em.flush();
 
     // The demo images (uploaded to local storage by deploy/local/s3.sh) are recorded like uploads,

@@ -71,6 +71,170 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/auth/logout-all": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * End every session of the caller (refresh and access tokens)
+         * @description Any member.
+         */
+        post: operations["logoutAll"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/sellers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Sellers by approval status (PENDING by default), 50 per page by id
+         * @description ADMIN.
+         */
+        get: operations["listSellers"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/sellers/{id}/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Approve a seller (their sessions end; they log in again)
+         * @description ADMIN.
+         */
+        post: operations["approveSeller"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/sellers/{id}/reject": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reject a seller (their sessions end)
+         * @description ADMIN.
+         */
+        post: operations["rejectSeller"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/members/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A member as admins see them
+         * @description ADMIN.
+         */
+        get: operations["getMember"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a member (row kept, email/nickname/phone released, every session ends)
+         * @description ADMIN.
+         */
+        delete: operations["deleteMember"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/members/{id}/ban": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Ban a member: every session ends, login and refresh get 403 MEMBER_BANNED
+         * @description ADMIN.
+         */
+        post: operations["banMember"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/members/{id}/unban": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Lift a ban (the member logs in again)
+         * @description ADMIN.
+         */
+        post: operations["unbanMember"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/members/{id}/role": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Change a member's role (every session ends)
+         * @description ADMIN.
+         */
+        put: operations["setMemberRole"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/general/products": {
         parameters: {
             query?: never;
@@ -346,6 +510,11 @@ export interface components {
         };
         /** @enum {string} */
         MemberRole: "CUSTOMER" | "SELLER" | "ADMIN";
+        /**
+         * @description SELLER only: PENDING until an admin approves
+         * @enum {string}
+         */
+        SellerStatus: "PENDING" | "APPROVED" | "REJECTED";
         SignupResultDto: {
             /** @example 42 */
             id: string;
@@ -358,6 +527,8 @@ export interface components {
             nickname: string;
             /** @example CUSTOMER */
             role: components["schemas"]["MemberRole"];
+            /** @description SELLER only: PENDING until an admin approves */
+            sellerStatus?: components["schemas"]["SellerStatus"];
         };
         LoginDto: {
             /**
@@ -386,6 +557,40 @@ export interface components {
              * @example eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl
              */
             refreshToken: string;
+        };
+        AdminMemberDto: {
+            /** @example 42 */
+            id: string;
+            /**
+             * @description a deleted member's is released (`deleted:<id>`)
+             * @example seller@email.com
+             */
+            email: string;
+            /** @example minji */
+            nickname: string;
+            /** @example Kim Minji */
+            name: string;
+            role: components["schemas"]["MemberRole"];
+            /**
+             * @description SELLERs only
+             * @enum {string|null}
+             */
+            sellerStatus: "PENDING" | "APPROVED" | "REJECTED" | null;
+            banned: boolean;
+            /** Format: date-time */
+            createdAt: string;
+        };
+        SellerCursorDto: {
+            lastId: string;
+        };
+        SellerPageDto: {
+            items: components["schemas"]["AdminMemberDto"][];
+            /** @description pass `lastId` back for the next page; null on the last one */
+            next: components["schemas"]["SellerCursorDto"] | null;
+        };
+        RoleChangeDto: {
+            /** @enum {string} */
+            role: "CUSTOMER" | "SELLER" | "ADMIN";
         };
         /** @enum {string} */
         ProductCategory: "TOP" | "PANTS" | "SHOES";
@@ -729,10 +934,10 @@ export interface components {
             imageUrls: string[];
         };
         /**
-         * @description Every code and its status: VALIDATION_FAILED 400, INVALID_JSON 400, INVALID_CURSOR 400, BAD_REQUEST 400, NO_FILES 400, EMPTY_FILE 400, UNEXPECTED_FIELD 400, IMAGE_NOT_FOUND 400, UNAUTHORIZED 401, INVALID_CREDENTIALS 401, INVALID_TOKEN 401, TOKEN_EXPIRED 401, REFRESH_TOKEN_REVOKED 401, FORBIDDEN 403, EVENT_NOT_STARTED 403, NOT_FOUND 404, MEMBER_NOT_FOUND 404, PRODUCT_NOT_FOUND 404, EVENT_NOT_FOUND 404, COUPON_NOT_FOUND 404, METHOD_NOT_ALLOWED 405, CONFLICT 409, EMAIL_TAKEN 409, NICKNAME_TAKEN 409, PHONE_TAKEN 409, COUPON_ALREADY_ISSUED 409, COUPON_SOLD_OUT 409, COUPON_MAX_BELOW_ISSUED 409, EVENT_ENDED 410, PAYLOAD_TOO_LARGE 413, FILE_TOO_LARGE 413, TOO_MANY_FILES 413, URI_TOO_LONG 414, UNSUPPORTED_MEDIA_TYPE 415, UNSUPPORTED_IMAGE_TYPE 415, UNPROCESSABLE 422, TOO_MANY_REQUESTS 429, INTERNAL_ERROR 500, SERVICE_UNAVAILABLE 503, STORAGE_UNAVAILABLE 503, AUTH_BUSY 503
+         * @description Every code and its status: VALIDATION_FAILED 400, INVALID_JSON 400, INVALID_CURSOR 400, BAD_REQUEST 400, NO_FILES 400, EMPTY_FILE 400, UNEXPECTED_FIELD 400, IMAGE_NOT_FOUND 400, UNAUTHORIZED 401, INVALID_CREDENTIALS 401, INVALID_TOKEN 401, TOKEN_EXPIRED 401, REFRESH_TOKEN_REVOKED 401, SESSION_ENDED 401, FORBIDDEN 403, EVENT_NOT_STARTED 403, MEMBER_BANNED 403, SELLER_NOT_APPROVED 403, NOT_FOUND 404, MEMBER_NOT_FOUND 404, PRODUCT_NOT_FOUND 404, EVENT_NOT_FOUND 404, COUPON_NOT_FOUND 404, METHOD_NOT_ALLOWED 405, CONFLICT 409, EMAIL_TAKEN 409, NICKNAME_TAKEN 409, PHONE_TAKEN 409, COUPON_ALREADY_ISSUED 409, COUPON_SOLD_OUT 409, COUPON_MAX_BELOW_ISSUED 409, MEMBER_NOT_SELLER 409, CANNOT_TARGET_SELF 409, EVENT_ENDED 410, PAYLOAD_TOO_LARGE 413, FILE_TOO_LARGE 413, TOO_MANY_FILES 413, URI_TOO_LONG 414, UNSUPPORTED_MEDIA_TYPE 415, UNSUPPORTED_IMAGE_TYPE 415, UNPROCESSABLE 422, TOO_MANY_REQUESTS 429, INTERNAL_ERROR 500, SERVICE_UNAVAILABLE 503, STORAGE_UNAVAILABLE 503, AUTH_BUSY 503
          * @enum {string}
          */
-        ErrorCode: "VALIDATION_FAILED" | "INVALID_JSON" | "INVALID_CURSOR" | "BAD_REQUEST" | "NO_FILES" | "EMPTY_FILE" | "UNEXPECTED_FIELD" | "IMAGE_NOT_FOUND" | "UNAUTHORIZED" | "INVALID_CREDENTIALS" | "INVALID_TOKEN" | "TOKEN_EXPIRED" | "REFRESH_TOKEN_REVOKED" | "FORBIDDEN" | "EVENT_NOT_STARTED" | "NOT_FOUND" | "MEMBER_NOT_FOUND" | "PRODUCT_NOT_FOUND" | "EVENT_NOT_FOUND" | "COUPON_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "CONFLICT" | "EMAIL_TAKEN" | "NICKNAME_TAKEN" | "PHONE_TAKEN" | "COUPON_ALREADY_ISSUED" | "COUPON_SOLD_OUT" | "COUPON_MAX_BELOW_ISSUED" | "EVENT_ENDED" | "PAYLOAD_TOO_LARGE" | "FILE_TOO_LARGE" | "TOO_MANY_FILES" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "UNSUPPORTED_IMAGE_TYPE" | "UNPROCESSABLE" | "TOO_MANY_REQUESTS" | "INTERNAL_ERROR" | "SERVICE_UNAVAILABLE" | "STORAGE_UNAVAILABLE" | "AUTH_BUSY";
+        ErrorCode: "VALIDATION_FAILED" | "INVALID_JSON" | "INVALID_CURSOR" | "BAD_REQUEST" | "NO_FILES" | "EMPTY_FILE" | "UNEXPECTED_FIELD" | "IMAGE_NOT_FOUND" | "UNAUTHORIZED" | "INVALID_CREDENTIALS" | "INVALID_TOKEN" | "TOKEN_EXPIRED" | "REFRESH_TOKEN_REVOKED" | "SESSION_ENDED" | "FORBIDDEN" | "EVENT_NOT_STARTED" | "MEMBER_BANNED" | "SELLER_NOT_APPROVED" | "NOT_FOUND" | "MEMBER_NOT_FOUND" | "PRODUCT_NOT_FOUND" | "EVENT_NOT_FOUND" | "COUPON_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "CONFLICT" | "EMAIL_TAKEN" | "NICKNAME_TAKEN" | "PHONE_TAKEN" | "COUPON_ALREADY_ISSUED" | "COUPON_SOLD_OUT" | "COUPON_MAX_BELOW_ISSUED" | "MEMBER_NOT_SELLER" | "CANNOT_TARGET_SELF" | "EVENT_ENDED" | "PAYLOAD_TOO_LARGE" | "FILE_TOO_LARGE" | "TOO_MANY_FILES" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "UNSUPPORTED_IMAGE_TYPE" | "UNPROCESSABLE" | "TOO_MANY_REQUESTS" | "INTERNAL_ERROR" | "SERVICE_UNAVAILABLE" | "STORAGE_UNAVAILABLE" | "AUTH_BUSY";
         FieldError: {
             /** @example price */
             field: string;
@@ -924,6 +1129,21 @@ export interface operations {
                     };
                 };
             };
+            /** @description MEMBER_BANNED */
+            403: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 403;
+                        /** @enum {string} */
+                        code?: "MEMBER_BANNED";
+                    };
+                };
+            };
             /** @description PAYLOAD_TOO_LARGE */
             413: {
                 headers: {
@@ -1009,7 +1229,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description INVALID_TOKEN, REFRESH_TOKEN_REVOKED, TOKEN_EXPIRED */
+            /** @description INVALID_TOKEN, REFRESH_TOKEN_REVOKED, SESSION_ENDED, TOKEN_EXPIRED */
             401: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -1020,7 +1240,22 @@ export interface operations {
                         /** @enum {integer} */
                         statusCode?: 401;
                         /** @enum {string} */
-                        code?: "INVALID_TOKEN" | "REFRESH_TOKEN_REVOKED" | "TOKEN_EXPIRED";
+                        code?: "INVALID_TOKEN" | "REFRESH_TOKEN_REVOKED" | "SESSION_ENDED" | "TOKEN_EXPIRED";
+                    };
+                };
+            };
+            /** @description MEMBER_BANNED */
+            403: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 403;
+                        /** @enum {string} */
+                        code?: "MEMBER_BANNED";
                     };
                 };
             };
@@ -1107,7 +1342,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description INVALID_TOKEN, TOKEN_EXPIRED, UNAUTHORIZED */
+            /** @description INVALID_TOKEN, SESSION_ENDED, TOKEN_EXPIRED, UNAUTHORIZED */
             401: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -1118,7 +1353,22 @@ export interface operations {
                         /** @enum {integer} */
                         statusCode?: 401;
                         /** @enum {string} */
-                        code?: "INVALID_TOKEN" | "TOKEN_EXPIRED" | "UNAUTHORIZED";
+                        code?: "INVALID_TOKEN" | "SESSION_ENDED" | "TOKEN_EXPIRED" | "UNAUTHORIZED";
+                    };
+                };
+            };
+            /** @description MEMBER_BANNED */
+            403: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 403;
+                        /** @enum {string} */
+                        code?: "MEMBER_BANNED";
                     };
                 };
             };
@@ -1134,6 +1384,1263 @@ export interface operations {
                         statusCode?: 413;
                         /** @enum {string} */
                         code?: "PAYLOAD_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description UNSUPPORTED_MEDIA_TYPE */
+            415: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 415;
+                        /** @enum {string} */
+                        code?: "UNSUPPORTED_MEDIA_TYPE";
+                    };
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 503;
+                        /** @enum {string} */
+                        code?: "SERVICE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    logoutAll: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every session ended */
+            204: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description BAD_REQUEST, INVALID_JSON, VALIDATION_FAILED */
+            400: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 400;
+                        /** @enum {string} */
+                        code?: "BAD_REQUEST" | "INVALID_JSON" | "VALIDATION_FAILED";
+                    };
+                };
+            };
+            /** @description INVALID_TOKEN, SESSION_ENDED, TOKEN_EXPIRED, UNAUTHORIZED */
+            401: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 401;
+                        /** @enum {string} */
+                        code?: "INVALID_TOKEN" | "SESSION_ENDED" | "TOKEN_EXPIRED" | "UNAUTHORIZED";
+                    };
+                };
+            };
+            /** @description MEMBER_BANNED */
+            403: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 403;
+                        /** @enum {string} */
+                        code?: "MEMBER_BANNED";
+                    };
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE */
+            413: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 413;
+                        /** @enum {string} */
+                        code?: "PAYLOAD_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description UNSUPPORTED_MEDIA_TYPE */
+            415: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 415;
+                        /** @enum {string} */
+                        code?: "UNSUPPORTED_MEDIA_TYPE";
+                    };
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 503;
+                        /** @enum {string} */
+                        code?: "SERVICE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    listSellers: {
+        parameters: {
+            query?: {
+                status?: "PENDING" | "APPROVED" | "REJECTED";
+                /** @description id of the last seller of the previous page (from `next`) */
+                lastId?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SellerPageDto"];
+                };
+            };
+            /** @description BAD_REQUEST, VALIDATION_FAILED */
+            400: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 400;
+                        /** @enum {string} */
+                        code?: "BAD_REQUEST" | "VALIDATION_FAILED";
+                    };
+                };
+            };
+            /** @description INVALID_TOKEN, SESSION_ENDED, TOKEN_EXPIRED, UNAUTHORIZED */
+            401: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 401;
+                        /** @enum {string} */
+                        code?: "INVALID_TOKEN" | "SESSION_ENDED" | "TOKEN_EXPIRED" | "UNAUTHORIZED";
+                    };
+                };
+            };
+            /** @description FORBIDDEN, MEMBER_BANNED */
+            403: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 403;
+                        /** @enum {string} */
+                        code?: "FORBIDDEN" | "MEMBER_BANNED";
+                    };
+                };
+            };
+            /** @description UNSUPPORTED_MEDIA_TYPE */
+            415: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 415;
+                        /** @enum {string} */
+                        code?: "UNSUPPORTED_MEDIA_TYPE";
+                    };
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 503;
+                        /** @enum {string} */
+                        code?: "SERVICE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    approveSeller: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminMemberDto"];
+                };
+            };
+            /** @description BAD_REQUEST, INVALID_JSON, VALIDATION_FAILED */
+            400: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 400;
+                        /** @enum {string} */
+                        code?: "BAD_REQUEST" | "INVALID_JSON" | "VALIDATION_FAILED";
+                    };
+                };
+            };
+            /** @description INVALID_TOKEN, SESSION_ENDED, TOKEN_EXPIRED, UNAUTHORIZED */
+            401: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 401;
+                        /** @enum {string} */
+                        code?: "INVALID_TOKEN" | "SESSION_ENDED" | "TOKEN_EXPIRED" | "UNAUTHORIZED";
+                    };
+                };
+            };
+            /** @description FORBIDDEN, MEMBER_BANNED */
+            403: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 403;
+                        /** @enum {string} */
+                        code?: "FORBIDDEN" | "MEMBER_BANNED";
+                    };
+                };
+            };
+            /** @description MEMBER_NOT_FOUND */
+            404: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 404;
+                        /** @enum {string} */
+                        code?: "MEMBER_NOT_FOUND";
+                    };
+                };
+            };
+            /** @description MEMBER_NOT_SELLER */
+            409: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 409;
+                        /** @enum {string} */
+                        code?: "MEMBER_NOT_SELLER";
+                    };
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE */
+            413: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 413;
+                        /** @enum {string} */
+                        code?: "PAYLOAD_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description URI_TOO_LONG */
+            414: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 414;
+                        /** @enum {string} */
+                        code?: "URI_TOO_LONG";
+                    };
+                };
+            };
+            /** @description UNSUPPORTED_MEDIA_TYPE */
+            415: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 415;
+                        /** @enum {string} */
+                        code?: "UNSUPPORTED_MEDIA_TYPE";
+                    };
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 503;
+                        /** @enum {string} */
+                        code?: "SERVICE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    rejectSeller: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminMemberDto"];
+                };
+            };
+            /** @description BAD_REQUEST, INVALID_JSON, VALIDATION_FAILED */
+            400: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 400;
+                        /** @enum {string} */
+                        code?: "BAD_REQUEST" | "INVALID_JSON" | "VALIDATION_FAILED";
+                    };
+                };
+            };
+            /** @description INVALID_TOKEN, SESSION_ENDED, TOKEN_EXPIRED, UNAUTHORIZED */
+            401: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 401;
+                        /** @enum {string} */
+                        code?: "INVALID_TOKEN" | "SESSION_ENDED" | "TOKEN_EXPIRED" | "UNAUTHORIZED";
+                    };
+                };
+            };
+            /** @description FORBIDDEN, MEMBER_BANNED */
+            403: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 403;
+                        /** @enum {string} */
+                        code?: "FORBIDDEN" | "MEMBER_BANNED";
+                    };
+                };
+            };
+            /** @description MEMBER_NOT_FOUND */
+            404: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 404;
+                        /** @enum {string} */
+                        code?: "MEMBER_NOT_FOUND";
+                    };
+                };
+            };
+            /** @description MEMBER_NOT_SELLER */
+            409: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 409;
+                        /** @enum {string} */
+                        code?: "MEMBER_NOT_SELLER";
+                    };
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE */
+            413: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 413;
+                        /** @enum {string} */
+                        code?: "PAYLOAD_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description URI_TOO_LONG */
+            414: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 414;
+                        /** @enum {string} */
+                        code?: "URI_TOO_LONG";
+                    };
+                };
+            };
+            /** @description UNSUPPORTED_MEDIA_TYPE */
+            415: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 415;
+                        /** @enum {string} */
+                        code?: "UNSUPPORTED_MEDIA_TYPE";
+                    };
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 503;
+                        /** @enum {string} */
+                        code?: "SERVICE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    getMember: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminMemberDto"];
+                };
+            };
+            /** @description BAD_REQUEST, VALIDATION_FAILED */
+            400: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 400;
+                        /** @enum {string} */
+                        code?: "BAD_REQUEST" | "VALIDATION_FAILED";
+                    };
+                };
+            };
+            /** @description INVALID_TOKEN, SESSION_ENDED, TOKEN_EXPIRED, UNAUTHORIZED */
+            401: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 401;
+                        /** @enum {string} */
+                        code?: "INVALID_TOKEN" | "SESSION_ENDED" | "TOKEN_EXPIRED" | "UNAUTHORIZED";
+                    };
+                };
+            };
+            /** @description FORBIDDEN, MEMBER_BANNED */
+            403: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 403;
+                        /** @enum {string} */
+                        code?: "FORBIDDEN" | "MEMBER_BANNED";
+                    };
+                };
+            };
+            /** @description MEMBER_NOT_FOUND */
+            404: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 404;
+                        /** @enum {string} */
+                        code?: "MEMBER_NOT_FOUND";
+                    };
+                };
+            };
+            /** @description URI_TOO_LONG */
+            414: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 414;
+                        /** @enum {string} */
+                        code?: "URI_TOO_LONG";
+                    };
+                };
+            };
+            /** @description UNSUPPORTED_MEDIA_TYPE */
+            415: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 415;
+                        /** @enum {string} */
+                        code?: "UNSUPPORTED_MEDIA_TYPE";
+                    };
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 503;
+                        /** @enum {string} */
+                        code?: "SERVICE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    deleteMember: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description BAD_REQUEST, VALIDATION_FAILED */
+            400: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 400;
+                        /** @enum {string} */
+                        code?: "BAD_REQUEST" | "VALIDATION_FAILED";
+                    };
+                };
+            };
+            /** @description INVALID_TOKEN, SESSION_ENDED, TOKEN_EXPIRED, UNAUTHORIZED */
+            401: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 401;
+                        /** @enum {string} */
+                        code?: "INVALID_TOKEN" | "SESSION_ENDED" | "TOKEN_EXPIRED" | "UNAUTHORIZED";
+                    };
+                };
+            };
+            /** @description FORBIDDEN, MEMBER_BANNED */
+            403: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 403;
+                        /** @enum {string} */
+                        code?: "FORBIDDEN" | "MEMBER_BANNED";
+                    };
+                };
+            };
+            /** @description MEMBER_NOT_FOUND */
+            404: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 404;
+                        /** @enum {string} */
+                        code?: "MEMBER_NOT_FOUND";
+                    };
+                };
+            };
+            /** @description CANNOT_TARGET_SELF */
+            409: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 409;
+                        /** @enum {string} */
+                        code?: "CANNOT_TARGET_SELF";
+                    };
+                };
+            };
+            /** @description URI_TOO_LONG */
+            414: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 414;
+                        /** @enum {string} */
+                        code?: "URI_TOO_LONG";
+                    };
+                };
+            };
+            /** @description UNSUPPORTED_MEDIA_TYPE */
+            415: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 415;
+                        /** @enum {string} */
+                        code?: "UNSUPPORTED_MEDIA_TYPE";
+                    };
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 503;
+                        /** @enum {string} */
+                        code?: "SERVICE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    banMember: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminMemberDto"];
+                };
+            };
+            /** @description BAD_REQUEST, INVALID_JSON, VALIDATION_FAILED */
+            400: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 400;
+                        /** @enum {string} */
+                        code?: "BAD_REQUEST" | "INVALID_JSON" | "VALIDATION_FAILED";
+                    };
+                };
+            };
+            /** @description INVALID_TOKEN, SESSION_ENDED, TOKEN_EXPIRED, UNAUTHORIZED */
+            401: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 401;
+                        /** @enum {string} */
+                        code?: "INVALID_TOKEN" | "SESSION_ENDED" | "TOKEN_EXPIRED" | "UNAUTHORIZED";
+                    };
+                };
+            };
+            /** @description FORBIDDEN, MEMBER_BANNED */
+            403: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 403;
+                        /** @enum {string} */
+                        code?: "FORBIDDEN" | "MEMBER_BANNED";
+                    };
+                };
+            };
+            /** @description MEMBER_NOT_FOUND */
+            404: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 404;
+                        /** @enum {string} */
+                        code?: "MEMBER_NOT_FOUND";
+                    };
+                };
+            };
+            /** @description CANNOT_TARGET_SELF */
+            409: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 409;
+                        /** @enum {string} */
+                        code?: "CANNOT_TARGET_SELF";
+                    };
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE */
+            413: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 413;
+                        /** @enum {string} */
+                        code?: "PAYLOAD_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description URI_TOO_LONG */
+            414: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 414;
+                        /** @enum {string} */
+                        code?: "URI_TOO_LONG";
+                    };
+                };
+            };
+            /** @description UNSUPPORTED_MEDIA_TYPE */
+            415: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 415;
+                        /** @enum {string} */
+                        code?: "UNSUPPORTED_MEDIA_TYPE";
+                    };
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 503;
+                        /** @enum {string} */
+                        code?: "SERVICE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    unbanMember: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminMemberDto"];
+                };
+            };
+            /** @description BAD_REQUEST, INVALID_JSON, VALIDATION_FAILED */
+            400: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 400;
+                        /** @enum {string} */
+                        code?: "BAD_REQUEST" | "INVALID_JSON" | "VALIDATION_FAILED";
+                    };
+                };
+            };
+            /** @description INVALID_TOKEN, SESSION_ENDED, TOKEN_EXPIRED, UNAUTHORIZED */
+            401: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 401;
+                        /** @enum {string} */
+                        code?: "INVALID_TOKEN" | "SESSION_ENDED" | "TOKEN_EXPIRED" | "UNAUTHORIZED";
+                    };
+                };
+            };
+            /** @description FORBIDDEN, MEMBER_BANNED */
+            403: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 403;
+                        /** @enum {string} */
+                        code?: "FORBIDDEN" | "MEMBER_BANNED";
+                    };
+                };
+            };
+            /** @description MEMBER_NOT_FOUND */
+            404: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 404;
+                        /** @enum {string} */
+                        code?: "MEMBER_NOT_FOUND";
+                    };
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE */
+            413: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 413;
+                        /** @enum {string} */
+                        code?: "PAYLOAD_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description URI_TOO_LONG */
+            414: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 414;
+                        /** @enum {string} */
+                        code?: "URI_TOO_LONG";
+                    };
+                };
+            };
+            /** @description UNSUPPORTED_MEDIA_TYPE */
+            415: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 415;
+                        /** @enum {string} */
+                        code?: "UNSUPPORTED_MEDIA_TYPE";
+                    };
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 503;
+                        /** @enum {string} */
+                        code?: "SERVICE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    setMemberRole: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RoleChangeDto"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminMemberDto"];
+                };
+            };
+            /** @description BAD_REQUEST, INVALID_JSON, VALIDATION_FAILED */
+            400: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 400;
+                        /** @enum {string} */
+                        code?: "BAD_REQUEST" | "INVALID_JSON" | "VALIDATION_FAILED";
+                    };
+                };
+            };
+            /** @description INVALID_TOKEN, SESSION_ENDED, TOKEN_EXPIRED, UNAUTHORIZED */
+            401: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 401;
+                        /** @enum {string} */
+                        code?: "INVALID_TOKEN" | "SESSION_ENDED" | "TOKEN_EXPIRED" | "UNAUTHORIZED";
+                    };
+                };
+            };
+            /** @description FORBIDDEN, MEMBER_BANNED */
+            403: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 403;
+                        /** @enum {string} */
+                        code?: "FORBIDDEN" | "MEMBER_BANNED";
+                    };
+                };
+            };
+            /** @description MEMBER_NOT_FOUND */
+            404: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 404;
+                        /** @enum {string} */
+                        code?: "MEMBER_NOT_FOUND";
+                    };
+                };
+            };
+            /** @description CANNOT_TARGET_SELF */
+            409: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 409;
+                        /** @enum {string} */
+                        code?: "CANNOT_TARGET_SELF";
+                    };
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE */
+            413: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 413;
+                        /** @enum {string} */
+                        code?: "PAYLOAD_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description URI_TOO_LONG */
+            414: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 414;
+                        /** @enum {string} */
+                        code?: "URI_TOO_LONG";
                     };
                 };
             };
@@ -1379,7 +2886,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description INVALID_TOKEN, TOKEN_EXPIRED, UNAUTHORIZED */
+            /** @description INVALID_TOKEN, SESSION_ENDED, TOKEN_EXPIRED, UNAUTHORIZED */
             401: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -1390,11 +2897,11 @@ export interface operations {
                         /** @enum {integer} */
                         statusCode?: 401;
                         /** @enum {string} */
-                        code?: "INVALID_TOKEN" | "TOKEN_EXPIRED" | "UNAUTHORIZED";
+                        code?: "INVALID_TOKEN" | "SESSION_ENDED" | "TOKEN_EXPIRED" | "UNAUTHORIZED";
                     };
                 };
             };
-            /** @description FORBIDDEN */
+            /** @description FORBIDDEN, MEMBER_BANNED, SELLER_NOT_APPROVED */
             403: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -1405,7 +2912,7 @@ export interface operations {
                         /** @enum {integer} */
                         statusCode?: 403;
                         /** @enum {string} */
-                        code?: "FORBIDDEN";
+                        code?: "FORBIDDEN" | "MEMBER_BANNED" | "SELLER_NOT_APPROVED";
                     };
                 };
             };
@@ -1490,7 +2997,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description INVALID_TOKEN, TOKEN_EXPIRED, UNAUTHORIZED */
+            /** @description INVALID_TOKEN, SESSION_ENDED, TOKEN_EXPIRED, UNAUTHORIZED */
             401: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -1501,11 +3008,11 @@ export interface operations {
                         /** @enum {integer} */
                         statusCode?: 401;
                         /** @enum {string} */
-                        code?: "INVALID_TOKEN" | "TOKEN_EXPIRED" | "UNAUTHORIZED";
+                        code?: "INVALID_TOKEN" | "SESSION_ENDED" | "TOKEN_EXPIRED" | "UNAUTHORIZED";
                     };
                 };
             };
-            /** @description FORBIDDEN */
+            /** @description FORBIDDEN, MEMBER_BANNED, SELLER_NOT_APPROVED */
             403: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -1516,7 +3023,7 @@ export interface operations {
                         /** @enum {integer} */
                         statusCode?: 403;
                         /** @enum {string} */
-                        code?: "FORBIDDEN";
+                        code?: "FORBIDDEN" | "MEMBER_BANNED" | "SELLER_NOT_APPROVED";
                     };
                 };
             };
@@ -1622,7 +3129,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description INVALID_TOKEN, TOKEN_EXPIRED, UNAUTHORIZED */
+            /** @description INVALID_TOKEN, SESSION_ENDED, TOKEN_EXPIRED, UNAUTHORIZED */
             401: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -1633,11 +3140,11 @@ export interface operations {
                         /** @enum {integer} */
                         statusCode?: 401;
                         /** @enum {string} */
-                        code?: "INVALID_TOKEN" | "TOKEN_EXPIRED" | "UNAUTHORIZED";
+                        code?: "INVALID_TOKEN" | "SESSION_ENDED" | "TOKEN_EXPIRED" | "UNAUTHORIZED";
                     };
                 };
             };
-            /** @description FORBIDDEN */
+            /** @description FORBIDDEN, MEMBER_BANNED, SELLER_NOT_APPROVED */
             403: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -1648,7 +3155,7 @@ export interface operations {
                         /** @enum {integer} */
                         statusCode?: 403;
                         /** @enum {string} */
-                        code?: "FORBIDDEN";
+                        code?: "FORBIDDEN" | "MEMBER_BANNED" | "SELLER_NOT_APPROVED";
                     };
                 };
             };
@@ -1767,7 +3274,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description INVALID_TOKEN, TOKEN_EXPIRED, UNAUTHORIZED */
+            /** @description INVALID_TOKEN, SESSION_ENDED, TOKEN_EXPIRED, UNAUTHORIZED */
             401: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -1778,11 +3285,11 @@ export interface operations {
                         /** @enum {integer} */
                         statusCode?: 401;
                         /** @enum {string} */
-                        code?: "INVALID_TOKEN" | "TOKEN_EXPIRED" | "UNAUTHORIZED";
+                        code?: "INVALID_TOKEN" | "SESSION_ENDED" | "TOKEN_EXPIRED" | "UNAUTHORIZED";
                     };
                 };
             };
-            /** @description FORBIDDEN */
+            /** @description FORBIDDEN, MEMBER_BANNED */
             403: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -1793,7 +3300,7 @@ export interface operations {
                         /** @enum {integer} */
                         statusCode?: 403;
                         /** @enum {string} */
-                        code?: "FORBIDDEN";
+                        code?: "FORBIDDEN" | "MEMBER_BANNED";
                     };
                 };
             };
@@ -1884,7 +3391,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description INVALID_TOKEN, TOKEN_EXPIRED, UNAUTHORIZED */
+            /** @description INVALID_TOKEN, SESSION_ENDED, TOKEN_EXPIRED, UNAUTHORIZED */
             401: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -1895,11 +3402,11 @@ export interface operations {
                         /** @enum {integer} */
                         statusCode?: 401;
                         /** @enum {string} */
-                        code?: "INVALID_TOKEN" | "TOKEN_EXPIRED" | "UNAUTHORIZED";
+                        code?: "INVALID_TOKEN" | "SESSION_ENDED" | "TOKEN_EXPIRED" | "UNAUTHORIZED";
                     };
                 };
             };
-            /** @description FORBIDDEN */
+            /** @description FORBIDDEN, MEMBER_BANNED */
             403: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -1910,7 +3417,7 @@ export interface operations {
                         /** @enum {integer} */
                         statusCode?: 403;
                         /** @enum {string} */
-                        code?: "FORBIDDEN";
+                        code?: "FORBIDDEN" | "MEMBER_BANNED";
                     };
                 };
             };
@@ -2141,7 +3648,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description INVALID_TOKEN, TOKEN_EXPIRED, UNAUTHORIZED */
+            /** @description INVALID_TOKEN, SESSION_ENDED, TOKEN_EXPIRED, UNAUTHORIZED */
             401: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -2152,7 +3659,22 @@ export interface operations {
                         /** @enum {integer} */
                         statusCode?: 401;
                         /** @enum {string} */
-                        code?: "INVALID_TOKEN" | "TOKEN_EXPIRED" | "UNAUTHORIZED";
+                        code?: "INVALID_TOKEN" | "SESSION_ENDED" | "TOKEN_EXPIRED" | "UNAUTHORIZED";
+                    };
+                };
+            };
+            /** @description MEMBER_BANNED */
+            403: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 403;
+                        /** @enum {string} */
+                        code?: "MEMBER_BANNED";
                     };
                 };
             };
@@ -2255,7 +3777,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description INVALID_TOKEN, TOKEN_EXPIRED, UNAUTHORIZED */
+            /** @description INVALID_TOKEN, SESSION_ENDED, TOKEN_EXPIRED, UNAUTHORIZED */
             401: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -2266,11 +3788,11 @@ export interface operations {
                         /** @enum {integer} */
                         statusCode?: 401;
                         /** @enum {string} */
-                        code?: "INVALID_TOKEN" | "TOKEN_EXPIRED" | "UNAUTHORIZED";
+                        code?: "INVALID_TOKEN" | "SESSION_ENDED" | "TOKEN_EXPIRED" | "UNAUTHORIZED";
                     };
                 };
             };
-            /** @description EVENT_NOT_STARTED */
+            /** @description EVENT_NOT_STARTED, MEMBER_BANNED */
             403: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -2281,7 +3803,7 @@ export interface operations {
                         /** @enum {integer} */
                         statusCode?: 403;
                         /** @enum {string} */
-                        code?: "EVENT_NOT_STARTED";
+                        code?: "EVENT_NOT_STARTED" | "MEMBER_BANNED";
                     };
                 };
             };
@@ -2411,7 +3933,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description INVALID_TOKEN, TOKEN_EXPIRED, UNAUTHORIZED */
+            /** @description INVALID_TOKEN, SESSION_ENDED, TOKEN_EXPIRED, UNAUTHORIZED */
             401: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -2422,7 +3944,22 @@ export interface operations {
                         /** @enum {integer} */
                         statusCode?: 401;
                         /** @enum {string} */
-                        code?: "INVALID_TOKEN" | "TOKEN_EXPIRED" | "UNAUTHORIZED";
+                        code?: "INVALID_TOKEN" | "SESSION_ENDED" | "TOKEN_EXPIRED" | "UNAUTHORIZED";
+                    };
+                };
+            };
+            /** @description MEMBER_BANNED */
+            403: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 403;
+                        /** @enum {string} */
+                        code?: "MEMBER_BANNED";
                     };
                 };
             };
@@ -2630,7 +4167,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description INVALID_TOKEN, TOKEN_EXPIRED, UNAUTHORIZED */
+            /** @description INVALID_TOKEN, SESSION_ENDED, TOKEN_EXPIRED, UNAUTHORIZED */
             401: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -2641,11 +4178,11 @@ export interface operations {
                         /** @enum {integer} */
                         statusCode?: 401;
                         /** @enum {string} */
-                        code?: "INVALID_TOKEN" | "TOKEN_EXPIRED" | "UNAUTHORIZED";
+                        code?: "INVALID_TOKEN" | "SESSION_ENDED" | "TOKEN_EXPIRED" | "UNAUTHORIZED";
                     };
                 };
             };
-            /** @description FORBIDDEN */
+            /** @description FORBIDDEN, MEMBER_BANNED, SELLER_NOT_APPROVED */
             403: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -2656,7 +4193,7 @@ export interface operations {
                         /** @enum {integer} */
                         statusCode?: 403;
                         /** @enum {string} */
-                        code?: "FORBIDDEN";
+                        code?: "FORBIDDEN" | "MEMBER_BANNED" | "SELLER_NOT_APPROVED";
                     };
                 };
             };

@@ -2,6 +2,7 @@ import { JwtService } from '@nestjs/jwt';
 import { EntityManager } from '@mikro-orm/mysql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Member, MemberRole } from '../members/member.entity.js';
+import { testAdminToken } from '../testing/admin.js';
 import { startTestApp, type TestApp } from '../testing/app.js';
 import type { HttpResult } from '../testing/http.js';
 
@@ -19,6 +20,22 @@ interface Actors {
   othersProductId: string;
   accessSecret: string;
   refreshSecret: string;
+  admin: { id: string; accessToken: string };
+  pendingSeller: Tokens;
+  rejectedSeller: Tokens;
+  banned: Tokens & { email: string };
+  deleted: Tokens;
+  demoted: Tokens;
+  loggedOutAll: Tokens;
+  loggedOut: Tokens;
+  /** The token a replay's family had rotated to (the family is revoked). */
+  replayedFamilyRefresh: string;
+}
+
+interface Tokens {
+  id: string;
+  accessToken: string;
+  refreshToken: string;
 }
 
 interface Case {
@@ -194,6 +211,67 @@ const cases: Case[] = [
   { name: 'delete: bad id', method: 'DELETE', path: '/api/seller/products/1e5', token: (a) => a.seller.accessToken, status: 400, code: V },
   { name: "delete: another seller's product", method: 'DELETE', path: (a) => `/api/seller/products/${a.othersProductId}`, token: (a) => a.seller.accessToken, status: 403, code: 'FORBIDDEN' },
   { name: 'delete: no token', method: 'DELETE', path: (a) => `/api/seller/products/${a.productId}`, status: 401, code: 'UNAUTHORIZED' },
+  // --- sessions: replayed, ended, banned and deleted members' tokens ---
+  { name: 'refresh: the token a replayed family had rotated to', method: 'POST', path: '/api/auth/token/refresh', body: (a: Actors) => ({ refreshToken: a.replayedFamilyRefresh }), status: 401, code: 'REFRESH_TOKEN_REVOKED' },
+  { name: 'refresh: token of a deleted member', method: 'POST', path: '/api/auth/token/refresh', body: (a: Actors) => ({ refreshToken: a.deleted.refreshToken }), status: 401, code: 'SESSION_ENDED' },
+  { name: 'access: token of a deleted member', method: 'GET', path: '/api/members/me/coupons', token: (a) => a.deleted.accessToken, status: 401, code: 'SESSION_ENDED' },
+  { name: 'refresh: token of a banned member', method: 'POST', path: '/api/auth/token/refresh', body: (a: Actors) => ({ refreshToken: a.banned.refreshToken }), status: 403, code: 'MEMBER_BANNED' },
+  { name: 'claim: token of a banned member', method: 'POST', path: '/api/events/1/coupons/1/issue', token: (a) => a.banned.accessToken, status: 403, code: 'MEMBER_BANNED' },
+  { name: 'login: banned member, right password', method: 'POST', path: '/api/auth/login', body: (a: Actors) => ({ email: a.banned.email, password: 'password123' }), status: 403, code: 'MEMBER_BANNED' },
+  { name: 'refresh: token of a demoted seller', method: 'POST', path: '/api/auth/token/refresh', body: (a: Actors) => ({ refreshToken: a.demoted.refreshToken }), status: 401, code: 'SESSION_ENDED' },
+  { name: 'create: token of a demoted seller', method: 'POST', path: '/api/seller/products', body: validProduct, token: (a) => a.demoted.accessToken, status: 401, code: 'SESSION_ENDED' },
+  { name: 'access: token after logout-all', method: 'GET', path: '/api/members/me/coupons', token: (a) => a.loggedOutAll.accessToken, status: 401, code: 'SESSION_ENDED' },
+  { name: 'refresh: token after logout-all', method: 'POST', path: '/api/auth/token/refresh', body: (a: Actors) => ({ refreshToken: a.loggedOutAll.refreshToken }), status: 401, code: 'SESSION_ENDED' },
+  { name: 'access: token of a logged-out session', method: 'GET', path: '/api/members/me/coupons', token: (a) => a.loggedOut.accessToken, status: 401, code: 'SESSION_ENDED' },
+  { name: 'refresh: right secret, unknown session', method: 'POST', path: '/api/auth/token/refresh', body: (a: Actors) => ({ refreshToken: jwt(a.refreshSecret, { sub: a.customer.id, jti: 'x', sid: 'never-opened', ver: 0, typ: 'refresh' }) }), status: 401, code: 'REFRESH_TOKEN_REVOKED' },
+  { name: 'refresh: forged, with a session id', method: 'POST', path: '/api/auth/token/refresh', body: (a: Actors) => ({ refreshToken: jwt('an-attacker-secret-of-some-length', { sub: a.customer.id, jti: 'x', sid: 's', ver: 9, typ: 'refresh' }) }), status: 401, code: 'INVALID_TOKEN' },
+  { name: 'refresh: expired, with a session id', method: 'POST', path: '/api/auth/token/refresh', body: (a: Actors) => ({ refreshToken: jwt(a.refreshSecret, { sub: a.customer.id, jti: 'x', sid: 's', ver: 0, typ: 'refresh', exp: now() - 1 }) }), status: 401, code: 'TOKEN_EXPIRED' },
+  { name: 'refresh: session id of 100 characters', method: 'POST', path: '/api/auth/token/refresh', body: (a: Actors) => ({ refreshToken: jwt(a.refreshSecret, { sub: a.customer.id, jti: 'x', sid: 's'.repeat(100), ver: 0, typ: 'refresh' }) }), status: 401, code: 'INVALID_TOKEN' },
+  { name: 'refresh: subject not a member id', method: 'POST', path: '/api/auth/token/refresh', body: (a: Actors) => ({ refreshToken: jwt(a.refreshSecret, { sub: 'admin', jti: 'x', sid: 's', ver: 0, typ: 'refresh' }) }), status: 401, code: 'INVALID_TOKEN' },
+  { name: 'refresh: negative session version', method: 'POST', path: '/api/auth/token/refresh', body: (a: Actors) => ({ refreshToken: jwt(a.refreshSecret, { sub: a.customer.id, jti: 'x', sid: 's', ver: -1, typ: 'refresh' }) }), status: 401, code: 'INVALID_TOKEN' },
+  { name: 'refresh: subject of a member that never existed', method: 'POST', path: '/api/auth/token/refresh', body: (a: Actors) => ({ refreshToken: jwt(a.refreshSecret, { sub: '9223372036854775807', jti: 'x', sid: 's', ver: 0, typ: 'refresh' }) }), status: 401, code: 'SESSION_ENDED' },
+  { name: 'access: session version as a string', method: 'GET', path: '/api/members/me/coupons', token: (a) => jwt(a.accessSecret, { sub: a.customer.id, role: 'CUSTOMER', typ: 'access', ver: '1' }), status: 401, code: 'INVALID_TOKEN' },
+  { name: 'access: session id as a number', method: 'GET', path: '/api/members/me/coupons', token: (a) => jwt(a.accessSecret, { sub: a.customer.id, role: 'CUSTOMER', typ: 'access', ver: 0, sid: 7 }), status: 401, code: 'INVALID_TOKEN' },
+  { name: 'logout-all: no token', method: 'POST', path: '/api/auth/logout-all', status: 401, code: 'UNAUTHORIZED' },
+  { name: 'logout-all: refresh token as bearer', method: 'POST', path: '/api/auth/logout-all', token: (a) => a.customer.refreshToken, status: 401, code: 'INVALID_TOKEN' },
+  { name: 'logout-all: unknown body field', method: 'POST', path: '/api/auth/logout-all', body: { everywhere: true }, token: (a) => a.customer.accessToken, status: 400, code: V },
+  // --- sellers pending approval ---
+  { name: 'create: pending seller', method: 'POST', path: '/api/seller/products', body: validProduct, token: (a) => a.pendingSeller.accessToken, status: 403, code: 'SELLER_NOT_APPROVED' },
+  { name: 'create: rejected seller', method: 'POST', path: '/api/seller/products', body: validProduct, token: (a) => a.rejectedSeller.accessToken, status: 403, code: 'SELLER_NOT_APPROVED' },
+  { name: 'update: pending seller', method: 'PATCH', path: (a) => `/api/seller/products/${a.productId}`, body: { price: 5 }, token: (a) => a.pendingSeller.accessToken, status: 403, code: 'SELLER_NOT_APPROVED' },
+  { name: 'upload: pending seller', method: 'POST', path: '/api/seller/products/images', raw: '--x\r\nContent-Disposition: form-data; name="files"; filename="a.png"\r\nContent-Type: image/png\r\n\r\nx\r\n--x--\r\n', contentType: 'multipart/form-data; boundary=x', token: (a) => a.pendingSeller.accessToken, status: 403, code: 'SELLER_NOT_APPROVED' },
+  // --- admin: sellers and members ---
+  { name: 'admin sellers: no token', method: 'GET', path: '/api/admin/sellers', status: 401, code: 'UNAUTHORIZED' },
+  { name: 'admin sellers: customer', method: 'GET', path: '/api/admin/sellers', token: (a) => a.customer.accessToken, status: 403, code: 'FORBIDDEN' },
+  { name: 'admin sellers: seller', method: 'GET', path: '/api/admin/sellers', token: (a) => a.seller.accessToken, status: 403, code: 'FORBIDDEN' },
+  { name: 'admin sellers: unknown status', method: 'GET', path: '/api/admin/sellers?status=WAITING', token: (a) => a.admin.accessToken, status: 400, code: V },
+  { name: 'admin sellers: lower-case status', method: 'GET', path: '/api/admin/sellers?status=pending', token: (a) => a.admin.accessToken, status: 400, code: V },
+  { name: 'admin sellers: repeated status', method: 'GET', path: '/api/admin/sellers?status=PENDING&status=APPROVED', token: (a) => a.admin.accessToken, status: 400, code: V },
+  { name: 'admin sellers: lastId=abc', method: 'GET', path: '/api/admin/sellers?lastId=abc', token: (a) => a.admin.accessToken, status: 400, code: V },
+  { name: 'admin sellers: unknown query parameter', method: 'GET', path: '/api/admin/sellers?page=2', token: (a) => a.admin.accessToken, status: 400, code: V },
+  { name: 'approve: id abc', method: 'POST', path: '/api/admin/sellers/abc/approve', token: (a) => a.admin.accessToken, status: 400, code: V },
+  { name: 'approve: id 0', method: 'POST', path: '/api/admin/sellers/0/approve', token: (a) => a.admin.accessToken, status: 400, code: V },
+  { name: 'approve: id beyond BIGINT UNSIGNED', method: 'POST', path: '/api/admin/sellers/99999999999999999999/approve', token: (a) => a.admin.accessToken, status: 400, code: V },
+  { name: 'approve: unknown member', method: 'POST', path: '/api/admin/sellers/9223372036854775807/approve', token: (a) => a.admin.accessToken, status: 404, code: 'MEMBER_NOT_FOUND' },
+  { name: 'approve: a customer', method: 'POST', path: (a) => `/api/admin/sellers/${a.customer.id}/approve`, token: (a) => a.admin.accessToken, status: 409, code: 'MEMBER_NOT_SELLER' },
+  { name: 'approve: unknown body field', method: 'POST', path: (a) => `/api/admin/sellers/${a.pendingSeller.id}/approve`, body: { note: 'ok' }, token: (a) => a.admin.accessToken, status: 400, code: V },
+  { name: 'approve: by a seller', method: 'POST', path: (a) => `/api/admin/sellers/${a.pendingSeller.id}/approve`, token: (a) => a.seller.accessToken, status: 403, code: 'FORBIDDEN' },
+  { name: 'reject: unknown member', method: 'POST', path: '/api/admin/sellers/9223372036854775807/reject', token: (a) => a.admin.accessToken, status: 404, code: 'MEMBER_NOT_FOUND' },
+  { name: 'ban: unknown member', method: 'POST', path: '/api/admin/members/9223372036854775807/ban', token: (a) => a.admin.accessToken, status: 404, code: 'MEMBER_NOT_FOUND' },
+  { name: 'ban: the acting admin', method: 'POST', path: (a) => `/api/admin/members/${a.admin.id}/ban`, token: (a) => a.admin.accessToken, status: 409, code: 'CANNOT_TARGET_SELF' },
+  { name: 'ban: id -1', method: 'POST', path: '/api/admin/members/-1/ban', token: (a) => a.admin.accessToken, status: 400, code: V },
+  { name: 'ban: body is an array', method: 'POST', path: (a) => `/api/admin/members/${a.customer.id}/ban`, body: [], token: (a) => a.admin.accessToken, status: 400, code: V },
+  { name: 'ban: by a customer', method: 'POST', path: (a) => `/api/admin/members/${a.seller.id}/ban`, token: (a) => a.customer.accessToken, status: 403, code: 'FORBIDDEN' },
+  { name: 'unban: id 1.5', method: 'POST', path: '/api/admin/members/1.5/unban', token: (a) => a.admin.accessToken, status: 400, code: V },
+  { name: 'unban: a deleted member', method: 'POST', path: (a) => `/api/admin/members/${a.deleted.id}/unban`, token: (a) => a.admin.accessToken, status: 404, code: 'MEMBER_NOT_FOUND' },
+  { name: 'role: ROOT', method: 'PUT', path: (a) => `/api/admin/members/${a.customer.id}/role`, body: { role: 'ROOT' }, token: (a) => a.admin.accessToken, status: 400, code: V },
+  { name: 'role: missing', method: 'PUT', path: (a) => `/api/admin/members/${a.customer.id}/role`, body: {}, token: (a) => a.admin.accessToken, status: 400, code: V },
+  { name: 'role: unknown field', method: 'PUT', path: (a) => `/api/admin/members/${a.customer.id}/role`, body: { role: 'SELLER', approved: true }, token: (a) => a.admin.accessToken, status: 400, code: V },
+  { name: 'role: unknown member', method: 'PUT', path: '/api/admin/members/9223372036854775807/role', body: { role: 'SELLER' }, token: (a) => a.admin.accessToken, status: 404, code: 'MEMBER_NOT_FOUND' },
+  { name: 'role: the acting admin', method: 'PUT', path: (a) => `/api/admin/members/${a.admin.id}/role`, body: { role: 'CUSTOMER' }, token: (a) => a.admin.accessToken, status: 409, code: 'CANNOT_TARGET_SELF' },
+  { name: 'delete member: unknown', method: 'DELETE', path: '/api/admin/members/9223372036854775807', token: (a) => a.admin.accessToken, status: 404, code: 'MEMBER_NOT_FOUND' },
+  { name: 'delete member: id with letters', method: 'DELETE', path: '/api/admin/members/12ab', token: (a) => a.admin.accessToken, status: 400, code: V },
+  { name: 'get member: deleted', method: 'GET', path: (a) => `/api/admin/members/${a.deleted.id}`, token: (a) => a.admin.accessToken, status: 404, code: 'MEMBER_NOT_FOUND' },
 ];
 
 describe('bad input', () => {
@@ -209,6 +287,33 @@ describe('bad input', () => {
     const mine = await t.http.post('/api/seller/products', validProduct, seller.accessToken);
     const others = await t.http.post('/api/seller/products', validProduct, otherSeller.accessToken);
     expect([mine.status, others.status]).toEqual([201, 201]);
+    const adminToken = await testAdminToken();
+    const admin = { id: String(JSON.parse(Buffer.from(adminToken.split('.')[1], 'base64url').toString()).sub), accessToken: adminToken };
+    const [pendingSeller, rejectedSeller, banned, deleted, demoted, loggedOutAll, loggedOut, replayed] = await Promise.all([
+      t.http.member('SELLER', { approved: false }),
+      t.http.member('SELLER', { approved: false }),
+      t.http.member('CUSTOMER'),
+      t.http.member('CUSTOMER'),
+      t.http.member('SELLER'),
+      t.http.member('CUSTOMER'),
+      t.http.member('CUSTOMER'),
+      t.http.member('CUSTOMER'),
+    ]);
+    const reject = await t.http.post(`/api/admin/sellers/${rejectedSeller.id}/reject`, undefined, adminToken);
+    const rejectedLogin = await t.http.post('/api/auth/login', { email: rejectedSeller.email, password: 'password123' });
+    const replayRotation = await t.http.post('/api/auth/token/refresh', { refreshToken: replayed.refreshToken });
+    const setup = [
+      reject,
+      rejectedLogin,
+      replayRotation,
+      await t.http.post('/api/auth/token/refresh', { refreshToken: replayed.refreshToken }),
+      await t.http.post(`/api/admin/members/${banned.id}/ban`, undefined, adminToken),
+      await t.http.delete(`/api/admin/members/${deleted.id}`, adminToken),
+      await t.http.request('PUT', `/api/admin/members/${demoted.id}/role`, { body: { role: 'CUSTOMER' }, token: adminToken }),
+      await t.http.post('/api/auth/logout-all', undefined, loggedOutAll.accessToken),
+      await t.http.post('/api/auth/logout', { refreshToken: loggedOut.refreshToken }, loggedOut.accessToken),
+    ];
+    expect(setup.map((r) => r.status)).toEqual([200, 200, 200, 401, 200, 204, 200, 204, 204]);
     a = {
       customer,
       seller,
@@ -218,6 +323,15 @@ describe('bad input', () => {
       othersProductId: others.body.id,
       accessSecret: t.config.JWT_ACCESS_SECRET,
       refreshSecret: t.config.JWT_REFRESH_SECRET,
+      admin,
+      pendingSeller,
+      rejectedSeller: { ...rejectedSeller, ...rejectedLogin.body },
+      banned,
+      deleted,
+      demoted,
+      loggedOutAll,
+      loggedOut,
+      replayedFamilyRefresh: replayRotation.body.refreshToken,
     };
   });
   afterAll(() => t.close());

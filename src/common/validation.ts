@@ -11,6 +11,18 @@ function flatten(errors: ValidationError[], parent = ''): { field: string; error
   });
 }
 
+/**
+ * Pipe for the body of an action that takes none (`POST …/approve`, `logout-all`): absent or `{}`;
+ * a field is refused like an unknown field anywhere, and so is an array or a scalar (400 VALIDATION_FAILED).
+ */
+export const NoBody = {
+  transform(value: unknown): undefined {
+    const empty = value === undefined || value === null || (typeof value === 'object' && !Array.isArray(value) && Object.keys(value).length === 0);
+    if (!empty) throw new AppError('VALIDATION_FAILED', 'The request is invalid', [{ field: '', errors: ['this request takes no body'] }]);
+    return undefined;
+  },
+};
+
 /** A row id as text (BIGINT UNSIGNED, never 0), in paths, queries and bodies. */
 export const POSITIVE_ID = /^[1-9]\d{0,18}$/;
 

@@ -1,8 +1,8 @@
 import { Controller, Post, Req } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiConsumes, ApiCreatedResponse, ApiOperation, ApiProperty, ApiTags } from '@nestjs/swagger';
-import { ApiErrors, ROLES_ONLY } from '../openapi/api-errors.js';
+import { APPROVED_SELLER_ONLY, ApiErrors } from '../openapi/api-errors.js';
 import type { FastifyRequest } from 'fastify';
-import { CurrentMember, Roles } from '../auth/auth.decorators.js';
+import { ApprovedSeller, CurrentMember, Roles } from '../auth/auth.decorators.js';
 import type { AuthMember } from '../auth/auth.decorators.js';
 import { MemberRole } from '../members/member.entity.js';
 import { MediaService } from './media.service.js';
@@ -15,6 +15,7 @@ export class UploadedImagesDto {
 @ApiTags('seller')
 @ApiBearerAuth()
 @Roles(MemberRole.SELLER, MemberRole.ADMIN)
+@ApprovedSeller()
 @Controller('api/seller/products/images')
 export class MediaController {
   constructor(private readonly media: MediaService) {}
@@ -34,7 +35,7 @@ export class MediaController {
     },
   })
   @ApiCreatedResponse({ type: UploadedImagesDto, description: 'The stored images, in the order sent' })
-  @ApiErrors(ROLES_ONLY, 'NO_FILES', 'EMPTY_FILE', 'UNEXPECTED_FIELD', 'FILE_TOO_LARGE', 'TOO_MANY_FILES', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_IMAGE_TYPE', 'STORAGE_UNAVAILABLE')
+  @ApiErrors(APPROVED_SELLER_ONLY, 'NO_FILES', 'EMPTY_FILE', 'UNEXPECTED_FIELD', 'FILE_TOO_LARGE', 'TOO_MANY_FILES', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_IMAGE_TYPE', 'STORAGE_UNAVAILABLE')
   async upload(@CurrentMember() actor: AuthMember, @Req() request: FastifyRequest): Promise<UploadedImagesDto> {
     return { imageUrls: await this.media.upload(actor, request) };
   }

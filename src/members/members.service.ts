@@ -1,7 +1,7 @@
 import { EntityManager, UniqueConstraintViolationException } from '@mikro-orm/mysql';
 import { Injectable } from '@nestjs/common';
 import { AppError } from '../common/errors.js';
-import { Member, MemberRole } from './member.entity.js';
+import { Member, MemberRole, SellerStatus } from './member.entity.js';
 import { PasswordHasher } from './password-hasher.js';
 
 export interface NewMember {
@@ -12,6 +12,8 @@ export interface NewMember {
   phone: string;
   address: string;
   role: MemberRole;
+  /** PENDING for a SELLER signup (see initialSellerStatus). */
+  sellerStatus: SellerStatus | null;
 }
 
 @Injectable()

@@ -16,10 +16,12 @@ export const ANY_ROUTE = ['BAD_REQUEST', 'UNSUPPORTED_MEDIA_TYPE', 'SERVICE_UNAV
 export const PATH_PARAMS = ['VALIDATION_FAILED', 'URI_TOO_LONG'] as const satisfies readonly ErrorCode[];
 /** Routes that read a JSON body (src/common/validation.ts). */
 export const JSON_BODY = ['VALIDATION_FAILED', 'INVALID_JSON', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE'] as const satisfies readonly ErrorCode[];
-/** Routes that need an access token (AuthGuard). */
-export const MEMBER_ONLY = ['UNAUTHORIZED', 'INVALID_TOKEN', 'TOKEN_EXPIRED'] as const satisfies readonly ErrorCode[];
+/** Routes that need an access token (AuthGuard): also refused when its session ended or the member is banned. */
+export const MEMBER_ONLY = ['UNAUTHORIZED', 'INVALID_TOKEN', 'TOKEN_EXPIRED', 'SESSION_ENDED', 'MEMBER_BANNED'] as const satisfies readonly ErrorCode[];
 /** Routes that need an access token of some roles (@Roles). */
 export const ROLES_ONLY = [...MEMBER_ONLY, 'FORBIDDEN'] as const satisfies readonly ErrorCode[];
+/** Seller routes (@ApprovedSeller): a seller an admin has not approved. */
+export const APPROVED_SELLER_ONLY = [...ROLES_ONLY, 'SELLER_NOT_APPROVED'] as const satisfies readonly ErrorCode[];
 
 type CodeList = ErrorCode | readonly ErrorCode[];
 

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { openApiChecker } from './openapi-check.js';
+import { testAdminToken } from './admin.js';
 
 export interface HttpResult<T = any> {
   status: number;
@@ -50,8 +51,11 @@ export class HttpClient {
     return this.request<T>('DELETE', path, { token });
   }
 
-  /** Signs up a fresh member with unique fields and logs in; returns its id and tokens. */
-  async member(role: 'CUSTOMER' | 'SELLER' = 'CUSTOMER'): Promise<{ id: string; email: string; accessToken: string; refreshToken: string }> {
+  /**
+   * Signs up a fresh member with unique fields and logs in; returns its id and tokens. A SELLER is
+   * approved by an admin first (through the admin API), unless `approved: false` (a pending seller).
+   */
+  async member(role: 'CUSTOMER' | 'SELLER' = 'CUSTOMER', options: { approved?: boolean } = {}): Promise<{ id: string; email: string; accessToken: string; refreshToken: string }> {
     const tag = randomUUID().replace(/-/g, '').slice(0, 12);
     const email = `${role.toLowerCase()}-${tag}@test.pick`;
     const signup = await this.post('/api/auth/signup', {
@@ -64,6 +68,10 @@ export class HttpClient {
       role,
     });
     if (signup.status !== 201) throw new Error(`signup failed: ${signup.status} ${JSON.stringify(signup.body)}`);
+    if (role === 'SELLER' && options.approved !== false) {
+      const approval = await this.post(`/api/admin/sellers/${signup.body.id}/approve`, undefined, await testAdminToken());
+      if (approval.status !== 200) throw new Error(`seller approval failed: ${approval.status} ${JSON.stringify(approval.body)}`);
+    }
     const login = await this.post('/api/auth/login', { email, password: 'password123' });
     if (login.status !== 200) throw new Error(`login failed: ${login.status} ${JSON.stringify(login.body)}`);
     return { id: signup.body.id, email, ...login.body };

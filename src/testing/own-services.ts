@@ -103,7 +103,8 @@ export class OwnRedis extends OwnServer {
 
   constructor(
     readonly port: number,
-    private readonly options: { aof: boolean } = { aof: true },
+    /** `args`: more redis-server options, e.g. `['--aclfile', path]`. */
+    private readonly options: { aof: boolean; args?: string[] } = { aof: true },
   ) {
     super();
     this.dir = `${root}.local/redis-${port}`;
@@ -118,11 +119,11 @@ export class OwnRedis extends OwnServer {
     const persistence = this.options.aof ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no'];
     this.child = spawn(
       'redis-server',
-      ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, ...persistence, '--save', '', '--pidfile', `${this.dir}/redis.pid`, '--daemonize', 'no'],
+      ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, ...persistence, '--save', '', '--pidfile', `${this.dir}/redis.pid`, '--daemonize', 'no', ...(this.options.args ?? [])],
       { stdio: ['ignore', log, log] },
     );
     await until(`redis on ${this.port}`, () => portOpen(this.port), Boolean, 15_000);
-    await until(`redis on ${this.port} loading`, () => this.cli('ping'), (out) => out.trim() === 'PONG', 15_000);
+    await until(`redis on ${this.port} loading`, () => this.cli('ping'), (out) => /PONG|NOAUTH/.test(out), 15_000); // an ACL file may turn the default user off
   }
 
   /** redis-cli against this server; '' when it does not answer. */

@@ -1,0 +1,74 @@
+import { createSecretKey } from 'node:crypto';
+import { JwtService } from '@nestjs/jwt';
+import type { AppConfig } from '../../config/env.js';
+import { type Member, MemberRole, SellerStatus } from '../members/member.entity.js';
+
+/** What an access token says about its bearer (checked locally by AuthGuard on every request). */
+export interface AccessClaims {
+  sub: string;
+  role: MemberRole;
+  typ: 'access';
+  /** The member's session version when issued: tokens of an older version are refused. */
+  ver: number;
+  /** The session (refresh-token family) it belongs to; absent in tokens minted by the CLI tools. */
+  sid?: string;
+  /** Present on an approved SELLER's tokens (product writes and uploads need it). */
+  apr?: 1;
+}
+
+/** What a refresh token says: one token of the session `sid`, replaced by every refresh. */
+export interface RefreshClaims {
+  sub: string;
+  typ: 'refresh';
+  jti: string;
+  sid: string;
+  ver: number;
+}
+
+/** The member fields a token is signed from. */
+export interface TokenSubject {
+  id: string;
+  role: MemberRole;
+  sessionVersion: number;
+  sellerStatus: SellerStatus | null;
+}
+
+export function tokenSubject(member: Pick<Member, 'id' | 'role' | 'sessionVersion' | 'sellerStatus'>): TokenSubject {
+  return { id: String(member.id), role: member.role, sessionVersion: member.sessionVersion, sellerStatus: member.sellerStatus };
+}
+
+// A KeyObject, not the string: jsonwebtoken otherwise tries createPublicKey() on every verify,
+// which cost ~8 % of a worker's CPU in the coupon-rush profile.
+const hmacKey = (secret: string) => createSecretKey(Buffer.from(secret, 'utf8')) as unknown as Buffer;
+
+/**
+ * The one place tokens are signed and verified (HS256, keys from the typed config), built once per
+ * process: the app's AuthModule provides it, and the CLI tools (mint-members, create-rush-event)
+ * construct it from the same config, so a token they mint is exactly one the app issues.
+ */
+export class TokenSigning {
+  readonly access: JwtService;
+  readonly refresh: JwtService;
+
+  constructor(config: AppConfig) {
+    const options = (secret: string, expiresIn: number) => ({
+      secret: hmacKey(secret),
+      signOptions: { expiresIn, algorithm: 'HS256' as const },
+      verifyOptions: { algorithms: ['HS256' as const] },
+    });
+    this.access = new JwtService(options(config.JWT_ACCESS_SECRET, config.JWT_ACCESS_TTL_SECONDS));
+    this.refresh = new JwtService(options(config.JWT_REFRESH_SECRET, config.JWT_REFRESH_TTL_SECONDS));
+  }
+
+  signAccess(subject: TokenSubject, sessionId?: string): string {
+    const claims: AccessClaims = { sub: subject.id, role: subject.role, typ: 'access', ver: subject.sessionVersion };
+    if (sessionId) claims.sid = sessionId;
+    if (subject.role === MemberRole.SELLER && subject.sellerStatus === SellerStatus.APPROVED) claims.apr = 1;
+    return this.access.sign(claims);
+  }
+
+  /** `expiresInSeconds`: the idle lifetime, cut to what is left of the session's absolute lifetime. */
+  signRefresh(claims: Omit<RefreshClaims, 'typ'>, expiresInSeconds: number): string {
+    return this.refresh.sign({ ...claims, typ: 'refresh' } satisfies RefreshClaims, { expiresIn: expiresInSeconds });
+  }
+}
