@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../config/env.js';
 import { AppError } from '../common/errors.js';
+import { sampleHasherLoad } from '../testing/hasher-load.js';
 import { ARGON2_045_HASHES } from '../testing/legacy-hashes.js';
 import { PasswordHasher, passwordHashOptions } from './password-hasher.js';
 
@@ -44,17 +45,12 @@ describe('PasswordHasher', () => {
 
   it('runs at most CONCURRENCY at once, queues QUEUE more, refuses the rest at once with AUTH_BUSY', async () => {
     const hasher = guard(2, 3);
-    let maxActive = 0;
-    let maxWaiting = 0;
-    const sample = setInterval(() => {
-      maxActive = Math.max(maxActive, hasher.load.active);
-      maxWaiting = Math.max(maxWaiting, hasher.load.waiting);
-    }, 1);
+    const sample = sampleHasherLoad(hasher, 1);
     const work = Array.from({ length: 12 }, (_, n) => hasher.hash(`password-${n}`));
     // The refusals are decided on the call, before any hash ran.
     expect(hasher.load.active + hasher.load.waiting).toBe(5);
     const outcomes = await settle(work);
-    clearInterval(sample);
+    const { maxActive, maxWaiting } = sample.stop();
     expect(outcomes.filter((o) => o === 'ok')).toHaveLength(5);
     expect(outcomes.filter((o) => o === 'AUTH_BUSY')).toHaveLength(7);
     expect(maxActive).toBeLessThanOrEqual(2);

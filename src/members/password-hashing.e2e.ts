@@ -1,6 +1,7 @@
 import { EntityManager } from '@mikro-orm/mysql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../testing/app.js';
+import { sampleHasherLoad } from '../testing/hasher-load.js';
 import { ARGON2_045_HASHES, insertMemberWithHash } from '../testing/legacy-hashes.js';
 import { PasswordHasher } from './password-hasher.js';
 
@@ -32,12 +33,7 @@ describe('password hashing (@node-rs/argon2) and its CPU guard', () => {
   it(`${BURST} logins at once: the hashing cap holds, the excess gets 503 AUTH_BUSY at once, no 500, the catalog answers`, async () => {
     const honest = await t.http.member('CUSTOMER');
     const hasher = t.app.get(PasswordHasher);
-    let maxActive = 0;
-    let maxWaiting = 0;
-    const sample = setInterval(() => {
-      maxActive = Math.max(maxActive, hasher.load.active);
-      maxWaiting = Math.max(maxWaiting, hasher.load.waiting);
-    }, 2);
+    const sample = sampleHasherLoad(hasher, 2);
 
     // Each request's own latency, from its send to its answer.
     const timed = async <T>(send: () => Promise<T>) => {
@@ -53,7 +49,7 @@ describe('password hashing (@node-rs/argon2) and its CPU guard', () => {
     const catalog = Array.from({ length: 10 }, () => timed(() => t.http.get('/api/general/products')));
     const answered = await Promise.all(logins);
     const browsed = await Promise.all(catalog);
-    clearInterval(sample);
+    const { maxActive, maxWaiting } = sample.stop();
 
     const statuses = answered.map(({ result }) => result.status);
     const busy = answered.filter(({ result }) => result.status === 503);
