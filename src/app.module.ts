@@ -10,6 +10,7 @@ import { CatalogModule } from './catalog/catalog.module.js';
 import { CouponsModule } from './coupons/coupons.module.js';
 import { BROADCAST_CLIENT } from './common/broadcast.js';
 import { ConfigModule } from './common/config.module.js';
+import { ReadinessModule } from './common/readiness.js';
 import { AllExceptionsFilter } from './common/exception.filter.js';
 import { HealthModule } from './health/health.module.js';
 import { MemberAdminModule } from './member-admin/member-admin.module.js';
@@ -27,6 +28,7 @@ export class AppModule {
       module: AppModule,
       imports: [
         ConfigModule.forRoot(config),
+        ReadinessModule,
         MikroOrmModule.forRoot(ormOptions(config)),
         RedisModule,
         AppCacheModule,

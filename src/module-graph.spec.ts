@@ -79,4 +79,9 @@ describe('module graph of src/', () => {
     const explained = cycles(graph).map((cycle) => cycle.map((folder, i) => `${folder} -> ${cycle[(i + 1) % cycle.length]} (${graph.get(folder)!.get(cycle[(i + 1) % cycle.length])})`).join('; '));
     expect(explained).toEqual([]);
   });
+
+  it('health imports no feature: each dependency registers its own readiness check', () => {
+    const imported = [...(folderGraph().get('health')?.keys() ?? [])].sort();
+    expect(imported.filter((folder) => !['auth', 'common', 'openapi'].includes(folder))).toEqual([]);
+  });
 });

@@ -1,5 +1,7 @@
-import { BullModule } from '@nestjs/bull';
+import { BullModule, InjectQueue } from '@nestjs/bull';
 import { Module } from '@nestjs/common';
+import type { Queue } from 'bull';
+import { ReadinessRegistry } from '../common/readiness.js';
 import { ClaimSweeper } from './claim-sweeper.js';
 import { ClaimsService } from './claims.service.js';
 import { CouponEventsController } from './coupon-events.controller.js';
@@ -14,7 +16,11 @@ import { IssuanceProcessor } from './issuance.processor.js';
   imports: [BullModule.registerQueue({ name: ISSUANCE_QUEUE, settings: ISSUANCE_QUEUE_SETTINGS })],
   controllers: [AdminEventsController, EventsController, MemberCouponsController, CouponEventsController],
   providers: [CouponStock, EventsService, ClaimsService, IssuanceProcessor, ClaimSweeper],
-  // The queue is exported for /health/ready.
-  exports: [EventsService, BullModule],
+  exports: [EventsService],
 })
-export class CouponsModule {}
+export class CouponsModule {
+  constructor(@InjectQueue(ISSUANCE_QUEUE) issuance: Queue, readiness: ReadinessRegistry) {
+    // The claim persistence queue's own Redis connection.
+    readiness.register({ name: 'queue', gates: true, probe: () => issuance.client.ping() });
+  }
+}

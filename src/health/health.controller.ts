@@ -1,32 +1,9 @@
-import { S3Client } from '@aws-sdk/client-s3';
-import { InjectQueue } from '@nestjs/bull';
-import type { Queue } from 'bull';
-import { EntityManager } from '@mikro-orm/mysql';
-import { BeforeApplicationShutdown, Controller, Get, Inject, Res } from '@nestjs/common';
+import { BeforeApplicationShutdown, Controller, Get, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiProperty, ApiPropertyOptional, ApiResponse, ApiTags, getSchemaPath, ApiExtraModels } from '@nestjs/swagger';
 import { ApiErrors } from '../openapi/api-errors.js';
 import type { FastifyReply } from 'fastify';
-import { Redis } from 'ioredis';
-import type { AppConfig } from '../../config/env.js';
 import { Public } from '../auth/auth.decorators.js';
-import { APP_CONFIG } from '../common/config.module.js';
-import { probeBucket } from '../storage/storage.module.js';
-import { ISSUANCE_QUEUE } from '../coupons/issuance.queue.js';
-import { TransportState } from '../redis/transport-state.js';
-
-type CheckResult = { status: 'up' } | { status: 'down'; error: string };
-
-const withTimeout = <T>(promise: Promise<T>, ms: number): Promise<T> =>
-  Promise.race([promise, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms).unref())]);
-
-async function check(probe: () => Promise<unknown>): Promise<CheckResult> {
-  try {
-    await withTimeout(probe(), 1500);
-    return { status: 'up' };
-  } catch (error) {
-    return { status: 'down', error: error instanceof Error ? error.message : String(error) };
-  }
-}
+import { ReadinessRegistry } from '../common/readiness.js';
 
 class CheckResultDto {
   @ApiProperty({ enum: ['up', 'down'] }) status: 'up' | 'down';
@@ -70,14 +47,7 @@ class LiveDto {
 export class HealthController implements BeforeApplicationShutdown {
   private shuttingDown = false;
 
-  constructor(
-    private readonly em: EntityManager,
-    private readonly redis: Redis,
-    @Inject(S3Client) private readonly s3: S3Client,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
-    private readonly transport: TransportState,
-    @InjectQueue(ISSUANCE_QUEUE) private readonly issuance: Queue,
-  ) {}
+  constructor(private readonly readiness: ReadinessRegistry) {}
 
   // Before the HTTP server closes (onApplicationShutdown runs after it, when nobody can ask any more).
   beforeApplicationShutdown(): void {
@@ -101,23 +71,9 @@ export class HealthController implements BeforeApplicationShutdown {
   @ApiResponse({ status: 503, description: 'SERVICE_UNAVAILABLE: not ready, or shutting down', schema: { $ref: getSchemaPath(NotReadyDto) } })
   @ApiErrors()
   async ready(@Res({ passthrough: true }) reply: FastifyReply) {
-    const [mysql, redis, transport, queue, storage] = await Promise.all([
-      check(() => this.em.getConnection().execute('select 1')),
-      check(() => this.redis.ping()),
-      // the broadcast transport (cache invalidation): its subscriber and publisher connections
-      check(async () => this.transport.assertUp()),
-      // the claim persistence queue's own Redis connection
-      check(() => this.issuance.client.ping()),
-      // Object storage is reported but does not gate readiness: browsing and coupon claims do not
-      // need it, and taking every worker out of the load balancer would turn an upload outage into a full one.
-      check(async () => {
-        const problem = await probeBucket(this.s3, this.config.S3_BUCKET, 1500);
-        if (problem) throw new Error(problem);
-      }),
-    ]);
-    const checks = { mysql, redis, transport, queue };
-    const ok = !this.shuttingDown && Object.values(checks).every((result) => result.status === 'up');
-    const body = { status: ok ? 'ok' : 'unavailable', draining: this.shuttingDown, checks: { ...checks, storage }, ...(storage.status === 'down' && { degraded: ['storage'] }) };
+    const { ok: dependenciesUp, results, degraded } = await this.readiness.runAll();
+    const ok = !this.shuttingDown && dependenciesUp;
+    const body = { status: ok ? 'ok' : 'unavailable', draining: this.shuttingDown, checks: results, ...(degraded.length > 0 && { degraded }) };
     if (ok) return body;
     // Set the status rather than throw: the exception filter would drop `checks`, which say what is down.
     void reply.status(503);

@@ -2,6 +2,7 @@ import { Global, Inject, Logger, Module, OnApplicationShutdown } from '@nestjs/c
 import { Redis } from 'ioredis';
 import type { AppConfig } from '../../config/env.js';
 import { APP_CONFIG } from '../common/config.module.js';
+import { ReadinessRegistry } from '../common/readiness.js';
 import { redisOptions } from './redis-options.js';
 import { TransportState } from './transport-state.js';
 
@@ -42,7 +43,11 @@ import { TransportState } from './transport-state.js';
   exports: [Redis, TransportState],
 })
 export class RedisModule implements OnApplicationShutdown {
-  constructor(@Inject(Redis) private readonly redis: Redis) {}
+  constructor(@Inject(Redis) private readonly redis: Redis, transport: TransportState, readiness: ReadinessRegistry) {
+    readiness.register({ name: 'redis', gates: true, probe: () => this.redis.ping() });
+    // The broadcast transport (cache invalidation): its subscriber and publisher connections.
+    readiness.register({ name: 'transport', gates: true, probe: async () => transport.assertUp() });
+  }
 
   async onApplicationShutdown(): Promise<void> {
     await this.redis.quit().catch(() => this.redis.disconnect());

@@ -3,6 +3,7 @@ import { Global, Inject, Logger, Module, OnApplicationBootstrap } from '@nestjs/
 import type { AppConfig } from '../../config/env.js';
 import { APP_CONFIG } from '../common/config.module.js';
 import { AppError } from '../common/errors.js';
+import { ReadinessRegistry } from '../common/readiness.js';
 
 /** The one S3 client of the process (NCP Object Storage in production, s3rver locally), injected as `S3Client`. */
 export function createS3Client(config: AppConfig): S3Client {
@@ -52,7 +53,19 @@ export class StorageModule implements OnApplicationBootstrap {
   constructor(
     @Inject(S3Client) private readonly s3: S3Client,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {}
+    readiness: ReadinessRegistry,
+  ) {
+    // Reported, but it does not gate readiness: browsing and coupon claims do not need storage, and
+    // taking every worker out of the load balancer would turn an upload outage into a full one.
+    readiness.register({
+      name: 'storage',
+      gates: false,
+      probe: async () => {
+        const problem = await probeBucket(this.s3, this.config.S3_BUCKET, 1500);
+        if (problem) throw new Error(problem);
+      },
+    });
+  }
 
   /**
    * Start-up check: logs the outcome but never throws, so a storage blip does not turn into a

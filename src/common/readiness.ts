@@ -1,0 +1,56 @@
+import { Global, Injectable, Module } from '@nestjs/common';
+
+/** The dependencies /health/ready reports, in the order it lists them. */
+export const READINESS_NAMES = ['mysql', 'redis', 'transport', 'queue', 'storage'] as const;
+export type ReadinessName = (typeof READINESS_NAMES)[number];
+
+export type CheckResult = { status: 'up' } | { status: 'down'; error: string };
+
+export interface ReadinessCheck {
+  name: ReadinessName;
+  /** false: reported only; a failure does not take the worker out of the load balancer. */
+  gates: boolean;
+  /** Resolves when the dependency answers; rejects (or times out) when it does not. */
+  probe: () => Promise<unknown>;
+}
+
+const PROBE_TIMEOUT_MS = 1500;
+
+const withTimeout = <T>(promise: Promise<T>, ms: number): Promise<T> =>
+  Promise.race([promise, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms).unref())]);
+
+async function run(check: ReadinessCheck): Promise<CheckResult> {
+  try {
+    await withTimeout(check.probe(), PROBE_TIMEOUT_MS);
+    return { status: 'up' };
+  } catch (error) {
+    return { status: 'down', error: error instanceof Error ? error.message : String(error) };
+  }
+}
+
+/**
+ * Readiness checks, registered by the module that owns each dependency (as Vendure's
+ * HealthCheckRegistryService): the health module runs them without importing any feature.
+ */
+@Injectable()
+export class ReadinessRegistry {
+  private readonly checks = new Map<ReadinessName, ReadinessCheck>();
+
+  register(check: ReadinessCheck): void {
+    if (this.checks.has(check.name)) throw new Error(`readiness check "${check.name}" is registered twice`);
+    this.checks.set(check.name, check);
+  }
+
+  /** Runs every check at once; `ok` when every gating check is up; `degraded`: the non-gating ones down. */
+  async runAll(): Promise<{ ok: boolean; results: Partial<Record<ReadinessName, CheckResult>>; degraded: ReadinessName[] }> {
+    const registered = READINESS_NAMES.flatMap((name) => this.checks.get(name) ?? []);
+    const outcomes = await Promise.all(registered.map(run));
+    const results = Object.fromEntries(registered.map((check, i) => [check.name, outcomes[i]]));
+    const failed = registered.filter((_, i) => outcomes[i].status === 'down');
+    return { ok: failed.every((check) => !check.gates), results, degraded: failed.filter((check) => !check.gates).map((check) => check.name) };
+  }
+}
+
+@Global()
+@Module({ providers: [ReadinessRegistry], exports: [ReadinessRegistry] })
+export class ReadinessModule {}
