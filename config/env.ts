@@ -95,6 +95,11 @@ export class EnvironmentVariables {
   @Transform(toBool) @IsBoolean() CACHE_ENABLED = true;
   @Transform(toInt) @IsInt() @Min(1) CACHE_MAX_ENTRIES = 1000;
   @Transform(toInt) @IsInt() @Min(1000) CACHE_TTL_MS = 600_000;
+  /**
+   * How long an unknown product or event id is remembered as unknown, so a scan of ids does not
+   * reach MySQL on every request (creating the id evicts it at once); 0: not remembered.
+   */
+  @Transform(toInt) @IsInt() @Min(0) @Max(600_000) CACHE_MISS_TTL_MS = 10_000;
 
   /** FCFS coupons: a claim still pending after this long is re-enqueued by the sweeper. */
   @Transform(toInt) @IsInt() @Min(200) COUPON_PENDING_BOUND_MS = 30_000;

@@ -7,10 +7,10 @@ import type { TransportState } from '../redis/transport-state.js';
 import { ReadThroughCache } from './read-through-cache.js';
 
 /** The cache's own rules, on a real in-memory cache-manager store (the app's kind), without an app. */
-function setup() {
+function setup(missTtlMs = 200) {
   const resubscribed = new Subject<void>();
   const store = createCache({ stores: [createKeyv({ ttl: 60_000, lruSize: 100 })] }) as unknown as Cache;
-  const cache = new ReadThroughCache(store, { resubscribed } as unknown as TransportState, { namespace: 't', groups: ['item', 'page'], enabled: true });
+  const cache = new ReadThroughCache(store, { resubscribed } as unknown as TransportState, { namespace: 't', groups: ['item', 'page'], enabled: true, missTtlMs });
   let loads = 0;
   const loader = (value: string) => async () => {
     loads++;
@@ -75,9 +75,27 @@ describe('ReadThroughCache', () => {
     expect(await cache.read('page', 'p', async () => 'fresh page')).toBe('fresh page');
   });
 
-  it('does not store "nothing found" (null)', async () => {
-    const { cache } = setup();
+  it('with missTtlMs 0, does not store "nothing found" (null)', async () => {
+    const { cache } = setup(0);
     expect(await cache.read<string | null>('item', '9', async () => null)).toBeNull();
     expect(await cache.read<string | null>('item', '9', async () => 'created')).toBe('created');
+  });
+
+  it('remembers "nothing found" for missTtlMs only, and an eviction drops it at once', async () => {
+    const { cache } = setup();
+    let loads = 0;
+    const missing = async () => {
+      loads++;
+      return null;
+    };
+    expect(await cache.read('item', '9', missing)).toBeNull();
+    expect(await cache.read('item', '9', missing)).toBeNull();
+    expect(loads).toBe(1);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    expect(await cache.read('item', '9', missing)).toBeNull();
+    expect(loads).toBe(2);
+    // The id is created: the write's eviction drops the remembered miss, the next read finds it.
+    await cache.evict('item', '9', 'write');
+    expect(await cache.read('item', '9', async () => 'created')).toBe('created');
   });
 });

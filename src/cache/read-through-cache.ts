@@ -6,6 +6,9 @@ import { cacheCoalesced, cacheEvictions, cacheHits, cacheMisses, cacheStaleLoads
 
 export type EvictionReason = 'write' | 'broadcast' | 'reconnect';
 
+/** What the store holds for "nothing found" (no cached value is a string). */
+const MISS = '\u0000miss';
+
 /** A load from MySQL in progress; `stale` is set when an invalidation overtakes it. */
 interface Flight {
   group: string;
@@ -26,7 +29,9 @@ interface Flight {
  * - Keys carry an epoch, bumped by `evictAll` (also when the broadcast subscriber reconnects:
  *   invalidations sent meanwhile were lost), and a generation per group, bumped by
  *   `evictGroup`; the LRU reclaims the unreachable entries.
- * - A broken store is a miss, never an error; null (nothing found) is not stored.
+ * - A broken store is a miss, never an error.
+ * - "Nothing found" (null) is stored for `missTtlMs` only (0: never), so a scan of unknown ids
+ *   does not reach MySQL on every request; a write that creates the id evicts it like any change.
  * - `enabled: false` runs the same path with the store bypassed (benchmark baseline).
  */
 export class ReadThroughCache<Group extends string> {
@@ -39,7 +44,7 @@ export class ReadThroughCache<Group extends string> {
   constructor(
     private readonly store: Cache,
     transport: TransportState,
-    private readonly options: { namespace: string; groups: readonly Group[]; enabled: boolean },
+    private readonly options: { namespace: string; groups: readonly Group[]; enabled: boolean; missTtlMs: number },
   ) {
     this.logger = new Logger(`ReadThroughCache:${options.namespace}`);
     this.subscription = transport.resubscribed.subscribe(() => this.evictAll('reconnect'));
@@ -59,10 +64,10 @@ export class ReadThroughCache<Group extends string> {
     const key = this.key(group, id);
     const joined = this.join<T>(group, key);
     if (joined) return joined;
-    const cached = await this.store.get<T>(key).catch(() => undefined);
+    const cached = await this.store.get<T | typeof MISS>(key).catch(() => undefined);
     if (cached !== undefined && cached !== null) {
       cacheHits.inc({ cache: group });
-      return cached;
+      return (cached === MISS ? null : cached) as T;
     }
     return this.join<T>(group, key) ?? this.startLoad(group, id, key, load);
   }
@@ -105,8 +110,9 @@ export class ReadThroughCache<Group extends string> {
           cacheStaleLoadsDiscarded.inc({ cache: group });
           return value;
         }
-        if (value === null || value === undefined) return value;
-        await this.store.set(key, value).catch((error: unknown) => this.logger.warn(`cache set failed: ${String(error)}`));
+        const found = value !== null && value !== undefined;
+        if (!found && this.options.missTtlMs <= 0) return value;
+        await (found ? this.store.set(key, value) : this.store.set(key, MISS, this.options.missTtlMs)).catch((error: unknown) => this.logger.warn(`cache set failed: ${String(error)}`));
         // An invalidation that arrived while the store was writing: take the entry back out.
         if (flight.stale) {
           cacheStaleLoadsDiscarded.inc({ cache: group });

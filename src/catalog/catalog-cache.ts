@@ -33,7 +33,7 @@ export class CatalogCache implements OnModuleDestroy {
     private readonly broadcaster: Broadcaster,
     transport: TransportState,
   ) {
-    this.entries = new ReadThroughCache(cache, transport, { namespace: 'catalog', groups: ['product', 'product_list'], enabled: config.CACHE_ENABLED });
+    this.entries = new ReadThroughCache(cache, transport, { namespace: 'catalog', groups: ['product', 'product_list'], enabled: config.CACHE_ENABLED, missTtlMs: config.CACHE_MISS_TTL_MS });
   }
 
   onModuleDestroy(): void {

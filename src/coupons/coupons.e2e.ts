@@ -181,6 +181,19 @@ describe('coupon events and claims (in process)', () => {
     // so ISSUED can be seen a moment before the mark goes: wait for it rather than race it.
     await until('pending mark cleared', () => redis.zcard(keys.pending), (n) => n === 0, 5000);
   });
+  it('remembers unknown event ids briefly (a scan does not reach MySQL each time), and creating the id drops that at once', async () => {
+    const hits = async () => Number(/^pick_cache_hits_total\{[^}]*cache="event"[^}]*\} (\d+)/m.exec((await t.http.get<string>('/metrics')).body)?.[1] ?? 0);
+    const [{ max }] = await t.app.get(EntityManager).fork().getConnection().execute<{ max: number }[]>('select coalesce(max(id), 0) max from event');
+    const probed = Array.from({ length: 20 }, (_, i) => String(Number(max) + 1 + i));
+    for (const id of probed) expect((await t.http.get(`/api/events/${id}`)).body.code).toBe('EVENT_NOT_FOUND');
+    const before = await hits();
+    for (const id of probed) expect((await t.http.get(`/api/events/${id}`)).status).toBe(404);
+    expect((await hits()) - before).toBe(probed.length);
+    // Auto-increment hands out the next ids, which the scan has just remembered as unknown.
+    const { eventId } = await createEvent(t.http, admin, eventBody());
+    expect(probed).toContain(eventId);
+    expect((await t.http.get(`/api/events/${eventId}`)).status).toBe(200);
+  });
 });
 
 describe('coupon.changed broadcast', () => {
@@ -300,4 +313,5 @@ describe('claim path parameters', () => {
       await t.close();
     }
   });
+
 });

@@ -1,9 +1,11 @@
 import { EntityManager } from '@mikro-orm/mysql';
 import { CACHE_MANAGER, type Cache } from '@nestjs/cache-manager';
 import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import type { AppConfig } from '../../config/env.js';
 import { Broadcaster } from '../cache/broadcaster.js';
 import { ReadThroughCache } from '../cache/read-through-cache.js';
 import { BroadcastEvents } from '../common/broadcast.js';
+import { APP_CONFIG } from '../common/config.module.js';
 import { AppError } from '../common/errors.js';
 import { TransportState } from '../redis/transport-state.js';
 import type { CouponSnapshot, EventSnapshot } from './claim-window.js';
@@ -71,11 +73,12 @@ export class EventsService implements OnModuleDestroy {
   constructor(
     private readonly em: EntityManager,
     @Inject(CACHE_MANAGER) cache: Cache,
+    @Inject(APP_CONFIG) config: AppConfig,
     private readonly broadcaster: Broadcaster,
     private readonly stock: CouponStock,
     transport: TransportState,
   ) {
-    this.snapshots = new ReadThroughCache(cache, transport, { namespace: 'coupons', groups: ['event'], enabled: true });
+    this.snapshots = new ReadThroughCache(cache, transport, { namespace: 'coupons', groups: ['event'], enabled: true, missTtlMs: config.CACHE_MISS_TTL_MS });
   }
 
   onModuleDestroy(): void {
@@ -92,6 +95,8 @@ export class EventsService implements OnModuleDestroy {
     for (const coupon of body.coupons) event.coupons.add(em.create(Coupon, this.couponFields(coupon, event)));
     await em.persist(event).flush();
     const snapshot = toSnapshot(event);
+    // A scan may have cached this id as unknown ("nothing found" is kept CACHE_MISS_TTL_MS): drop it everywhere.
+    await this.changed(snapshot.id);
     // Stock is initialised now when Redis answers; otherwise the first claim (or the sweeper) builds it.
     await Promise.all(snapshot.coupons.map((coupon) => this.stock.init(coupon.id, coupon.maxIssuance))).catch((error: Error) =>
       this.logger.warn(`coupon stock not initialised now (${error.message}); it will be built on first use`),
