@@ -2,7 +2,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { InjectQueue } from '@nestjs/bull';
 import type { Queue } from 'bull';
 import { EntityManager } from '@mikro-orm/mysql';
-import { BeforeApplicationShutdown, Controller, Get, Inject, Res } from '@nestjs/common';
+import { BeforeApplicationShutdown, Controller, Get, Headers, Inject, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiProperty, ApiPropertyOptional, ApiResponse, ApiTags, getSchemaPath, ApiExtraModels } from '@nestjs/swagger';
 import { ApiErrors } from '../openapi/api-errors.js';
 import type { FastifyReply } from 'fastify';
@@ -10,6 +10,7 @@ import { Redis } from 'ioredis';
 import type { AppConfig } from '../../config/env.js';
 import { Public } from '../auth/auth.decorators.js';
 import { APP_CONFIG } from '../common/config.module.js';
+import { opsAuthorized } from '../common/ops-token.js';
 import { probeBucket } from '../storage/storage.module.js';
 import { ISSUANCE_QUEUE } from '../coupons/issuance.queue.js';
 import { TransportState } from '../redis/transport-state.js';
@@ -43,8 +44,8 @@ class ReadinessChecksDto {
 
 class ReadyDto {
   @ApiProperty({ enum: ['ok'] }) status: 'ok';
-  @ApiProperty() draining: boolean;
-  @ApiProperty() checks: ReadinessChecksDto;
+  @ApiPropertyOptional({ description: 'only for the ops token (or when OPS_TOKEN is unset)' }) draining?: boolean;
+  @ApiPropertyOptional({ description: 'only for the ops token (or when OPS_TOKEN is unset)' }) checks?: ReadinessChecksDto;
   @ApiPropertyOptional({ type: [String], enum: ['storage'], description: 'dependencies down that do not gate readiness' }) degraded?: 'storage'[];
 }
 
@@ -93,14 +94,23 @@ export class HealthController implements BeforeApplicationShutdown {
     return { status: 'ok' };
   }
 
-  /** 200 only when every dependency answers; 503 with the failing ones otherwise (and while draining). */
+  /**
+   * 200 only when every dependency answers; 503 otherwise (and while draining). The checks (which
+   * dependency is down, and why) only for `Authorization: Bearer <OPS_TOKEN>` when OPS_TOKEN is set:
+   * anyone else (a load balancer's probe, a deploy gate) gets the status alone.
+   */
   @Public()
   @Get('ready')
-  @ApiOperation({ operationId: 'ready', summary: 'The worker can serve: MySQL, Redis, the transport and the queue answer' })
+  @ApiOperation({
+    operationId: 'ready',
+    summary: 'The worker can serve: MySQL, Redis, the transport and the queue answer',
+    description: 'With OPS_TOKEN set on the server (always in production), `draining`, `checks` and `degraded` are only sent to `Authorization: Bearer <OPS_TOKEN>`; other callers get the status alone.',
+  })
   @ApiOkResponse({ type: ReadyDto })
   @ApiResponse({ status: 503, description: 'SERVICE_UNAVAILABLE: not ready, or shutting down', schema: { $ref: getSchemaPath(NotReadyDto) } })
   @ApiErrors()
-  async ready(@Res({ passthrough: true }) reply: FastifyReply) {
+  async ready(@Res({ passthrough: true }) reply: FastifyReply, @Headers('authorization') authorization: string | undefined) {
+    const details = opsAuthorized(this.config, authorization);
     const [mysql, redis, transport, queue, storage] = await Promise.all([
       check(() => this.em.getConnection().execute('select 1')),
       check(() => this.redis.ping()),
@@ -110,14 +120,20 @@ export class HealthController implements BeforeApplicationShutdown {
       check(() => this.issuance.client.ping()),
       // Object storage is reported but does not gate readiness: browsing and coupon claims do not
       // need it, and taking every worker out of the load balancer would turn an upload outage into a full one.
-      check(async () => {
-        const problem = await probeBucket(this.s3, this.config.S3_BUCKET, 1500);
-        if (problem) throw new Error(problem);
-      }),
+      // Only probed for the detailed answer: an anonymous caller must not make every call cost an S3 request.
+      details
+        ? check(async () => {
+            const problem = await probeBucket(this.s3, this.config.S3_BUCKET, 1500);
+            if (problem) throw new Error(problem);
+          })
+        : undefined,
     ]);
     const checks = { mysql, redis, transport, queue };
     const ok = !this.shuttingDown && Object.values(checks).every((result) => result.status === 'up');
-    const body = { status: ok ? 'ok' : 'unavailable', draining: this.shuttingDown, checks: { ...checks, storage }, ...(storage.status === 'down' && { degraded: ['storage'] }) };
+    const body = {
+      status: ok ? 'ok' : 'unavailable',
+      ...(storage && { draining: this.shuttingDown, checks: { ...checks, storage }, ...(storage.status === 'down' && { degraded: ['storage'] }) }),
+    };
     if (ok) return body;
     // Set the status rather than throw: the exception filter would drop `checks`, which say what is down.
     void reply.status(503);
