@@ -68,13 +68,38 @@ describe('loadConfig', () => {
     expect(message).toMatch(/REDIS_PORT="x"/);
   });
 
-  it('refuses the development JWT secrets in production, and accepts real ones', () => {
+  it('refuses the development JWT secrets and an empty OPS_TOKEN in production, and accepts real ones', () => {
     const message = configError({ NODE_ENV: 'production' });
     expect(message).toContain('JWT_ACCESS_SECRET');
     expect(message).toContain('JWT_REFRESH_SECRET');
+    expect(message).toContain('OPS_TOKEN: must be set in production');
     expect(configError({ NODE_ENV: 'production', JWT_ACCESS_SECRET: 'a-real-production-secret-1' })).not.toContain('JWT_ACCESS_SECRET');
-    const config = loadConfig({ NODE_ENV: 'production', JWT_ACCESS_SECRET: 'a-real-production-secret-1', JWT_REFRESH_SECRET: 'a-real-production-secret-2' });
+    const secrets = { JWT_ACCESS_SECRET: 'a-real-production-secret-1', JWT_REFRESH_SECRET: 'a-real-production-secret-2' };
+    expect(configError({ NODE_ENV: 'production', ...secrets })).toMatch(/^ {2}OPS_TOKEN: must be set in production$/m);
+    const config = loadConfig({ NODE_ENV: 'production', ...secrets, OPS_TOKEN: 'a-real-ops-token-123' });
     expect(config.NODE_ENV).toBe('production');
+  });
+
+  it('turns /docs and x-served-by off by default in production only; an explicit value wins', () => {
+    expect(loadConfig({})).toMatchObject({ DOCS_ENABLED: true, SERVED_BY_HEADER: true, OPS_TOKEN: '' });
+    expect(loadConfig({ NODE_ENV: 'test' })).toMatchObject({ DOCS_ENABLED: true, SERVED_BY_HEADER: true });
+    const production = { NODE_ENV: 'production', JWT_ACCESS_SECRET: 'a-real-production-secret-1', JWT_REFRESH_SECRET: 'a-real-production-secret-2', OPS_TOKEN: 'a-real-ops-token-123' };
+    expect(loadConfig(production)).toMatchObject({ DOCS_ENABLED: false, SERVED_BY_HEADER: false });
+    expect(loadConfig({ ...production, DOCS_ENABLED: 'true', SERVED_BY_HEADER: '1' })).toMatchObject({ DOCS_ENABLED: true, SERVED_BY_HEADER: true });
+    expect(loadConfig({ DOCS_ENABLED: 'false' }).DOCS_ENABLED).toBe(false);
+  });
+
+  it('reads TRUSTED_PROXIES as a list of addresses and CIDR ranges (default loopback), and refuses anything else', () => {
+    expect(loadConfig({}).TRUSTED_PROXIES).toEqual(['127.0.0.1', '::1']);
+    expect(loadConfig({ TRUSTED_PROXIES: ' 10.0.0.10, 10.1.0.0/16,fd00::/8 ' }).TRUSTED_PROXIES).toEqual(['10.0.0.10', '10.1.0.0/16', 'fd00::/8']);
+    for (const bad of ['10.0.0.300', 'nginx.internal', '10.0.0.0/33', 'fd00::/129', '10.0.0.1/8/1', ',', '10.0.0.1,true']) {
+      expect(configError({ TRUSTED_PROXIES: bad }), bad).toContain(`TRUSTED_PROXIES=${JSON.stringify(bad)}`);
+    }
+  });
+
+  it('refuses a short or blank-containing OPS_TOKEN', () => {
+    expect(configError({ OPS_TOKEN: 'short' })).toContain('OPS_TOKEN="short"');
+    expect(configError({ OPS_TOKEN: 'has a space in it 1234' })).toContain('OPS_TOKEN=');
   });
 });
 

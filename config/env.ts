@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { plainToInstance, Transform } from 'class-transformer';
-import { IsBoolean, IsIn, IsInt, IsString, IsUrl, Matches, Max, Min, MinLength, validateSync } from 'class-validator';
+import { ArrayNotEmpty, IsArray, IsBoolean, IsIn, IsInt, IsString, IsUrl, Matches, Max, Min, MinLength, Validate, validateSync, type ValidatorConstraintInterface, ValidatorConstraint } from 'class-validator';
+import { isIP } from 'node:net';
 
 /**
  * Every environment variable Pick reads, with its default. Validated once at boot
@@ -22,6 +23,28 @@ const toBool = ({ value }: { value: unknown }) => {
   return value; // left as a string so IsBoolean reports it
 };
 
+/** "a, b" → ["a", "b"] (already a list: the default). */
+const toList = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.split(',').map((item) => item.trim()).filter((item) => item !== '') : value);
+
+/** An IPv4/IPv6 address, or one with a CIDR prefix (10.0.0.0/8, fd00::/8). */
+export function isAddressOrCidr(value: string): boolean {
+  const [address, prefix, ...rest] = value.split('/');
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  if (prefix === undefined) return true;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
+}
+
+@ValidatorConstraint({ name: 'addressesOrCidrs' })
+class AddressesOrCidrs implements ValidatorConstraintInterface {
+  validate(value: unknown): boolean {
+    return Array.isArray(value) && value.every((item) => typeof item === 'string' && isAddressOrCidr(item));
+  }
+  defaultMessage(): string {
+    return 'must be a comma-separated list of IP addresses or CIDR ranges (e.g. 127.0.0.1,::1,10.0.0.10/32)';
+  }
+}
+
 export class EnvironmentVariables {
   @IsIn(['development', 'test', 'production'])
   NODE_ENV: 'development' | 'test' | 'production' = 'development';
@@ -35,6 +58,21 @@ export class EnvironmentVariables {
   @Transform(toBool) @IsBoolean() HTTP_ENABLED = true;
   /** false: this process never takes queue jobs (HTTP-only). */
   @Transform(toBool) @IsBoolean() QUEUE_PROCESSORS_ENABLED = true;
+  /**
+   * Peers whose X-Forwarded-For / X-Forwarded-Proto the app believes (the Nginx servers): request.ip is
+   * the first address, walking back from the socket's peer, that is not one of these. Anyone else's
+   * forwarded headers are ignored, so a client cannot pick its own address.
+   */
+  @Transform(toList) @IsArray() @ArrayNotEmpty() @Validate(AddressesOrCidrs) TRUSTED_PROXIES: string[] = ['127.0.0.1', '::1'];
+  /** The OpenAPI UI (/docs) and document (/docs-json). Default: on, except NODE_ENV=production. */
+  @Transform(toBool) @IsBoolean() DOCS_ENABLED = true;
+  /** The x-served-by response header (host/app/worker; for ops and the topology tests). Default: on, except NODE_ENV=production. */
+  @Transform(toBool) @IsBoolean() SERVED_BY_HEADER = true;
+  /**
+   * Bearer token of the ops endpoints: when set, /metrics needs it (401 without) and /health/ready shows
+   * its dependency checks only with it (without: just ok/unavailable). Required in production.
+   */
+  @Matches(/^(|[\x21-\x7e]{16,})$/, { message: 'must be empty or at least 16 printable characters without spaces' }) OPS_TOKEN = '';
 
   @IsIn(['mysql', 'mariadb']) DB_DRIVER: 'mysql' | 'mariadb' = 'mysql';
   @IsString() DB_HOST = '127.0.0.1';
@@ -139,6 +177,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const given = Object.fromEntries(
     Object.keys(defaults).filter((key) => env[key] !== undefined && env[key] !== '').map((key) => [key, env[key]]),
   );
+  // Settings whose default depends on NODE_ENV (an explicit value always wins).
+  if (env.NODE_ENV === 'production') {
+    for (const key of ['DOCS_ENABLED', 'SERVED_BY_HEADER'] as const) if (!(key in given)) given[key] = 'false';
+  }
   const config = plainToInstance(EnvironmentVariables, { ...defaults, ...given });
   const errors = validateSync(config, { skipMissingProperties: false });
   if (errors.length > 0) {
@@ -157,8 +199,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     const insecure = (['JWT_ACCESS_SECRET', 'JWT_REFRESH_SECRET'] as const).filter((key) =>
       config[key].startsWith('dev-'),
     );
-    if (insecure.length > 0) {
-      throw new ConfigError(`Invalid environment configuration:\n${insecure.map((k) => `  ${k}: must be set in production`).join('\n')}`);
+    const missing: string[] = [...insecure];
+    if (config.OPS_TOKEN === '') missing.push('OPS_TOKEN');
+    if (missing.length > 0) {
+      throw new ConfigError(`Invalid environment configuration:\n${missing.map((k) => `  ${k}: must be set in production`).join('\n')}`);
     }
   }
   return Object.freeze(config);

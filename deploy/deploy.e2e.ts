@@ -68,23 +68,47 @@ describe('deploy scripts: static checks', () => {
   });
 
   it('render.sh fills the template from variables and refuses a bad upstream', () => {
-    const env = { ...process.env, UPSTREAMS: '10.0.0.11:3000 10.0.0.12:3000', BODY_LIMIT: '11m' };
+    const env = { ...process.env, UPSTREAMS: '10.0.0.11:3000 10.0.0.12:3000', UPLOAD_BODY_LIMIT: '11m', SERVER_NAME: 'shop.example.com' };
     const conf = execFileSync('bash', ['deploy/nginx/render.sh'], { cwd: root, env, encoding: 'utf8' });
     expect(conf).toContain('include /etc/nginx/pick-upstreams.conf;'); // the servers: a file deploys switch
     const upstreams = execFileSync('bash', ['deploy/nginx/render.sh', '--upstreams'], { cwd: root, env, encoding: 'utf8' });
     expect(upstreams).toContain('server 10.0.0.11:3000 max_fails=3 fail_timeout=5s;');
     expect(upstreams).toContain('server 10.0.0.12:3000 max_fails=3 fail_timeout=5s;');
-    expect(conf).toContain('client_max_body_size 11m;');
+    expect(conf).toMatch(/^ {4}client_max_body_size 1m;$/m); // JSON: the app's BODY_LIMIT_BYTES
+    expect(conf).toMatch(/location = \/api\/seller\/products\/images \{\n\s+client_max_body_size 11m;/);
     expect(conf).toMatch(/proxy_next_upstream error timeout http_502 http_503 http_504;/);
     expect(conf).not.toMatch(/^\s*proxy_next_upstream[^\n]*non_idempotent/m);
     expect(conf).not.toMatch(/\$\{[A-Z_]+\}/); // nothing left unrendered...
-    expect(conf).toContain('$proxy_add_x_forwarded_for'); // ...and nginx's own variables kept
-    // By default the body limit follows the app's upload limit (UPLOAD_MAX_FILES x UPLOAD_MAX_BYTES).
-    const byDefault = execFileSync('bash', ['deploy/nginx/render.sh'], { cwd: root, env: { ...env, BODY_LIMIT: '', UPLOAD_MAX_FILES: '4', UPLOAD_MAX_BYTES: String(2 * 1024 * 1024) }, encoding: 'utf8' });
+    expect(conf).toContain('proxy_set_header X-Forwarded-For $remote_addr;'); // ...and nginx's own variables kept
+    expect(conf).not.toMatch(/^\s*proxy_set_header[^\n]*\$proxy_add_x_forwarded_for/m); // a client's own X-Forwarded-For is never passed on
+    expect(conf).not.toMatch(/^#@/m); // section markers removed
+    // TLS on by default: 443 with the certificate of SERVER_NAME and HSTS; 80 only redirects.
+    expect(conf).toContain('listen 443 ssl http2;');
+    expect(conf).toContain('ssl_certificate /etc/letsencrypt/live/shop.example.com/fullchain.pem;');
+    expect(conf).toContain('ssl_certificate_key /etc/letsencrypt/live/shop.example.com/privkey.pem;');
+    expect(conf).toContain('add_header Strict-Transport-Security "max-age=31536000" always;');
+    expect(conf).toContain('return 301 https://$host$request_uri;');
+    expect(conf.match(/^\s*server_tokens off;$/gm)).toHaveLength(2);
+    expect(conf).toContain('limit_req_zone $binary_remote_addr zone=pick_auth:10m rate=10r/s;');
+    expect(conf).toContain('limit_req zone=pick_auth burst=20 nodelay;');
+    expect(conf).toContain('limit_req zone=pick_claim burst=20 nodelay;');
+    expect(conf).toContain('limit_conn pick_conn 100;');
+    // TLS=off: one plain server on LISTEN, no certificate, no redirect, no HSTS.
+    const plain = execFileSync('bash', ['deploy/nginx/render.sh'], { cwd: root, env: { ...env, TLS: 'off', LISTEN: '8080', AUTH_RATE: '30r/m' }, encoding: 'utf8' });
+    expect(plain).toMatch(/^ {4}listen 8080;$/m);
+    expect(plain).not.toMatch(/ssl|Strict-Transport-Security|return 301/);
+    expect(plain).toContain('zone=pick_auth:10m rate=30r/m;');
+    // By default the upload limit follows the app's (UPLOAD_MAX_FILES x UPLOAD_MAX_BYTES).
+    const byDefault = execFileSync('bash', ['deploy/nginx/render.sh'], { cwd: root, env: { ...env, UPLOAD_BODY_LIMIT: '', UPLOAD_MAX_FILES: '4', UPLOAD_MAX_BYTES: String(2 * 1024 * 1024) }, encoding: 'utf8' });
     expect(byDefault).toContain('client_max_body_size 9m;');
     const bad = spawnSync('bash', ['deploy/nginx/render.sh'], { cwd: root, env: { ...env, UPSTREAMS: '10.0.0.11' }, encoding: 'utf8' });
     expect(bad.status).not.toBe(0);
     expect(bad.stderr).toContain('bad upstream');
+    for (const [name, value, message] of [['AUTH_RATE', '10', 'bad rate'], ['TLS', 'yes', 'TLS must be on or off'], ['CONN_LIMIT', 'many', 'bad number'], ['BODY_LIMIT', '1 m', 'bad body size']]) {
+      const refused = spawnSync('bash', ['deploy/nginx/render.sh'], { cwd: root, env: { ...env, [name]: value }, encoding: 'utf8' });
+      expect(refused.status, `${name}=${value}`).not.toBe(0);
+      expect(refused.stderr).toContain(message);
+    }
   });
 
   it('the Dockerfile: pinned base, no second Node, root-owned code, non-root user, init-friendly stop, health check', () => {

@@ -8,7 +8,7 @@ import { ormOptions } from '../config/mikro-orm.js';
 import { Pm2Cluster, testPort } from '../src/testing/cluster.js';
 import { HttpClient } from '../src/testing/http.js';
 import { steadyLoad } from './test/load.js';
-import { serverOf, TestNginx } from './test/nginx.js';
+import { LOAD_TEST_LIMITS, serverOf, TestNginx } from './test/nginx.js';
 
 /**
  * The production topology on one machine: Nginx (rendered from the production template) in
@@ -17,7 +17,9 @@ import { serverOf, TestNginx } from './test/nginx.js';
  */
 const a = new Pm2Cluster({ name: 'srv-a', port: testPort(10), instances: 2 });
 const b = new Pm2Cluster({ name: 'srv-b', port: testPort(11), instances: 2 });
-const nginx = new TestNginx('topology', testPort(20), [`127.0.0.1:${testPort(10)}`, `127.0.0.1:${testPort(11)}`]);
+// Plain HTTP (TLS: edge.e2e.ts); every request of the loads and the rush comes from 127.0.0.1, so the
+// per-address limits are raised (what they do: edge.e2e.ts).
+const nginx = new TestNginx('topology', testPort(20), [`127.0.0.1:${testPort(10)}`, `127.0.0.1:${testPort(11)}`], { render: LOAD_TEST_LIMITS });
 const lb = new HttpClient(nginx.url);
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

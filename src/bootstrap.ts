@@ -28,12 +28,15 @@ function nestLogLevels(level: AppConfig['LOG_LEVEL']): LogLevel[] {
 
 /**
  * Builds the hybrid app (HTTP + Redis-transport microservice) without listening, so the
- * PM2 entry point and the tests start exactly the same thing.
+ * PM2 entry point and the tests start exactly the same thing (`logStream`: where Fastify's JSON log
+ * lines go instead of stdout; tests only).
  */
-export async function createApp(config: AppConfig): Promise<NestFastifyApplication> {
+export async function createApp(config: AppConfig, options: { logStream?: { write(line: string): void } } = {}): Promise<NestFastifyApplication> {
   const adapter = new FastifyAdapter({
     bodyLimit: config.BODY_LIMIT_BYTES,
-    trustProxy: true,
+    // Only the configured proxies' X-Forwarded-For/-Proto are believed (Nginx sets X-Forwarded-For to the
+    // peer it saw, never appending what a client sent): request.ip is the real client, not a spoofed one.
+    trustProxy: [...config.TRUSTED_PROXIES],
     forceCloseConnections: 'idle',
     // Requests that still arrive on open keep-alive connections while closing get the API's own
     // 503 below: Fastify's built-in one has no `code`.
@@ -49,7 +52,8 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
       const given = request.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
-    logger: { level: config.LOG_LEVEL, base: { pid: process.pid, worker: process.env.pm_id } },
+    // logStream: tests read the request log lines (stdout otherwise).
+    logger: { level: config.LOG_LEVEL, base: { pid: process.pid, worker: process.env.pm_id }, ...(options.logStream && { stream: options.logStream }) },
   });
   // bodyParser: false — no form-encoded parser: the API speaks JSON (and multipart where a route
   // registers it); any other body type gets 415 UNSUPPORTED_MEDIA_TYPE instead of being half-parsed.
@@ -61,8 +65,9 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
   fastify.removeContentTypeParser(['text/plain', 'application/json']);
   fastify.addContentTypeParser('application/json', { parseAs: 'string' }, jsonBodyParser(fastify));
 
-  // x-served-by tells ops (and the topology tests) which server and worker answered.
-  const servedBy = `${hostname()}/${process.env.PICK_APP_NAME ?? 'pick'}/${process.env.pm_id ?? process.pid}`;
+  // x-served-by tells ops (and the topology tests) which server and worker answered; off in production
+  // by default (SERVED_BY_HEADER): host names and process ids are nobody else's business.
+  const servedBy = config.SERVED_BY_HEADER ? `${hostname()}/${process.env.PICK_APP_NAME ?? 'pick'}/${process.env.pm_id ?? process.pid}` : undefined;
   let closing = false;
   fastify.addHook('preClose', (done) => {
     closing = true;
@@ -73,7 +78,8 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     void reply.status(body.statusCode).send(body);
   };
   fastify.addHook('onRequest', (request, reply, done) => {
-    void reply.header('x-request-id', request.id).header('x-served-by', servedBy);
+    void reply.header('x-request-id', request.id);
+    if (servedBy) void reply.header('x-served-by', servedBy);
     if (closing) {
       // Nothing was done: Nginx retries a GET elsewhere, a client retries a POST (a new connection
       // reaches another worker: this one's listener is closed).
@@ -93,7 +99,8 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     httpRequests.inc(labels);
     httpDuration.observe(labels, reply.elapsedTime / 1000);
     if (reply.statusCode >= 500 || config.LOG_LEVEL === 'debug' || config.LOG_LEVEL === 'trace') {
-      request.log.info({ requestId: request.id, method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
+      // ip: the client as the app sees it (the socket's peer, or the address a trusted proxy forwarded).
+      request.log.info({ requestId: request.id, method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime), ip: request.ip }, 'request');
     }
     done();
   });
@@ -107,7 +114,8 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
   app.get(TransportState).watch(transport);
 
   // The same document as the committed src/openapi/openapi.json (`npm run openapi`; CI checks they agree).
-  SwaggerModule.setup('docs', app, buildOpenApiDocument(app));
+  // Off in production unless DOCS_ENABLED: the committed document is what clients build against.
+  if (config.DOCS_ENABLED) SwaggerModule.setup('docs', app, buildOpenApiDocument(app));
   // Image uploads (src/media): streamed parts, limits enforced while reading.
   await app.register(multipart, { limits: { fileSize: config.UPLOAD_MAX_BYTES, files: config.UPLOAD_MAX_FILES, fields: 0, parts: config.UPLOAD_MAX_FILES + 1 } });
   return app;

@@ -29,6 +29,7 @@ describe('node dist/src/main.js', () => {
     [{ DB_DRIVER: 'oracle' }, 'DB_DRIVER="oracle"'],
     [{ REDIS_PORT: '99999' }, 'REDIS_PORT="99999"'],
     [{ NODE_ENV: 'production' }, 'JWT_ACCESS_SECRET'],
+    [{ NODE_ENV: 'production', JWT_ACCESS_SECRET: 'a-production-access-secret', JWT_REFRESH_SECRET: 'a-production-refresh-secret' }, 'OPS_TOKEN: must be set in production'],
   ])('exits 1 on %j, naming the variable', async (env, named) => {
     const result = await runMain(env);
     expect(result.signal).toBeNull();

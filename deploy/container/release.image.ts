@@ -14,7 +14,7 @@ import { MemberRole } from '../../src/members/member.entity.js';
 import { testPort } from '../../src/testing/cluster.js';
 import { freshRequest, HttpClient } from '../../src/testing/http.js';
 import { steadyLoad } from '../test/load.js';
-import { serverOf, TestNginx } from '../test/nginx.js';
+import { LOAD_TEST_LIMITS, serverOf, TestNginx } from '../test/nginx.js';
 
 /**
  * The release as production runs it: the project's Dockerfile built with buildah against a
@@ -36,9 +36,10 @@ const servers = [
   { name: 'srv-b', dir: `${work}/${prefix}-b`, ports: [testPort(62), testPort(63)] },
 ];
 const targets = servers.map((s) => `local:${s.dir}:${s.ports[0]}:${s.ports[1]}`);
-const nginx = new TestNginx('image', testPort(64), servers.map((s) => `127.0.0.1:${s.ports[0]}`));
+// Plain HTTP, per-address limits raised: every request of the loads and the rush comes from 127.0.0.1.
+const nginx = new TestNginx('image', testPort(64), servers.map((s) => `127.0.0.1:${s.ports[0]}`), { render: LOAD_TEST_LIMITS });
 const lb = new HttpClient(nginx.url);
-const secrets = { JWT_ACCESS_SECRET: randomBytes(24).toString('hex'), JWT_REFRESH_SECRET: randomBytes(24).toString('hex') };
+const secrets = { JWT_ACCESS_SECRET: randomBytes(24).toString('hex'), JWT_REFRESH_SECRET: randomBytes(24).toString('hex'), OPS_TOKEN: randomBytes(24).toString('hex') };
 const config = loadConfig({ ...process.env, ...secrets });
 const timings: Record<string, string> = {};
 
@@ -101,6 +102,8 @@ describe('the image is the release: containers behind nginx, rolled by deploy.sh
       mkdirSync(server.dir, { recursive: true });
       const settings: Record<string, string | undefined> = {
         NODE_ENV: 'production', HOST: '127.0.0.1', LOG_LEVEL: 'info', PICK_INSTANCES: '2', PICK_APP_NAME: server.name,
+        // x-served-by (off by default in production): the test counts which server answered.
+        SERVED_BY_HEADER: 'true',
         DB_DRIVER: process.env.DB_DRIVER, DB_NAME: process.env.DB_NAME, REDIS_DB: process.env.REDIS_DB, REDIS_PREFIX: process.env.REDIS_PREFIX,
         S3_ENDPOINT: process.env.S3_ENDPOINT, S3_BUCKET: process.env.S3_BUCKET, CDN_BASE_URL: process.env.CDN_BASE_URL, ...secrets,
       };

@@ -52,7 +52,8 @@ if [ ! -f "$state/.env" ]; then
   # Filled in by the operator (deploy/README.md); passed to containers with --env-file, never in an image.
   install -o "$deploy_user" -g "$deploy_user" -m 600 /dev/null "$state/.env"
   printf '%s\n' 'NODE_ENV=production' 'PICK_INSTANCES=max' \
-    '# DB_HOST=… DB_PASSWORD=… REDIS_HOST=… REDIS_PASSWORD=… JWT_ACCESS_SECRET=… (see .env.example)' >"$state/.env"
+    '# DB_HOST=… DB_PASSWORD=… REDIS_HOST=… REDIS_PASSWORD=… JWT_ACCESS_SECRET=… OPS_TOKEN=… (see .env.example)' \
+    '# TRUSTED_PROXIES=<the nginx server private address> (only its X-Forwarded-For is believed)' >"$state/.env"
   log "created $state/.env: fill it in before the first deploy"
 fi
 

@@ -5,6 +5,10 @@
 #   UPSTREAMS="10.0.0.11:3000 10.0.0.12:3000"  (required) and the other render.sh variables;
 #       written to /etc/nginx/pick-upstreams.conf only when that file does not exist yet: after
 #       that, deploys own it (`pick-upstream list`; add or remove a server with pick-upstream)
+#   TLS (on by default): the certificate and key (TLS_CERT, TLS_KEY; with SERVER_NAME=shop.example.com
+#       certbot's /etc/letsencrypt/live/shop.example.com/...) must exist; the first run on a new
+#       server: TLS=off, then `certbot certonly --webroot -w /var/www/letsencrypt -d shop.example.com`,
+#       then again without TLS=off (certbot renews into the same paths; its hook: `systemctl reload nginx`)
 #   DEPLOY_USER=deploy  DEPLOY_KEY="ssh-ed25519 AAAA… ci-deploy"
 #   OPS_SSH_RANGE   (required) CIDR that may reach SSH (firewall: see security.sh)
 # Run as root: sudo UPSTREAMS="…" DEPLOY_KEY="…" bash deploy/provision/nginx-server.sh
@@ -36,6 +40,11 @@ if [ ! -f "$UPSTREAM_FILE" ]; then
 fi
 rendered=$(mktemp)
 bash "$here/../nginx/render.sh" "$rendered"
+# TLS on: refuse to install a site whose certificate is missing (nginx would not start).
+while read -r pem; do
+  [ -r "$pem" ] || { rm -f "$rendered"; die "TLS: $pem does not exist (set TLS_CERT/TLS_KEY, or TLS=off to get a certificate first)"; }
+done < <(sed -n 's/^ *ssl_certificate\(_key\)\{0,1\} \([^;]*\);$/\2/p' "$rendered")
+mkdir -p "${ACME_ROOT:-/var/www/letsencrypt}"
 write_if_changed /etc/nginx/sites-available/pick.conf <"$rendered" && changed=1
 rm -f "$rendered"
 

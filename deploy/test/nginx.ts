@@ -1,7 +1,23 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 
 const root = new URL('../..', import.meta.url).pathname;
+
+export interface TestNginxOptions {
+  /**
+   * HTTPS on this loopback port (render.sh's TLS=on, what production runs) with a self-signed
+   * certificate for localhost/127.0.0.1 made here by openssl (`caFile`); `port` then only redirects.
+   * Without it: TLS=off, the site on plain HTTP on `port`.
+   */
+  tlsPort?: number;
+  /** More render.sh settings (e.g. higher per-address limits for load tests sent from one address). */
+  render?: Record<string, string>;
+}
+
+/** render.sh settings for load tests: every request comes from 127.0.0.1, so the per-address limits are raised. */
+export const LOAD_TEST_LIMITS = { AUTH_RATE: '10000r/s', AUTH_BURST: '10000', CLAIM_RATE: '10000r/s', CLAIM_BURST: '10000', CONN_LIMIT: '10000' };
 
 /**
  * A real nginx (Debian's package) on loopback, running deploy/nginx/pick.conf.template rendered
@@ -9,28 +25,52 @@ const root = new URL('../..', import.meta.url).pathname;
  */
 export class TestNginx {
   readonly dir: string;
+  /** Where the site is served: https://localhost:<tlsPort> with TLS, else http://127.0.0.1:<port>. */
   readonly url: string;
+  /** The plain HTTP listener (the site without TLS, the redirect with it). */
+  readonly httpUrl: string;
   private child?: ChildProcess;
 
   constructor(
     readonly name: string,
     readonly port: number,
     readonly upstreams: string[],
+    readonly options: TestNginxOptions = {},
   ) {
     this.dir = `${root}.local/nginx-${name}`;
-    this.url = `http://127.0.0.1:${port}`;
+    this.httpUrl = `http://127.0.0.1:${port}`;
+    this.url = options.tlsPort ? `https://localhost:${options.tlsPort}` : this.httpUrl;
+  }
+
+  /** The self-signed certificate (PEM) to trust when TLS is on. */
+  get caFile(): string {
+    return `${this.dir}/tls.crt`;
+  }
+
+  get accessLog(): string {
+    return `${this.dir}/access.log`;
   }
 
   async start(): Promise<this> {
     rmSync(this.dir, { recursive: true, force: true });
     mkdirSync(`${this.dir}/tmp`, { recursive: true });
+    const tlsPort = this.options.tlsPort;
+    if (tlsPort) {
+      execFileSync(
+        'openssl',
+        ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1', '-keyout', `${this.dir}/tls.key`, '-out', this.caFile],
+        { stdio: 'pipe' },
+      );
+    }
     const env = {
       ...process.env,
       UPSTREAMS: this.upstreams.join(' '),
       UPSTREAM_FILE: this.upstreamFile,
       LISTEN: `127.0.0.1:${this.port}`,
       SERVER_NAME: 'localhost',
-      ACCESS_LOG: `${this.dir}/access.log`,
+      ACCESS_LOG: this.accessLog,
+      ...(tlsPort ? { TLS: 'on', TLS_LISTEN: `127.0.0.1:${tlsPort}`, TLS_CERT: this.caFile, TLS_KEY: `${this.dir}/tls.key`, ACME_ROOT: `${this.dir}/acme` } : { TLS: 'off' }),
+      ...this.options.render,
     };
     execFileSync('bash', [`${root}deploy/nginx/render.sh`, `${this.dir}/pick.conf`], { env });
     execFileSync('bash', [`${root}deploy/nginx/render.sh`, '--upstreams', this.upstreamFile], { env });
@@ -57,13 +97,37 @@ http {
     const deadline = Date.now() + 10_000;
     while (Date.now() < deadline) {
       try {
-        await fetch(`${this.url}/nginx_status`);
+        await fetch(`${this.httpUrl}/nginx_status`);
         return this;
       } catch {
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
     }
     throw new Error(`nginx did not start on ${this.port}`);
+  }
+
+  /**
+   * One request on a new connection, over HTTPS trusting the test certificate when `url` is https
+   * (fetch cannot be given a CA), else plain HTTP; redirects are not followed.
+   */
+  send(method: string, url: string, options: { headers?: Record<string, string>; body?: string | Buffer } = {}): Promise<{ status: number; headers: IncomingHttpHeaders; body: string }> {
+    const target = new URL(url);
+    const secure = target.protocol === 'https:';
+    return new Promise((resolve, reject) => {
+      const request = (secure ? httpsRequest : httpRequest)(
+        target,
+        { method, headers: options.headers, agent: false, ...(secure && { ca: readFileSync(this.caFile) }), timeout: 15_000 },
+        (response) => {
+          const chunks: Buffer[] = [];
+          response.on('data', (chunk: Buffer) => chunks.push(chunk));
+          response.on('end', () => resolve({ status: response.statusCode ?? 0, headers: response.headers, body: Buffer.concat(chunks).toString('utf8') }));
+          response.on('error', reject);
+        },
+      );
+      request.on('timeout', () => request.destroy(new Error(`${method} ${url}: timed out`)));
+      request.on('error', reject);
+      request.end(options.body);
+    });
   }
 
   /** The upstream's server lines, switched by deploy/lb.sh. */

@@ -441,7 +441,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The worker can serve: MySQL, Redis, the transport and the queue answer */
+        /**
+         * The worker can serve: MySQL, Redis, the transport and the queue answer
+         * @description With OPS_TOKEN set on the server (always in production), `draining`, `checks` and `degraded` are only sent to `Authorization: Bearer <OPS_TOKEN>`; other callers get the status alone.
+         */
         get: operations["ready"];
         put?: never;
         post?: never;
@@ -919,8 +922,10 @@ export interface components {
         ReadyDto: {
             /** @enum {string} */
             status: "ok";
-            draining: boolean;
-            checks: components["schemas"]["ReadinessChecksDto"];
+            /** @description only for the ops token (or when OPS_TOKEN is unset) */
+            draining?: boolean;
+            /** @description only for the ops token (or when OPS_TOKEN is unset) */
+            checks?: components["schemas"]["ReadinessChecksDto"];
             /** @description dependencies down that do not gate readiness */
             degraded?: "storage"[];
         };

@@ -26,4 +26,13 @@ describe('ReadinessRegistry', () => {
     registry.register({ name: 'queue', gates: true, probe: () => Promise.resolve() });
     expect(() => registry.register({ name: 'queue', gates: true, probe: () => Promise.resolve() })).toThrow(/twice/);
   });
+
+  it('with gatingOnly, does not run the checks that do not gate', async () => {
+    const registry = new ReadinessRegistry();
+    let storageProbes = 0;
+    registry.register({ name: 'storage', gates: false, probe: async () => void storageProbes++ });
+    registry.register({ name: 'redis', gates: true, probe: () => Promise.resolve() });
+    expect(await registry.runAll({ gatingOnly: true })).toEqual({ ok: true, degraded: [], results: { redis: { status: 'up' } } });
+    expect(storageProbes).toBe(0);
+  });
 });

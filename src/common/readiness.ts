@@ -41,9 +41,9 @@ export class ReadinessRegistry {
     this.checks.set(check.name, check);
   }
 
-  /** Runs every check at once; `ok` when every gating check is up; `degraded`: the non-gating ones down. */
-  async runAll(): Promise<{ ok: boolean; results: Partial<Record<ReadinessName, CheckResult>>; degraded: ReadinessName[] }> {
-    const registered = READINESS_NAMES.flatMap((name) => this.checks.get(name) ?? []);
+  /** Runs every check at once (`gatingOnly`: only those that gate); `ok` when every gating check is up; `degraded`: the non-gating ones down. */
+  async runAll(options: { gatingOnly?: boolean } = {}): Promise<{ ok: boolean; results: Partial<Record<ReadinessName, CheckResult>>; degraded: ReadinessName[] }> {
+    const registered = READINESS_NAMES.flatMap((name) => this.checks.get(name) ?? []).filter((check) => check.gates || !options.gatingOnly);
     const outcomes = await Promise.all(registered.map(run));
     const results = Object.fromEntries(registered.map((check, i) => [check.name, outcomes[i]]));
     const failed = registered.filter((_, i) => outcomes[i].status === 'down');

@@ -1,8 +1,11 @@
-import { BeforeApplicationShutdown, Controller, Get, Res } from '@nestjs/common';
+import { BeforeApplicationShutdown, Controller, Get, Headers, Inject, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiProperty, ApiPropertyOptional, ApiResponse, ApiTags, getSchemaPath, ApiExtraModels } from '@nestjs/swagger';
 import { ApiErrors } from '../openapi/api-errors.js';
 import type { FastifyReply } from 'fastify';
 import { Public } from '../auth/auth.decorators.js';
+import type { AppConfig } from '../../config/env.js';
+import { APP_CONFIG } from '../common/config.module.js';
+import { opsAuthorized } from '../common/ops-token.js';
 import { ReadinessRegistry } from '../common/readiness.js';
 
 class CheckResultDto {
@@ -20,8 +23,8 @@ class ReadinessChecksDto {
 
 class ReadyDto {
   @ApiProperty({ enum: ['ok'] }) status: 'ok';
-  @ApiProperty() draining: boolean;
-  @ApiProperty() checks: ReadinessChecksDto;
+  @ApiPropertyOptional({ description: 'only for the ops token (or when OPS_TOKEN is unset)' }) draining?: boolean;
+  @ApiPropertyOptional({ description: 'only for the ops token (or when OPS_TOKEN is unset)' }) checks?: ReadinessChecksDto;
   @ApiPropertyOptional({ type: [String], enum: ['storage'], description: 'dependencies down that do not gate readiness' }) degraded?: 'storage'[];
 }
 
@@ -47,7 +50,10 @@ class LiveDto {
 export class HealthController implements BeforeApplicationShutdown {
   private shuttingDown = false;
 
-  constructor(private readonly readiness: ReadinessRegistry) {}
+  constructor(
+    private readonly readiness: ReadinessRegistry,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
 
   // Before the HTTP server closes (onApplicationShutdown runs after it, when nobody can ask any more).
   beforeApplicationShutdown(): void {
@@ -63,17 +69,31 @@ export class HealthController implements BeforeApplicationShutdown {
     return { status: 'ok' };
   }
 
-  /** 200 only when every dependency answers; 503 with the failing ones otherwise (and while draining). */
+  /**
+   * 200 only when every dependency answers; 503 otherwise (and while draining). The checks (which
+   * dependency is down, and why) only for `Authorization: Bearer <OPS_TOKEN>` when OPS_TOKEN is set:
+   * anyone else (a load balancer's probe, a deploy gate) gets the status alone.
+   */
   @Public()
   @Get('ready')
-  @ApiOperation({ operationId: 'ready', summary: 'The worker can serve: MySQL, Redis, the transport and the queue answer' })
+  @ApiOperation({
+    operationId: 'ready',
+    summary: 'The worker can serve: MySQL, Redis, the transport and the queue answer',
+    description: 'With OPS_TOKEN set on the server (always in production), `draining`, `checks` and `degraded` are only sent to `Authorization: Bearer <OPS_TOKEN>`; other callers get the status alone.',
+  })
   @ApiOkResponse({ type: ReadyDto })
   @ApiResponse({ status: 503, description: 'SERVICE_UNAVAILABLE: not ready, or shutting down', schema: { $ref: getSchemaPath(NotReadyDto) } })
   @ApiErrors()
-  async ready(@Res({ passthrough: true }) reply: FastifyReply) {
-    const { ok: dependenciesUp, results, degraded } = await this.readiness.runAll();
+  async ready(@Res({ passthrough: true }) reply: FastifyReply, @Headers('authorization') authorization: string | undefined) {
+    const details = opsAuthorized(this.config, authorization);
+    // Checks that do not gate (storage) run for the detailed answer only: an anonymous caller must
+    // not make every call cost an S3 request.
+    const { ok: dependenciesUp, results, degraded } = await this.readiness.runAll({ gatingOnly: !details });
     const ok = !this.shuttingDown && dependenciesUp;
-    const body = { status: ok ? 'ok' : 'unavailable', draining: this.shuttingDown, checks: results, ...(degraded.length > 0 && { degraded }) };
+    const body = {
+      status: ok ? 'ok' : 'unavailable',
+      ...(details && { draining: this.shuttingDown, checks: results, ...(degraded.length > 0 && { degraded }) }),
+    };
     if (ok) return body;
     // Set the status rather than throw: the exception filter would drop `checks`, which say what is down.
     void reply.status(503);

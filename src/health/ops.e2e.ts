@@ -66,13 +66,14 @@ describe('ops endpoints', () => {
 });
 
 describe('health when Redis dies (own Redis instance)', () => {
+  const opsToken = 'ops-token-redis-dies-0123456789';
   const port = testPort(21);
   const redis = new OwnRedis(port, { aof: false });
   let t: TestApp;
 
   beforeAll(async () => {
     await redis.start();
-    t = await startTestApp({ REDIS_PORT: String(port), REDIS_DB: '0' });
+    t = await startTestApp({ REDIS_PORT: String(port), REDIS_DB: '0', OPS_TOKEN: opsToken });
   });
   afterAll(async () => {
     if (!redis.running) await redis.start().catch(() => undefined); // let the app close cleanly
@@ -85,9 +86,14 @@ describe('health when Redis dies (own Redis instance)', () => {
     expect((await t.http.get('/health/ready')).status).toBe(200);
 
     await redis.kill();
-    const down = await until('ready 503', () => t.http.get('/health/ready'), (r) => r.status === 503, 20_000, 200);
-    expect(down.body).toMatchObject({ statusCode: 503, code: 'SERVICE_UNAVAILABLE', requestId: expect.any(String), status: 'unavailable', checks: { mysql: { status: 'up' }, redis: { status: 'down' } } });
+    const down = await until('ready 503', () => t.http.get('/health/ready', opsToken), (r) => r.status === 503, 20_000, 200);
+    expect(down.body).toMatchObject({ statusCode: 503, code: 'SERVICE_UNAVAILABLE', requestId: expect.any(String), status: 'unavailable', checks: { mysql: { status: 'up' }, redis: { status: 'down', error: expect.any(String) } } });
     expect(down.headers.get('x-request-id')).toBe(down.body.requestId);
+    // Without the ops token: the status alone, nothing about which dependency failed or why.
+    const anonymous = await t.http.get('/health/ready');
+    expect(anonymous.status).toBe(503);
+    expect(anonymous.body).toEqual({ statusCode: 503, code: 'SERVICE_UNAVAILABLE', message: 'not ready', status: 'unavailable', requestId: expect.any(String) });
+    expect(JSON.stringify(anonymous.body)).not.toMatch(/redis|ECONNREFUSED|mysql|checks/i);
     expect((await t.http.get('/health/live')).status).toBe(200);
     // The catalog is MySQL: still served.
     expect((await t.http.get('/api/general/products')).status).toBe(200);
@@ -126,5 +132,76 @@ describe('boot while Redis is down (own Redis port)', () => {
     const connections = () => redis.cli('client', 'list').trim().split('\n').filter((line) => line.includes('cmd=') && !line.includes('cmd=client')).length;
     const clients = await until('transport connected', connections, (n) => n >= 3, 20_000, 200);
     expect(clients).toBeGreaterThanOrEqual(3);
+  });
+});
+
+describe('the production surface (NODE_ENV=production defaults, OPS_TOKEN set)', () => {
+  const opsToken = 'ops-token-for-the-e2e-0123456789';
+  const logLines: string[] = [];
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp(
+      { NODE_ENV: 'production', JWT_ACCESS_SECRET: 'a-production-access-secret', JWT_REFRESH_SECRET: 'a-production-refresh-secret', OPS_TOKEN: opsToken, LOG_LEVEL: 'debug' },
+      { logLines },
+    );
+  });
+  afterAll(() => t?.close());
+
+  it('has no /docs or /docs-json (DOCS_ENABLED defaults to false in production)', async () => {
+    expect(t.config.DOCS_ENABLED).toBe(false);
+    const ui = await t.http.get('/docs');
+    expect({ status: ui.status, code: ui.body.code }).toEqual({ status: 404, code: 'NOT_FOUND' });
+    expect((await t.http.get('/docs-json')).status).toBe(404);
+  });
+
+  it('sends no x-served-by (SERVED_BY_HEADER defaults to false in production), still x-request-id', async () => {
+    const live = await t.http.get('/health/live');
+    expect(live.status).toBe(200);
+    expect(live.body).toEqual({ status: 'ok' });
+    expect(live.headers.get('x-served-by')).toBeNull();
+    expect(live.headers.get('x-request-id')).toBeTruthy();
+  });
+
+  it('/metrics needs the ops token: 401 without it or with a wrong one, 200 with it', async () => {
+    const none = await t.http.get('/metrics');
+    expect({ status: none.status, code: none.body.code }).toEqual({ status: 401, code: 'UNAUTHORIZED' });
+    const wrong = await t.http.get('/metrics', 'ops-token-for-the-e2e-0123456780');
+    expect(wrong.status).toBe(401);
+    const right = await t.http.get<string>('/metrics', opsToken);
+    expect(right.status).toBe(200);
+    expect(right.body).toMatch(/^pick_http_requests_total\{/m);
+  });
+
+  it('/health/ready: the status alone without the token, the checks with it', async () => {
+    const anonymous = await t.http.get('/health/ready');
+    expect(anonymous.status).toBe(200);
+    expect(anonymous.body).toEqual({ status: 'ok' });
+    const wrong = await t.http.get('/health/ready', 'not-the-ops-token-at-all');
+    expect(wrong.body).toEqual({ status: 'ok' });
+    const ops = await t.http.get('/health/ready', opsToken);
+    expect(ops.status).toBe(200);
+    expect(ops.body).toMatchObject({ status: 'ok', draining: false, checks: { mysql: { status: 'up' }, redis: { status: 'up' }, storage: { status: 'up' } } });
+  });
+
+  it('believes X-Forwarded-For only from TRUSTED_PROXIES (default loopback): the request log line carries the ip', async () => {
+    expect(t.config.TRUSTED_PROXIES).toEqual(['127.0.0.1', '::1']);
+    await t.http.request('GET', '/health/live', { headers: { 'x-request-id': 'ops-xff-trusted', 'x-forwarded-for': '203.0.113.7' } });
+    const line = await until('request log line', () => logLines.find((l) => l.includes('"ops-xff-trusted"')), (l) => l !== undefined, 5000, 20);
+    expect(JSON.parse(line!)).toMatchObject({ requestId: 'ops-xff-trusted', status: 200, ip: '203.0.113.7' });
+  });
+});
+
+describe('TRUSTED_PROXIES without loopback: a local client cannot pick its address', () => {
+  const logLines: string[] = [];
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({ TRUSTED_PROXIES: '10.0.0.10, fd00::10/128', LOG_LEVEL: 'debug' }, { logLines });
+  });
+  afterAll(() => t?.close());
+
+  it('ignores X-Forwarded-For from an untrusted peer: request.ip is the socket peer', async () => {
+    await t.http.request('GET', '/health/live', { headers: { 'x-request-id': 'ops-xff-untrusted', 'x-forwarded-for': '203.0.113.7' } });
+    const line = await until('request log line', () => logLines.find((l) => l.includes('"ops-xff-untrusted"')), (l) => l !== undefined, 5000, 20);
+    expect(JSON.parse(line!)).toMatchObject({ requestId: 'ops-xff-untrusted', ip: '127.0.0.1' });
   });
 });
