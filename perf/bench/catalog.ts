@@ -14,11 +14,11 @@
  * Settings: PICK_BENCH_DB (pick_bench), PICK_BENCH_REDIS_DB (0), PICK_BENCH_PORT_BASE (4780),
  * PICK_BENCH_SECONDS per target and round (2), PICK_BENCH_ROUNDS (9), PICK_BENCH_CONNECTIONS (32).
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { Pm2Cluster } from '../../src/testing/cluster.js';
-import { machine, runLoad, writeResult, type BenchResult, type LoadResult } from './support.js';
+import { buildAndSeed, machine, median, round2, runLoad, writeResult, type BenchResult, type LoadResult } from './support.js';
 
 const root = new URL('../..', import.meta.url).pathname;
 const setting = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
@@ -65,12 +65,6 @@ async function startBareCluster(port: number, workers: number, pages: Record<str
   return { url: `http://127.0.0.1:${port}`, stop };
 }
 
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-};
-const round2 = (value: number) => Math.round(value * 100) / 100;
 
 export default async function run(): Promise<BenchResult> {
   const startedAt = new Date().toISOString();
@@ -87,13 +81,9 @@ export default async function run(): Promise<BenchResult> {
     REDIS_PREFIX: 'pick-bench',
     LOG_LEVEL: 'warn',
   };
-  const childEnv = { ...process.env, ...env };
-  const node = process.execPath;
 
   console.log(`[catalog] building dist/, recreating ${env.DB_NAME}, seeding the demo catalog`);
-  execFileSync(node, [`${root}node_modules/@nestjs/cli/bin/nest.js`, 'build'], { cwd: root, stdio: 'inherit', env: childEnv });
-  execFileSync(node, ['dist/src/cli/migrate.js', 'reset'], { cwd: root, stdio: 'inherit', env: childEnv });
-  execFileSync(node, ['dist/src/cli/seed.js'], { cwd: root, stdio: 'inherit', env: childEnv });
+  buildAndSeed(env);
 
   const cacheOn = new Pm2Cluster({ name: 'bench-cache-on', port: portBase, instances: cores, env });
   const cacheOff = new Pm2Cluster({ name: 'bench-cache-off', port: portBase + 1, instances: cores, env: { ...env, CACHE_ENABLED: 'false' } });

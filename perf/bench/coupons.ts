@@ -18,7 +18,6 @@ import 'reflect-metadata';
 import { MikroORM } from '@mikro-orm/mysql';
 import Bull from 'bull';
 import { Redis } from 'ioredis';
-import { execFileSync } from 'node:child_process';
 import { loadConfig } from '../../config/env.js';
 import { ormOptions } from '../../config/mikro-orm.js';
 import { mintMembers } from '../../src/cli/mint-members.js';
@@ -28,9 +27,8 @@ import { ISSUANCE_QUEUE } from '../../src/coupons/issuance.queue.js';
 import { MemberRole } from '../../src/members/member.entity.js';
 import { redisOptions } from '../../src/redis/redis-options.js';
 import { Pm2Cluster } from '../../src/testing/cluster.js';
-import { machine, runLoad, writeResult, type BenchResult } from './support.js';
+import { buildAndSeed, machine, runLoad, writeResult, type BenchResult } from './support.js';
 
-const root = new URL('../..', import.meta.url).pathname;
 const int = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 
 export default async function run(): Promise<BenchResult> {
@@ -50,13 +48,10 @@ export default async function run(): Promise<BenchResult> {
     JWT_ACCESS_TTL_SECONDS: '7200',
   };
   const config = loadConfig({ ...process.env, ...env });
-  const node = process.execPath;
   const log = (message: string) => console.log(`[coupons bench] ${message}`);
 
   log('building dist/ and resetting the bench database');
-  execFileSync(node, [`${root}node_modules/@nestjs/cli/bin/nest.js`, 'build'], { cwd: root, stdio: 'inherit', env: { ...process.env, ...env } });
-  execFileSync(node, ['dist/src/cli/migrate.js', 'reset'], { cwd: root, stdio: 'ignore', env: { ...process.env, ...env } });
-  execFileSync(node, ['dist/src/cli/seed.js'], { cwd: root, stdio: 'ignore', env: { ...process.env, ...env } });
+  buildAndSeed(env, 'ignore');
 
   const orm = await MikroORM.init(ormOptions(config));
   const redis = new Redis(redisOptions(config));

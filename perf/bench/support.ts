@@ -4,6 +4,7 @@
  * shared and noisy), so results are reported as ratios as well as absolute numbers.
  */
 import autocannon from 'autocannon';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 
@@ -104,3 +105,20 @@ export function writeResult(result: BenchResult, dir = result.startedAt.replace(
   writeFileSync(path, JSON.stringify(result, null, 2) + '\n');
   return path;
 }
+
+const root = new URL('../..', import.meta.url).pathname;
+
+/** Builds dist/ (what PM2 runs), recreates the bench database from the migrations and seeds the demo data. */
+export function buildAndSeed(env: Record<string, string>, stdio: 'inherit' | 'ignore' = 'inherit'): void {
+  const options = { cwd: root, env: { ...process.env, ...env } };
+  execFileSync(process.execPath, [`${root}node_modules/@nestjs/cli/bin/nest.js`, 'build'], { ...options, stdio: 'inherit' });
+  execFileSync(process.execPath, ['dist/src/cli/migrate.js', 'reset'], { ...options, stdio });
+  execFileSync(process.execPath, ['dist/src/cli/seed.js'], { ...options, stdio });
+}
+
+export const median = (values: number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+};
+export const round2 = (value: number): number => Math.round(value * 100) / 100;
