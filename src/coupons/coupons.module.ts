@@ -3,6 +3,7 @@ import { Module } from '@nestjs/common';
 import { ClaimSweeper } from './claim-sweeper.js';
 import { ClaimsService } from './claims.service.js';
 import { CouponEventsController } from './coupon-events.controller.js';
+import { CouponGauges } from './coupon-gauges.js';
 import { CouponStock } from './coupon-stock.js';
 import { AdminEventsController, EventsController, MemberCouponsController } from './coupons.controller.js';
 import { EventsService } from './events.service.js';
@@ -13,7 +14,7 @@ import { IssuanceProcessor } from './issuance.processor.js';
 @Module({
   imports: [BullModule.registerQueue({ name: ISSUANCE_QUEUE, settings: ISSUANCE_QUEUE_SETTINGS })],
   controllers: [AdminEventsController, EventsController, MemberCouponsController, CouponEventsController],
-  providers: [CouponStock, EventsService, ClaimsService, IssuanceProcessor, ClaimSweeper],
+  providers: [CouponStock, EventsService, ClaimsService, IssuanceProcessor, ClaimSweeper, CouponGauges],
   // The queue is exported for /health/ready.
   exports: [EventsService, BullModule],
 })
