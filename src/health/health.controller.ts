@@ -2,7 +2,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { InjectQueue } from '@nestjs/bull';
 import type { Queue } from 'bull';
 import { EntityManager } from '@mikro-orm/mysql';
-import { BeforeApplicationShutdown, Controller, Get, Inject, Res } from '@nestjs/common';
+import { BeforeApplicationShutdown, Controller, Get, Inject, OnModuleDestroy, OnModuleInit, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiProperty, ApiPropertyOptional, ApiResponse, ApiTags, getSchemaPath, ApiExtraModels } from '@nestjs/swagger';
 import { ApiErrors } from '../openapi/api-errors.js';
 import type { FastifyReply } from 'fastify';
@@ -13,6 +13,7 @@ import { APP_CONFIG } from '../common/config.module.js';
 import { probeBucket } from '../storage/storage.module.js';
 import { ISSUANCE_QUEUE } from '../coupons/issuance.queue.js';
 import { TransportState } from '../redis/transport-state.js';
+import { setReadinessSource } from './health.metrics.js';
 
 type CheckResult = { status: 'up' } | { status: 'down'; error: string };
 
@@ -67,7 +68,7 @@ class LiveDto {
 @ApiTags('ops')
 @ApiExtraModels(NotReadyDto)
 @Controller('health')
-export class HealthController implements BeforeApplicationShutdown {
+export class HealthController implements BeforeApplicationShutdown, OnModuleInit, OnModuleDestroy {
   private shuttingDown = false;
 
   constructor(
@@ -78,6 +79,14 @@ export class HealthController implements BeforeApplicationShutdown {
     private readonly transport: TransportState,
     @InjectQueue(ISSUANCE_QUEUE) private readonly issuance: Queue,
   ) {}
+
+  onModuleInit(): void {
+    setReadinessSource(() => this.readiness());
+  }
+
+  onModuleDestroy(): void {
+    setReadinessSource(undefined);
+  }
 
   // Before the HTTP server closes (onApplicationShutdown runs after it, when nobody can ask any more).
   beforeApplicationShutdown(): void {
@@ -101,6 +110,16 @@ export class HealthController implements BeforeApplicationShutdown {
   @ApiResponse({ status: 503, description: 'SERVICE_UNAVAILABLE: not ready, or shutting down', schema: { $ref: getSchemaPath(NotReadyDto) } })
   @ApiErrors()
   async ready(@Res({ passthrough: true }) reply: FastifyReply) {
+    const { checks, storage, ok } = await this.readiness();
+    const body = { status: ok ? 'ok' : 'unavailable', draining: this.shuttingDown, checks: { ...checks, storage }, ...(storage.status === 'down' && { degraded: ['storage'] }) };
+    if (ok) return body;
+    // Set the status rather than throw: the exception filter would drop `checks`, which say what is down.
+    void reply.status(503);
+    return { statusCode: 503, code: 'SERVICE_UNAVAILABLE', message: 'not ready', ...body, requestId: String(reply.request.id) };
+  }
+
+  /** The readiness checks (also read at each metrics scrape: pick_ready, pick_readiness_check_up). */
+  async readiness() {
     const [mysql, redis, transport, queue, storage] = await Promise.all([
       check(() => this.em.getConnection().execute('select 1')),
       check(() => this.redis.ping()),
@@ -117,10 +136,6 @@ export class HealthController implements BeforeApplicationShutdown {
     ]);
     const checks = { mysql, redis, transport, queue };
     const ok = !this.shuttingDown && Object.values(checks).every((result) => result.status === 'up');
-    const body = { status: ok ? 'ok' : 'unavailable', draining: this.shuttingDown, checks: { ...checks, storage }, ...(storage.status === 'down' && { degraded: ['storage'] }) };
-    if (ok) return body;
-    // Set the status rather than throw: the exception filter would drop `checks`, which say what is down.
-    void reply.status(503);
-    return { statusCode: 503, code: 'SERVICE_UNAVAILABLE', message: 'not ready', ...body, requestId: String(reply.request.id) };
+    return { checks, storage, ok };
   }
 }
