@@ -74,8 +74,8 @@ describe('deploy/monitoring', () => {
     try {
       const recording = dashboardQueries.map((query, i) => `      - record: dashboard:query_${i}\n        expr: ${JSON.stringify(query.expr)}`).join('\n');
       writeFileSync(`${scratch}/dashboard-rules.yml`, `groups:\n  - name: dashboard\n    rules:\n${recording}\n`);
-      const { status, output } = spawnSync('promtool', ['check', 'rules', `${scratch}/dashboard-rules.yml`], { encoding: 'utf8' });
-      expect(status, output).toBe(0);
+      const result = spawnSync('promtool', ['check', 'rules', `${scratch}/dashboard-rules.yml`], { encoding: 'utf8' });
+      expect(result.status, result.stdout + result.stderr).toBe(0);
     } finally {
       rmSync(scratch, { recursive: true, force: true });
     }
@@ -90,7 +90,8 @@ describe('deploy/monitoring', () => {
       t = await startTestApp();
       // Names from the registry itself (a metric with no sample yet still counts), histograms with their series.
       const metrics = await metricsRegistry.getMetricsAsJSON();
-      exported = new Set(metrics.flatMap((metric) => (metric.type === 'histogram' ? ['_bucket', '_sum', '_count'].map((suffix) => metric.name + suffix) : [metric.name])));
+      const series: Record<string, string[]> = { histogram: ['_bucket', '_sum', '_count'], summary: ['', '_sum', '_count'] };
+      exported = new Set(metrics.flatMap((metric) => (series[String(metric.type)] ?? ['']).map((suffix) => metric.name + suffix)));
     });
     afterAll(() => t?.close());
 
