@@ -1,7 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Pm2Cluster, testPort } from '../testing/cluster.js';
 import { freshGet } from '../testing/http.js';
-import { parseMetrics, scrape, sumOf } from '../testing/metrics.js';
+import { loadConfig } from '../../config/env.js';
+import { MemberRole } from '../members/member.entity.js';
+import { claimPlan, rush, tally } from '../testing/claim-rush.js';
+import { createEvent, eventBody, mint } from '../testing/fixtures.js';
+import { parseMetrics, scrape, sumOf, type Sample } from '../testing/metrics.js';
 import { until } from '../testing/poll.js';
 
 /**
@@ -48,6 +52,28 @@ describe('per-worker metrics listeners (PM2 cluster of 2)', () => {
     expect(counted).toBe(sent);
     expect(perWorker.every((n) => n > 0)).toBe(true);
   });
+
+  it('a claim rush through the cluster: claims by result and rows persisted, summed over both ports, equal what happened', async () => {
+    const config = loadConfig({ ...process.env });
+    const [admin] = await mint(config, 1, MemberRole.ADMIN);
+    const members = await mint(config, 150);
+    const { eventId, couponIds } = await createEvent(cluster.http, admin.accessToken, eventBody({ max: 40 }));
+    const before = await scrapeAll();
+    const total = (all: Sample[][], name: string, labels: Record<string, string> = {}) => all.reduce((sum, samples) => sum + sumOf(samples, name, labels), 0);
+    const outcomes = await rush(cluster.url, eventId, couponIds[0], claimPlan(members, 3));
+    const counts = tally(outcomes);
+    expect(counts['202']).toBe(40);
+    const after = await until('40 rows persisted (summed over both workers)', scrapeAll, (all) => total(all, 'pick_coupon_claims_persisted_total') - total(before, 'pick_coupon_claims_persisted_total') === 40, 15_000, 250);
+    const moved = (result: string) => total(after, 'pick_coupon_claims_total', { result }) - total(before, 'pick_coupon_claims_total', { result });
+    const byResult = { accepted: moved('accepted'), duplicate: moved('duplicate'), sold_out: moved('sold_out') };
+    console.log(`rush: ${outcomes.length} claims ${JSON.stringify(counts)}; counted over both ports ${JSON.stringify(byResult)}`);
+    expect(byResult).toEqual({ accepted: counts['202'], duplicate: counts['409 COUPON_ALREADY_ISSUED'] ?? 0, sold_out: counts['409 COUPON_SOLD_OUT'] ?? 0 });
+    // Deployment-wide gauges: each worker reports the same value (max, not sum); nothing left in flight.
+    for (const samples of after) {
+      expect(samples.some((s) => s.name === 'pick_coupon_pending_claims' && s.labels.coupon === couponIds[0])).toBe(false);
+      expect(sumOf(samples, 'pick_queue_jobs', { state: 'waiting' })).toBe(0);
+    }
+  }, 120_000);
 
   it('serves only GET /metrics, in Prometheus text', async () => {
     const answer = await scrape(targets[0]);
