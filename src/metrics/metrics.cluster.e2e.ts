@@ -14,8 +14,8 @@ import { until } from '../testing/poll.js';
  * from one random worker per connection).
  */
 describe('per-worker metrics listeners (PM2 cluster of 2)', () => {
-  const port = testPort(40);
-  const opsPort = testPort(42);
+  const port = testPort(70);
+  const opsPort = testPort(72);
   const cluster = new Pm2Cluster({ name: 'ops-metrics', port, instances: 2, env: { OPS_PORT: String(opsPort), OPS_HOST: '127.0.0.1' } });
   const targets = [`http://127.0.0.1:${opsPort}/metrics`, `http://127.0.0.1:${opsPort + 1}/metrics`];
   const route = { method: 'GET', route: '/health/live', status: '200' };
