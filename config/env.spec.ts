@@ -56,9 +56,17 @@ describe('loadConfig', () => {
     ['CACHE_TTL_MS', 'forever'],
     ['S3_ENDPOINT', 'not a url'],
     ['CDN_BASE_URL', 'cdn.example.com'],
+    ['OPS_PORT', '70000'],
+    ['OPS_PORT', 'x'],
   ])('rejects %s=%s, naming the variable and the value', (name, value) => {
     const message = configError({ [name]: value });
     expect(message).toContain(`${name}=${JSON.stringify(value)}`);
+  });
+
+  it('refuses an OPS_PORT whose worker range would take PORT; OPS_PORT=0 turns the listener off', () => {
+    expect(configError({ PORT: '9465', OPS_PORT: '9464' })).toMatch(/OPS_PORT=9464: .*PORT=9465/);
+    expect(loadConfig({ PORT: '9465', OPS_PORT: '0' }).OPS_PORT).toBe(0);
+    expect(loadConfig({}).OPS_PORT).toBe(9464);
   });
 
   it('names every bad variable at once', () => {

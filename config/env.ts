@@ -73,6 +73,13 @@ export class EnvironmentVariables {
    * its dependency checks only with it (without: just ok/unavailable). Required in production.
    */
   @Matches(/^(|[\x21-\x7e]{16,})$/, { message: 'must be empty or at least 16 printable characters without spaces' }) OPS_TOKEN = '';
+  /**
+   * Internal metrics listener of each worker: `GET /metrics` (this worker's registry only) on
+   * OPS_HOST:(OPS_PORT + PM2's NODE_APP_INSTANCE), so Prometheus scrapes every worker as its own
+   * target (the public port reaches one random worker per connection). 0: no listener.
+   */
+  @IsString() @MinLength(1) OPS_HOST = '127.0.0.1';
+  @Transform(toInt) @IsInt() @Min(0) @Max(65000) OPS_PORT = 9464;
 
   @IsIn(['mysql', 'mariadb']) DB_DRIVER: 'mysql' | 'mariadb' = 'mysql';
   @IsString() DB_HOST = '127.0.0.1';
@@ -169,6 +176,9 @@ export class EnvironmentVariables {
 
 export type AppConfig = Readonly<EnvironmentVariables>;
 
+/** Ports reserved above OPS_PORT for the workers' metrics listeners (one per PM2 instance). */
+export const OPS_PORT_SPAN = 256;
+
 export class ConfigError extends Error {}
 
 /** Reads and validates the environment; throws ConfigError naming every bad variable. */
@@ -193,6 +203,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   if (config.PASSWORD_HASH_CONCURRENCY >= config.UV_THREADPOOL_SIZE) {
     throw new ConfigError(
       `Invalid environment configuration:\n  PASSWORD_HASH_CONCURRENCY=${config.PASSWORD_HASH_CONCURRENCY}: must be below UV_THREADPOOL_SIZE=${config.UV_THREADPOOL_SIZE} (fs and dns need pool threads too)`,
+    );
+  }
+  if (config.OPS_PORT !== 0 && config.PORT >= config.OPS_PORT && config.PORT < config.OPS_PORT + OPS_PORT_SPAN) {
+    throw new ConfigError(
+      `Invalid environment configuration:\n  OPS_PORT=${config.OPS_PORT}: the workers' metrics ports (OPS_PORT + worker, up to +${OPS_PORT_SPAN - 1}) would include PORT=${config.PORT}`,
     );
   }
   if (config.NODE_ENV === 'production') {

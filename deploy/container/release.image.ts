@@ -32,8 +32,9 @@ const prefix = `pick-image-test-${base}`;
 const image = (tag: string) => `localhost/${prefix}:${tag}`;
 const work = `${root}.local/image-test`;
 const servers = [
-  { name: 'srv-a', dir: `${work}/${prefix}-a`, ports: [testPort(60), testPort(61)] },
-  { name: 'srv-b', dir: `${work}/${prefix}-b`, ports: [testPort(62), testPort(63)] },
+  // opsPort: the workers' metrics listeners (OPS_PORT + worker), shared by a server's blue and green slots.
+  { name: 'srv-a', dir: `${work}/${prefix}-a`, ports: [testPort(60), testPort(61)], opsPort: testPort(74) },
+  { name: 'srv-b', dir: `${work}/${prefix}-b`, ports: [testPort(62), testPort(63)], opsPort: testPort(76) },
 ];
 const targets = servers.map((s) => `local:${s.dir}:${s.ports[0]}:${s.ports[1]}`);
 // Plain HTTP, per-address limits raised: every request of the loads and the rush comes from 127.0.0.1.
@@ -101,7 +102,7 @@ describe('the image is the release: containers behind nginx, rolled by deploy.sh
       rmSync(server.dir, { recursive: true, force: true });
       mkdirSync(server.dir, { recursive: true });
       const settings: Record<string, string | undefined> = {
-        NODE_ENV: 'production', HOST: '127.0.0.1', LOG_LEVEL: 'info', PICK_INSTANCES: '2', PICK_APP_NAME: server.name,
+        NODE_ENV: 'production', HOST: '127.0.0.1', LOG_LEVEL: 'info', PICK_INSTANCES: '2', PICK_APP_NAME: server.name, OPS_PORT: String(server.opsPort),
         // x-served-by (off by default in production): the test counts which server answered.
         SERVED_BY_HEADER: 'true',
         DB_DRIVER: process.env.DB_DRIVER, DB_NAME: process.env.DB_NAME, REDIS_DB: process.env.REDIS_DB, REDIS_PREFIX: process.env.REDIS_PREFIX,

@@ -41,6 +41,13 @@ describe('provisioning: rendered firewall rules', () => {
     expect(only('nginx').map((line) => line.replace(/ comment .*/, ''))).toEqual(['ufw allow proto tcp from any to any port 80', 'ufw allow proto tcp from any to any port 443']);
   });
 
+  it('the workers\' metrics ports only from MONITORING_SERVERS, when given', () => {
+    const result = render(['ufw', 'app'], { ...env, MONITORING_SERVERS: '10.0.0.30', OPS_WORKERS: '4' });
+    expect(result.status, result.stderr).toBe(0);
+    expect(allows(result.stdout.trim().split('\n')).filter((line) => /metrics/.test(line))).toEqual(["ufw allow proto tcp from 10.0.0.30 to any port 9464:9467 comment 'metrics from prometheus'"]);
+    expect(render(['ufw', 'app'], { ...env, MONITORING_SERVERS: '10.0.0.30;x' }).stderr).toContain('MONITORING_SERVERS');
+  });
+
   it('refuses to render without the ops range, with a bad address or an unknown tier', () => {
     for (const [args, extra, message] of [
       [['ufw', 'app'], { OPS_SSH_RANGE: '' }, 'OPS_SSH_RANGE'],

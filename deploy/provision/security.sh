@@ -9,6 +9,8 @@
 #   OPS_SSH_RANGE   CIDR that may reach SSH on every server (required for ufw), e.g. 203.0.113.0/24
 #   APP_SERVERS     private addresses of the app servers, e.g. "10.0.0.11 10.0.0.12" (required for ufw)
 #   NGINX_SERVERS   private address(es) of the Nginx load balancer(s) (required for ufw app)
+#   MONITORING_SERVERS  optional: address(es) of Prometheus, let in to every worker's metrics port
+#                   (ufw app: OPS_PORT=9464 .. OPS_PORT+OPS_WORKERS-1, OPS_WORKERS=32; src/metrics/ops-server.ts)
 #   APP_PORT=3000  MYSQL_PORT=3306  REDIS_PORT=6379
 #   REDIS_PREFIX=pick  REDIS_APP_USER=pick  REDIS_PASSWORD (required for redis-acl)
 #   REDIS_ADMIN_PASSWORD (required for redis-acl): the `admin` user, for ops with redis-cli
@@ -44,6 +46,12 @@ render_ufw_rules() { # tier
         sec_check_address "$address" NGINX_SERVERS
         # Two ports: the blue and green slots of a container deploy (deploy/server.sh).
         echo "ufw allow proto tcp from $address to any port ${APP_PORT:-3000}:$((${APP_PORT:-3000} + 1)) comment 'app from nginx'"
+      done
+      for address in ${MONITORING_SERVERS:-}; do
+        sec_check_address "$address" MONITORING_SERVERS
+        [[ ${OPS_PORT:-9464} =~ ^[0-9]+$ && ${OPS_WORKERS:-32} =~ ^[0-9]+$ ]] || sec_die "OPS_PORT and OPS_WORKERS must be numbers"
+        # One port per PM2 worker (OPS_PORT + NODE_APP_INSTANCE): Prometheus scrapes each worker.
+        echo "ufw allow proto tcp from $address to any port ${OPS_PORT:-9464}:$((${OPS_PORT:-9464} + ${OPS_WORKERS:-32} - 1)) comment 'metrics from prometheus'"
       done
       ;;
     mysql | redis)

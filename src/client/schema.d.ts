@@ -356,6 +356,26 @@ export interface paths {
         patch: operations["updateEvent"];
         trace?: never;
     };
+    "/api/admin/events/{id}/status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Live status of an event's coupons: issued, remaining, pending, rows in MySQL, claims per second
+         * @description Roles: ADMIN. Read live from Redis and MySQL (O(coupons) reads, never cached). `consistent`: issued == rows + pending.
+         */
+        get: operations["getEventStatus"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/events/{eventId}": {
         parameters: {
             query?: never;
@@ -843,6 +863,68 @@ export interface components {
             endsAt?: string;
             /** @description coupons not listed are kept unchanged */
             coupons?: components["schemas"]["UpdateCouponDto"][];
+        };
+        CouponStatusDto: {
+            /** @example 1 */
+            couponId: string;
+            /** @example 10% off */
+            name: string;
+            /**
+             * @description maxIssuance (MySQL)
+             * @example 10000
+             */
+            max: number;
+            /**
+             * @description claims accepted in Redis (pending or persisted)
+             * @example 10000
+             */
+            issued: number;
+            /**
+             * @description max - issued, at least 0
+             * @example 0
+             */
+            remaining: number;
+            /**
+             * @description accepted, not yet in MySQL
+             * @example 0
+             */
+            pending: number;
+            /**
+             * @description age of the oldest pending claim in ms; null when none is pending
+             * @example null
+             */
+            oldestPendingAgeMs: number | null;
+            /**
+             * @description member_coupon rows in MySQL
+             * @example 10000
+             */
+            rows: number;
+            /** @description false: Redis holds no state for this coupon (rebuilt from MySQL on the next claim or sweep) */
+            stateInRedis: boolean;
+            /** @description Redis and MySQL agree: issued == rows + pending (a claim being written can make it false for an instant) */
+            consistent: boolean;
+            /**
+             * @description claims accepted in the last 60 s (this second included)
+             * @example 6000
+             */
+            acceptedLastMinute: number;
+            /**
+             * @description acceptedLastMinute / 60
+             * @example 100
+             */
+            claimsPerSecond: number;
+        };
+        EventStatusDto: {
+            /** @example 1 */
+            eventId: string;
+            /** @example Winter sale */
+            title: string;
+            /**
+             * Format: date-time
+             * @description when these figures were read
+             */
+            at: string;
+            coupons: components["schemas"]["CouponStatusDto"][];
         };
         ClaimAcceptedDto: {
             /**
@@ -3468,6 +3550,134 @@ export interface operations {
                         statusCode?: 413;
                         /** @enum {string} */
                         code?: "PAYLOAD_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description URI_TOO_LONG */
+            414: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 414;
+                        /** @enum {string} */
+                        code?: "URI_TOO_LONG";
+                    };
+                };
+            };
+            /** @description UNSUPPORTED_MEDIA_TYPE */
+            415: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 415;
+                        /** @enum {string} */
+                        code?: "UNSUPPORTED_MEDIA_TYPE";
+                    };
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 503;
+                        /** @enum {string} */
+                        code?: "SERVICE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    getEventStatus: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventStatusDto"];
+                };
+            };
+            /** @description BAD_REQUEST, VALIDATION_FAILED */
+            400: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 400;
+                        /** @enum {string} */
+                        code?: "BAD_REQUEST" | "VALIDATION_FAILED";
+                    };
+                };
+            };
+            /** @description INVALID_TOKEN, SESSION_ENDED, TOKEN_EXPIRED, UNAUTHORIZED */
+            401: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 401;
+                        /** @enum {string} */
+                        code?: "INVALID_TOKEN" | "SESSION_ENDED" | "TOKEN_EXPIRED" | "UNAUTHORIZED";
+                    };
+                };
+            };
+            /** @description FORBIDDEN, MEMBER_BANNED */
+            403: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 403;
+                        /** @enum {string} */
+                        code?: "FORBIDDEN" | "MEMBER_BANNED";
+                    };
+                };
+            };
+            /** @description EVENT_NOT_FOUND */
+            404: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 404;
+                        /** @enum {string} */
+                        code?: "EVENT_NOT_FOUND";
                     };
                 };
             };

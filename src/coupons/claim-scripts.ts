@@ -11,8 +11,9 @@ export const enum ClaimResult {
 
 /**
  * The whole claim decision in one atomic step. A rejection writes nothing, so a member
- * refused for any reason is never locked out.
- * KEYS: state, members, pending, pendingIndex. ARGV: memberId, nowMs, couponId.
+ * refused for any reason is never locked out. An acceptance also counts itself in the coupon's
+ * counter of this second (read by the admin status as claims per second; expires after 2 min).
+ * KEYS: state, members, pending, pendingIndex, rate (this second). ARGV: memberId, nowMs, couponId.
  */
 const CLAIM = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
@@ -22,6 +23,7 @@ if redis.call('SCARD', KEYS[2]) >= max then return 2 end
 redis.call('SADD', KEYS[2], ARGV[1])
 redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
 redis.call('SADD', KEYS[4], ARGV[3])
+if redis.call('INCR', KEYS[5]) == 1 then redis.call('EXPIRE', KEYS[5], 120) end
 return 0
 `;
 
@@ -72,7 +74,7 @@ return 0
 `;
 
 export interface ClaimCommands {
-  couponClaim(state: string, members: string, pending: string, pendingIndex: string, memberId: string, nowMs: number, couponId: string): Promise<number>;
+  couponClaim(state: string, members: string, pending: string, pendingIndex: string, rate: string, memberId: string, nowMs: number, couponId: string): Promise<number>;
   couponRebuild(state: string, members: string, pending: string, max: number, force: 0 | 1, ...memberIds: string[]): Promise<number>;
   couponSetMax(state: string, members: string, max: number): Promise<number>;
   couponClearPending(pending: string, pendingIndex: string, couponId: string, ...memberIds: string[]): Promise<number>;
@@ -88,7 +90,7 @@ export type ClaimRedis = Redis & ClaimCommands;
 export function defineClaimCommands(redis: Redis): ClaimRedis {
   const target = redis as ClaimRedis;
   if (typeof target.couponClaim !== 'function') {
-    redis.defineCommand('couponClaim', { numberOfKeys: 4, lua: CLAIM });
+    redis.defineCommand('couponClaim', { numberOfKeys: 5, lua: CLAIM });
     redis.defineCommand('couponRebuild', { numberOfKeys: 3, lua: REBUILD });
     redis.defineCommand('couponSetMax', { numberOfKeys: 2, lua: SET_MAX });
     redis.defineCommand('couponClearPending', { numberOfKeys: 2, lua: CLEAR_PENDING });

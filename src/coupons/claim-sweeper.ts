@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import type { AppConfig } from '../../config/env.js';
 import { APP_CONFIG } from '../common/config.module.js';
 import { CouponStock } from './coupon-stock.js';
+import { sweeperReenqueued, sweeperRetried } from './coupon.metrics.js';
 import { ISSUANCE_JOB_OPTIONS, ISSUANCE_QUEUE, issuanceJobId, type IssuanceJob } from './issuance.queue.js';
 
 export interface SweepReport {
@@ -67,9 +68,11 @@ export class ClaimSweeper implements OnApplicationBootstrap, OnApplicationShutdo
         if (!job) {
           await this.queue.add({ couponId, memberId }, { ...ISSUANCE_JOB_OPTIONS, jobId });
           report.reenqueued++;
+          sweeperReenqueued.inc();
         } else if (await job.isFailed()) {
           await job.retry();
           report.retried++;
+          sweeperRetried.inc();
         }
         // waiting, delayed (backing off) or active: Bull has it.
       }

@@ -2,10 +2,10 @@ import { EntityManager } from '@mikro-orm/mysql';
 import { InjectQueue } from '@nestjs/bull';
 import { Injectable, Logger } from '@nestjs/common';
 import type { Queue } from 'bull';
-import { Counter } from 'prom-client';
 import { AppError } from '../common/errors.js';
 import { claimWindowError } from './claim-window.js';
 import { ClaimResult, CouponStock } from './coupon-stock.js';
+import { claimDecisions } from './coupon.metrics.js';
 import type { ClaimStatus, MemberCouponDto } from './coupons.dto.js';
 import { EventsService } from './events.service.js';
 import { ISSUANCE_JOB_OPTIONS, ISSUANCE_QUEUE, issuanceJobId, type IssuanceJob } from './issuance.queue.js';
@@ -15,7 +15,6 @@ import { MemberCoupon } from './member-coupon.entity.js';
 // enqueue is left to the sweeper rather than holding the response.
 const ENQUEUE_WAIT_MS = 1_000;
 
-const claimDecisions = new Counter({ name: 'pick_coupon_claims_total', help: 'Coupon claims decided in Redis, by result', labelNames: ['result'] });
 const RESULT_LABEL: Record<number, string> = { [ClaimResult.ACCEPTED]: 'accepted', [ClaimResult.DUPLICATE]: 'duplicate', [ClaimResult.SOLD_OUT]: 'sold_out' };
 
 @Injectable()
@@ -37,12 +36,19 @@ export class ClaimsService {
   async claim(eventId: string, couponId: string, memberId: string): Promise<void> {
     const event = await this.events.snapshot(eventId);
     const coupon = event?.coupons.find((candidate) => candidate.id === couponId);
-    if (!event || !coupon) throw new AppError('COUPON_NOT_FOUND', `Coupon ${couponId} is not part of event ${eventId}`);
+    if (!event || !coupon) {
+      claimDecisions.inc({ result: 'not_found' });
+      throw new AppError('COUPON_NOT_FOUND', `Coupon ${couponId} is not part of event ${eventId}`);
+    }
     const refusal = claimWindowError(event, coupon, Date.now());
+    if (refusal) claimDecisions.inc({ result: refusal === 'EVENT_ENDED' ? 'ended' : 'not_started' });
     if (refusal === 'EVENT_ENDED') throw new AppError(refusal, 'This coupon event has ended');
     if (refusal) throw new AppError(refusal, 'This coupon event has not started yet');
 
-    const result = await this.stock.claim(couponId, memberId);
+    const result = await this.stock.claim(couponId, memberId).catch((error: unknown) => {
+      claimDecisions.inc({ result: 'unavailable' });
+      throw error;
+    });
     claimDecisions.inc({ result: RESULT_LABEL[result] ?? 'unavailable' });
     switch (result) {
       case ClaimResult.ACCEPTED:

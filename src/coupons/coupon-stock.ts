@@ -6,6 +6,7 @@ import type { AppConfig } from '../../config/env.js';
 import { APP_CONFIG } from '../common/config.module.js';
 import { AppError } from '../common/errors.js';
 import { ClaimResult, defineClaimCommands, type ClaimRedis } from './claim-scripts.js';
+import { stateRebuilds } from './coupon.metrics.js';
 import { Coupon } from './coupon.entity.js';
 import { MemberCoupon } from './member-coupon.entity.js';
 
@@ -27,6 +28,25 @@ export interface CouponKeys {
 export function couponKeys(prefix: string, couponId: string): CouponKeys {
   const base = `${prefix}:coupon:{${couponId}}`;
   return { state: `${base}:state`, members: `${base}:members`, pending: `${base}:pending`, rebuildLock: `${base}:rebuild-lock` };
+}
+
+/** Accepted claims of one coupon in one second (`second` = epoch ms / 1000, floored); expires after 2 min. */
+export const rateKey = (prefix: string, couponId: string, second: number) => `${prefix}:coupon:{${couponId}}:rate:${second}`;
+
+/** What Redis holds about one coupon right now (the admin status and the metrics read it). */
+export interface CouponRedisStatus {
+  couponId: string;
+  /** false: no state in Redis (never initialised, or lost; rebuilt on the next claim or sweep) */
+  stateInRedis: boolean;
+  /** limit in Redis (null without state) */
+  max: number | null;
+  /** accepted claims (pending or persisted) */
+  issued: number;
+  pending: number;
+  /** age of the oldest pending claim, ms (null when none is pending) */
+  oldestPendingAgeMs: number | null;
+  /** claims accepted in this second and the 59 before it */
+  acceptedLastMinute: number;
 }
 
 /** The coupons that may have pending claims (for the sweeper): one set for the deployment. */
@@ -67,7 +87,10 @@ export class CouponStock {
   /** The atomic claim decision; missing state is rebuilt first (never decided without it). */
   async claim(couponId: string, memberId: string): Promise<ClaimResult> {
     const keys = this.keys(couponId);
-    const decide = () => this.redis.couponClaim(keys.state, keys.members, keys.pending, pendingIndexKey(this.prefix), memberId, Date.now(), couponId);
+    const decide = () => {
+      const now = Date.now();
+      return this.redis.couponClaim(keys.state, keys.members, keys.pending, pendingIndexKey(this.prefix), rateKey(this.prefix, couponId, Math.floor(now / 1000)), memberId, now, couponId);
+    };
     const result = await decide();
     if (result !== ClaimResult.STATE_MISSING) return result;
     await this.rebuild(couponId);
@@ -125,6 +148,36 @@ export class CouponStock {
   async voidClaim(couponId: string, memberId: string): Promise<void> {
     await this.redis.srem(this.keys(couponId).members, memberId);
     await this.clearPending(couponId, [memberId]);
+  }
+
+  /**
+   * One pipelined round trip for any number of coupons: state, issued, pending, oldest pending,
+   * accepted claims of the last minute (the per-second counters of this second and the 59 before).
+   */
+  async status(couponIds: string[], now = Date.now()): Promise<CouponRedisStatus[]> {
+    if (couponIds.length === 0) return [];
+    const second = Math.floor(now / 1000);
+    const pipeline = this.redis.pipeline();
+    for (const couponId of couponIds) {
+      const keys = this.keys(couponId);
+      pipeline.hget(keys.state, 'max').scard(keys.members).zcard(keys.pending).zrange(keys.pending, 0, 0, 'WITHSCORES');
+      pipeline.mget(Array.from({ length: 60 }, (_, i) => rateKey(this.prefix, couponId, second - 59 + i)));
+    }
+    const replies = (await pipeline.exec()) ?? [];
+    const failed = replies.find(([error]) => error);
+    if (failed) throw failed[0] as Error;
+    return couponIds.map((couponId, i) => {
+      const [max, issued, pending, oldest, rates] = replies.slice(i * 5, i * 5 + 5).map(([, value]) => value) as [string | null, number, number, string[], (string | null)[]];
+      return {
+        couponId,
+        stateInRedis: max !== null,
+        max: max === null ? null : Number(max),
+        issued,
+        pending,
+        oldestPendingAgeMs: oldest.length === 2 ? Math.max(0, now - Number(oldest[1])) : null,
+        acceptedLastMinute: rates.reduce((total, count) => total + Number(count ?? 0), 0),
+      };
+    });
   }
 
   /** Coupons that may have pending claims. */
@@ -194,6 +247,7 @@ export class CouponStock {
       const memberIds = [...new Set([...pendingBefore, ...rows.map((row) => String(row.member))])];
       const issued = await redis.couponRebuild(keys.state, keys.members, keys.pending, coupon.maxIssuance, options.force ? 1 : 0, ...memberIds);
       if (issued === -1) return present();
+      stateRebuilds.inc();
       return { couponId, rebuilt: true, issued, max: coupon.maxIssuance };
     } finally {
       await redis.couponUnlock(keys.rebuildLock, token).catch(() => undefined);

@@ -7,7 +7,8 @@ import type { AuthMember } from '../auth/auth.decorators.js';
 import { POSITIVE_ID } from '../common/validation.js';
 import { MemberRole } from '../members/member.entity.js';
 import { ClaimsService } from './claims.service.js';
-import { ClaimAcceptedDto, ClaimStatusDto, CouponPathParams, CreateEventDto, EventDto, EventIdParam, EventPathParams, MemberCouponDto, UpdateEventDto } from './coupons.dto.js';
+import { ClaimAcceptedDto, ClaimStatusDto, CouponPathParams, CreateEventDto, EventDto, EventIdParam, EventPathParams, EventStatusDto, MemberCouponDto, UpdateEventDto } from './coupons.dto.js';
+import { EventStatusService } from './event-status.service.js';
 import { EventsService } from './events.service.js';
 
 
@@ -24,7 +25,10 @@ function checkIds(eventId: string, couponId: string): void {
 @Roles(MemberRole.ADMIN)
 @Controller('api/admin/events')
 export class AdminEventsController {
-  constructor(private readonly events: EventsService) {}
+  constructor(
+    private readonly events: EventsService,
+    private readonly eventStatus: EventStatusService,
+  ) {}
 
   @Post()
   @ApiOperation({ operationId: 'createEvent', summary: 'Create a coupon event with its coupons', description: 'Roles: ADMIN. Times need an offset.' })
@@ -44,6 +48,18 @@ export class AdminEventsController {
   @ApiErrors(ROLES_ONLY, JSON_BODY, PATH_PARAMS, 'EVENT_NOT_FOUND', 'COUPON_NOT_FOUND', 'COUPON_MAX_BELOW_ISSUED')
   update(@Param() { id }: EventIdParam, @Body() body: UpdateEventDto): Promise<EventDto> {
     return this.events.update(id, body);
+  }
+
+  @Get(':id/status')
+  @ApiOperation({
+    operationId: 'getEventStatus',
+    summary: 'Live status of an event\'s coupons: issued, remaining, pending, rows in MySQL, claims per second',
+    description: 'Roles: ADMIN. Read live from Redis and MySQL (O(coupons) reads, never cached). `consistent`: issued == rows + pending.',
+  })
+  @ApiOkResponse({ type: EventStatusDto })
+  @ApiErrors(ROLES_ONLY, PATH_PARAMS, 'EVENT_NOT_FOUND')
+  status(@Param() { id }: EventIdParam): Promise<EventStatusDto> {
+    return this.eventStatus.status(id);
   }
 }
 

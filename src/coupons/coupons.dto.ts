@@ -145,3 +145,27 @@ export class MemberCouponDto {
   @ApiProperty({ format: 'date-time', nullable: true, type: String }) usedAt: string | null;
   @ApiProperty({ format: 'date-time' }) issuedAt: string;
 }
+
+/** One coupon's live figures (GET /api/admin/events/:id/status). */
+export class CouponStatusDto {
+  @ApiProperty({ pattern: POSITIVE_ID.source, example: '1' }) couponId: string;
+  @ApiProperty({ example: '10% off' }) name: string;
+  @ApiProperty({ type: 'integer', minimum: 1, example: 10000, description: 'maxIssuance (MySQL)' }) max: number;
+  @ApiProperty({ type: 'integer', minimum: 0, example: 10000, description: 'claims accepted in Redis (pending or persisted)' }) issued: number;
+  @ApiProperty({ type: 'integer', minimum: 0, example: 0, description: 'max - issued, at least 0' }) remaining: number;
+  @ApiProperty({ type: 'integer', minimum: 0, example: 0, description: 'accepted, not yet in MySQL' }) pending: number;
+  @ApiProperty({ type: 'integer', minimum: 0, nullable: true, example: null, description: 'age of the oldest pending claim in ms; null when none is pending' })
+  oldestPendingAgeMs: number | null;
+  @ApiProperty({ type: 'integer', minimum: 0, example: 10000, description: 'member_coupon rows in MySQL' }) rows: number;
+  @ApiProperty({ description: 'false: Redis holds no state for this coupon (rebuilt from MySQL on the next claim or sweep)' }) stateInRedis: boolean;
+  @ApiProperty({ description: 'Redis and MySQL agree: issued == rows + pending (a claim being written can make it false for an instant)' }) consistent: boolean;
+  @ApiProperty({ type: 'integer', minimum: 0, example: 6000, description: 'claims accepted in the last 60 s (this second included)' }) acceptedLastMinute: number;
+  @ApiProperty({ type: 'number', minimum: 0, example: 100, description: 'acceptedLastMinute / 60' }) claimsPerSecond: number;
+}
+
+export class EventStatusDto {
+  @ApiProperty({ pattern: POSITIVE_ID.source, example: '1' }) eventId: string;
+  @ApiProperty({ example: 'Winter sale' }) title: string;
+  @ApiProperty({ format: 'date-time', description: 'when these figures were read' }) at: string;
+  @ApiProperty({ type: [CouponStatusDto] }) coupons: CouponStatusDto[];
+}

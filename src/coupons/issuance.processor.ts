@@ -5,6 +5,7 @@ import type { Job, Queue } from 'bull';
 import type { AppConfig } from '../../config/env.js';
 import { APP_CONFIG } from '../common/config.module.js';
 import { CouponStock } from './coupon-stock.js';
+import { claimsPersisted } from './coupon.metrics.js';
 import { isServiceUnavailable } from '../common/unavailable.js';
 import { ISSUANCE_QUEUE, type IssuanceJob } from './issuance.queue.js';
 
@@ -106,6 +107,7 @@ export class IssuanceProcessor implements OnApplicationBootstrap, BeforeApplicat
   private async write(items: Waiting[]): Promise<void> {
     try {
       await insertClaims(this.em, items.map((item) => item.job));
+      claimsPersisted.inc(items.length);
     } catch (error) {
       if (items.length === 1 && isMissingReference(error)) {
         // The member (or coupon) was deleted after the claim: it can never become a row. Void it

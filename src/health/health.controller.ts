@@ -1,4 +1,4 @@
-import { BeforeApplicationShutdown, Controller, Get, Headers, Inject, Res } from '@nestjs/common';
+import { BeforeApplicationShutdown, Controller, Get, Headers, Inject, OnModuleDestroy, OnModuleInit, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiProperty, ApiPropertyOptional, ApiResponse, ApiTags, getSchemaPath, ApiExtraModels } from '@nestjs/swagger';
 import { ApiErrors } from '../openapi/api-errors.js';
 import type { FastifyReply } from 'fastify';
@@ -7,6 +7,7 @@ import type { AppConfig } from '../../config/env.js';
 import { APP_CONFIG } from '../common/config.module.js';
 import { opsAuthorized } from '../common/ops-token.js';
 import { ReadinessRegistry } from '../common/readiness.js';
+import { setReadinessSource } from './health.metrics.js';
 
 class CheckResultDto {
   @ApiProperty({ enum: ['up', 'down'] }) status: 'up' | 'down';
@@ -47,13 +48,25 @@ class LiveDto {
 @ApiTags('ops')
 @ApiExtraModels(NotReadyDto)
 @Controller('health')
-export class HealthController implements BeforeApplicationShutdown {
+export class HealthController implements BeforeApplicationShutdown, OnModuleInit, OnModuleDestroy {
   private shuttingDown = false;
 
   constructor(
     private readonly readiness: ReadinessRegistry,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
+
+  onModuleInit(): void {
+    // Every check (storage too): the scrape is internal, and alerts should see what ops see.
+    setReadinessSource(async () => {
+      const { ok, results } = await this.readiness.runAll();
+      return { ok: ok && !this.shuttingDown, results };
+    });
+  }
+
+  onModuleDestroy(): void {
+    setReadinessSource(undefined);
+  }
 
   // Before the HTTP server closes (onApplicationShutdown runs after it, when nobody can ask any more).
   beforeApplicationShutdown(): void {

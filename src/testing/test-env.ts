@@ -22,5 +22,8 @@ export function testEnv(env: NodeJS.ProcessEnv = process.env): Record<string, st
     // race other things (20 signups with one email); its own tests set the tight values they test.
     PASSWORD_HASH_QUEUE: env.PASSWORD_HASH_QUEUE ?? '200',
     PASSWORD_HASH_MAX_WAIT_MS: env.PASSWORD_HASH_MAX_WAIT_MS ?? '60000',
+    // Every worker's metrics listener (OPS_PORT + instance) is off in tests unless a test turns it on
+    // on its own ports: apps in the test process and parallel checkouts would all want 9464.
+    OPS_PORT: '0',
   };
 }

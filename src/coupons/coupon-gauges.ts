@@ -1,0 +1,33 @@
+import { InjectQueue } from '@nestjs/bull';
+import { Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import type { Queue } from 'bull';
+import { PENDING_GAUGE_COUPONS, setCouponGaugeSource, type CouponGaugeSource } from './coupon.metrics.js';
+import { CouponStock } from './coupon-stock.js';
+import { ISSUANCE_QUEUE, type IssuanceJob } from './issuance.queue.js';
+
+/** Feeds the scrape-time coupon gauges (coupon.metrics.ts) from Redis through CouponStock and the Bull queue. */
+@Injectable()
+export class CouponGauges implements CouponGaugeSource, OnModuleInit, OnModuleDestroy {
+  constructor(
+    private readonly stock: CouponStock,
+    @InjectQueue(ISSUANCE_QUEUE) private readonly queue: Queue<IssuanceJob>,
+  ) {}
+
+  onModuleInit(): void {
+    setCouponGaugeSource(this);
+  }
+
+  onModuleDestroy(): void {
+    setCouponGaugeSource(undefined);
+  }
+
+  async pending() {
+    const coupons = (await this.stock.pendingCoupons()).sort((a, b) => Number(a) - Number(b)).slice(0, PENDING_GAUGE_COUPONS);
+    return (await this.stock.status(coupons)).map(({ couponId, pending, oldestPendingAgeMs }) => ({ couponId, pending, oldestPendingAgeMs }));
+  }
+
+  async queueCounts() {
+    const counts = await this.queue.getJobCounts();
+    return { waiting: counts.waiting, active: counts.active, failed: counts.failed, delayed: counts.delayed };
+  }
+}

@@ -1,0 +1,107 @@
+import { Counter, Gauge } from 'prom-client';
+
+/**
+ * Metrics of FCFS coupons. Labels stay bounded: results and states are fixed sets; `coupon` appears
+ * only on the pending gauges, and only for coupons in the pending index (at most
+ * PENDING_GAUGE_COUPONS of them). No member ids, no URLs.
+ *
+ * The gauges are read from Redis at scrape time and describe the deployment, not the worker: every
+ * worker reports the same values, so aggregate them with max(), never sum().
+ */
+
+export const claimDecisions = new Counter({
+  name: 'pick_coupon_claims_total',
+  help: 'Coupon claims by result: accepted, duplicate, sold_out (decided in Redis), not_found, not_started, ended (refused in process), unavailable',
+  labelNames: ['result'],
+});
+
+export const claimsPersisted = new Counter({
+  name: 'pick_coupon_claims_persisted_total',
+  help: 'Accepted claims whose member_coupon row is in MySQL (counted by the worker that wrote the batch)',
+});
+
+export const sweeperReenqueued = new Counter({
+  name: 'pick_coupon_sweeper_reenqueued_total',
+  help: 'Claims pending longer than COUPON_PENDING_BOUND_MS whose job was gone, enqueued again by the sweeper',
+});
+
+export const sweeperRetried = new Counter({
+  name: 'pick_coupon_sweeper_retried_total',
+  help: 'Failed issuance jobs of still-pending claims retried by the sweeper',
+});
+
+export const stateRebuilds = new Counter({
+  name: 'pick_coupon_state_rebuilds_total',
+  help: 'Coupon states rebuilt in Redis from MySQL and the pending claims (data loss, or a coupon never initialised)',
+});
+
+/** Most coupons the pending gauges report (the pending index holds only coupons with claims in flight). */
+export const PENDING_GAUGE_COUPONS = 100;
+
+/** Where the scrape-time gauges read from: set by CouponMetrics while the app runs. */
+export interface CouponGaugeSource {
+  pending(): Promise<{ couponId: string; pending: number; oldestPendingAgeMs: number | null }[]>;
+  queueCounts(): Promise<Record<'waiting' | 'active' | 'failed' | 'delayed', number>>;
+}
+
+let source: CouponGaugeSource | undefined;
+
+export function setCouponGaugeSource(next: CouponGaugeSource | undefined): void {
+  source = next;
+}
+
+const SCRAPE_READ_MS = 1_000;
+
+/** A Redis read at scrape time: bounded, and a failure leaves the gauge empty instead of failing the scrape. */
+async function read<T>(what: () => Promise<T>): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([what(), new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), SCRAPE_READ_MS)))]);
+  } catch {
+    return undefined;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+// Both pending gauges come from one Redis read per scrape (prom-client collects metrics concurrently).
+type PendingRows = Awaited<ReturnType<CouponGaugeSource['pending']>>;
+let pendingRead: { at: number; result: Promise<PendingRows | undefined> } | undefined;
+function pendingSnapshot() {
+  if (!pendingRead || Date.now() - pendingRead.at > 500) pendingRead = { at: Date.now(), result: source ? read(() => source!.pending()).then((r) => r ?? []) : Promise.resolve(undefined) };
+  return pendingRead.result;
+}
+
+new Gauge({
+  name: 'pick_coupon_pending_claims',
+  help: 'Accepted claims not yet in MySQL, per coupon in the pending index (deployment-wide: aggregate with max)',
+  labelNames: ['coupon'],
+  async collect() {
+    this.reset();
+    for (const coupon of (await pendingSnapshot()) ?? []) this.set({ coupon: coupon.couponId }, coupon.pending);
+  },
+});
+
+new Gauge({
+  name: 'pick_coupon_oldest_pending_age_seconds',
+  help: 'Age of the oldest claim not yet in MySQL, per coupon in the pending index (deployment-wide: aggregate with max)',
+  labelNames: ['coupon'],
+  async collect() {
+    this.reset();
+    for (const coupon of (await pendingSnapshot()) ?? []) this.set({ coupon: coupon.couponId }, (coupon.oldestPendingAgeMs ?? 0) / 1000);
+  },
+});
+
+export const QUEUE_STATES = ['waiting', 'active', 'failed', 'delayed'] as const;
+
+new Gauge({
+  name: 'pick_queue_jobs',
+  help: 'Bull jobs by queue and state (deployment-wide: aggregate with max)',
+  labelNames: ['queue', 'state'],
+  async collect() {
+    this.reset();
+    const counts = source ? await read(() => source!.queueCounts()) : undefined;
+    if (!counts) return;
+    for (const state of QUEUE_STATES) this.set({ queue: 'coupon-issuance', state }, counts[state] ?? 0);
+  },
+});
