@@ -22,5 +22,11 @@ export function testEnv(env: NodeJS.ProcessEnv = process.env): Record<string, st
     // race other things (20 signups with one email); its own tests set the tight values they test.
     PASSWORD_HASH_QUEUE: env.PASSWORD_HASH_QUEUE ?? '200',
     PASSWORD_HASH_MAX_WAIT_MS: env.PASSWORD_HASH_MAX_WAIT_MS ?? '60000',
+    // Throttling stays on with its production defaults, except the per-IP limits: every test member is
+    // signed up and logged in from 127.0.0.1 (one "IP" for the whole run). Per-email and per-member
+    // limits keep their defaults, so the suites prove honest traffic never meets them.
+    THROTTLE_SIGNUP_IP_LIMIT: env.THROTTLE_SIGNUP_IP_LIMIT ?? '1000000',
+    THROTTLE_LOGIN_IP_LIMIT: env.THROTTLE_LOGIN_IP_LIMIT ?? '1000000',
+    THROTTLE_REFRESH_IP_LIMIT: env.THROTTLE_REFRESH_IP_LIMIT ?? '1000000',
   };
 }
