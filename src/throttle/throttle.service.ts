@@ -19,6 +19,9 @@ const SETTINGS = {
   upload: ['THROTTLE_UPLOAD_MEMBER_LIMIT', 'THROTTLE_UPLOAD_MEMBER_WINDOW_SECONDS'],
 } as const satisfies Record<LimitName, readonly [keyof AppConfig, keyof AppConfig]>;
 
+/** Where a limit keeps its counters: `<REDIS_PREFIX>:throttle:<limit>:<key>` (the value: requests counted in the window). */
+export const throttleKeyPrefix = (redisPrefix: string, limit: LimitName) => `${redisPrefix}:throttle:${limit}`;
+
 /** Each attempt over the login limit adds this much to the hold of its 429 (up to THROTTLE_LOGIN_DELAY_MAX_MS). */
 export const LOGIN_DELAY_STEP_MS = 100;
 
@@ -56,7 +59,7 @@ export class Throttle {
       const [points, duration] = SETTINGS[name].map((key) => config[key] as number);
       return new RateLimiterRedis({
         storeClient: redis,
-        keyPrefix: `${config.REDIS_PREFIX}:throttle:${name}`,
+        keyPrefix: throttleKeyPrefix(config.REDIS_PREFIX, name),
         points,
         duration,
         rejectIfRedisNotReady: true,
