@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import { register } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -117,6 +118,28 @@ describe('throttling (Redis-backed, shared)', () => {
     }
   });
 
+  it('signups and token refreshes are limited per client IP', async () => {
+    const limited = await startTestApp({ THROTTLE_SIGNUP_IP_LIMIT: '3', THROTTLE_REFRESH_IP_LIMIT: '3' });
+    const ipKeys = async () => [...(await redis.keys(`${config.REDIS_PREFIX}:throttle:signup:*`)), ...(await redis.keys(`${config.REDIS_PREFIX}:throttle:refresh:*`))];
+    try {
+      const stale = await ipKeys(); // the run's other signups from 127.0.0.1
+      if (stale.length > 0) await redis.del(...stale);
+      const signups = [];
+      for (let n = 0; n < 5; n++) {
+        const tag = `${Date.now().toString(36)}${n}`;
+        signups.push(await limited.http.post('/api/auth/signup', { email: `ip-${tag}@test.pick`, password: 'password123', name: 'IP', nickname: `ip${tag}`, phone: `010-${String(Math.floor(Math.random() * 1e8)).padStart(8, '0')}`, address: 'Seoul', role: 'CUSTOMER' }));
+      }
+      expect(signups.map((r) => r.status)).toEqual([201, 201, 201, 429, 429]);
+      const refreshes = await Promise.all(Array.from({ length: 5 }, () => limited.http.post('/api/auth/token/refresh', { refreshToken: 'not.a.token' })));
+      expect(statusesOf(refreshes)).toEqual({ 401: 3, 429: 2 });
+      expectRetryAfter([...signups, ...refreshes], limited.config.THROTTLE_SIGNUP_IP_WINDOW_SECONDS);
+    } finally {
+      await limited.close();
+      const keys = await ipKeys();
+      if (keys.length > 0) await redis.del(...keys);
+    }
+  });
+
   it('claim bot: 300 claims at once by one member: one 202, 409s up to the limit, then 429; another member claims in the same moment', async () => {
     expect(t.config.THROTTLE_CLAIM_MEMBER_LIMIT).toBe(20); // the production default
     const [bot, honest] = await mint(config, 2);
@@ -207,7 +230,7 @@ describe('throttling with Redis down', () => {
     await ownRedis.kill();
   });
 
-  it('fails over to per-worker memory limits: claims fail open (503, no 500), logins keep their limit, nothing hangs', async () => {
+  it('fails over to per-worker memory limits when Redis is down or hangs: claims fail open (503, no 500), logins keep their limit, nothing waits past the command timeout', async () => {
     const config = app.config;
     const [admin] = await mint(config, 1, MemberRole.ADMIN);
     const [bot, member] = await mint(config, 2);
@@ -238,5 +261,18 @@ describe('throttling with Redis down', () => {
     const again = await app.http.post(path, undefined, member.accessToken);
     expect([409, 503]).toContain(again.status); // the empty Redis may not have the coupon's stock yet
     expect(ownRedis.cli('--scan', '--pattern', `${config.REDIS_PREFIX}:throttle:claim:*`)).toContain(member.id);
+
+    // Redis hangs (SIGSTOP: connected, never answers): a check waits at most the client's command
+    // timeout (2 s), then counts in memory; a wrong password is still a 401, never a 500.
+    const pid = Number(readFileSync(`${ownRedis.dir}/redis.pid`, 'utf8'));
+    process.kill(pid, 'SIGSTOP');
+    try {
+      const hung = await Promise.all(Array.from({ length: 5 }, () => timed(() => app.http.post('/api/auth/login', { email: bot.email, password: 'wrong-password' }))));
+      console.log(`Redis hung: 5 wrong logins ${JSON.stringify(statusesOf(hung))}, slowest ${Math.max(...hung.map((r) => r.ms)).toFixed(0)} ms`);
+      expect(statusesOf(hung)).toEqual({ 401: 5 });
+      expect(Math.max(...hung.map((r) => r.ms))).toBeLessThan(5_000);
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
   });
 });
