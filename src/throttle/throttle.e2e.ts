@@ -106,11 +106,16 @@ describe('throttling (Redis-backed, shared)', () => {
       // The run's other logins from 127.0.0.1 counted under the same key: start this IP afresh.
       const keys = await redis.keys(`${config.REDIS_PREFIX}:throttle:loginIp:*`);
       if (keys.length > 0) await redis.del(...keys);
-      const answered = await Promise.all(Array.from({ length: 60 }, (_, n) => limited.http.post('/api/auth/login', { email: `nobody-${n}-${Date.now()}@ip.pick`, password: 'guess-123' })));
+      const emails = Array.from({ length: 60 }, (_, n) => `nobody-${n}-${Date.now()}@ip.pick`);
+      const answered = await Promise.all(emails.map((email) => limited.http.post('/api/auth/login', { email, password: 'guess-123' })));
       const counts = statusesOf(answered);
       console.log(`60 failed logins over 60 emails from one IP, IP limit 30: ${JSON.stringify(counts)}`);
       expect(counts).toEqual({ 401: 30, 429: 30 });
       expectRetryAfter(answered, limited.config.THROTTLE_LOGIN_IP_WINDOW_SECONDS);
+      // An attempt refused for its IP did not count against its email (its owner may log in elsewhere).
+      const emailCounts = await Promise.all(emails.map((email) => redis.get(`${config.REDIS_PREFIX}:throttle:loginEmail:${email}`)));
+      expect(emails.map((_, n) => (answered[n].status === 429 ? emailCounts[n] : 'counted'))).toEqual(emails.map((_, n) => (answered[n].status === 429 ? null : 'counted')));
+      expect(emails.map((_, n) => (answered[n].status === 401 ? emailCounts[n] : '1'))).toEqual(emails.map(() => '1'));
     } finally {
       await limited.close();
       const keys = await redis.keys(`${config.REDIS_PREFIX}:throttle:loginIp:*`);

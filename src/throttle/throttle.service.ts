@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import { Counter, Gauge } from 'prom-client';
-import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, RLWrapperTimeouts } from 'rate-limiter-flexible';
 import type { AppConfig } from '../../config/env.js';
 import { APP_CONFIG } from '../common/config.module.js';
 import { AppError } from '../common/errors.js';
@@ -22,6 +22,12 @@ const SETTINGS = {
 /** Where a limit keeps its counters: `<REDIS_PREFIX>:throttle:<limit>:<key>` (the value: requests counted in the window). */
 export const throttleKeyPrefix = (redisPrefix: string, limit: LimitName) => `${redisPrefix}:throttle:${limit}`;
 
+/**
+ * Longest a check waits for Redis before it counts in memory instead: a hung Redis (connected, not
+ * answering) would otherwise cost the client's whole 2 s command timeout per check, twice for a login.
+ */
+export const CHECK_TIMEOUT_MS = 1_000;
+
 /** Each attempt over the login limit adds this much to the hold of its 429 (up to THROTTLE_LOGIN_DELAY_MAX_MS). */
 export const LOGIN_DELAY_STEP_MS = 100;
 
@@ -41,24 +47,25 @@ export interface LoginAttempt {
  * `<REDIS_PREFIX>:throttle:<limit>:<key>`); a key seen over its limit is then refused from this worker's
  * memory until its window ends (inMemoryBlockOnConsumed).
  *
- * Redis unavailable: the client is not "ready" (rejectIfRedisNotReady) or a command fails or times out
- * (the client's 2 s commandTimeout): each limiter falls back to its insurance limiter, the same limit
- * counted in this worker's memory, so abuse is still slowed per worker and nothing waits on Redis.
+ * Redis unavailable: the client is not "ready" (rejectIfRedisNotReady), a command fails, or no answer
+ * within CHECK_TIMEOUT_MS (RLWrapperTimeouts): each limiter falls back to its insurance limiter, the
+ * same limit counted in this worker's memory, so abuse is still slowed per worker and nothing waits
+ * on Redis for long.
  * Any other failure of a check lets the request through (fail open), never a 500.
  */
 @Injectable()
 export class Throttle {
   private readonly logger = new Logger('Throttle');
-  private readonly limiters: Record<LimitName, RateLimiterRedis>;
+  private readonly limiters: Record<LimitName, RLWrapperTimeouts>;
   private held = 0;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(Redis) redis: Redis,
   ) {
-    const build = (name: LimitName): RateLimiterRedis => {
+    const build = (name: LimitName): RLWrapperTimeouts => {
       const [points, duration] = SETTINGS[name].map((key) => config[key] as number);
-      return new RateLimiterRedis({
+      const redisLimiter = new RateLimiterRedis({
         storeClient: redis,
         keyPrefix: throttleKeyPrefix(config.REDIS_PREFIX, name),
         points,
@@ -70,8 +77,10 @@ export class Throttle {
         inMemoryBlockOnConsumed: points + 1,
         insuranceLimiter: new RateLimiterMemory({ keyPrefix: name, points, duration }),
       });
+      // Past CHECK_TIMEOUT_MS the wrapper answers from the same insurance limiter.
+      return new RLWrapperTimeouts({ limiter: redisLimiter, timeoutMs: CHECK_TIMEOUT_MS });
     };
-    this.limiters = Object.fromEntries(Object.keys(SETTINGS).map((name) => [name, build(name as LimitName)])) as Record<LimitName, RateLimiterRedis>;
+    this.limiters = Object.fromEntries(Object.keys(SETTINGS).map((name) => [name, build(name as LimitName)])) as Record<LimitName, RLWrapperTimeouts>;
   }
 
   /** Counts one request of `key` (an IP or a member id) against a limit; 429 past it. */
@@ -81,21 +90,24 @@ export class Throttle {
   }
 
   /**
-   * A login: counted before the password is checked, against both its IP and its email (atomic, so a
+   * A login: counted before the password is checked, against its IP, then its email (atomic, so a
    * burst cannot slip past the limit while the first guesses are still hashing), and given back unless
    * it turns out a wrong password: what the limits count is failed logins. Over a limit, the 429 is held
    * for LOGIN_DELAY_STEP_MS per attempt over (up to THROTTLE_LOGIN_DELAY_MAX_MS), no password is hashed.
    */
   async loginAttempt(ip: string, email: string): Promise<LoginAttempt> {
     const emailKey = email.trim().toLowerCase();
-    const [byIp, byEmail] = await Promise.all([this.take('loginIp', ip), this.take('loginEmail', emailKey)]);
-    const over = [byIp, byEmail].filter((res) => res !== undefined).sort((a, b) => b.msBeforeNext - a.msBeforeNext)[0];
+    // The email is counted only when the IP is within its limit: someone refused because their shared
+    // IP is over does not use up their own email's allowance by retrying.
+    const byIp = await this.take('loginIp', ip);
+    const byEmail = byIp ? undefined : await this.take('loginEmail', emailKey);
+    const over = byIp ?? byEmail;
     if (over) {
-      // A key this worker already blocks in memory reports no count (0): it has been over for a while, full hold.
-      const excessOf = (res: RateLimiterRes | undefined, limit: number) => (res === undefined ? 0 : res.consumedPoints === 0 ? Infinity : res.consumedPoints - limit);
-      const excess = Math.max(excessOf(byIp, this.config.THROTTLE_LOGIN_IP_LIMIT), excessOf(byEmail, this.config.THROTTLE_LOGIN_EMAIL_LIMIT));
+      const limit = byIp ? 'loginIp' : 'loginEmail';
+      // A key this worker already refuses from memory reports no count (0): it has been over a while, full hold.
+      const excess = over.consumedPoints === 0 ? Infinity : over.consumedPoints - (byIp ? this.config.THROTTLE_LOGIN_IP_LIMIT : this.config.THROTTLE_LOGIN_EMAIL_LIMIT);
       const heldMs = await this.hold(Math.min(this.config.THROTTLE_LOGIN_DELAY_MAX_MS, LOGIN_DELAY_STEP_MS * excess));
-      throw this.tooMany(byEmail ? 'loginEmail' : 'loginIp', over, heldMs);
+      throw this.tooMany(limit, over, heldMs);
     }
     if (!this.config.THROTTLE_ENABLED) return { refund: () => undefined };
     return {
