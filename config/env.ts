@@ -137,6 +137,41 @@ export class EnvironmentVariables {
    */
   @Transform(toInt) @IsInt() @Min(2) @Max(1024) UV_THREADPOOL_SIZE = 4;
 
+  /**
+   * Rate limits (src/throttle, README "Throttling"): counters in Redis shared by every worker of every
+   * server. Each limit is `_LIMIT` requests (login: failed attempts) per fixed window of `_WINDOW_SECONDS`;
+   * past it 429 TOO_MANY_REQUESTS with Retry-After. Per-IP limits key on Fastify's request.ip.
+   */
+  @Transform(toBool) @IsBoolean() THROTTLE_ENABLED = true;
+  /** Failed logins per target email, from any IP (credential stuffing spread over many IPs). */
+  @Transform(toInt) @IsInt() @Min(1) THROTTLE_LOGIN_EMAIL_LIMIT = 10;
+  @Transform(toInt) @IsInt() @Min(1) @Max(86_400) THROTTLE_LOGIN_EMAIL_WINDOW_SECONDS = 900;
+  /** Failed logins per client IP, over any emails (generous: offices and mobile carriers share IPs). */
+  @Transform(toInt) @IsInt() @Min(1) THROTTLE_LOGIN_IP_LIMIT = 100;
+  @Transform(toInt) @IsInt() @Min(1) @Max(86_400) THROTTLE_LOGIN_IP_WINDOW_SECONDS = 900;
+  /** Signups per client IP. */
+  @Transform(toInt) @IsInt() @Min(1) THROTTLE_SIGNUP_IP_LIMIT = 20;
+  @Transform(toInt) @IsInt() @Min(1) @Max(86_400) THROTTLE_SIGNUP_IP_WINDOW_SECONDS = 3600;
+  /** Token refreshes per client IP. */
+  @Transform(toInt) @IsInt() @Min(1) THROTTLE_REFRESH_IP_LIMIT = 120;
+  @Transform(toInt) @IsInt() @Min(1) @Max(86_400) THROTTLE_REFRESH_IP_WINDOW_SECONDS = 60;
+  /** Coupon claims per member (any coupon). */
+  @Transform(toInt) @IsInt() @Min(1) THROTTLE_CLAIM_MEMBER_LIMIT = 20;
+  @Transform(toInt) @IsInt() @Min(1) @Max(86_400) THROTTLE_CLAIM_MEMBER_WINDOW_SECONDS = 10;
+  /** Product creates, updates and deletes per member (each one invalidates every worker's cache). */
+  @Transform(toInt) @IsInt() @Min(1) THROTTLE_PRODUCT_WRITE_MEMBER_LIMIT = 300;
+  @Transform(toInt) @IsInt() @Min(1) @Max(86_400) THROTTLE_PRODUCT_WRITE_MEMBER_WINDOW_SECONDS = 60;
+  /** Image upload requests per member (each up to UPLOAD_MAX_FILES × UPLOAD_MAX_BYTES). */
+  @Transform(toInt) @IsInt() @Min(1) THROTTLE_UPLOAD_MEMBER_LIMIT = 30;
+  @Transform(toInt) @IsInt() @Min(1) @Max(86_400) THROTTLE_UPLOAD_MEMBER_WINDOW_SECONDS = 60;
+  /**
+   * A login over its limit gets its 429 after a delay growing with the excess (100 ms per attempt
+   * over, up to this; 0: at once), so a flooding client slows itself down; at most
+   * THROTTLE_HELD_MAX such replies are held per worker at once, the rest are answered at once.
+   */
+  @Transform(toInt) @IsInt() @Min(0) @Max(10_000) THROTTLE_LOGIN_DELAY_MAX_MS = 2_000;
+  @Transform(toInt) @IsInt() @Min(0) @Max(10_000) THROTTLE_HELD_MAX = 64;
+
   @Transform(toBool) @IsBoolean() CACHE_ENABLED = true;
   @Transform(toInt) @IsInt() @Min(1) CACHE_MAX_ENTRIES = 1000;
   @Transform(toInt) @IsInt() @Min(1000) CACHE_TTL_MS = 600_000;

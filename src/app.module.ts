@@ -20,6 +20,7 @@ import { QueueModule } from './queue/queue.module.js';
 import { redisOptions } from './redis/redis-options.js';
 import { RedisModule } from './redis/redis.module.js';
 import { StorageModule } from './storage/storage.module.js';
+import { ThrottleModule } from './throttle/throttle.module.js';
 
 @Module({})
 export class AppModule {
@@ -34,6 +35,7 @@ export class AppModule {
         AppCacheModule,
         QueueModule,
         StorageModule,
+        ThrottleModule,
         ClientsModule.register({
           isGlobal: true,
           clients: [{ name: BROADCAST_CLIENT, transport: Transport.REDIS, options: { ...redisOptions(config), retryAttempts: Number.MAX_SAFE_INTEGER, retryDelay: 1000 } }],

@@ -1,5 +1,7 @@
-import { Body, Controller, HttpCode, Post } from '@nestjs/common';
+import { Body, Controller, HttpCode, Post, Req } from '@nestjs/common';
 import { ApiBearerAuth, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { FastifyRequest } from 'fastify';
+import { AppError } from '../common/errors.js';
 import { NoBody } from '../common/validation.js';
 import { initialSellerStatus } from '../members/member.entity.js';
 import { MembersService } from '../members/members.service.js';
@@ -8,6 +10,8 @@ import type { AuthMember } from './auth.decorators.js';
 import { LoginDto, RefreshDto, SignupDto, SignupResultDto, TokenPairDto } from './auth.dto.js';
 import { SessionsService } from './sessions.service.js';
 import { ApiErrors, JSON_BODY, MEMBER_ONLY } from '../openapi/api-errors.js';
+import { Throttle } from '../throttle/throttle.service.js';
+import { Throttled } from '../throttle/throttle.guard.js';
 
 @ApiTags('auth')
 @Controller('api/auth')
@@ -15,14 +19,16 @@ export class AuthController {
   constructor(
     private readonly members: MembersService,
     private readonly sessions: SessionsService,
+    private readonly throttle: Throttle,
   ) {}
 
   @Public()
+  @Throttled('signup')
   @Post('signup')
   @ApiOperation({ operationId: 'signup', summary: 'Sign up as a customer or a seller' })
   @ApiCreatedResponse({ type: SignupResultDto, description: 'The new member' })
   // Both signup and login hash a password: past this worker's hashing cap they answer AUTH_BUSY at once.
-  @ApiErrors(JSON_BODY, 'EMAIL_TAKEN', 'NICKNAME_TAKEN', 'PHONE_TAKEN', 'AUTH_BUSY')
+  @ApiErrors(JSON_BODY, 'EMAIL_TAKEN', 'NICKNAME_TAKEN', 'PHONE_TAKEN', 'AUTH_BUSY', 'TOO_MANY_REQUESTS')
   async signup(@Body() body: SignupDto): Promise<SignupResultDto> {
     const member = await this.members.create({ ...body, sellerStatus: initialSellerStatus(body.role) });
     return { id: member.id, email: member.email, nickname: member.nickname, role: member.role, ...(member.sellerStatus ? { sellerStatus: member.sellerStatus } : {}) };
@@ -33,18 +39,25 @@ export class AuthController {
   @HttpCode(200)
   @ApiOperation({ operationId: 'login', summary: 'Log in: an access token (30 min) and a refresh token' })
   @ApiOkResponse({ type: TokenPairDto })
-  @ApiErrors(JSON_BODY, 'INVALID_CREDENTIALS', 'MEMBER_BANNED', 'AUTH_BUSY')
-  async login(@Body() body: LoginDto): Promise<TokenPairDto> {
-    const member = await this.members.verifyCredentials(body.email, body.password);
+  // Failed logins are limited per client IP and per email (src/throttle): 429 with Retry-After, held a moment.
+  @ApiErrors(JSON_BODY, 'INVALID_CREDENTIALS', 'MEMBER_BANNED', 'AUTH_BUSY', 'TOO_MANY_REQUESTS')
+  async login(@Body() body: LoginDto, @Req() request: FastifyRequest): Promise<TokenPairDto> {
+    const attempt = await this.throttle.loginAttempt(request.ip, body.email);
+    const member = await this.members.verifyCredentials(body.email, body.password).catch((error: unknown) => {
+      if (!(error instanceof AppError && error.code === 'INVALID_CREDENTIALS')) attempt.refund();
+      throw error;
+    });
+    attempt.refund();
     return this.sessions.open(member);
   }
 
   @Public()
+  @Throttled('refresh')
   @Post('token/refresh')
   @HttpCode(200)
   @ApiOperation({ operationId: 'refreshTokens', summary: 'Rotate: a new pair; the refresh token sent stops working' })
   @ApiOkResponse({ type: TokenPairDto })
-  @ApiErrors(JSON_BODY, 'INVALID_TOKEN', 'TOKEN_EXPIRED', 'REFRESH_TOKEN_REVOKED', 'SESSION_ENDED', 'MEMBER_BANNED')
+  @ApiErrors(JSON_BODY, 'INVALID_TOKEN', 'TOKEN_EXPIRED', 'REFRESH_TOKEN_REVOKED', 'SESSION_ENDED', 'MEMBER_BANNED', 'TOO_MANY_REQUESTS')
   refresh(@Body() body: RefreshDto): Promise<TokenPairDto> {
     return this.sessions.refresh(body.refreshToken);
   }

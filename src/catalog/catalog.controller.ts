@@ -9,6 +9,7 @@ import { CreateProductDto, MAX_PRICE, ProductDetailDto, ProductIdParam, ProductP
 import { ProductCategory } from './product.entity.js';
 import { CatalogService } from './catalog.service.js';
 import { ProductListQueryPipe, type ParsedProductListQuery } from './product-list-query.pipe.js';
+import { Throttled } from '../throttle/throttle.guard.js';
 
 @ApiTags('catalog')
 @Controller('api/general/products')
@@ -58,30 +59,33 @@ export class SellerProductsController {
   constructor(private readonly catalog: CatalogService) {}
 
   @Post()
+  @Throttled('productWrite')
   @ApiOperation({ operationId: 'createProduct', summary: 'Create a product', description: 'Roles: SELLER or ADMIN. Images must be ones the caller uploaded.' })
   @ApiCreatedResponse({ type: ProductDetailDto })
-  @ApiErrors(APPROVED_SELLER_ONLY, JSON_BODY, 'IMAGE_NOT_FOUND')
+  @ApiErrors(APPROVED_SELLER_ONLY, JSON_BODY, 'IMAGE_NOT_FOUND', 'TOO_MANY_REQUESTS')
   create(@CurrentMember() actor: AuthMember, @Body() body: CreateProductDto): Promise<ProductDetailDto> {
     return this.catalog.create(actor, body);
   }
 
   @Patch(':id')
+  @Throttled('productWrite')
   @ApiOperation({
     operationId: 'updateProduct',
     summary: 'Change any fields of a product',
     description: 'Roles: the SELLER who owns the product, or ADMIN. A field left out is kept; `images`, when given, replaces the list.',
   })
   @ApiOkResponse({ type: ProductDetailDto })
-  @ApiErrors(APPROVED_SELLER_ONLY, JSON_BODY, PATH_PARAMS, 'PRODUCT_NOT_FOUND', 'IMAGE_NOT_FOUND')
+  @ApiErrors(APPROVED_SELLER_ONLY, JSON_BODY, PATH_PARAMS, 'PRODUCT_NOT_FOUND', 'IMAGE_NOT_FOUND', 'TOO_MANY_REQUESTS')
   update(@CurrentMember() actor: AuthMember, @Param() { id }: ProductIdParam, @Body() body: UpdateProductDto): Promise<ProductDetailDto> {
     return this.catalog.update(actor, id, body);
   }
 
   @Delete(':id')
+  @Throttled('productWrite')
   @HttpCode(204)
   @ApiOperation({ operationId: 'deleteProduct', summary: 'Delete a product', description: 'Roles: the SELLER who owns the product, or ADMIN.' })
   @ApiNoContentResponse({ description: 'Deleted' })
-  @ApiErrors(APPROVED_SELLER_ONLY, PATH_PARAMS, 'PRODUCT_NOT_FOUND')
+  @ApiErrors(APPROVED_SELLER_ONLY, PATH_PARAMS, 'PRODUCT_NOT_FOUND', 'TOO_MANY_REQUESTS')
   async remove(@CurrentMember() actor: AuthMember, @Param() { id }: ProductIdParam): Promise<void> {
     await this.catalog.remove(actor, id);
   }

@@ -1,10 +1,12 @@
 import { JwtService } from '@nestjs/jwt';
+import { Redis } from 'ioredis';
 import { EntityManager } from '@mikro-orm/mysql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Member, MemberRole } from '../members/member.entity.js';
 import { testAdminToken } from '../testing/admin.js';
 import { startTestApp, type TestApp } from '../testing/app.js';
 import type { HttpResult } from '../testing/http.js';
+import { throttleKeyPrefix, type LimitName } from '../throttle/throttle.service.js';
 
 /**
  * Malformed requests against every current endpoint: each must get the exact 4xx and stable
@@ -30,6 +32,8 @@ interface Actors {
   loggedOut: Tokens;
   /** The token a replay's family had rotated to (the family is revoked). */
   replayedFamilyRefresh: string;
+  /** Members (and an email) past their rate limits (src/throttle): 429 whatever else they send. */
+  throttled: { email: string; customer: Tokens; seller: Tokens; productId: string };
 }
 
 interface Tokens {
@@ -272,7 +276,39 @@ const cases: Case[] = [
   { name: 'delete member: unknown', method: 'DELETE', path: '/api/admin/members/9223372036854775807', token: (a) => a.admin.accessToken, status: 404, code: 'MEMBER_NOT_FOUND' },
   { name: 'delete member: id with letters', method: 'DELETE', path: '/api/admin/members/12ab', token: (a) => a.admin.accessToken, status: 400, code: V },
   { name: 'get member: deleted', method: 'GET', path: (a) => `/api/admin/members/${a.deleted.id}`, token: (a) => a.admin.accessToken, status: 404, code: 'MEMBER_NOT_FOUND' },
+
+  // --- rate limits (src/throttle): past a limit the answer is 429 with Retry-After, before any other check ---
+  { name: 'login: wrong password, email past its failed-login limit', method: 'POST', path: '/api/auth/login', body: (a: Actors) => ({ email: a.throttled.email, password: 'wrong-again' }), status: 429, code: 'TOO_MANY_REQUESTS' },
+  { name: 'login: right password, email past its failed-login limit', method: 'POST', path: '/api/auth/login', body: (a: Actors) => ({ email: a.throttled.email, password: 'password123' }), status: 429, code: 'TOO_MANY_REQUESTS' },
+  { name: 'login: the throttled email in upper case', method: 'POST', path: '/api/auth/login', body: (a: Actors) => ({ email: a.throttled.email.toUpperCase(), password: 'password123' }), status: 429, code: 'TOO_MANY_REQUESTS' },
+  { name: 'claim: member past its claim limit', method: 'POST', path: '/api/events/1/coupons/1/issue', token: (a) => a.throttled.customer.accessToken, status: 429, code: 'TOO_MANY_REQUESTS' },
+  { name: 'claim: member past its claim limit, unknown coupon', method: 'POST', path: '/api/events/9223372036854775807/coupons/9223372036854775807/issue', token: (a) => a.throttled.customer.accessToken, status: 429, code: 'TOO_MANY_REQUESTS' },
+  { name: 'claim: member past its claim limit, malformed ids', method: 'POST', path: '/api/events/x/coupons/-1/issue', token: (a) => a.throttled.customer.accessToken, status: 429, code: 'TOO_MANY_REQUESTS' },
+  { name: 'create: seller past its write limit', method: 'POST', path: '/api/seller/products', body: validProduct, token: (a) => a.throttled.seller.accessToken, status: 429, code: 'TOO_MANY_REQUESTS' },
+  { name: 'create: seller past its write limit, invalid body', method: 'POST', path: '/api/seller/products', body: { ...validProduct, price: -1 }, token: (a) => a.throttled.seller.accessToken, status: 429, code: 'TOO_MANY_REQUESTS' },
+  { name: 'update: seller past its write limit', method: 'PATCH', path: (a) => `/api/seller/products/${a.throttled.productId}`, body: { price: 2000 }, token: (a) => a.throttled.seller.accessToken, status: 429, code: 'TOO_MANY_REQUESTS' },
+  { name: 'delete: seller past its write limit', method: 'DELETE', path: (a) => `/api/seller/products/${a.throttled.productId}`, token: (a) => a.throttled.seller.accessToken, status: 429, code: 'TOO_MANY_REQUESTS' },
+  { name: 'upload: seller past its upload limit', method: 'POST', path: '/api/seller/products/images', raw: '--x\r\nContent-Disposition: form-data; name="files"; filename="a.png"\r\nContent-Type: image/png\r\n\r\nnot really\r\n--x--\r\n', contentType: 'multipart/form-data; boundary=x', token: (a) => a.throttled.seller.accessToken, status: 429, code: 'TOO_MANY_REQUESTS' },
+  { name: 'claim: a customer within its limit is not throttled by another one past it', method: 'POST', path: '/api/events/9223372036854775807/coupons/9223372036854775807/issue', token: (a) => a.customer.accessToken, status: 404, code: 'COUPON_NOT_FOUND' },
 ];
+
+/**
+ * Members past their limits: the email by real failed logins (the login limit counts them), the
+ * per-member counters set in Redis as the limiter keeps them (their windows are seconds long, the
+ * table takes longer than that to reach these rows).
+ */
+async function throttledActors(t: TestApp): Promise<Actors['throttled']> {
+  const [customer, seller] = await Promise.all([t.http.member('CUSTOMER'), t.http.member('SELLER')]);
+  const product = await t.http.post('/api/seller/products', validProduct, seller.accessToken);
+  expect(product.status).toBe(201);
+  const failures = [];
+  for (let n = 0; n < t.config.THROTTLE_LOGIN_EMAIL_LIMIT; n++) failures.push((await t.http.post('/api/auth/login', { email: customer.email, password: 'wrong' })).status);
+  expect(failures.every((status) => status === 401)).toBe(true);
+  const redis = t.app.get(Redis);
+  const used = (limit: LimitName, key: string) => redis.set(`${throttleKeyPrefix(t.config.REDIS_PREFIX, limit)}:${key}`, 1_000_000, 'EX', 600);
+  await Promise.all([used('claim', customer.id), used('productWrite', seller.id), used('upload', seller.id)]);
+  return { email: customer.email, customer, seller, productId: product.body.id };
+}
 
 describe('bad input', () => {
   let t: TestApp;
@@ -332,6 +368,7 @@ describe('bad input', () => {
       loggedOutAll,
       loggedOut,
       replayedFamilyRefresh: replayRotation.body.refreshToken,
+      throttled: await throttledActors(t),
     };
   });
   afterAll(() => t.close());
@@ -354,6 +391,7 @@ describe('bad input', () => {
     expect(result.body).toMatchObject({ statusCode: c.status, code: c.code, message: expect.any(String), requestId: expect.any(String) });
     expect(result.headers.get('x-request-id')).toBe(result.body.requestId);
     if (c.code === V) expect(Array.isArray(result.body.details)).toBe(true);
+    if (c.status === 429) expect(result.headers.get('retry-after')).toMatch(/^[1-9]\d*$/);
   });
 
   it('never answered 5xx', () => {

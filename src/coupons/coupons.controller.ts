@@ -10,6 +10,7 @@ import { ClaimsService } from './claims.service.js';
 import { ClaimAcceptedDto, ClaimStatusDto, CouponPathParams, CreateEventDto, EventDto, EventIdParam, EventPathParams, EventStatusDto, MemberCouponDto, UpdateEventDto } from './coupons.dto.js';
 import { EventStatusService } from './event-status.service.js';
 import { EventsService } from './events.service.js';
+import { Throttled } from '../throttle/throttle.guard.js';
 
 
 function checkIds(eventId: string, couponId: string): void {
@@ -86,6 +87,11 @@ export class EventsController {
   @ApiParam({ name: 'eventId', schema: { type: 'string', pattern: POSITIVE_ID.source }, example: '1' })
   @ApiParam({ name: 'couponId', schema: { type: 'string', pattern: POSITIVE_ID.source }, example: '1' })
   @Post(':eventId/coupons/:couponId/issue')
+  // 20 claims per member per 10 s (THROTTLE_CLAIM_MEMBER_*): an honest member claims each coupon once
+  // (a double tap or a retry after a 503 adds one or two; the status is followed with GET, not limited),
+  // and an event has a handful of coupons, so 20 in 10 s is several times what a person sends. A bot
+  // sending 2,000 in 2 s gets 429 from its 21st on, each for one Redis round trip before any claim work.
+  @Throttled('claim')
   @HttpCode(202)
   @ApiOperation({
     operationId: 'claimCoupon',
@@ -93,7 +99,7 @@ export class EventsController {
     description: 'Any member. 202 means accepted: the coupon is yours and is being written; follow it with GET on the same path.',
   })
   @ApiAcceptedResponse({ type: ClaimAcceptedDto })
-  @ApiErrors(MEMBER_ONLY, PATH_PARAMS, 'COUPON_NOT_FOUND', 'EVENT_NOT_STARTED', 'EVENT_ENDED', 'COUPON_ALREADY_ISSUED', 'COUPON_SOLD_OUT')
+  @ApiErrors(MEMBER_ONLY, PATH_PARAMS, 'COUPON_NOT_FOUND', 'EVENT_NOT_STARTED', 'EVENT_ENDED', 'COUPON_ALREADY_ISSUED', 'COUPON_SOLD_OUT', 'TOO_MANY_REQUESTS')
   async claim(@CurrentMember() member: AuthMember, @Param('eventId') eventId: string, @Param('couponId') couponId: string): Promise<ClaimAcceptedDto> {
     checkIds(eventId, couponId);
     await this.claims.claim(eventId, couponId, member.id);

@@ -6,6 +6,7 @@ import { ApprovedSeller, CurrentMember, Roles } from '../auth/auth.decorators.js
 import type { AuthMember } from '../auth/auth.decorators.js';
 import { MemberRole } from '../members/member.entity.js';
 import { MediaService } from './media.service.js';
+import { Throttled } from '../throttle/throttle.guard.js';
 
 export class UploadedImagesDto {
   @ApiProperty({ type: [String], minItems: 1, example: ['https://cdn.example.com/product/0b6f4c1e-3d5a-4f0e-9a51-2c7d8e9f0a1b.jpg'], description: 'public URLs, to pass as `images[].url` when creating or updating a product' })
@@ -21,6 +22,7 @@ export class MediaController {
   constructor(private readonly media: MediaService) {}
 
   @Post()
+  @Throttled('upload')
   @ApiOperation({
     operationId: 'uploadProductImages',
     summary: 'Upload product images',
@@ -35,7 +37,7 @@ export class MediaController {
     },
   })
   @ApiCreatedResponse({ type: UploadedImagesDto, description: 'The stored images, in the order sent' })
-  @ApiErrors(APPROVED_SELLER_ONLY, 'NO_FILES', 'EMPTY_FILE', 'UNEXPECTED_FIELD', 'FILE_TOO_LARGE', 'TOO_MANY_FILES', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_IMAGE_TYPE', 'STORAGE_UNAVAILABLE')
+  @ApiErrors(APPROVED_SELLER_ONLY, 'NO_FILES', 'EMPTY_FILE', 'UNEXPECTED_FIELD', 'FILE_TOO_LARGE', 'TOO_MANY_FILES', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_IMAGE_TYPE', 'STORAGE_UNAVAILABLE', 'TOO_MANY_REQUESTS')
   async upload(@CurrentMember() actor: AuthMember, @Req() request: FastifyRequest): Promise<UploadedImagesDto> {
     return { imageUrls: await this.media.upload(actor, request) };
   }

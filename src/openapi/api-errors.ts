@@ -46,7 +46,7 @@ export function codesByStatus(codes: readonly ErrorCode[]): Map<number, ErrorCod
   return new Map([...byStatus].sort(([a], [b]) => a - b));
 }
 
-const RETRY_AFTER = { 'Retry-After': { description: 'Seconds to wait before retrying', schema: { type: 'integer', minimum: 0 } } };
+const RETRY_AFTER = { 'Retry-After': { description: 'Seconds to wait before retrying (whole seconds, at least 1)', schema: { type: 'integer', minimum: 1 } } };
 
 /**
  * Documents every error status of a route with the codes it carries (plus ANY_ROUTE's). Pass codes

@@ -25,5 +25,11 @@ export function testEnv(env: NodeJS.ProcessEnv = process.env): Record<string, st
     // Every worker's metrics listener (OPS_PORT + instance) is off in tests unless a test turns it on
     // on its own ports: apps in the test process and parallel checkouts would all want 9464.
     OPS_PORT: '0',
+    // Throttling stays on with its production defaults, except the per-IP limits: every test member is
+    // signed up and logged in from 127.0.0.1 (one "IP" for the whole run). Per-email and per-member
+    // limits keep their defaults, so the suites prove honest traffic never meets them.
+    THROTTLE_SIGNUP_IP_LIMIT: env.THROTTLE_SIGNUP_IP_LIMIT ?? '1000000',
+    THROTTLE_LOGIN_IP_LIMIT: env.THROTTLE_LOGIN_IP_LIMIT ?? '1000000',
+    THROTTLE_REFRESH_IP_LIMIT: env.THROTTLE_REFRESH_IP_LIMIT ?? '1000000',
   };
 }
