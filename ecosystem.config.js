@@ -7,7 +7,8 @@
 //   PICK_CONTAINER  set by the image: logs go only to stdout/stderr (pm2-runtime streams them to
 //                   Docker's log driver, which rotates them), never to files inside the container
 //   PORT, and every variable of .env.example, passed through to the workers
-const instances = process.env.PICK_INSTANCES && process.env.PICK_INSTANCES !== 'max' ? Number(process.env.PICK_INSTANCES) : 'max';
+const instances =
+  process.env.PICK_INSTANCES && process.env.PICK_INSTANCES !== 'max' ? Number(process.env.PICK_INSTANCES) : 'max';
 
 const inContainer = process.env.PICK_CONTAINER === '1';
 

@@ -15,22 +15,69 @@ const configError = (env: Record<string, string>): string => {
 describe('loadConfig', () => {
   it('accepts an empty environment with working defaults, typed and frozen', () => {
     const config = loadConfig({});
-    expect(config).toMatchObject({ NODE_ENV: 'development', PORT: 3000, DB_DRIVER: 'mysql', DB_PORT: 3306, REDIS_DB: 0, HTTP_ENABLED: true, QUEUE_PROCESSORS_ENABLED: true, BODY_LIMIT_BYTES: 1_048_576 });
+    expect(config).toMatchObject({
+      NODE_ENV: 'development',
+      PORT: 3000,
+      DB_DRIVER: 'mysql',
+      DB_PORT: 3306,
+      REDIS_DB: 0,
+      HTTP_ENABLED: true,
+      QUEUE_PROCESSORS_ENABLED: true,
+      BODY_LIMIT_BYTES: 1_048_576,
+    });
     expect(Object.isFrozen(config)).toBe(true);
     expect(() => ((config as { PORT: number }).PORT = 1)).toThrow(TypeError);
   });
 
   it('converts numbers and booleans from text, and treats an empty value as unset', () => {
-    const config = loadConfig({ PORT: '4321', HTTP_ENABLED: 'false', QUEUE_PROCESSORS_ENABLED: '0', CACHE_ENABLED: 'yes', DB_DRIVER: 'mariadb', REDIS_PORT: '' });
-    expect(config).toMatchObject({ PORT: 4321, HTTP_ENABLED: false, QUEUE_PROCESSORS_ENABLED: false, CACHE_ENABLED: true, DB_DRIVER: 'mariadb', REDIS_PORT: 6379 });
+    const config = loadConfig({
+      PORT: '4321',
+      HTTP_ENABLED: 'false',
+      QUEUE_PROCESSORS_ENABLED: '0',
+      CACHE_ENABLED: 'yes',
+      DB_DRIVER: 'mariadb',
+      REDIS_PORT: '',
+    });
+    expect(config).toMatchObject({
+      PORT: 4321,
+      HTTP_ENABLED: false,
+      QUEUE_PROCESSORS_ENABLED: false,
+      CACHE_ENABLED: true,
+      DB_DRIVER: 'mariadb',
+      REDIS_PORT: 6379,
+    });
   });
 
   it('reads every variable of .env.example, the optional ones included (REDIS_PASSWORD was once never read)', () => {
     const example = readFileSync(new URL('../.env.example', import.meta.url), 'utf8');
-    const names = [...example.matchAll(/^([A-Z][A-Z0-9_]*)=/gm)].map((m) => m[1]).filter((name) => name in loadConfig({}));
-    expect(names).toEqual(expect.arrayContaining(['REDIS_PASSWORD', 'REDIS_USERNAME', 'DB_MIGRATION_USER', 'DB_MIGRATION_PASSWORD', 'SESSION_MAX_AGE_SECONDS']));
-    const config = loadConfig({ REDIS_PASSWORD: 'secret-1', REDIS_USERNAME: 'pick', DB_MIGRATION_USER: 'pick_migrate', DB_MIGRATION_PASSWORD: 'secret-2', SESSION_MAX_AGE_SECONDS: '60', SESSIONS_PER_MEMBER_MAX: '3' });
-    expect(config).toMatchObject({ REDIS_PASSWORD: 'secret-1', REDIS_USERNAME: 'pick', DB_MIGRATION_USER: 'pick_migrate', DB_MIGRATION_PASSWORD: 'secret-2', SESSION_MAX_AGE_SECONDS: 60, SESSIONS_PER_MEMBER_MAX: 3 });
+    const names = [...example.matchAll(/^([A-Z][A-Z0-9_]*)=/gm)]
+      .map((m) => m[1])
+      .filter((name) => name in loadConfig({}));
+    expect(names).toEqual(
+      expect.arrayContaining([
+        'REDIS_PASSWORD',
+        'REDIS_USERNAME',
+        'DB_MIGRATION_USER',
+        'DB_MIGRATION_PASSWORD',
+        'SESSION_MAX_AGE_SECONDS',
+      ]),
+    );
+    const config = loadConfig({
+      REDIS_PASSWORD: 'secret-1',
+      REDIS_USERNAME: 'pick',
+      DB_MIGRATION_USER: 'pick_migrate',
+      DB_MIGRATION_PASSWORD: 'secret-2',
+      SESSION_MAX_AGE_SECONDS: '60',
+      SESSIONS_PER_MEMBER_MAX: '3',
+    });
+    expect(config).toMatchObject({
+      REDIS_PASSWORD: 'secret-1',
+      REDIS_USERNAME: 'pick',
+      DB_MIGRATION_USER: 'pick_migrate',
+      DB_MIGRATION_PASSWORD: 'secret-2',
+      SESSION_MAX_AGE_SECONDS: 60,
+      SESSIONS_PER_MEMBER_MAX: 3,
+    });
   });
 
   it('ignores variables it does not know', () => {
@@ -81,8 +128,13 @@ describe('loadConfig', () => {
     expect(message).toContain('JWT_ACCESS_SECRET');
     expect(message).toContain('JWT_REFRESH_SECRET');
     expect(message).toContain('OPS_TOKEN: must be set in production');
-    expect(configError({ NODE_ENV: 'production', JWT_ACCESS_SECRET: 'a-real-production-secret-1' })).not.toContain('JWT_ACCESS_SECRET');
-    const secrets = { JWT_ACCESS_SECRET: 'a-real-production-secret-1', JWT_REFRESH_SECRET: 'a-real-production-secret-2' };
+    expect(configError({ NODE_ENV: 'production', JWT_ACCESS_SECRET: 'a-real-production-secret-1' })).not.toContain(
+      'JWT_ACCESS_SECRET',
+    );
+    const secrets = {
+      JWT_ACCESS_SECRET: 'a-real-production-secret-1',
+      JWT_REFRESH_SECRET: 'a-real-production-secret-2',
+    };
     expect(configError({ NODE_ENV: 'production', ...secrets })).toMatch(/^ {2}OPS_TOKEN: must be set in production$/m);
     const config = loadConfig({ NODE_ENV: 'production', ...secrets, OPS_TOKEN: 'a-real-ops-token-123' });
     expect(config.NODE_ENV).toBe('production');
@@ -91,16 +143,36 @@ describe('loadConfig', () => {
   it('turns /docs and x-served-by off by default in production only; an explicit value wins', () => {
     expect(loadConfig({})).toMatchObject({ DOCS_ENABLED: true, SERVED_BY_HEADER: true, OPS_TOKEN: '' });
     expect(loadConfig({ NODE_ENV: 'test' })).toMatchObject({ DOCS_ENABLED: true, SERVED_BY_HEADER: true });
-    const production = { NODE_ENV: 'production', JWT_ACCESS_SECRET: 'a-real-production-secret-1', JWT_REFRESH_SECRET: 'a-real-production-secret-2', OPS_TOKEN: 'a-real-ops-token-123' };
+    const production = {
+      NODE_ENV: 'production',
+      JWT_ACCESS_SECRET: 'a-real-production-secret-1',
+      JWT_REFRESH_SECRET: 'a-real-production-secret-2',
+      OPS_TOKEN: 'a-real-ops-token-123',
+    };
     expect(loadConfig(production)).toMatchObject({ DOCS_ENABLED: false, SERVED_BY_HEADER: false });
-    expect(loadConfig({ ...production, DOCS_ENABLED: 'true', SERVED_BY_HEADER: '1' })).toMatchObject({ DOCS_ENABLED: true, SERVED_BY_HEADER: true });
+    expect(loadConfig({ ...production, DOCS_ENABLED: 'true', SERVED_BY_HEADER: '1' })).toMatchObject({
+      DOCS_ENABLED: true,
+      SERVED_BY_HEADER: true,
+    });
     expect(loadConfig({ DOCS_ENABLED: 'false' }).DOCS_ENABLED).toBe(false);
   });
 
   it('reads TRUSTED_PROXIES as a list of addresses and CIDR ranges (default loopback), and refuses anything else', () => {
     expect(loadConfig({}).TRUSTED_PROXIES).toEqual(['127.0.0.1', '::1']);
-    expect(loadConfig({ TRUSTED_PROXIES: ' 10.0.0.10, 10.1.0.0/16,fd00::/8 ' }).TRUSTED_PROXIES).toEqual(['10.0.0.10', '10.1.0.0/16', 'fd00::/8']);
-    for (const bad of ['10.0.0.300', 'nginx.internal', '10.0.0.0/33', 'fd00::/129', '10.0.0.1/8/1', ',', '10.0.0.1,true']) {
+    expect(loadConfig({ TRUSTED_PROXIES: ' 10.0.0.10, 10.1.0.0/16,fd00::/8 ' }).TRUSTED_PROXIES).toEqual([
+      '10.0.0.10',
+      '10.1.0.0/16',
+      'fd00::/8',
+    ]);
+    for (const bad of [
+      '10.0.0.300',
+      'nginx.internal',
+      '10.0.0.0/33',
+      'fd00::/129',
+      '10.0.0.1/8/1',
+      ',',
+      '10.0.0.1,true',
+    ]) {
       expect(configError({ TRUSTED_PROXIES: bad }), bad).toContain(`TRUSTED_PROXIES=${JSON.stringify(bad)}`);
     }
   });

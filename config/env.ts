@@ -1,6 +1,22 @@
 import 'reflect-metadata';
 import { plainToInstance, Transform } from 'class-transformer';
-import { ArrayNotEmpty, IsArray, IsBoolean, IsIn, IsInt, IsString, IsUrl, Matches, Max, Min, MinLength, Validate, validateSync, type ValidatorConstraintInterface, ValidatorConstraint } from 'class-validator';
+import {
+  ArrayNotEmpty,
+  IsArray,
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsString,
+  IsUrl,
+  Matches,
+  Max,
+  Min,
+  MinLength,
+  Validate,
+  validateSync,
+  type ValidatorConstraintInterface,
+  ValidatorConstraint,
+} from 'class-validator';
 import { isIP } from 'node:net';
 
 /**
@@ -24,7 +40,13 @@ const toBool = ({ value }: { value: unknown }) => {
 };
 
 /** "a, b" → ["a", "b"] (already a list: the default). */
-const toList = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.split(',').map((item) => item.trim()).filter((item) => item !== '') : value);
+const toList = ({ value }: { value: unknown }) =>
+  typeof value === 'string'
+    ? value
+        .split(',')
+        .map((item) => item.trim())
+        .filter((item) => item !== '')
+    : value;
 
 /** An IPv4/IPv6 address, or one with a CIDR prefix (10.0.0.0/8, fd00::/8). */
 export function isAddressOrCidr(value: string): boolean {
@@ -63,7 +85,10 @@ export class EnvironmentVariables {
    * the first address, walking back from the socket's peer, that is not one of these. Anyone else's
    * forwarded headers are ignored, so a client cannot pick its own address.
    */
-  @Transform(toList) @IsArray() @ArrayNotEmpty() @Validate(AddressesOrCidrs) TRUSTED_PROXIES: string[] = ['127.0.0.1', '::1'];
+  @Transform(toList) @IsArray() @ArrayNotEmpty() @Validate(AddressesOrCidrs) TRUSTED_PROXIES: string[] = [
+    '127.0.0.1',
+    '::1',
+  ];
   /** The OpenAPI UI (/docs) and document (/docs-json). Default: on, except NODE_ENV=production. */
   @Transform(toBool) @IsBoolean() DOCS_ENABLED = true;
   /** The x-served-by response header (host/app/worker; for ops and the topology tests). Default: on, except NODE_ENV=production. */
@@ -72,7 +97,8 @@ export class EnvironmentVariables {
    * Bearer token of the ops endpoints: when set, /metrics needs it (401 without) and /health/ready shows
    * its dependency checks only with it (without: just ok/unavailable). Required in production.
    */
-  @Matches(/^(|[\x21-\x7e]{16,})$/, { message: 'must be empty or at least 16 printable characters without spaces' }) OPS_TOKEN = '';
+  @Matches(/^(|[\x21-\x7e]{16,})$/, { message: 'must be empty or at least 16 printable characters without spaces' })
+  OPS_TOKEN = '';
   /**
    * Internal metrics listener of each worker: `GET /metrics` (this worker's registry only) on
    * OPS_HOST:(OPS_PORT + PM2's NODE_APP_INSTANCE), so Prometheus scrapes every worker as its own
@@ -199,7 +225,8 @@ export class EnvironmentVariables {
   /** Public base of stored objects (the CDN in production). */
   @IsUrl({ require_tld: false, require_protocol: true }) CDN_BASE_URL = 'http://127.0.0.1:4568/pick-local';
   /** Image optimizer query appended to list thumbnails / detail images (e.g. `type=f&w=320&h=320&quality=80`); empty: plain URL. */
-  @Matches(/^[A-Za-z0-9_.~=&%,:-]*$/, { message: 'must be a bare query string without "?"' }) IMAGE_THUMBNAIL_QUERY = '';
+  @Matches(/^[A-Za-z0-9_.~=&%,:-]*$/, { message: 'must be a bare query string without "?"' }) IMAGE_THUMBNAIL_QUERY =
+    '';
   @Matches(/^[A-Za-z0-9_.~=&%,:-]*$/, { message: 'must be a bare query string without "?"' }) IMAGE_DETAIL_QUERY = '';
   /** Largest accepted image, in bytes (larger: 413 FILE_TOO_LARGE). */
   @Transform(toInt) @IsInt() @Min(1024) @Max(100 * 1024 * 1024) UPLOAD_MAX_BYTES = 10 * 1024 * 1024;
@@ -220,7 +247,9 @@ export class ConfigError extends Error {}
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const defaults = new EnvironmentVariables();
   const given = Object.fromEntries(
-    Object.keys(defaults).filter((key) => env[key] !== undefined && env[key] !== '').map((key) => [key, env[key]]),
+    Object.keys(defaults)
+      .filter((key) => env[key] !== undefined && env[key] !== '')
+      .map((key) => [key, env[key]]),
   );
   // Settings whose default depends on NODE_ENV (an explicit value always wins).
   if (env.NODE_ENV === 'production') {
@@ -252,7 +281,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     const missing: string[] = [...insecure];
     if (config.OPS_TOKEN === '') missing.push('OPS_TOKEN');
     if (missing.length > 0) {
-      throw new ConfigError(`Invalid environment configuration:\n${missing.map((k) => `  ${k}: must be set in production`).join('\n')}`);
+      throw new ConfigError(
+        `Invalid environment configuration:\n${missing.map((k) => `  ${k}: must be set in production`).join('\n')}`,
+      );
     }
   }
   return Object.freeze(config);
@@ -262,6 +293,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
 export function assertNodeVersion(version = process.versions.node): void {
   const [major, minor] = version.split('.').map(Number);
   if (major < 22 || (major === 22 && minor < 17)) {
-    throw new ConfigError(`Pick needs Node >= 22.17 (24 LTS recommended); this is ${version}. Run it through the npm scripts, which use the project's Node 24.`);
+    throw new ConfigError(
+      `Pick needs Node >= 22.17 (24 LTS recommended); this is ${version}. Run it through the npm scripts, which use the project's Node 24.`,
+    );
   }
 }

@@ -29,14 +29,17 @@ const oldArgon2 = `${cache}/argon2-0.45.1`;
 const mirror = process.env.PICK_DEBIAN_MIRROR ?? 'http://deb.debian.org/debian';
 const port = testPort(60);
 // Root here; otherwise passwordless sudo (CI runners); otherwise user namespaces where allowed.
-const sudo = process.getuid?.() !== 0 && spawnSync('sudo', ['-n', 'true']).status === 0 ? ['sudo', '-n', '--preserve-env'] : [];
+const sudo =
+  process.getuid?.() !== 0 && spawnSync('sudo', ['-n', 'true']).status === 0 ? ['sudo', '-n', '--preserve-env'] : [];
 const isRoot = process.getuid?.() === 0 || sudo.length > 0;
 
 function run(command: string, args: string[], timeoutMs: number): string {
   const result = spawnSync(command, args, { encoding: 'utf8', timeout: timeoutMs });
   if (result.error || result.status !== 0) {
     const output = `${result.stdout ?? ''}${result.stderr ?? ''}`.trim().split('\n').slice(-15).join('\n');
-    throw new Error(`${command} ${args.join(' ')} failed (${result.error?.message ?? `exit ${result.status}`}):\n${output}`);
+    throw new Error(
+      `${command} ${args.join(' ')} failed (${result.error?.message ?? `exit ${result.status}`}):\n${output}`,
+    );
   }
   return result.stdout;
 }
@@ -53,7 +56,8 @@ const hasCommand = (name: string) => spawnSync('sh', ['-c', `command -v ${name}`
 function ensureBullseyeRoot(): { builtMs: number } {
   if (existsSync(complete)) return { builtMs: 0 };
   if (!hasCommand('mmdebstrap')) {
-    if (!isRoot) throw new Error('mmdebstrap is missing: run `sudo apt-get install mmdebstrap` (the bullseye test needs it)');
+    if (!isRoot)
+      throw new Error('mmdebstrap is missing: run `sudo apt-get install mmdebstrap` (the bullseye test needs it)');
     run(...as(['apt-get', 'update', '-qq']), 300_000);
     run(...as(['apt-get', 'install', '-y', '-qq', 'mmdebstrap']), 300_000);
   }
@@ -62,7 +66,10 @@ function ensureBullseyeRoot(): { builtMs: number } {
   const building = `${rootfs}.building`;
   run(...as(['rm', '-rf', building, rootfs]), 120_000);
   // Root mode when we are root; otherwise mmdebstrap's own user-namespace mode.
-  run(...as(['mmdebstrap', '--variant=minbase', `--mode=${isRoot ? 'root' : 'unshare'}`, 'bullseye', building, mirror]), 1_500_000);
+  run(
+    ...as(['mmdebstrap', '--variant=minbase', `--mode=${isRoot ? 'root' : 'unshare'}`, 'bullseye', building, mirror]),
+    1_500_000,
+  );
   run(...as(['mv', building, rootfs]), 30_000);
   writeFileSync(complete, `${new Date().toISOString()} ${mirror}\n`);
   return { builtMs: Date.now() - started };
@@ -78,7 +85,10 @@ function inBullseye(command: string[], extraBinds: Record<string, string> = {}):
     'set -e',
     `mount --rbind /dev "${rootfs}/dev"`,
     `mount -t proc proc "${rootfs}/proc"`,
-    ...Object.entries(binds).flatMap(([inside, outside]) => [`mkdir -p "${rootfs}${inside}"`, `mount --bind "${outside}" "${rootfs}${inside}"`]),
+    ...Object.entries(binds).flatMap(([inside, outside]) => [
+      `mkdir -p "${rootfs}${inside}"`,
+      `mount --bind "${outside}" "${rootfs}${inside}"`,
+    ]),
     `exec chroot "${rootfs}" "$@"`,
   ].join('\n');
   const namespaces = isRoot ? ['--mount', '--fork'] : ['--user', '--map-root-user', '--mount', '--pid', '--fork'];
@@ -90,9 +100,14 @@ const NODE = '/pick/node_modules/node/bin/node';
 describe('Ubuntu 20.04 stand-in: Debian bullseye root (glibc 2.31)', () => {
   let rootBuiltMs = 0;
   beforeAll(() => {
-    if (!hasCommand('unshare') || !hasCommand('chroot')) throw new Error('unshare and chroot (util-linux, coreutils) are needed');
+    if (!hasCommand('unshare') || !hasCommand('chroot'))
+      throw new Error('unshare and chroot (util-linux, coreutils) are needed');
     rootBuiltMs = ensureBullseyeRoot().builtMs;
-    console.log(rootBuiltMs ? `bullseye root bootstrapped with mmdebstrap in ${(rootBuiltMs / 1000).toFixed(1)} s` : `bullseye root reused from ${rootfs}`);
+    console.log(
+      rootBuiltMs
+        ? `bullseye root bootstrapped with mmdebstrap in ${(rootBuiltMs / 1000).toFixed(1)} s`
+        : `bullseye root reused from ${rootfs}`,
+    );
   }, 1_800_000);
 
   it('has glibc 2.31, and the project Node 24 runs there', () => {
@@ -107,12 +122,22 @@ describe('Ubuntu 20.04 stand-in: Debian bullseye root (glibc 2.31)', () => {
       mkdirSync(oldArgon2, { recursive: true });
       writeFileSync(`${oldArgon2}/package.json`, '{"name":"old-argon2-probe","private":true}\n');
       // --ignore-scripts: the package ships its prebuilt binaries; nothing needs compiling.
-      run('npm', ['install', '--prefix', oldArgon2, '--no-audit', '--no-fund', '--ignore-scripts', 'argon2@0.45.1'], 300_000);
+      run(
+        'npm',
+        ['install', '--prefix', oldArgon2, '--no-audit', '--no-fund', '--ignore-scripts', 'argon2@0.45.1'],
+        300_000,
+      );
     }
     const probe = "require('argon2'); console.log('argon2 loaded')";
-    const host = spawnSync(`${project}/node_modules/node/bin/node`, ['-e', probe], { cwd: oldArgon2, encoding: 'utf8', timeout: 30_000 });
+    const host = spawnSync(`${project}/node_modules/node/bin/node`, ['-e', probe], {
+      cwd: oldArgon2,
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
     expect(host.stdout).toContain('argon2 loaded');
-    const [cmd, ...args] = inBullseye(['/bin/sh', '-c', `cd /old-argon2 && exec ${NODE} -e "${probe}"`], { '/old-argon2': oldArgon2 });
+    const [cmd, ...args] = inBullseye(['/bin/sh', '-c', `cd /old-argon2 && exec ${NODE} -e "${probe}"`], {
+      '/old-argon2': oldArgon2,
+    });
     const inside = spawnSync(cmd, args, { encoding: 'utf8', timeout: 30_000 });
     const message = inside.stderr.split('\n').find((line) => line.includes('GLIBC')) ?? inside.stderr;
     console.log(`argon2 0.45.1 on bullseye: exit ${inside.status}: ${message.trim()}`);
@@ -133,8 +158,14 @@ describe('Ubuntu 20.04 stand-in: Debian bullseye root (glibc 2.31)', () => {
     }, 30_000);
 
     it('boots, and logs in a member hashed by argon2 0.45 and one who signs up there', async () => {
-      if (!existsSync(`${project}/dist/src/main.js`)) throw new Error('dist/ is missing: the global setup builds it (npm run build)');
-      const env = { ...process.env, HOST: '127.0.0.1', PORT: String(port), PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' };
+      if (!existsSync(`${project}/dist/src/main.js`))
+        throw new Error('dist/ is missing: the global setup builds it (npm run build)');
+      const env = {
+        ...process.env,
+        HOST: '127.0.0.1',
+        PORT: String(port),
+        PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+      };
       const [cmd, ...args] = inBullseye(['/bin/sh', '-c', `cd /pick && exec ${NODE} dist/src/main.js`]);
       const started = performance.now();
       app = spawn(cmd, args, { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -144,8 +175,12 @@ describe('Ubuntu 20.04 stand-in: Debian bullseye root (glibc 2.31)', () => {
       const http = new HttpClient(`http://127.0.0.1:${port}`);
       let ready = false;
       while (!ready && performance.now() - started < 60_000) {
-        if (app.exitCode !== null) throw new Error(`the app exited on bullseye (${app.exitCode}):\n${output.slice(-3000)}`);
-        ready = await http.get('/health/ready').then((r) => r.status === 200, () => false);
+        if (app.exitCode !== null)
+          throw new Error(`the app exited on bullseye (${app.exitCode}):\n${output.slice(-3000)}`);
+        ready = await http.get('/health/ready').then(
+          (r) => r.status === 200,
+          () => false,
+        );
         if (!ready) await new Promise((resolve) => setTimeout(resolve, 250));
       }
       if (!ready) throw new Error(`the app did not become ready on bullseye within 60 s:\n${output.slice(-3000)}`);
@@ -153,9 +188,14 @@ describe('Ubuntu 20.04 stand-in: Debian bullseye root (glibc 2.31)', () => {
 
       // A member from before the switch (argon2 0.45's hash), stored as that release left it.
       const orm = await MikroORM.init(ormOptions(loadConfig({ ...process.env })));
-      const legacy = await insertMemberWithHash(orm.em.fork(), ARGON2_045_HASHES.appParams.hash).finally(() => orm.close(true));
+      const legacy = await insertMemberWithHash(orm.em.fork(), ARGON2_045_HASHES.appParams.hash).finally(() =>
+        orm.close(true),
+      );
       const loginStarted = performance.now();
-      const login = await http.post('/api/auth/login', { email: legacy.email, password: ARGON2_045_HASHES.appParams.password });
+      const login = await http.post('/api/auth/login', {
+        email: legacy.email,
+        password: ARGON2_045_HASHES.appParams.password,
+      });
       const loginMs = performance.now() - loginStarted;
       expect(login.status).toBe(200);
       // A new member: hashed there by @node-rs/argon2, then logged in.
@@ -164,8 +204,9 @@ describe('Ubuntu 20.04 stand-in: Debian bullseye root (glibc 2.31)', () => {
       const wrong = await http.post('/api/auth/login', { email: legacy.email, password: 'not-it' });
       expect(wrong.body.code).toBe('INVALID_CREDENTIALS');
       expect(output).not.toMatch(/GLIBC|ERR_DLOPEN_FAILED/);
-      console.log(`bullseye (glibc 2.31): dist/ ready in ${(bootMs / 1000).toFixed(1)} s, legacy-hash login ${loginMs.toFixed(0)} ms`);
+      console.log(
+        `bullseye (glibc 2.31): dist/ ready in ${(bootMs / 1000).toFixed(1)} s, legacy-hash login ${loginMs.toFixed(0)} ms`,
+      );
     }, 120_000);
   });
 });
-

@@ -34,7 +34,10 @@ describe('deploy scripts: static checks', () => {
       expect(spawnSync('bash', ['-n', script], { cwd: root }).status, `bash -n ${script}`).toBe(0);
     }
     const shellcheck = spawnSync('shellcheck', ['-x', ...scripts], { cwd: root, encoding: 'utf8' });
-    expect(shellcheck.error, 'shellcheck is not installed (apt-get install shellcheck; .ci/run does it)').toBeUndefined();
+    expect(
+      shellcheck.error,
+      'shellcheck is not installed (apt-get install shellcheck; .ci/run does it)',
+    ).toBeUndefined();
     expect(shellcheck.stdout + shellcheck.stderr).toBe('');
     expect(shellcheck.status).toBe(0);
     // ...and shellcheck does flag a bad script, so the check above can fail.
@@ -59,7 +62,8 @@ describe('deploy scripts: static checks', () => {
     for (const action of uses) expect(action, action).toMatch(/^[\w.-]+\/[\w.-]+@[0-9a-f]{40}$/);
     // Jobs that read secrets run in the `production` environment; the pull-request build reads none.
     const jobs = workflow.split(/\n {2}(?=[a-z-]+:\n)/).slice(1);
-    for (const job of jobs) if (/secrets\.[A-Z]/.test(job)) expect(job, job.split('\n')[0]).toMatch(/\n {4}environment: production\n/);
+    for (const job of jobs)
+      if (/secrets\.[A-Z]/.test(job)) expect(job, job.split('\n')[0]).toMatch(/\n {4}environment: production\n/);
     expect(workflow).not.toMatch(/:latest/);
     mkdirSync(`${root}.local/wf`, { recursive: true });
     writeFileSync(`${root}.local/wf/bad.yml`, workflow.replace('needs: test', 'needs: tset'));
@@ -68,10 +72,19 @@ describe('deploy scripts: static checks', () => {
   });
 
   it('render.sh fills the template from variables and refuses a bad upstream', () => {
-    const env = { ...process.env, UPSTREAMS: '10.0.0.11:3000 10.0.0.12:3000', UPLOAD_BODY_LIMIT: '11m', SERVER_NAME: 'shop.example.com' };
+    const env = {
+      ...process.env,
+      UPSTREAMS: '10.0.0.11:3000 10.0.0.12:3000',
+      UPLOAD_BODY_LIMIT: '11m',
+      SERVER_NAME: 'shop.example.com',
+    };
     const conf = execFileSync('bash', ['deploy/nginx/render.sh'], { cwd: root, env, encoding: 'utf8' });
     expect(conf).toContain('include /etc/nginx/pick-upstreams.conf;'); // the servers: a file deploys switch
-    const upstreams = execFileSync('bash', ['deploy/nginx/render.sh', '--upstreams'], { cwd: root, env, encoding: 'utf8' });
+    const upstreams = execFileSync('bash', ['deploy/nginx/render.sh', '--upstreams'], {
+      cwd: root,
+      env,
+      encoding: 'utf8',
+    });
     expect(upstreams).toContain('server 10.0.0.11:3000 max_fails=3 fail_timeout=5s;');
     expect(upstreams).toContain('server 10.0.0.12:3000 max_fails=3 fail_timeout=5s;');
     expect(conf).toMatch(/^ {4}client_max_body_size 1m;$/m); // JSON: the app's BODY_LIMIT_BYTES
@@ -94,18 +107,39 @@ describe('deploy scripts: static checks', () => {
     expect(conf).toContain('limit_req zone=pick_claim burst=20 nodelay;');
     expect(conf).toContain('limit_conn pick_conn 100;');
     // TLS=off: one plain server on LISTEN, no certificate, no redirect, no HSTS.
-    const plain = execFileSync('bash', ['deploy/nginx/render.sh'], { cwd: root, env: { ...env, TLS: 'off', LISTEN: '8080', AUTH_RATE: '30r/m' }, encoding: 'utf8' });
+    const plain = execFileSync('bash', ['deploy/nginx/render.sh'], {
+      cwd: root,
+      env: { ...env, TLS: 'off', LISTEN: '8080', AUTH_RATE: '30r/m' },
+      encoding: 'utf8',
+    });
     expect(plain).toMatch(/^ {4}listen 8080;$/m);
     expect(plain).not.toMatch(/ssl|Strict-Transport-Security|return 301/);
     expect(plain).toContain('zone=pick_auth:10m rate=30r/m;');
     // By default the upload limit follows the app's (UPLOAD_MAX_FILES x UPLOAD_MAX_BYTES).
-    const byDefault = execFileSync('bash', ['deploy/nginx/render.sh'], { cwd: root, env: { ...env, UPLOAD_BODY_LIMIT: '', UPLOAD_MAX_FILES: '4', UPLOAD_MAX_BYTES: String(2 * 1024 * 1024) }, encoding: 'utf8' });
+    const byDefault = execFileSync('bash', ['deploy/nginx/render.sh'], {
+      cwd: root,
+      env: { ...env, UPLOAD_BODY_LIMIT: '', UPLOAD_MAX_FILES: '4', UPLOAD_MAX_BYTES: String(2 * 1024 * 1024) },
+      encoding: 'utf8',
+    });
     expect(byDefault).toContain('client_max_body_size 9m;');
-    const bad = spawnSync('bash', ['deploy/nginx/render.sh'], { cwd: root, env: { ...env, UPSTREAMS: '10.0.0.11' }, encoding: 'utf8' });
+    const bad = spawnSync('bash', ['deploy/nginx/render.sh'], {
+      cwd: root,
+      env: { ...env, UPSTREAMS: '10.0.0.11' },
+      encoding: 'utf8',
+    });
     expect(bad.status).not.toBe(0);
     expect(bad.stderr).toContain('bad upstream');
-    for (const [name, value, message] of [['AUTH_RATE', '10', 'bad rate'], ['TLS', 'yes', 'TLS must be on or off'], ['CONN_LIMIT', 'many', 'bad number'], ['BODY_LIMIT', '1 m', 'bad body size']]) {
-      const refused = spawnSync('bash', ['deploy/nginx/render.sh'], { cwd: root, env: { ...env, [name]: value }, encoding: 'utf8' });
+    for (const [name, value, message] of [
+      ['AUTH_RATE', '10', 'bad rate'],
+      ['TLS', 'yes', 'TLS must be on or off'],
+      ['CONN_LIMIT', 'many', 'bad number'],
+      ['BODY_LIMIT', '1 m', 'bad body size'],
+    ]) {
+      const refused = spawnSync('bash', ['deploy/nginx/render.sh'], {
+        cwd: root,
+        env: { ...env, [name]: value },
+        encoding: 'utf8',
+      });
       expect(refused.status, `${name}=${value}`).not.toBe(0);
       expect(refused.stderr).toContain(message);
     }
@@ -122,13 +156,25 @@ describe('deploy scripts: static checks', () => {
     expect(dockerfile).toMatch(/^STOPSIGNAL SIGTERM$/m);
     expect(dockerfile).toMatch(/^HEALTHCHECK .*\n.*\/health\/live/m);
     expect(dockerfile).toMatch(/^CMD \["pm2-runtime", "ecosystem\.config\.js"\]$/m);
-    for (const path of ['package.json', 'package-lock.json', 'ecosystem.config.js', 'tsconfig.json', 'nest-cli.json']) expect(existsSync(root + path), path).toBe(true);
+    for (const path of ['package.json', 'package-lock.json', 'ecosystem.config.js', 'tsconfig.json', 'nest-cli.json'])
+      expect(existsSync(root + path), path).toBe(true);
     expect(readFileSync(`${root}.dockerignore`, 'utf8')).toMatch(/^\.env$/m);
     // Containers are started with --init, a stop timeout above PM2's kill_timeout, a restart
     // policy, a nofile limit, rotated logs and the server's env file.
     const server = readFileSync(`${root}deploy/server.sh`, 'utf8');
-    for (const flag of ['--init', '--restart unless-stopped', '--stop-timeout', '--ulimit nofile=', 'max-size=', 'max-file=', '--env-file']) expect(server, flag).toContain(flag);
-    const killTimeout = Number(/kill_timeout: ([\d_]+)/.exec(readFileSync(`${root}ecosystem.config.js`, 'utf8'))![1].replace('_', ''));
+    for (const flag of [
+      '--init',
+      '--restart unless-stopped',
+      '--stop-timeout',
+      '--ulimit nofile=',
+      'max-size=',
+      'max-file=',
+      '--env-file',
+    ])
+      expect(server, flag).toContain(flag);
+    const killTimeout = Number(
+      /kill_timeout: ([\d_]+)/.exec(readFileSync(`${root}ecosystem.config.js`, 'utf8'))![1].replace('_', ''),
+    );
     expect(Number(/STOP_TIMEOUT:-(\d+)/.exec(server)![1]) * 1000).toBeGreaterThan(killTimeout + 15_000);
   });
 });
@@ -166,7 +212,10 @@ describe('lb.sh switches an upstream with a graceful nginx reload', () => {
         try {
           // A new connection per request: see freshRequest (nginx closes idle client keep-alive
           // connections on a reload; the upstream side is what this test is about).
-          const response = await freshRequest(method, `${nginx.url}/x`, { body: method === 'POST' ? '{}' : undefined, headers: { 'content-type': 'application/json' } });
+          const response = await freshRequest(method, `${nginx.url}/x`, {
+            body: method === 'POST' ? '{}' : undefined,
+            headers: { 'content-type': 'application/json' },
+          });
           if (response.status !== 200) failures.push(`${method} ${response.status}`);
         } catch (error) {
           failures.push(`${method} ${(error as Error).message}`);
@@ -175,7 +224,11 @@ describe('lb.sh switches an upstream with a graceful nginx reload', () => {
     };
     const loops = [...Array.from({ length: 4 }, () => loop('GET')), ...Array.from({ length: 4 }, () => loop('POST'))];
     await sleep(500);
-    const switched = await run('bash', [`${root}deploy/lb.sh`, 'switch', `127.0.0.1:${ports.old}`, `127.0.0.1:${ports.next}`], { env: lbEnv() });
+    const switched = await run(
+      'bash',
+      [`${root}deploy/lb.sh`, 'switch', `127.0.0.1:${ports.old}`, `127.0.0.1:${ports.next}`],
+      { env: lbEnv() },
+    );
     const oldHitsAtSwitch = hits.old;
     // What deploy.sh does next: stop the old server (its listener closes, idle connections too).
     servers[0].close();
@@ -183,15 +236,24 @@ describe('lb.sh switches an upstream with a graceful nginx reload', () => {
     await sleep(800);
     running = false;
     await Promise.all(loops);
-    console.log(`[lb] switch: ${switched.stderr.trim()}; ${sent} requests, hits ${JSON.stringify(hits)}, failures ${failures.length}`);
+    console.log(
+      `[lb] switch: ${switched.stderr.trim()}; ${sent} requests, hits ${JSON.stringify(hits)}, failures ${failures.length}`,
+    );
     expect(failures).toEqual([]);
     expect(hits.old).toBe(oldHitsAtSwitch); // nothing reached the old port after the switch returned
     expect(hits.next).toBeGreaterThan(0);
-    expect((await run('bash', [`${root}deploy/lb.sh`, 'list'], { env: lbEnv() })).stdout.trim().split('\n')).toEqual([`127.0.0.1:${ports.next}`, `127.0.0.1:${ports.other}`]);
+    expect((await run('bash', [`${root}deploy/lb.sh`, 'list'], { env: lbEnv() })).stdout.trim().split('\n')).toEqual([
+      `127.0.0.1:${ports.next}`,
+      `127.0.0.1:${ports.other}`,
+    ]);
 
     // A line nginx -t refuses (an unknown host) leaves the file as it was and nginx serving.
     const before = readFileSync(nginx.upstreamFile, 'utf8');
-    const bad = await run('bash', [`${root}deploy/lb.sh`, 'switch', `127.0.0.1:${ports.next}`, 'no-such-host.invalid:80'], { env: lbEnv() }).catch((error: { code: number; stderr: string }) => error);
+    const bad = await run(
+      'bash',
+      [`${root}deploy/lb.sh`, 'switch', `127.0.0.1:${ports.next}`, 'no-such-host.invalid:80'],
+      { env: lbEnv() },
+    ).catch((error: { code: number; stderr: string }) => error);
     expect((bad as { code: number }).code).toBe(1);
     expect(readFileSync(nginx.upstreamFile, 'utf8')).toBe(before);
     expect((await fetch(`${nginx.url}/x`)).status).toBe(200);

@@ -18,8 +18,10 @@ let app: TestApp;
 let nginx: TestNginx;
 
 type Answer = Awaited<ReturnType<TestNginx['send']>>;
-const json = (answer: Answer) => JSON.parse(answer.body) as { statusCode: number; code: string; message: string; requestId: string };
-const tally = (answers: Answer[]) => answers.reduce<Record<number, number>>((counts, a) => ({ ...counts, [a.status]: (counts[a.status] ?? 0) + 1 }), {});
+const json = (answer: Answer) =>
+  JSON.parse(answer.body) as { statusCode: number; code: string; message: string; requestId: string };
+const tally = (answers: Answer[]) =>
+  answers.reduce<Record<number, number>>((counts, a) => ({ ...counts, [a.status]: (counts[a.status] ?? 0) + 1 }), {});
 
 describe('edge: nginx in front of the app (TLS, limits, headers)', () => {
   beforeAll(async () => {
@@ -45,10 +47,15 @@ describe('edge: nginx in front of the app (TLS, limits, headers)', () => {
   });
 
   it('redirects plain HTTP to HTTPS with 301, keeping the path and query', async () => {
-    const get = await nginx.send('GET', `${nginx.httpUrl}/api/general/products?sort=NEW&lastId=5`, { headers: { host: 'localhost' } });
+    const get = await nginx.send('GET', `${nginx.httpUrl}/api/general/products?sort=NEW&lastId=5`, {
+      headers: { host: 'localhost' },
+    });
     expect(get.status).toBe(301);
     expect(get.headers.location).toBe(`https://localhost:${tlsPort}/api/general/products?sort=NEW&lastId=5`);
-    const post = await nginx.send('POST', `${nginx.httpUrl}/api/auth/login`, { headers: { host: 'localhost', 'content-type': 'application/json' }, body: '{}' });
+    const post = await nginx.send('POST', `${nginx.httpUrl}/api/auth/login`, {
+      headers: { host: 'localhost', 'content-type': 'application/json' },
+      body: '{}',
+    });
     expect(post.status).toBe(301);
     expect(post.headers.location).toBe(`https://localhost:${tlsPort}/api/auth/login`);
     // The local status page stays on plain HTTP for monitoring on the LB itself.
@@ -57,10 +64,18 @@ describe('edge: nginx in front of the app (TLS, limits, headers)', () => {
 
   it('sends the app the peer it saw, not a spoofed X-Forwarded-For: the app logs the real client ip', async () => {
     const rid = `edge-xff-${Date.now().toString(36)}`;
-    const answer = await nginx.send('GET', `${nginx.url}/health/live`, { headers: { 'x-request-id': rid, 'x-forwarded-for': '203.0.113.9', 'x-real-ip': '203.0.113.10' } });
+    const answer = await nginx.send('GET', `${nginx.url}/health/live`, {
+      headers: { 'x-request-id': rid, 'x-forwarded-for': '203.0.113.9', 'x-real-ip': '203.0.113.10' },
+    });
     expect(answer.status).toBe(200);
     expect(answer.headers['x-request-id']).toBe(rid);
-    const line = await until('the app log line of the request', () => logLines.find((l) => l.includes(`"${rid}"`)), (l) => l !== undefined, 5000, 20);
+    const line = await until(
+      'the app log line of the request',
+      () => logLines.find((l) => l.includes(`"${rid}"`)),
+      (l) => l !== undefined,
+      5000,
+      20,
+    );
     const logged = JSON.parse(line!) as { ip: string; requestId: string };
     console.log(`[edge] spoofed X-Forwarded-For 203.0.113.9 → the app logged ip ${logged.ip} for ${rid}`);
     expect(logged).toMatchObject({ requestId: rid, ip: '127.0.0.1' });
@@ -69,18 +84,30 @@ describe('edge: nginx in front of the app (TLS, limits, headers)', () => {
 
   it('refuses a 2 MiB login body with 413 PAYLOAD_TOO_LARGE (JSON) while the upload route takes it', async () => {
     const body = JSON.stringify({ email: 'big@test.pick', password: 'x'.repeat(2 * 1024 * 1024) });
-    const login = await nginx.send('POST', `${nginx.url}/api/auth/login`, { headers: { 'content-type': 'application/json' }, body });
+    const login = await nginx.send('POST', `${nginx.url}/api/auth/login`, {
+      headers: { 'content-type': 'application/json' },
+      body,
+    });
     expect(login.status).toBe(413);
     expect(login.headers['content-type']).toBe('application/json');
-    expect(json(login)).toMatchObject({ statusCode: 413, code: 'PAYLOAD_TOO_LARGE', requestId: login.headers['x-request-id'] });
+    expect(json(login)).toMatchObject({
+      statusCode: 413,
+      code: 'PAYLOAD_TOO_LARGE',
+      requestId: login.headers['x-request-id'],
+    });
     // The same size reaches the app on the upload route (whose guard answers: no token).
     const boundary = 'edge-boundary';
     const multipart = Buffer.concat([
-      Buffer.from(`--${boundary}\r\ncontent-disposition: form-data; name="files"; filename="a.png"\r\ncontent-type: image/png\r\n\r\n`),
+      Buffer.from(
+        `--${boundary}\r\ncontent-disposition: form-data; name="files"; filename="a.png"\r\ncontent-type: image/png\r\n\r\n`,
+      ),
       Buffer.alloc(2 * 1024 * 1024, 1),
       Buffer.from(`\r\n--${boundary}--\r\n`),
     ]);
-    const upload = await nginx.send('POST', `${nginx.url}/api/seller/products/images`, { headers: { 'content-type': `multipart/form-data; boundary=${boundary}` }, body: multipart });
+    const upload = await nginx.send('POST', `${nginx.url}/api/seller/products/images`, {
+      headers: { 'content-type': `multipart/form-data; boundary=${boundary}` },
+      body: multipart,
+    });
     expect(upload.status).toBe(401);
     expect(json(upload).code).toBe('UNAUTHORIZED');
   });
@@ -90,12 +117,19 @@ describe('edge: nginx in front of the app (TLS, limits, headers)', () => {
     const burst = 60;
     const started = Date.now();
     const answers = await Promise.all(
-      Array.from({ length: burst }, () => nginx.send('POST', `${nginx.url}/api/auth/token/refresh`, { headers: { 'content-type': 'application/json' }, body: '{"refreshToken":"not-a-token"}' })),
+      Array.from({ length: burst }, () =>
+        nginx.send('POST', `${nginx.url}/api/auth/token/refresh`, {
+          headers: { 'content-type': 'application/json' },
+          body: '{"refreshToken":"not-a-token"}',
+        }),
+      ),
     );
     const ms = Date.now() - started;
     const counts = tally(answers);
     const catalog = await nginx.send('GET', `${nginx.url}/api/general/products`);
-    console.log(`[edge] ${burst} refreshes at once from one address in ${ms} ms: ${JSON.stringify(counts)}; catalog meanwhile ${catalog.status}`);
+    console.log(
+      `[edge] ${burst} refreshes at once from one address in ${ms} ms: ${JSON.stringify(counts)}; catalog meanwhile ${catalog.status}`,
+    );
     // Default AUTH_RATE 10r/s with a burst of 20: about 21 + 10/s of the elapsed time reach the app.
     expect(counts[429]).toBeGreaterThanOrEqual(burst - 21 - Math.ceil(ms / 100) - 1);
     expect(burst - counts[429]).toBeGreaterThanOrEqual(20);
@@ -103,10 +137,18 @@ describe('edge: nginx in front of the app (TLS, limits, headers)', () => {
     expect(refused.headers['content-type']).toBe('application/json');
     expect(refused.headers['retry-after']).toBe('1');
     expect(refused.headers['strict-transport-security']).toBe('max-age=31536000');
-    expect(json(refused)).toEqual({ statusCode: 429, code: 'TOO_MANY_REQUESTS', message: expect.any(String), requestId: refused.headers['x-request-id'] });
+    expect(json(refused)).toEqual({
+      statusCode: 429,
+      code: 'TOO_MANY_REQUESTS',
+      message: expect.any(String),
+      requestId: refused.headers['x-request-id'],
+    });
     expect(catalog.status).toBe(200);
     await sleep(1500);
-    const again = await nginx.send('POST', `${nginx.url}/api/auth/token/refresh`, { headers: { 'content-type': 'application/json' }, body: '{"refreshToken":"not-a-token"}' });
+    const again = await nginx.send('POST', `${nginx.url}/api/auth/token/refresh`, {
+      headers: { 'content-type': 'application/json' },
+      body: '{"refreshToken":"not-a-token"}',
+    });
     expect(again.status).not.toBe(429);
   });
 
@@ -115,7 +157,9 @@ describe('edge: nginx in front of the app (TLS, limits, headers)', () => {
     const path = `${nginx.url}/api/events/1/coupons/1/issue`;
     const posts = tally(await Promise.all(Array.from({ length: 50 }, () => nginx.send('POST', path))));
     const gets = tally(await Promise.all(Array.from({ length: 50 }, () => nginx.send('GET', path))));
-    console.log(`[edge] 50 claim POSTs at once: ${JSON.stringify(posts)}; 50 status GETs at once: ${JSON.stringify(gets)}`);
+    console.log(
+      `[edge] 50 claim POSTs at once: ${JSON.stringify(posts)}; 50 status GETs at once: ${JSON.stringify(gets)}`,
+    );
     expect(posts[429]).toBeGreaterThan(10);
     expect(posts[401]).toBeGreaterThanOrEqual(20); // the burst reached the app (no token: 401)
     expect(gets[429] ?? 0).toBe(0);
@@ -142,7 +186,9 @@ describe('edge: limit_conn per address', () => {
   });
 
   it('answers requests beyond CONN_LIMIT in progress from one address with 429 JSON', async () => {
-    const answers = await Promise.all(Array.from({ length: 10 }, () => nginx.send('GET', `${nginx.url}/api/general/products`)));
+    const answers = await Promise.all(
+      Array.from({ length: 10 }, () => nginx.send('GET', `${nginx.url}/api/general/products`)),
+    );
     const counts = tally(answers);
     console.log(`[edge] 10 concurrent requests with CONN_LIMIT=3: ${JSON.stringify(counts)}`);
     expect(counts[200]).toBe(3);

@@ -19,7 +19,9 @@ const a = new Pm2Cluster({ name: 'srv-a', port: testPort(10), instances: 2 });
 const b = new Pm2Cluster({ name: 'srv-b', port: testPort(11), instances: 2 });
 // Plain HTTP (TLS: edge.e2e.ts); every request of the loads and the rush comes from 127.0.0.1, so the
 // per-address limits are raised (what they do: edge.e2e.ts).
-const nginx = new TestNginx('topology', testPort(20), [`127.0.0.1:${testPort(10)}`, `127.0.0.1:${testPort(11)}`], { render: LOAD_TEST_LIMITS });
+const nginx = new TestNginx('topology', testPort(20), [`127.0.0.1:${testPort(10)}`, `127.0.0.1:${testPort(11)}`], {
+  render: LOAD_TEST_LIMITS,
+});
 const lb = new HttpClient(nginx.url);
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -101,12 +103,23 @@ describe('topology: nginx round-robin over two PM2 servers', () => {
     const orm = await MikroORM.init(ormOptions(config));
     try {
       const db = orm.em.getConnection();
-      const jwt = new JwtService({ secret: config.JWT_ACCESS_SECRET, signOptions: { expiresIn: config.JWT_ACCESS_TTL_SECONDS, algorithm: 'HS256' } });
+      const jwt = new JwtService({
+        secret: config.JWT_ACCESS_SECRET,
+        signOptions: { expiresIn: config.JWT_ACCESS_TTL_SECONDS, algorithm: 'HS256' },
+      });
       const tag = Date.now().toString(36);
       const insertMember = async (index: number | string, role: string) =>
         db.execute<QueryResult>(
           'insert into member (created_at, updated_at, email, nickname, phone, name, address, password_hash, role) values (now(3), now(3), ?, ?, ?, ?, ?, ?, ?)',
-          [`topo-${tag}-${index}@test.pick`, `t${tag}${index}`.slice(0, 30), `t${tag}-${index}`.slice(0, 20), 'Topology', 'Seoul', 'x', role],
+          [
+            `topo-${tag}-${index}@test.pick`,
+            `t${tag}${index}`.slice(0, 30),
+            `t${tag}-${index}`.slice(0, 20),
+            'Topology',
+            'Seoul',
+            'x',
+            role,
+          ],
           'run',
         );
       const admin = await insertMember('admin', 'ADMIN');
@@ -160,7 +173,11 @@ describe('topology: nginx round-robin over two PM2 servers', () => {
           const inReload = reloading;
           if (inReload) during.sent++;
           try {
-            const response = await lb.post(`/api/events/${eventId}/coupons/${couponId}/issue`, undefined, tokens.get(member));
+            const response = await lb.post(
+              `/api/events/${eventId}/coupons/${couponId}/issue`,
+              undefined,
+              tokens.get(member),
+            );
             statuses[response.status] = (statuses[response.status] ?? 0) + 1;
             if (response.status === 202) {
               accepted.push(member);
@@ -184,7 +201,9 @@ describe('topology: nginx round-robin over two PM2 servers', () => {
       // sweeper's pending bound (30 s): a claim whose job a reloading worker failed to enqueue
       // would only be rescued by the sweeper, and must fail this test.
       const rowsOf = async () =>
-        (await db.execute('select member_id from member_coupon where coupon_id = ?', [couponId])) as { member_id: number | string }[];
+        (await db.execute('select member_id from member_coupon where coupon_id = ?', [couponId])) as {
+          member_id: number | string;
+        }[];
       let rows = await rowsOf();
       const deadline = Date.now() + 15_000;
       while (rows.length < accepted.length && Date.now() < deadline) {

@@ -38,7 +38,13 @@ export class AppModule {
         ThrottleModule,
         ClientsModule.register({
           isGlobal: true,
-          clients: [{ name: BROADCAST_CLIENT, transport: Transport.REDIS, options: { ...redisOptions(config), retryAttempts: Number.MAX_SAFE_INTEGER, retryDelay: 1000 } }],
+          clients: [
+            {
+              name: BROADCAST_CLIENT,
+              transport: Transport.REDIS,
+              options: { ...redisOptions(config), retryAttempts: Number.MAX_SAFE_INTEGER, retryDelay: 1000 },
+            },
+          ],
         }),
         MembersModule,
         AuthModule,

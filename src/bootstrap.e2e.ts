@@ -24,7 +24,9 @@ describe('HTTP shutdown', () => {
 
     // Request 1 is in flight (its body half sent) when the app starts closing.
     const body = JSON.stringify({ email: 'nobody@example.com', password: 'wrong-password' });
-    socket.write(`POST /api/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body.slice(0, 10)}`);
+    socket.write(
+      `POST /api/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body.slice(0, 10)}`,
+    );
     await sleep(100);
     const closing = t.close();
     for (let i = 0; i < 100 && !(await refusesConnections(port)); i++) await sleep(50);
@@ -40,7 +42,11 @@ describe('HTTP shutdown', () => {
     });
     expect(responses.map((r) => r.status)).toEqual([401, 503]);
     expect(JSON.parse(responses[0].body).code).toBe('INVALID_CREDENTIALS');
-    expect(JSON.parse(responses[1].body)).toMatchObject({ statusCode: 503, code: 'SERVICE_UNAVAILABLE', requestId: expect.any(String) });
+    expect(JSON.parse(responses[1].body)).toMatchObject({
+      statusCode: 503,
+      code: 'SERVICE_UNAVAILABLE',
+      requestId: expect.any(String),
+    });
     expect(responses[1].head).toContain('connection: close');
   });
 });

@@ -31,7 +31,10 @@ function nestLogLevels(level: AppConfig['LOG_LEVEL']): LogLevel[] {
  * PM2 entry point and the tests start exactly the same thing (`logStream`: where Fastify's JSON log
  * lines go instead of stdout; tests only).
  */
-export async function createApp(config: AppConfig, options: { logStream?: { write(line: string): void } } = {}): Promise<NestFastifyApplication> {
+export async function createApp(
+  config: AppConfig,
+  options: { logStream?: { write(line: string): void } } = {},
+): Promise<NestFastifyApplication> {
   const adapter = new FastifyAdapter({
     bodyLimit: config.BODY_LIMIT_BYTES,
     // Only the configured proxies' X-Forwarded-For/-Proto are believed (Nginx sets X-Forwarded-For to the
@@ -53,7 +56,11 @@ export async function createApp(config: AppConfig, options: { logStream?: { writ
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
     // logStream: tests read the request log lines (stdout otherwise).
-    logger: { level: config.LOG_LEVEL, base: { pid: process.pid, worker: process.env.pm_id }, ...(options.logStream && { stream: options.logStream }) },
+    logger: {
+      level: config.LOG_LEVEL,
+      base: { pid: process.pid, worker: process.env.pm_id },
+      ...(options.logStream && { stream: options.logStream }),
+    },
   });
   // bodyParser: false — no form-encoded parser: the API speaks JSON (and multipart where a route
   // registers it); any other body type gets 415 UNSUPPORTED_MEDIA_TYPE instead of being half-parsed.
@@ -67,7 +74,9 @@ export async function createApp(config: AppConfig, options: { logStream?: { writ
 
   // x-served-by tells ops (and the topology tests) which server and worker answered; off in production
   // by default (SERVED_BY_HEADER): host names and process ids are nobody else's business.
-  const servedBy = config.SERVED_BY_HEADER ? `${hostname()}/${process.env.PICK_APP_NAME ?? 'pick'}/${process.env.pm_id ?? process.pid}` : undefined;
+  const servedBy = config.SERVED_BY_HEADER
+    ? `${hostname()}/${process.env.PICK_APP_NAME ?? 'pick'}/${process.env.pm_id ?? process.pid}`
+    : undefined;
   let closing = false;
   fastify.addHook('preClose', (done) => {
     closing = true;
@@ -89,7 +98,14 @@ export async function createApp(config: AppConfig, options: { logStream?: { writ
     // Bodies are read as sent: a compressed one would be parsed as garbage (or stored as an image).
     const encoding = request.headers['content-encoding'];
     if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') {
-      return refuse(request, reply, new AppError('UNSUPPORTED_MEDIA_TYPE', `Content-Encoding ${encoding.slice(0, 40)} is not supported; send the body uncompressed`));
+      return refuse(
+        request,
+        reply,
+        new AppError(
+          'UNSUPPORTED_MEDIA_TYPE',
+          `Content-Encoding ${encoding.slice(0, 40)} is not supported; send the body uncompressed`,
+        ),
+      );
     }
     done();
   });
@@ -100,7 +116,17 @@ export async function createApp(config: AppConfig, options: { logStream?: { writ
     httpDuration.observe(labels, reply.elapsedTime / 1000);
     if (reply.statusCode >= 500 || config.LOG_LEVEL === 'debug' || config.LOG_LEVEL === 'trace') {
       // ip: the client as the app sees it (the socket's peer, or the address a trusted proxy forwarded).
-      request.log.info({ requestId: request.id, method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime), ip: request.ip }, 'request');
+      request.log.info(
+        {
+          requestId: request.id,
+          method: request.method,
+          url: request.url,
+          status: reply.statusCode,
+          ms: Math.round(reply.elapsedTime),
+          ip: request.ip,
+        },
+        'request',
+      );
     }
     done();
   });
@@ -108,7 +134,10 @@ export async function createApp(config: AppConfig, options: { logStream?: { writ
   app.useGlobalPipes(validationPipe);
   app.enableShutdownHooks();
   const transport = app.connectMicroservice<MicroserviceOptions>(
-    { transport: Transport.REDIS, options: { ...redisOptions(config), retryAttempts: Number.MAX_SAFE_INTEGER, retryDelay: 1000 } },
+    {
+      transport: Transport.REDIS,
+      options: { ...redisOptions(config), retryAttempts: Number.MAX_SAFE_INTEGER, retryDelay: 1000 },
+    },
     { inheritAppConfig: true },
   );
   app.get(TransportState).watch(transport);
@@ -117,7 +146,14 @@ export async function createApp(config: AppConfig, options: { logStream?: { writ
   // Off in production unless DOCS_ENABLED: the committed document is what clients build against.
   if (config.DOCS_ENABLED) SwaggerModule.setup('docs', app, buildOpenApiDocument(app));
   // Image uploads (src/media): streamed parts, limits enforced while reading.
-  await app.register(multipart, { limits: { fileSize: config.UPLOAD_MAX_BYTES, files: config.UPLOAD_MAX_FILES, fields: 0, parts: config.UPLOAD_MAX_FILES + 1 } });
+  await app.register(multipart, {
+    limits: {
+      fileSize: config.UPLOAD_MAX_BYTES,
+      files: config.UPLOAD_MAX_FILES,
+      fields: 0,
+      parts: config.UPLOAD_MAX_FILES + 1,
+    },
+  });
   return app;
 }
 
@@ -135,7 +171,13 @@ export async function startApp(app: NestFastifyApplication, config: AppConfig): 
 
 /** Whether Redis accepts a connection and answers PING right now (one try, short timeouts). */
 async function redisAnswers(config: AppConfig): Promise<boolean> {
-  const probe = new Redis({ ...redisOptions(config), lazyConnect: true, connectTimeout: 1000, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  const probe = new Redis({
+    ...redisOptions(config),
+    lazyConnect: true,
+    connectTimeout: 1000,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
   probe.on('error', () => undefined);
   try {
     await probe.connect();
@@ -162,11 +204,14 @@ async function startTransport(app: NestFastifyApplication, config: AppConfig): P
   logger.warn('Redis is unreachable: starting without the broadcast transport, retrying every second');
   let closed = false;
   let timer: NodeJS.Timeout | undefined;
-  app.getHttpAdapter().getInstance().addHook('onClose', (_instance, done) => {
-    closed = true;
-    clearTimeout(timer);
-    done();
-  });
+  app
+    .getHttpAdapter()
+    .getInstance()
+    .addHook('onClose', (_instance, done) => {
+      closed = true;
+      clearTimeout(timer);
+      done();
+    });
   const retry = async () => {
     if (closed) return;
     if (await redisAnswers(config)) {

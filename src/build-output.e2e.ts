@@ -19,7 +19,9 @@ describe('dist/', () => {
     expect(all.filter((file) => /(^|\/)testing\//.test(file) || /\.(spec|e2e)\.js(\.map)?$/.test(file))).toEqual([]);
     // Nothing shipped imports a test helper or a test runner.
     const js = all.filter((file) => file.endsWith('.js'));
-    const leaks = js.filter((file) => /from ['"](vitest(\/[^'"]*)?|[^'"]*\/testing\/[^'"]*)['"]/.test(readFileSync(join(dist, file), 'utf8')));
+    const leaks = js.filter((file) =>
+      /from ['"](vitest(\/[^'"]*)?|[^'"]*\/testing\/[^'"]*)['"]/.test(readFileSync(join(dist, file), 'utf8')),
+    );
     expect(leaks).toEqual([]);
   });
 });

@@ -8,9 +8,15 @@ import { describe, expect, it } from 'vitest';
  */
 const root = new URL('../', import.meta.url).pathname;
 
-function runMain(env: Record<string, string>, node = process.execPath): Promise<{ code: number | null; signal: string | null; output: string }> {
+function runMain(
+  env: Record<string, string>,
+  node = process.execPath,
+): Promise<{ code: number | null; signal: string | null; output: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(node, ['dist/src/main.js'], { cwd: root, env: { ...process.env, ...env, PORT: env.PORT ?? '0', HOST: '127.0.0.1' } });
+    const child = spawn(node, ['dist/src/main.js'], {
+      cwd: root,
+      env: { ...process.env, ...env, PORT: env.PORT ?? '0', HOST: '127.0.0.1' },
+    });
     let output = '';
     child.stdout.on('data', (chunk) => (output += chunk));
     child.stderr.on('data', (chunk) => (output += chunk));
@@ -29,7 +35,14 @@ describe('node dist/src/main.js', () => {
     [{ DB_DRIVER: 'oracle' }, 'DB_DRIVER="oracle"'],
     [{ REDIS_PORT: '99999' }, 'REDIS_PORT="99999"'],
     [{ NODE_ENV: 'production' }, 'JWT_ACCESS_SECRET'],
-    [{ NODE_ENV: 'production', JWT_ACCESS_SECRET: 'a-production-access-secret', JWT_REFRESH_SECRET: 'a-production-refresh-secret' }, 'OPS_TOKEN: must be set in production'],
+    [
+      {
+        NODE_ENV: 'production',
+        JWT_ACCESS_SECRET: 'a-production-access-secret',
+        JWT_REFRESH_SECRET: 'a-production-refresh-secret',
+      },
+      'OPS_TOKEN: must be set in production',
+    ],
   ])('exits 1 on %j, naming the variable', async (env, named) => {
     const result = await runMain(env);
     expect(result.signal).toBeNull();
@@ -40,7 +53,9 @@ describe('node dist/src/main.js', () => {
 
   // The machine's own Node (20 here) must get a message, not a crash inside a native module.
   const systemNode = ['/usr/bin/node', '/usr/local/bin/node'].find((path) => existsSync(path));
-  const systemVersion = systemNode ? spawnSync(systemNode, ['--version'], { encoding: 'utf8' }).stdout.trim().replace(/^v/, '') : '';
+  const systemVersion = systemNode
+    ? spawnSync(systemNode, ['--version'], { encoding: 'utf8' }).stdout.trim().replace(/^v/, '')
+    : '';
   const [major, minor] = systemVersion.split('.').map(Number);
   const old = systemNode !== undefined && (major < 22 || (major === 22 && minor < 17));
   it.skipIf(!old)(`refuses the machine's older Node (${systemVersion || 'none'}) with a message`, async () => {

@@ -24,7 +24,8 @@ const folderOf = (path: string) => relative(src, path).split('/')[0];
  * The roots that wire everything together and so import every folder: the files directly in
  * src/ (main, app.module), the CLI commands, and the ORM's list of every entity.
  */
-const isRoot = (path: string) => !relative(src, path).includes('/') || folderOf(path) === 'cli' || relative(src, path) === 'database/entities.ts';
+const isRoot = (path: string) =>
+  !relative(src, path).includes('/') || folderOf(path) === 'cli' || relative(src, path) === 'database/entities.ts';
 
 /** folder -> folder -> one import that makes the edge (file: specifier), for the message. */
 export function folderGraph(): Map<string, Map<string, string>> {
@@ -76,7 +77,14 @@ describe('module graph of src/', () => {
   it('has no import cycle between folders', () => {
     const graph = folderGraph();
     expect(graph.size).toBeGreaterThan(5);
-    const explained = cycles(graph).map((cycle) => cycle.map((folder, i) => `${folder} -> ${cycle[(i + 1) % cycle.length]} (${graph.get(folder)!.get(cycle[(i + 1) % cycle.length])})`).join('; '));
+    const explained = cycles(graph).map((cycle) =>
+      cycle
+        .map(
+          (folder, i) =>
+            `${folder} -> ${cycle[(i + 1) % cycle.length]} (${graph.get(folder)!.get(cycle[(i + 1) % cycle.length])})`,
+        )
+        .join('; '),
+    );
     expect(explained).toEqual([]);
   });
 

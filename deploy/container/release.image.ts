@@ -38,9 +38,18 @@ const servers = [
 ];
 const targets = servers.map((s) => `local:${s.dir}:${s.ports[0]}:${s.ports[1]}`);
 // Plain HTTP, per-address limits raised: every request of the loads and the rush comes from 127.0.0.1.
-const nginx = new TestNginx('image', testPort(64), servers.map((s) => `127.0.0.1:${s.ports[0]}`), { render: LOAD_TEST_LIMITS });
+const nginx = new TestNginx(
+  'image',
+  testPort(64),
+  servers.map((s) => `127.0.0.1:${s.ports[0]}`),
+  { render: LOAD_TEST_LIMITS },
+);
 const lb = new HttpClient(nginx.url);
-const secrets = { JWT_ACCESS_SECRET: randomBytes(24).toString('hex'), JWT_REFRESH_SECRET: randomBytes(24).toString('hex'), OPS_TOKEN: randomBytes(24).toString('hex') };
+const secrets = {
+  JWT_ACCESS_SECRET: randomBytes(24).toString('hex'),
+  JWT_REFRESH_SECRET: randomBytes(24).toString('hex'),
+  OPS_TOKEN: randomBytes(24).toString('hex'),
+};
 const config = loadConfig({ ...process.env, ...secrets });
 const timings: Record<string, string> = {};
 
@@ -52,9 +61,19 @@ async function deploy(...args: string[]): Promise<{ code: number; output: string
   const started = Date.now();
   // READY_TIMEOUT bounds the broken release's gate. NOFILE=host: without CAP_SYS_RESOURCE, podman
   // cannot apply an explicit --ulimit here (it also sets nproc); Docker Engine on a server does.
-  const env = { ...process.env, ...nginx.lbEnv(), DOCKER: docker, READY_TIMEOUT: '60', NOFILE: 'host', PRODUCTION_TAG: image('production') };
+  const env = {
+    ...process.env,
+    ...nginx.lbEnv(),
+    DOCKER: docker,
+    READY_TIMEOUT: '60',
+    NOFILE: 'host',
+    PRODUCTION_TAG: image('production'),
+  };
   try {
-    const { stdout, stderr } = await run('bash', [`${root}deploy/deploy.sh`, ...args, '--lb', 'local', ...targets], { env, maxBuffer: 16 << 20 });
+    const { stdout, stderr } = await run('bash', [`${root}deploy/deploy.sh`, ...args, '--lb', 'local', ...targets], {
+      env,
+      maxBuffer: 16 << 20,
+    });
     return { code: 0, output: stdout + stderr, ms: Date.now() - started };
   } catch (error) {
     const e = error as { code: number; stdout: string; stderr: string };
@@ -63,13 +82,17 @@ async function deploy(...args: string[]): Promise<{ code: number; output: string
 }
 
 const state = (server: (typeof servers)[number], file: string) => readFileSync(`${server.dir}/${file}`, 'utf8').trim();
-const liveContainer = (server: (typeof servers)[number]) => `${prefix}-${server.name.slice(-1)}-${state(server, 'live')}`;
+const liveContainer = (server: (typeof servers)[number]) =>
+  `${prefix}-${server.name.slice(-1)}-${state(server, 'live')}`;
 const imageId = (ref: string) => podman('image', 'inspect', '--format', '{{.Id}}', ref);
 
 async function ready(port: number, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    const status = await fetch(`http://127.0.0.1:${port}/health/ready`).then((r) => r.status, () => 0);
+    const status = await fetch(`http://127.0.0.1:${port}/health/ready`).then(
+      (r) => r.status,
+      () => 0,
+    );
     if (status === 200) return;
     await sleep(250);
   }
@@ -77,7 +100,9 @@ async function ready(port: number, timeoutMs = 60_000): Promise<void> {
 }
 
 function removeOurContainers(): void {
-  const names = podman('ps', '-a', '--format', '{{.Names}}').split('\n').filter((n) => n.startsWith(`${prefix}-`));
+  const names = podman('ps', '-a', '--format', '{{.Names}}')
+    .split('\n')
+    .filter((n) => n.startsWith(`${prefix}-`));
   if (names.length > 0) podman('rm', '-f', '-t', '0', ...names);
 }
 
@@ -93,7 +118,10 @@ describe('the image is the release: containers behind nginx, rolled by deploy.sh
     mkdirSync(`${work}/broken`, { recursive: true });
     writeFileSync(`${work}/broken/main.js`, 'console.error("v3 refuses to boot"); process.exit(1);\n');
     writeFileSync(`${work}/broken/Containerfile`, `FROM ${image('v2')}\nCOPY main.js /app/dist/src/main.js\n`);
-    await run('bash', ['-c', `. ${root}deploy/container/podman-env.sh && buildah build --quiet --format docker -t ${image('v3')} ${work}/broken >/dev/null`]);
+    await run('bash', [
+      '-c',
+      `. ${root}deploy/container/podman-env.sh && buildah build --quiet --format docker -t ${image('v3')} ${work}/broken >/dev/null`,
+    ]);
     timings.imageSize = `${(Number(podman('image', 'inspect', '--format', '{{.Size}}', image('v1'))) / 1e6).toFixed(0)} MB`;
     console.log(`[image] built in ${JSON.stringify(timings)}`);
 
@@ -102,16 +130,39 @@ describe('the image is the release: containers behind nginx, rolled by deploy.sh
       rmSync(server.dir, { recursive: true, force: true });
       mkdirSync(server.dir, { recursive: true });
       const settings: Record<string, string | undefined> = {
-        NODE_ENV: 'production', HOST: '127.0.0.1', LOG_LEVEL: 'info', PICK_INSTANCES: '2', PICK_APP_NAME: server.name, OPS_PORT: String(server.opsPort),
+        NODE_ENV: 'production',
+        HOST: '127.0.0.1',
+        LOG_LEVEL: 'info',
+        PICK_INSTANCES: '2',
+        PICK_APP_NAME: server.name,
+        OPS_PORT: String(server.opsPort),
         // x-served-by (off by default in production): the test counts which server answered.
         SERVED_BY_HEADER: 'true',
-        DB_DRIVER: process.env.DB_DRIVER, DB_NAME: process.env.DB_NAME, REDIS_DB: process.env.REDIS_DB, REDIS_PREFIX: process.env.REDIS_PREFIX,
-        S3_ENDPOINT: process.env.S3_ENDPOINT, S3_BUCKET: process.env.S3_BUCKET, CDN_BASE_URL: process.env.CDN_BASE_URL, ...secrets,
+        DB_DRIVER: process.env.DB_DRIVER,
+        DB_NAME: process.env.DB_NAME,
+        REDIS_DB: process.env.REDIS_DB,
+        REDIS_PREFIX: process.env.REDIS_PREFIX,
+        S3_ENDPOINT: process.env.S3_ENDPOINT,
+        S3_BUCKET: process.env.S3_BUCKET,
+        CDN_BASE_URL: process.env.CDN_BASE_URL,
+        ...secrets,
       };
-      writeFileSync(`${server.dir}/.env`, Object.entries(settings).map(([k, v]) => `${k}=${v ?? ''}`).join('\n') + '\n', { mode: 0o600 });
+      writeFileSync(
+        `${server.dir}/.env`,
+        Object.entries(settings)
+          .map(([k, v]) => `${k}=${v ?? ''}`)
+          .join('\n') + '\n',
+        { mode: 0o600 },
+      );
     }
     // An empty database (the deploy's migration step, from the image, creates the schema) and no stale keys.
-    execFileSync('mysql', ['-h', '127.0.0.1', '-uroot', '-e', `drop database if exists \`${process.env.DB_NAME}\`; create database \`${process.env.DB_NAME}\``]);
+    execFileSync('mysql', [
+      '-h',
+      '127.0.0.1',
+      '-uroot',
+      '-e',
+      `drop database if exists \`${process.env.DB_NAME}\`; create database \`${process.env.DB_NAME}\``,
+    ]);
     const redis = new Redis({ host: '127.0.0.1', db: Number(process.env.REDIS_DB) });
     const keys = await redis.keys(`${process.env.REDIS_PREFIX}*`);
     if (keys.length > 0) await redis.del(...keys);
@@ -164,7 +215,9 @@ describe('the image is the release: containers behind nginx, rolled by deploy.sh
     await sleep(2000);
     const report = await load.stop();
     const exitCode = podman('inspect', '--format', '{{.State.ExitCode}}', container);
-    console.log(`[image] podman stop of ${container} under load took ${stopMs} ms (exit code ${exitCode}); ${report.sent} GETs, ${report.failed} failed; ${JSON.stringify(report.statuses)} ${JSON.stringify(report.byServer)}`);
+    console.log(
+      `[image] podman stop of ${container} under load took ${stopMs} ms (exit code ${exitCode}); ${report.sent} GETs, ${report.failed} failed; ${JSON.stringify(report.statuses)} ${JSON.stringify(report.byServer)}`,
+    );
     expect(report.byServer['srv-a']).toBeGreaterThan(0);
     expect(report.failed).toBe(0);
     expect(exitCode).toBe('0'); // graceful: pm2-runtime stopped its workers, no SIGKILL
@@ -188,8 +241,18 @@ describe('the image is the release: containers behind nginx, rolled by deploy.sh
         const during = deploying;
         // A new connection per claim (freshRequest): nginx reloads twice during the deploy.
         try {
-          const response = await freshRequest<{ code?: string }>('POST', `${nginx.url}/api/events/${eventId}/coupons/${couponIds[0]}/issue`, { headers: { authorization: `Bearer ${member.accessToken}` } });
-          outcomes.push({ memberId: member.id, status: response.status, code: response.body?.code, servedBy: response.servedBy, during });
+          const response = await freshRequest<{ code?: string }>(
+            'POST',
+            `${nginx.url}/api/events/${eventId}/coupons/${couponIds[0]}/issue`,
+            { headers: { authorization: `Bearer ${member.accessToken}` } },
+          );
+          outcomes.push({
+            memberId: member.id,
+            status: response.status,
+            code: response.body?.code,
+            servedBy: response.servedBy,
+            during,
+          });
         } catch (error) {
           outcomes.push({ memberId: member.id, status: 0, error: String(error), during });
         }
@@ -204,14 +267,24 @@ describe('the image is the release: containers behind nginx, rolled by deploy.sh
     await Promise.all(claimers);
     const report = await load.stop();
 
-    const perServer = second.output.split('\n').filter((l) => /ready on .* in \d+s/.test(l)).map((l) => l.replace(/^.*deploy: /, ''));
+    const perServer = second.output
+      .split('\n')
+      .filter((l) => /ready on .* in \d+s/.test(l))
+      .map((l) => l.replace(/^.*deploy: /, ''));
     const duringDeploy = outcomes.filter((o) => o.during);
     const failedClaims = outcomes.filter((o) => o.status !== 202 && o.status !== 409);
     const orm = await MikroORM.init(ormOptions(config));
     const redis = new Redis({ host: '127.0.0.1', db: Number(process.env.REDIS_DB) });
     try {
       const connection = orm.em.getConnection();
-      const check = await waitForDrainAndCheck((sql, params) => connection.execute(sql, params), redis, config.REDIS_PREFIX, couponIds[0], outcomes, 30_000);
+      const check = await waitForDrainAndCheck(
+        (sql, params) => connection.execute(sql, params),
+        redis,
+        config.REDIS_PREFIX,
+        couponIds[0],
+        outcomes,
+        30_000,
+      );
       console.log(
         `[image] deploy v1 -> v2 in ${second.ms} ms (${perServer.join('; ')}); GETs: ${report.sent} sent, ${report.failed} failed ${JSON.stringify(report.statuses)} ${JSON.stringify(report.byServer)}; ` +
           `claims: ${outcomes.length} (${duringDeploy.length} during the deploy, ${duringDeploy.filter((o) => o.status === 202).length} accepted then) ${JSON.stringify(tally(outcomes))}, ${failedClaims.length} failed; ` +
@@ -236,7 +309,11 @@ describe('the image is the release: containers behind nginx, rolled by deploy.sh
       expect(state(server, 'previous-image')).toBe(image('v1'));
       expect(podman('inspect', '--format', '{{.ImageName}}', liveContainer(server))).toBe(image('v2'));
       // one container per server: the old slot was stopped and removed
-      expect(podman('ps', '-a', '--format', '{{.Names}}').split('\n').filter((n) => n.startsWith(`${prefix}-${server.name.slice(-1)}-`))).toHaveLength(1);
+      expect(
+        podman('ps', '-a', '--format', '{{.Names}}')
+          .split('\n')
+          .filter((n) => n.startsWith(`${prefix}-${server.name.slice(-1)}-`)),
+      ).toHaveLength(1);
     }
     expect(imageId(image('production'))).toBe(imageId(image('v2')));
   }, 600_000);
@@ -245,14 +322,21 @@ describe('the image is the release: containers behind nginx, rolled by deploy.sh
     const load = steadyLoad(`${nginx.url}/api/general/products`, 4, { freshConnections: true });
     const third = await deploy('--image', image('v3'));
     const report = await load.stop();
-    console.log(`[image] broken v3: exit ${third.code} after ${third.ms} ms; ${third.output.split('\n').filter((l) => /FAILED|NOT ready|back to/.test(l)).join(' | ')}; GETs meanwhile ${report.sent}, ${report.failed} failed`);
+    console.log(
+      `[image] broken v3: exit ${third.code} after ${third.ms} ms; ${third.output
+        .split('\n')
+        .filter((l) => /FAILED|NOT ready|back to/.test(l))
+        .join(' | ')}; GETs meanwhile ${report.sent}, ${report.failed} failed`,
+    );
     expect(third.code).toBe(1);
     expect(third.output).toContain('FAILED the readiness gate');
     expect(report.failed).toBe(0);
     for (const server of servers) {
       expect(state(server, 'current-image')).toBe(image('v2'));
       expect(podman('inspect', '--format', '{{.ImageName}}', liveContainer(server))).toBe(image('v2'));
-      expect((await fetch(`http://127.0.0.1:${server.ports[state(server, 'live') === 'blue' ? 0 : 1]}/health/ready`)).status).toBe(200);
+      expect(
+        (await fetch(`http://127.0.0.1:${server.ports[state(server, 'live') === 'blue' ? 0 : 1]}/health/ready`)).status,
+      ).toBe(200);
     }
     expect(imageId(image('production'))).toBe(imageId(image('v2')));
     expect((await lb.get('/health/ready')).status).toBe(200);

@@ -33,11 +33,21 @@ function promtool(...args: string[]) {
   return { status: result.status, output: result.stdout + result.stderr };
 }
 
-const rules = (load(readFileSync(`${dir}alerts.yml`, 'utf8')) as { groups: { rules: Rule[] }[] }).groups.flatMap((group) => group.rules);
-const dashboard = JSON.parse(readFileSync(`${dir}grafana-dashboard.json`, 'utf8')) as { panels: DashboardPanel[]; templating: { list: { query: { query: string } }[] } };
+const rules = (load(readFileSync(`${dir}alerts.yml`, 'utf8')) as { groups: { rules: Rule[] }[] }).groups.flatMap(
+  (group) => group.rules,
+);
+const dashboard = JSON.parse(readFileSync(`${dir}grafana-dashboard.json`, 'utf8')) as {
+  panels: DashboardPanel[];
+  templating: { list: { query: { query: string } }[] };
+};
 const dashboardQueries = [
-  ...dashboard.panels.flatMap((panel) => (panel.targets ?? []).map((target) => ({ where: `dashboard panel "${panel.title}"`, expr: target.expr }))),
-  ...dashboard.templating.list.map((variable) => ({ where: 'dashboard variable', expr: variable.query.query.replace(/^label_values\((.*), \w+\)$/, '$1') })),
+  ...dashboard.panels.flatMap((panel) =>
+    (panel.targets ?? []).map((target) => ({ where: `dashboard panel "${panel.title}"`, expr: target.expr })),
+  ),
+  ...dashboard.templating.list.map((variable) => ({
+    where: 'dashboard variable',
+    expr: variable.query.query.replace(/^label_values\((.*), \w+\)$/, '$1'),
+  })),
 ];
 const alertQueries = rules.map((rule) => ({ where: `alert ${rule.alert}`, expr: rule.expr }));
 /** Series Prometheus makes itself, not the app. */
@@ -58,11 +68,19 @@ describe('deploy/monitoring', () => {
   });
 
   it('every alert has a promtool unit test that fires and one that does not; promtool test rules passes', () => {
-    const tests = (load(readFileSync(`${dir}alerts.test.yml`, 'utf8')) as { tests: AlertTest[] }).tests.flatMap((test) => test.alert_rule_test);
+    const tests = (load(readFileSync(`${dir}alerts.test.yml`, 'utf8')) as { tests: AlertTest[] }).tests.flatMap(
+      (test) => test.alert_rule_test,
+    );
     for (const rule of rules) {
       const cases = tests.filter((test) => test.alertname === rule.alert);
-      expect(cases.some((test) => test.exp_alerts.length > 0), `${rule.alert}: a case where it fires`).toBe(true);
-      expect(cases.some((test) => test.exp_alerts.length === 0), `${rule.alert}: a case where it does not fire`).toBe(true);
+      expect(
+        cases.some((test) => test.exp_alerts.length > 0),
+        `${rule.alert}: a case where it fires`,
+      ).toBe(true);
+      expect(
+        cases.some((test) => test.exp_alerts.length === 0),
+        `${rule.alert}: a case where it does not fire`,
+      ).toBe(true);
     }
     const { status, output } = promtool('test', 'rules', 'alerts.test.yml');
     expect(status, output).toBe(0);
@@ -72,7 +90,9 @@ describe('deploy/monitoring', () => {
   it('every dashboard query is valid PromQL (promtool parses each as a recording rule)', () => {
     const scratch = mkdtempSync(`${tmpdir()}/pick-dashboard-`);
     try {
-      const recording = dashboardQueries.map((query, i) => `      - record: dashboard:query_${i}\n        expr: ${JSON.stringify(query.expr)}`).join('\n');
+      const recording = dashboardQueries
+        .map((query, i) => `      - record: dashboard:query_${i}\n        expr: ${JSON.stringify(query.expr)}`)
+        .join('\n');
       writeFileSync(`${scratch}/dashboard-rules.yml`, `groups:\n  - name: dashboard\n    rules:\n${recording}\n`);
       const result = spawnSync('promtool', ['check', 'rules', `${scratch}/dashboard-rules.yml`], { encoding: 'utf8' });
       expect(result.status, result.stdout + result.stderr).toBe(0);
@@ -80,7 +100,11 @@ describe('deploy/monitoring', () => {
       rmSync(scratch, { recursive: true, force: true });
     }
     // Rows: rush, catalog, workers.
-    expect(dashboard.panels.filter((panel) => panel.type === 'row').map((panel) => panel.title)).toEqual(['Rush (FCFS coupons)', 'Catalog', 'Workers']);
+    expect(dashboard.panels.filter((panel) => panel.type === 'row').map((panel) => panel.title)).toEqual([
+      'Rush (FCFS coupons)',
+      'Catalog',
+      'Workers',
+    ]);
   });
 
   describe('against the metrics a running app exports', () => {
@@ -90,8 +114,13 @@ describe('deploy/monitoring', () => {
       t = await startTestApp();
       // Names from the registry itself (a metric with no sample yet still counts), histograms with their series.
       const metrics = await metricsRegistry.getMetricsAsJSON();
-      const series: Record<string, string[]> = { histogram: ['_bucket', '_sum', '_count'], summary: ['', '_sum', '_count'] };
-      exported = new Set(metrics.flatMap((metric) => (series[String(metric.type)] ?? ['']).map((suffix) => metric.name + suffix)));
+      const series: Record<string, string[]> = {
+        histogram: ['_bucket', '_sum', '_count'],
+        summary: ['', '_sum', '_count'],
+      };
+      exported = new Set(
+        metrics.flatMap((metric) => (series[String(metric.type)] ?? ['']).map((suffix) => metric.name + suffix)),
+      );
     });
     afterAll(() => t?.close());
 
@@ -102,7 +131,8 @@ describe('deploy/monitoring', () => {
         // The app's metrics all start with pick_ (no label name does); `up` is Prometheus' own.
         const names = [...expr.matchAll(/\b(pick_[a-zA-Z0-9_:]+|up(?=\{))/g)].map((match) => match[1]);
         if (names.length === 0) unknown.push(`${where}: no metric in ${expr}`);
-        for (const name of names) if (!exported.has(name) && !PROMETHEUS_OWN.has(name)) unknown.push(`${where}: ${name}`);
+        for (const name of names)
+          if (!exported.has(name) && !PROMETHEUS_OWN.has(name)) unknown.push(`${where}: ${name}`);
       }
       expect(unknown).toEqual([]);
     });
@@ -114,7 +144,8 @@ describe('deploy/monitoring', () => {
     it('readiness is exported: pick_ready is 1 on a ready app, each check is up', async () => {
       const text = await metricsRegistry.metrics();
       expect(text).toMatch(/^pick_ready\{[^}]*\} 1$/m);
-      for (const check of ['mysql', 'redis', 'transport', 'queue']) expect(text).toMatch(new RegExp(`^pick_readiness_check_up\\{[^}]*check="${check}"[^}]*\\} 1$`, 'm'));
+      for (const check of ['mysql', 'redis', 'transport', 'queue'])
+        expect(text).toMatch(new RegExp(`^pick_readiness_check_up\\{[^}]*check="${check}"[^}]*\\} 1$`, 'm'));
     });
   });
 });

@@ -14,7 +14,11 @@ import { testEnv } from '../../src/testing/test-env.js';
 
 const root = new URL('../..', import.meta.url).pathname;
 const render = (args: string[], env: Record<string, string>) =>
-  spawnSync('bash', ['deploy/provision/security.sh', ...args], { cwd: root, env: { PATH: process.env.PATH ?? '', ...env }, encoding: 'utf8' });
+  spawnSync('bash', ['deploy/provision/security.sh', ...args], {
+    cwd: root,
+    env: { PATH: process.env.PATH ?? '', ...env },
+    encoding: 'utf8',
+  });
 
 describe('provisioning: rendered firewall rules', () => {
   const env = { OPS_SSH_RANGE: '203.0.113.0/24', APP_SERVERS: '10.0.0.11 10.0.0.12', NGINX_SERVERS: '10.0.0.10' };
@@ -29,23 +33,40 @@ describe('provisioning: rendered firewall rules', () => {
     for (const tier of ['app', 'nginx', 'mysql', 'redis']) {
       const lines = rules(tier);
       expect(lines.slice(0, 2)).toEqual(['ufw default deny incoming', 'ufw default allow outgoing']);
-      expect(allows(lines).filter((line) => / port 22 /.test(line))).toEqual(["ufw allow proto tcp from 203.0.113.0/24 to any port 22 comment 'ssh from ops'"]);
+      expect(allows(lines).filter((line) => / port 22 /.test(line))).toEqual([
+        "ufw allow proto tcp from 203.0.113.0/24 to any port 22 comment 'ssh from ops'",
+      ]);
     }
   });
 
   it('MySQL and Redis only from the app servers; the app port only from Nginx; Nginx public on 80/443', () => {
     const only = (tier: string) => allows(rules(tier)).filter((line) => !/ port 22 /.test(line));
-    expect(only('mysql')).toEqual(['10.0.0.11', '10.0.0.12'].map((ip) => `ufw allow proto tcp from ${ip} to any port 3306 comment 'mysql from app'`));
-    expect(only('redis')).toEqual(['10.0.0.11', '10.0.0.12'].map((ip) => `ufw allow proto tcp from ${ip} to any port 6379 comment 'redis from app'`));
+    expect(only('mysql')).toEqual(
+      ['10.0.0.11', '10.0.0.12'].map(
+        (ip) => `ufw allow proto tcp from ${ip} to any port 3306 comment 'mysql from app'`,
+      ),
+    );
+    expect(only('redis')).toEqual(
+      ['10.0.0.11', '10.0.0.12'].map(
+        (ip) => `ufw allow proto tcp from ${ip} to any port 6379 comment 'redis from app'`,
+      ),
+    );
     expect(only('app')).toEqual(["ufw allow proto tcp from 10.0.0.10 to any port 3000:3001 comment 'app from nginx'"]);
-    expect(only('nginx').map((line) => line.replace(/ comment .*/, ''))).toEqual(['ufw allow proto tcp from any to any port 80', 'ufw allow proto tcp from any to any port 443']);
+    expect(only('nginx').map((line) => line.replace(/ comment .*/, ''))).toEqual([
+      'ufw allow proto tcp from any to any port 80',
+      'ufw allow proto tcp from any to any port 443',
+    ]);
   });
 
-  it('the workers\' metrics ports only from MONITORING_SERVERS, when given', () => {
+  it("the workers' metrics ports only from MONITORING_SERVERS, when given", () => {
     const result = render(['ufw', 'app'], { ...env, MONITORING_SERVERS: '10.0.0.30', OPS_WORKERS: '4' });
     expect(result.status, result.stderr).toBe(0);
-    expect(allows(result.stdout.trim().split('\n')).filter((line) => /metrics/.test(line))).toEqual(["ufw allow proto tcp from 10.0.0.30 to any port 9464:9467 comment 'metrics from prometheus'"]);
-    expect(render(['ufw', 'app'], { ...env, MONITORING_SERVERS: '10.0.0.30;x' }).stderr).toContain('MONITORING_SERVERS');
+    expect(allows(result.stdout.trim().split('\n')).filter((line) => /metrics/.test(line))).toEqual([
+      "ufw allow proto tcp from 10.0.0.30 to any port 9464:9467 comment 'metrics from prometheus'",
+    ]);
+    expect(render(['ufw', 'app'], { ...env, MONITORING_SERVERS: '10.0.0.30;x' }).stderr).toContain(
+      'MONITORING_SERVERS',
+    );
   });
 
   it('refuses to render without the ops range, with a bad address or an unknown tier', () => {
@@ -82,14 +103,26 @@ describe('provisioning: Redis ACL and MySQL grants, applied', () => {
 
   beforeAll(async () => {
     mkdirSync(dir, { recursive: true });
-    const acl = render(['redis-acl'], { REDIS_PREFIX: prefix, REDIS_PASSWORD: secrets.app, REDIS_ADMIN_PASSWORD: secrets.admin });
+    const acl = render(['redis-acl'], {
+      REDIS_PREFIX: prefix,
+      REDIS_PASSWORD: secrets.app,
+      REDIS_ADMIN_PASSWORD: secrets.admin,
+    });
     expect(acl.status, acl.stderr).toBe(0);
     writeFileSync(`${dir}/users.acl`, acl.stdout);
     // DEBUG enabled in the server, so that only the ACL can refuse it (Redis 7 turns it off by default).
-    redis = new OwnRedis(redisPort, { aof: false, args: ['--aclfile', `${dir}/users.acl`, '--enable-debug-command', 'yes'] });
+    redis = new OwnRedis(redisPort, {
+      aof: false,
+      args: ['--aclfile', `${dir}/users.acl`, '--enable-debug-command', 'yes'],
+    });
     await redis.start({ fresh: true });
     const grants = render(['mysql-grants'], {
-      DB_NAME: dbName, DB_USER: users.app, DB_PASSWORD: secrets.db, DB_MIGRATION_USER: users.migration, DB_MIGRATION_PASSWORD: secrets.migration, APP_HOSTS: '127.0.0.1 localhost',
+      DB_NAME: dbName,
+      DB_USER: users.app,
+      DB_PASSWORD: secrets.db,
+      DB_MIGRATION_USER: users.migration,
+      DB_MIGRATION_PASSWORD: secrets.migration,
+      APP_HOSTS: '127.0.0.1 localhost',
     });
     expect(grants.status, grants.stderr).toBe(0);
     execFileSync('mysql', ['-uroot'], { input: grants.stdout });
@@ -99,12 +132,16 @@ describe('provisioning: Redis ACL and MySQL grants, applied', () => {
     await t?.close();
     await redis?.stop();
     for (const user of Object.values(users)) {
-      for (const host of ['127.0.0.1', 'localhost']) execFileSync('mysql', ['-uroot', '-e', `drop user if exists '${user}'@'${host}'`]);
+      for (const host of ['127.0.0.1', 'localhost'])
+        execFileSync('mysql', ['-uroot', '-e', `drop user if exists '${user}'@'${host}'`]);
     }
   });
 
   it('the ACL lists exactly the broadcast channels the app uses', () => {
-    const acl = render(['redis-acl'], { REDIS_PASSWORD: 'app-password-in-clear', REDIS_ADMIN_PASSWORD: 'admin-password-in-clear' }).stdout;
+    const acl = render(['redis-acl'], {
+      REDIS_PASSWORD: 'app-password-in-clear',
+      REDIS_ADMIN_PASSWORD: 'admin-password-in-clear',
+    }).stdout;
     const channels = [...acl.matchAll(/&([^\s*]+)(?=\s)/g)].map((m) => m[1]);
     expect(channels.sort()).toEqual(Object.values(BroadcastEvents).sort());
     expect(acl).toMatch(/^user pick on #[0-9a-f]{64} resetkeys ~pick:\* resetchannels &pick:\* /m);
@@ -113,7 +150,13 @@ describe('provisioning: Redis ACL and MySQL grants, applied', () => {
   });
 
   it('Redis: the app user reaches its prefix and channels only, and is refused FLUSHALL, FLUSHDB, CONFIG, KEYS, DEBUG', async () => {
-    const app = new Redis({ port: redisPort, username: 'pick', password: secrets.app, lazyConnect: true, maxRetriesPerRequest: 0 });
+    const app = new Redis({
+      port: redisPort,
+      username: 'pick',
+      password: secrets.app,
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+    });
     try {
       await app.connect();
       expect(await app.set(`${prefix}:probe`, '1')).toBe('OK');
@@ -121,7 +164,10 @@ describe('provisioning: Redis ACL and MySQL grants, applied', () => {
       expect(await app.publish(`${prefix}:bull:probe`, 'x')).toBe(0);
       expect(await app.publish(BroadcastEvents.PRODUCT_CHANGED, 'x')).toBe(0);
       const refused = async (what: string, command: () => Promise<unknown>) => {
-        const error = await command().then(() => null, (e: Error) => e);
+        const error = await command().then(
+          () => null,
+          (e: Error) => e,
+        );
         expect(error?.message, what).toMatch(/NOPERM/);
       };
       await refused('a key outside the prefix', () => app.set('other:probe', '1'));
@@ -134,7 +180,9 @@ describe('provisioning: Redis ACL and MySQL grants, applied', () => {
       await refused('SHUTDOWN', () => app.call('SHUTDOWN'));
       await refused('ACL', () => app.call('ACL', 'LIST'));
       // No password: the `default` user is off.
-      const anonymous = spawnSync('redis-cli', ['-p', String(redisPort), 'get', `${prefix}:probe`], { encoding: 'utf8' });
+      const anonymous = spawnSync('redis-cli', ['-p', String(redisPort), 'get', `${prefix}:probe`], {
+        encoding: 'utf8',
+      });
       expect(anonymous.stdout + anonymous.stderr).toMatch(/NOAUTH/);
     } finally {
       app.disconnect();
@@ -143,21 +191,41 @@ describe('provisioning: Redis ACL and MySQL grants, applied', () => {
 
   it('MySQL: the app user has data privileges only; the migration user changes the schema', () => {
     expect(mysqlAs(users.app, secrets.db, 'select count(*) from member').status).toBe(0);
-    const dml = mysqlAs(users.app, secrets.db, "start transaction; select id from member order by id limit 1 for update; update member set updated_at = updated_at where id = 0; delete from member where id = 0; select get_lock('pick_sec_probe', 1); rollback;");
+    const dml = mysqlAs(
+      users.app,
+      secrets.db,
+      "start transaction; select id from member order by id limit 1 for update; update member set updated_at = updated_at where id = 0; delete from member where id = 0; select get_lock('pick_sec_probe', 1); rollback;",
+    );
     expect(dml.status, dml.stderr).toBe(0);
-    for (const ddl of ['create table sec_probe (id int)', 'alter table member add column sec_probe int', 'drop table member_coupon', 'create index sec_probe on member (name)', `create database ${dbName}_sec_probe`, `grant select on ${dbName}.* to '${users.migration}'@'127.0.0.1'`]) {
+    for (const ddl of [
+      'create table sec_probe (id int)',
+      'alter table member add column sec_probe int',
+      'drop table member_coupon',
+      'create index sec_probe on member (name)',
+      `create database ${dbName}_sec_probe`,
+      `grant select on ${dbName}.* to '${users.migration}'@'127.0.0.1'`,
+    ]) {
       const result = mysqlAs(users.app, secrets.db, ddl);
       expect(result.status, ddl).not.toBe(0);
       expect(result.stderr, ddl).toMatch(/denied/i);
     }
-    const migration = mysqlAs(users.migration, secrets.migration, 'create table sec_probe (id int primary key); alter table sec_probe add column n int; create index sec_probe_n on sec_probe (n); drop table sec_probe;');
+    const migration = mysqlAs(
+      users.migration,
+      secrets.migration,
+      'create table sec_probe (id int primary key); alter table sec_probe add column n int; create index sec_probe_n on sec_probe (n); drop table sec_probe;',
+    );
     expect(migration.status, migration.stderr).toBe(0);
   });
 
   it('the migration step connects as DB_MIGRATION_USER; the app user alone cannot run it', () => {
     const base = { ...process.env, DB_USER: users.app, DB_PASSWORD: secrets.db };
-    const run = (env: NodeJS.ProcessEnv) => spawnSync(process.execPath, ['dist/src/cli/migrate.js', 'up'], { cwd: root, env, encoding: 'utf8' });
-    const withMigrationUser = run({ ...base, DB_MIGRATION_USER: users.migration, DB_MIGRATION_PASSWORD: secrets.migration });
+    const run = (env: NodeJS.ProcessEnv) =>
+      spawnSync(process.execPath, ['dist/src/cli/migrate.js', 'up'], { cwd: root, env, encoding: 'utf8' });
+    const withMigrationUser = run({
+      ...base,
+      DB_MIGRATION_USER: users.migration,
+      DB_MIGRATION_PASSWORD: secrets.migration,
+    });
     expect(withMigrationUser.status, withMigrationUser.stderr).toBe(0);
     expect(withMigrationUser.stdout).toContain('database is up to date');
     const appOnly = run(base);
@@ -169,22 +237,45 @@ describe('provisioning: Redis ACL and MySQL grants, applied', () => {
     const admins = new Redis({ port: redisPort, username: 'admin', password: secrets.admin, lazyConnect: true });
     await admins.connect();
     await admins.call('ACL', 'LOG', 'RESET'); // the refusals provoked above
-    t = await startTestApp({ REDIS_PORT: String(redisPort), REDIS_DB: '0', REDIS_USERNAME: 'pick', REDIS_PASSWORD: secrets.app, DB_USER: users.app, DB_PASSWORD: secrets.db, COUPON_SWEEP_INTERVAL_MS: '500' });
+    t = await startTestApp({
+      REDIS_PORT: String(redisPort),
+      REDIS_DB: '0',
+      REDIS_USERNAME: 'pick',
+      REDIS_PASSWORD: secrets.app,
+      DB_USER: users.app,
+      DB_PASSWORD: secrets.db,
+      COUPON_SWEEP_INTERVAL_MS: '500',
+    });
     expect((await t.http.get('/health/ready')).status).toBe(200);
     const member = await t.http.member('CUSTOMER');
     const rotated = await t.http.post('/api/auth/token/refresh', { refreshToken: member.refreshToken });
     expect(rotated.status).toBe(200);
     const seller = await t.http.member('SELLER');
-    const product = await t.http.post('/api/seller/products', { name: 'ACL shirt', price: 1000, description: 'x', stock: 1, category: 'TOP', status: 'IN_STOCK' }, seller.accessToken);
+    const product = await t.http.post(
+      '/api/seller/products',
+      { name: 'ACL shirt', price: 1000, description: 'x', stock: 1, category: 'TOP', status: 'IN_STOCK' },
+      seller.accessToken,
+    );
     expect(product.status).toBe(201);
     expect((await t.http.get(`/api/general/products/${product.body.id}`)).status).toBe(200);
     const admin = await testAdminToken();
     const { eventId, couponIds } = await createEvent(t.http, admin, eventBody({ max: 5 }));
     const path = `/api/events/${eventId}/coupons/${couponIds[0]}/issue`;
     expect((await t.http.post(path, undefined, rotated.body.accessToken)).status).toBe(202);
-    await until('claim persisted by Bull', () => t!.http.get(path, rotated.body.accessToken), (r) => r.body.status === 'ISSUED', 15_000);
+    await until(
+      'claim persisted by Bull',
+      () => t!.http.get(path, rotated.body.accessToken),
+      (r) => r.body.status === 'ISSUED',
+      15_000,
+    );
     expect((await t.http.post('/api/auth/logout-all', undefined, rotated.body.accessToken)).status).toBe(204);
-    await until('token refused after logout-all', () => t!.http.get(path, rotated.body.accessToken), (r) => r.body?.code === 'SESSION_ENDED', 5_000, 20);
+    await until(
+      'token refused after logout-all',
+      () => t!.http.get(path, rotated.body.accessToken),
+      (r) => r.body?.code === 'SESSION_ENDED',
+      5_000,
+      20,
+    );
     // Nothing the app did was refused by the ACL.
     try {
       expect(await admins.call('ACL', 'LOG')).toEqual([]);

@@ -17,7 +17,13 @@ export interface TestNginxOptions {
 }
 
 /** render.sh settings for load tests: every request comes from 127.0.0.1, so the per-address limits are raised. */
-export const LOAD_TEST_LIMITS = { AUTH_RATE: '10000r/s', AUTH_BURST: '10000', CLAIM_RATE: '10000r/s', CLAIM_BURST: '10000', CONN_LIMIT: '10000' };
+export const LOAD_TEST_LIMITS = {
+  AUTH_RATE: '10000r/s',
+  AUTH_BURST: '10000',
+  CLAIM_RATE: '10000r/s',
+  CLAIM_BURST: '10000',
+  CONN_LIMIT: '10000',
+};
 
 /**
  * A real nginx (Debian's package) on loopback, running deploy/nginx/pick.conf.template rendered
@@ -58,7 +64,23 @@ export class TestNginx {
     if (tlsPort) {
       execFileSync(
         'openssl',
-        ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1', '-keyout', `${this.dir}/tls.key`, '-out', this.caFile],
+        [
+          'req',
+          '-x509',
+          '-newkey',
+          'rsa:2048',
+          '-nodes',
+          '-days',
+          '2',
+          '-subj',
+          '/CN=localhost',
+          '-addext',
+          'subjectAltName=DNS:localhost,IP:127.0.0.1',
+          '-keyout',
+          `${this.dir}/tls.key`,
+          '-out',
+          this.caFile,
+        ],
         { stdio: 'pipe' },
       );
     }
@@ -69,7 +91,15 @@ export class TestNginx {
       LISTEN: `127.0.0.1:${this.port}`,
       SERVER_NAME: 'localhost',
       ACCESS_LOG: this.accessLog,
-      ...(tlsPort ? { TLS: 'on', TLS_LISTEN: `127.0.0.1:${tlsPort}`, TLS_CERT: this.caFile, TLS_KEY: `${this.dir}/tls.key`, ACME_ROOT: `${this.dir}/acme` } : { TLS: 'off' }),
+      ...(tlsPort
+        ? {
+            TLS: 'on',
+            TLS_LISTEN: `127.0.0.1:${tlsPort}`,
+            TLS_CERT: this.caFile,
+            TLS_KEY: `${this.dir}/tls.key`,
+            ACME_ROOT: `${this.dir}/acme`,
+          }
+        : { TLS: 'off' }),
       ...this.options.render,
     };
     execFileSync('bash', [`${root}deploy/nginx/render.sh`, `${this.dir}/pick.conf`], { env });
@@ -93,7 +123,9 @@ http {
 `,
     );
     execFileSync(nginxBin(), ['-t', '-q', '-p', this.dir, '-c', `${this.dir}/nginx.conf`], { stdio: 'pipe' });
-    this.child = spawn(nginxBin(), ['-p', this.dir, '-c', `${this.dir}/nginx.conf`, '-g', 'daemon off;'], { stdio: 'ignore' });
+    this.child = spawn(nginxBin(), ['-p', this.dir, '-c', `${this.dir}/nginx.conf`, '-g', 'daemon off;'], {
+      stdio: 'ignore',
+    });
     const deadline = Date.now() + 10_000;
     while (Date.now() < deadline) {
       try {
@@ -110,17 +142,33 @@ http {
    * One request on a new connection, over HTTPS trusting the test certificate when `url` is https
    * (fetch cannot be given a CA), else plain HTTP; redirects are not followed.
    */
-  send(method: string, url: string, options: { headers?: Record<string, string>; body?: string | Buffer } = {}): Promise<{ status: number; headers: IncomingHttpHeaders; body: string }> {
+  send(
+    method: string,
+    url: string,
+    options: { headers?: Record<string, string>; body?: string | Buffer } = {},
+  ): Promise<{ status: number; headers: IncomingHttpHeaders; body: string }> {
     const target = new URL(url);
     const secure = target.protocol === 'https:';
     return new Promise((resolve, reject) => {
       const request = (secure ? httpsRequest : httpRequest)(
         target,
-        { method, headers: options.headers, agent: false, ...(secure && { ca: readFileSync(this.caFile) }), timeout: 15_000 },
+        {
+          method,
+          headers: options.headers,
+          agent: false,
+          ...(secure && { ca: readFileSync(this.caFile) }),
+          timeout: 15_000,
+        },
         (response) => {
           const chunks: Buffer[] = [];
           response.on('data', (chunk: Buffer) => chunks.push(chunk));
-          response.on('end', () => resolve({ status: response.statusCode ?? 0, headers: response.headers, body: Buffer.concat(chunks).toString('utf8') }));
+          response.on('end', () =>
+            resolve({
+              status: response.statusCode ?? 0,
+              headers: response.headers,
+              body: Buffer.concat(chunks).toString('utf8'),
+            }),
+          );
           response.on('error', reject);
         },
       );
@@ -137,7 +185,11 @@ http {
 
   /** What deploy/lb.sh needs to switch this nginx's upstream (deploy.sh --lb local:...). */
   lbEnv(): Record<string, string> {
-    return { UPSTREAM_FILE: this.upstreamFile, NGINX: `${nginxBin()} -p ${this.dir} -c ${this.dir}/nginx.conf`, NGINX_PID: `${this.dir}/nginx.pid` };
+    return {
+      UPSTREAM_FILE: this.upstreamFile,
+      NGINX: `${nginxBin()} -p ${this.dir} -c ${this.dir}/nginx.conf`,
+      NGINX_PID: `${this.dir}/nginx.pid`,
+    };
   }
 
   async stop(): Promise<void> {
@@ -151,7 +203,8 @@ http {
 }
 
 export function nginxBin(): string {
-  for (const candidate of ['/usr/sbin/nginx', '/usr/local/sbin/nginx', '/usr/local/bin/nginx']) if (existsSync(candidate)) return candidate;
+  for (const candidate of ['/usr/sbin/nginx', '/usr/local/sbin/nginx', '/usr/local/bin/nginx'])
+    if (existsSync(candidate)) return candidate;
   throw new Error('nginx is not installed: apt-get install -y nginx-light (.ci/run does it)');
 }
 

@@ -18,7 +18,16 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { Pm2Cluster } from '../../src/testing/cluster.js';
-import { buildAndSeed, machine, median, round2, runLoad, writeResult, type BenchResult, type LoadResult } from './support.js';
+import {
+  buildAndSeed,
+  machine,
+  median,
+  round2,
+  runLoad,
+  writeResult,
+  type BenchResult,
+  type LoadResult,
+} from './support.js';
 
 const root = new URL('../..', import.meta.url).pathname;
 const setting = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
@@ -37,7 +46,11 @@ const LIST_PATHS = [
 type Target = 'cachedList' | 'uncachedList' | 'trivial' | 'bare';
 
 /** Starts bench/bare-server.mjs on `port` with `workers` workers answering `pages` (path → body). */
-async function startBareCluster(port: number, workers: number, pages: Record<string, string>): Promise<{ url: string; stop: () => void }> {
+async function startBareCluster(
+  port: number,
+  workers: number,
+  pages: Record<string, string>,
+): Promise<{ url: string; stop: () => void }> {
   const dir = mkdtempSync(`${tmpdir()}/pick-bare-`);
   writeFileSync(`${dir}/pages.json`, JSON.stringify(pages));
   const child: ChildProcess = spawn(
@@ -65,7 +78,6 @@ async function startBareCluster(port: number, workers: number, pages: Record<str
   return { url: `http://127.0.0.1:${port}`, stop };
 }
 
-
 export default async function run(): Promise<BenchResult> {
   const startedAt = new Date().toISOString();
   const { cores, cpuModel } = machine();
@@ -86,14 +98,26 @@ export default async function run(): Promise<BenchResult> {
   buildAndSeed(env);
 
   const cacheOn = new Pm2Cluster({ name: 'bench-cache-on', port: portBase, instances: cores, env });
-  const cacheOff = new Pm2Cluster({ name: 'bench-cache-off', port: portBase + 1, instances: cores, env: { ...env, CACHE_ENABLED: 'false' } });
+  const cacheOff = new Pm2Cluster({
+    name: 'bench-cache-off',
+    port: portBase + 1,
+    instances: cores,
+    env: { ...env, CACHE_ENABLED: 'false' },
+  });
   let bare: { url: string; stop: () => void } | undefined;
   const runs: Record<Target, LoadResult[]> = { cachedList: [], uncachedList: [], trivial: [], bare: [] };
-  const series: Record<string, [number, number][]> = { cachedListReqPerSec: [], uncachedListReqPerSec: [], trivialReqPerSec: [], bareReqPerSec: [] };
+  const series: Record<string, [number, number][]> = {
+    cachedListReqPerSec: [],
+    uncachedListReqPerSec: [],
+    trivialReqPerSec: [],
+    bareReqPerSec: [],
+  };
   const notes: string[] = [];
   const benchStart = Date.now();
   try {
-    console.log(`[catalog] starting two PM2 clusters of ${cores} workers (cache on :${portBase}, cache off :${portBase + 1})`);
+    console.log(
+      `[catalog] starting two PM2 clusters of ${cores} workers (cache on :${portBase}, cache off :${portBase + 1})`,
+    );
     await Promise.all([cacheOn.start(), cacheOff.start()]);
 
     // Same code, same data: both clusters must answer the same page.
@@ -109,7 +133,9 @@ export default async function run(): Promise<BenchResult> {
       pages[path] = await response.text();
     }
     bare = await startBareCluster(portBase + 2, cores, pages);
-    console.log(`[catalog] bare node:http cluster of ${cores} workers on :${portBase + 2} serving the same ${LIST_PATHS.length} pages`);
+    console.log(
+      `[catalog] bare node:http cluster of ${cores} workers on :${portBase + 2} serving the same ${LIST_PATHS.length} pages`,
+    );
 
     const targets: Record<Target, { url: string; paths: string[] }> = {
       cachedList: { url: cacheOn.url, paths: LIST_PATHS },
@@ -118,7 +144,12 @@ export default async function run(): Promise<BenchResult> {
       bare: { url: bare.url, paths: LIST_PATHS },
     };
     const load = (target: Target, duration: number) =>
-      runLoad({ url: targets[target].url, connections, duration, requests: targets[target].paths.map((path) => ({ method: 'GET' as const, path })) });
+      runLoad({
+        url: targets[target].url,
+        connections,
+        duration,
+        requests: targets[target].paths.map((path) => ({ method: 'GET' as const, path })),
+      });
 
     for (const target of Object.keys(targets) as Target[]) await load(target, 2); // warm-up: JIT, pools, caches
     for (let round = 1; round <= rounds; round++) {
@@ -129,8 +160,11 @@ export default async function run(): Promise<BenchResult> {
         runs[target].push(result);
         series[`${target}ReqPerSec`].push([Math.round(at), result.reqPerSec]);
         const bad = result.requests - result.statuses['2xx'];
-        if (bad > 0 || result.errors > 0) notes.push(`${target} round ${round}: ${bad} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts`);
-        console.log(`[catalog] round ${round} ${target.padEnd(12)} ${String(result.reqPerSec).padStart(6)} req/s  p50 ${result.p50Ms} ms  p99 ${result.p99Ms} ms`);
+        if (bad > 0 || result.errors > 0)
+          notes.push(`${target} round ${round}: ${bad} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts`);
+        console.log(
+          `[catalog] round ${round} ${target.padEnd(12)} ${String(result.reqPerSec).padStart(6)} req/s  p50 ${result.p50Ms} ms  p99 ${result.p99Ms} ms`,
+        );
       }
     }
   } finally {
@@ -170,10 +204,16 @@ export default async function run(): Promise<BenchResult> {
       ...notes,
     ],
   };
-  console.log(`[catalog] cached list ${figures.cachedListReqPerSec} req/s (p50 ${figures.cachedListP50Ms} / p99 ${figures.cachedListP99Ms} ms), uncached ${figures.uncachedListReqPerSec} req/s (p50 ${figures.uncachedListP50Ms} / p99 ${figures.uncachedListP99Ms} ms), trivial ${figures.trivialReqPerSec} req/s (p50 ${figures.trivialP50Ms} / p99 ${figures.trivialP99Ms} ms)`);
+  console.log(
+    `[catalog] cached list ${figures.cachedListReqPerSec} req/s (p50 ${figures.cachedListP50Ms} / p99 ${figures.cachedListP99Ms} ms), uncached ${figures.uncachedListReqPerSec} req/s (p50 ${figures.uncachedListP50Ms} / p99 ${figures.uncachedListP99Ms} ms), trivial ${figures.trivialReqPerSec} req/s (p50 ${figures.trivialP50Ms} / p99 ${figures.trivialP99Ms} ms)`,
+  );
   result.notes?.slice(3, 7).forEach((note) => console.log(`[catalog] ${note}`));
-  console.log(`[catalog] bare ceiling ${figures.bareReqPerSec} req/s (p50 ${figures.bareP50Ms} / p99 ${figures.bareP99Ms} ms)`);
-  console.log(`[catalog] cached/uncached ${result.ratios.cachedOverUncached} (target >= 4), cached list/trivial ${result.ratios.cachedListOverTrivial} (target >= 0.7), cached list/bare ${result.ratios.cachedListOverBare} (target >= 0.6), trivial/bare ${result.ratios.trivialOverBare}`);
+  console.log(
+    `[catalog] bare ceiling ${figures.bareReqPerSec} req/s (p50 ${figures.bareP50Ms} / p99 ${figures.bareP99Ms} ms)`,
+  );
+  console.log(
+    `[catalog] cached/uncached ${result.ratios.cachedOverUncached} (target >= 4), cached list/trivial ${result.ratios.cachedListOverTrivial} (target >= 0.7), cached list/bare ${result.ratios.cachedListOverBare} (target >= 0.6), trivial/bare ${result.ratios.trivialOverBare}`,
+  );
   return result;
 }
 

@@ -76,9 +76,25 @@ export default async function run(): Promise<BenchResult> {
         title: 'Bench rush',
         ...window,
         coupons: [
-          { name: 'Bench coupon', discountType: 'PERCENTAGE', discountValue: 10, minimumProductPrice: 0, validFrom: window.startsAt, validUntil: window.endsAt, maxIssuance: stock },
+          {
+            name: 'Bench coupon',
+            discountType: 'PERCENTAGE',
+            discountValue: 10,
+            minimumProductPrice: 0,
+            validFrom: window.startsAt,
+            validUntil: window.endsAt,
+            maxIssuance: stock,
+          },
           // A coupon of its own for the claim path's warm-up, so the measured coupon starts untouched.
-          { name: 'Warm-up coupon', discountType: 'PERCENTAGE', discountValue: 5, minimumProductPrice: 0, validFrom: window.startsAt, validUntil: window.endsAt, maxIssuance: 1_000_000 },
+          {
+            name: 'Warm-up coupon',
+            discountType: 'PERCENTAGE',
+            discountValue: 5,
+            minimumProductPrice: 0,
+            validFrom: window.startsAt,
+            validUntil: window.endsAt,
+            maxIssuance: 1_000_000,
+          },
         ],
       },
       admin.accessToken,
@@ -101,9 +117,21 @@ export default async function run(): Promise<BenchResult> {
       url: cluster.url,
       connections: 20,
       duration: 2,
-      requests: [{ method: 'POST', path: warmPath, setupRequest: (request) => ({ ...request, headers: { ...request.headers, authorization: `Bearer ${members[warmNext++ % members.length].accessToken}` } }) }],
+      requests: [
+        {
+          method: 'POST',
+          path: warmPath,
+          setupRequest: (request) => ({
+            ...request,
+            headers: {
+              ...request.headers,
+              authorization: `Bearer ${members[warmNext++ % members.length].accessToken}`,
+            },
+          }),
+        },
+      ],
     });
-    for (const deadline = performance.now() + 60_000; performance.now() < deadline; ) {
+    for (const deadline = performance.now() + 60_000; performance.now() < deadline;) {
       const counts = await queue.getJobCounts();
       if (counts.waiting + counts.active + counts.delayed === 0) break;
       await new Promise((resolve) => setTimeout(resolve, 100));
@@ -117,7 +145,15 @@ export default async function run(): Promise<BenchResult> {
     const series: Record<string, [number, number][]> = { claimsAccepted: [], rowsInMysql: [] };
     const t0 = performance.now();
     let sampling = true;
-    const countRows = async () => Number((await orm.em.fork().getConnection().execute<{ n: number }[]>('select count(*) n from member_coupon where coupon_id = ?', [couponId]))[0].n);
+    const countRows = async () =>
+      Number(
+        (
+          await orm.em
+            .fork()
+            .getConnection()
+            .execute<{ n: number }[]>('select count(*) n from member_coupon where coupon_id = ?', [couponId])
+        )[0].n,
+      );
     const sampler = (async () => {
       while (sampling) {
         const at = Number(((performance.now() - t0) / 1000).toFixed(2));
@@ -139,7 +175,10 @@ export default async function run(): Promise<BenchResult> {
         {
           method: 'POST',
           path: claimPath,
-          setupRequest: (request) => ({ ...request, headers: { ...request.headers, authorization: `Bearer ${plan[next++ % plan.length].accessToken}` } }),
+          setupRequest: (request) => ({
+            ...request,
+            headers: { ...request.headers, authorization: `Bearer ${plan[next++ % plan.length].accessToken}` },
+          }),
         },
       ],
     });
@@ -157,7 +196,16 @@ export default async function run(): Promise<BenchResult> {
     const drainSec = (performance.now() - drainStarted) / 1000;
     sampling = false;
     await sampler;
-    const distinct = Number((await orm.em.fork().getConnection().execute<{ n: number }[]>('select count(distinct member_id) n from member_coupon where coupon_id = ?', [couponId]))[0].n);
+    const distinct = Number(
+      (
+        await orm.em
+          .fork()
+          .getConnection()
+          .execute<{ n: number }[]>('select count(distinct member_id) n from member_coupon where coupon_id = ?', [
+            couponId,
+          ])
+      )[0].n,
+    );
 
     const expectedAccepted = Math.min(stock, members.length);
     const notes = [
@@ -166,7 +214,8 @@ export default async function run(): Promise<BenchResult> {
       `claims: ${claims.statuses['2xx']} accepted (202), ${claims.statuses['4xx']} rejected (409), ${claims.statuses['5xx']} 5xx, ${claims.errors} errors`,
       `outcome: accepted ${accepted} (expected ${expectedAccepted}), rows ${rows}, distinct members ${distinct}`,
     ];
-    if (accepted !== expectedAccepted || rows !== accepted || distinct !== rows || claims.statuses['2xx'] !== accepted) notes.push('OUTCOME WRONG: see the figures');
+    if (accepted !== expectedAccepted || rows !== accepted || distinct !== rows || claims.statuses['2xx'] !== accepted)
+      notes.push('OUTCOME WRONG: see the figures');
     const result: BenchResult = {
       name: 'coupons',
       startedAt,

@@ -15,12 +15,25 @@
 import { spawn } from 'node:child_process';
 import http from 'node:http';
 import { Pm2Cluster } from '../../src/testing/cluster.js';
-import { buildAndSeed, machine, median, round2, runLoad, writeResult, type BenchResult, type LoadResult } from './support.js';
+import {
+  buildAndSeed,
+  machine,
+  median,
+  round2,
+  runLoad,
+  writeResult,
+  type BenchResult,
+  type LoadResult,
+} from './support.js';
 
 const root = new URL('../..', import.meta.url).pathname;
 const setting = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 
-const LIST_PATHS = ['/api/general/products', '/api/general/products?category=TOP', '/api/general/products?sort=LOW_PRICE'];
+const LIST_PATHS = [
+  '/api/general/products',
+  '/api/general/products?category=TOP',
+  '/api/general/products?sort=LOW_PRICE',
+];
 const FLOODED_EMAIL = 'seller@email.com';
 const HONEST = { email: 'customer@email.com', password: 'password' };
 
@@ -33,13 +46,21 @@ interface FloodOutcome {
 /** The flood in a child process for `seconds`; resolves with what it counted. */
 function flood(url: string, connections: number, seconds: number): Promise<FloodOutcome> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [`${root}perf/bench/login-flood.mjs`, url, String(connections), String(seconds), FLOODED_EMAIL], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const child = spawn(
+      process.execPath,
+      [`${root}perf/bench/login-flood.mjs`, url, String(connections), String(seconds), FLOODED_EMAIL],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
     let out = '';
     child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
     child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out.trim().split('\n').pop()!) as FloodOutcome) : reject(new Error(`login flood exited with ${code}`))));
+    child.on('exit', (code) =>
+      code === 0
+        ? resolve(JSON.parse(out.trim().split('\n').pop()!) as FloodOutcome)
+        : reject(new Error(`login flood exited with ${code}`)),
+    );
   });
 }
 
@@ -50,7 +71,12 @@ function honestLogin(url: string): Promise<{ status: number; ms: number }> {
   return new Promise((resolve, reject) => {
     const request = http.request(
       new URL('/api/auth/login', url),
-      { method: 'POST', localAddress: '127.0.0.2', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }, timeout: 15_000 },
+      {
+        method: 'POST',
+        localAddress: '127.0.0.2',
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+        timeout: 15_000,
+      },
       (response) => {
         response.resume();
         response.on('end', () => resolve({ status: response.statusCode ?? 0, ms: Date.now() - started }));
@@ -93,8 +119,19 @@ export default async function run(): Promise<BenchResult> {
   try {
     console.log(`[flood] starting a PM2 cluster of ${cores} workers on :${port} (throttles at their defaults)`);
     await cluster.start();
-    const list = () => runLoad({ url: cluster.url, connections, duration: seconds, requests: LIST_PATHS.map((path) => ({ method: 'GET' as const, path })) });
-    await runLoad({ url: cluster.url, connections, duration: 2, requests: LIST_PATHS.map((path) => ({ method: 'GET' as const, path })) }); // warm-up
+    const list = () =>
+      runLoad({
+        url: cluster.url,
+        connections,
+        duration: seconds,
+        requests: LIST_PATHS.map((path) => ({ method: 'GET' as const, path })),
+      });
+    await runLoad({
+      url: cluster.url,
+      connections,
+      duration: 2,
+      requests: LIST_PATHS.map((path) => ({ method: 'GET' as const, path })),
+    }); // warm-up
     for (let round = 1; round <= rounds; round++) {
       const order: ('quiet' | 'flooded')[] = round % 2 ? ['quiet', 'flooded'] : ['flooded', 'quiet'];
       for (const phase of order) {
@@ -114,9 +151,15 @@ export default async function run(): Promise<BenchResult> {
         runs[phase].push(result);
         series[`${phase}ReqPerSec`].push([at, result.reqPerSec]);
         const bad = result.requests - result.statuses['2xx'];
-        if (bad > 0 || result.errors > 0) notes.push(`${phase} round ${round}: ${bad} non-2xx, ${result.errors} errors`);
-        const extra = phase === 'flooded' ? `  flood ${JSON.stringify(floods.at(-1)!.statuses)}, honest login ${honest.at(-1)!.status} in ${honest.at(-1)!.ms} ms` : '';
-        console.log(`[flood] round ${round} ${phase.padEnd(8)} ${String(result.reqPerSec).padStart(6)} req/s  p99 ${result.p99Ms} ms${extra}`);
+        if (bad > 0 || result.errors > 0)
+          notes.push(`${phase} round ${round}: ${bad} non-2xx, ${result.errors} errors`);
+        const extra =
+          phase === 'flooded'
+            ? `  flood ${JSON.stringify(floods.at(-1)!.statuses)}, honest login ${honest.at(-1)!.status} in ${honest.at(-1)!.ms} ms`
+            : '';
+        console.log(
+          `[flood] round ${round} ${phase.padEnd(8)} ${String(result.reqPerSec).padStart(6)} req/s  p99 ${result.p99Ms} ms${extra}`,
+        );
       }
       await sleep(1000);
     }
@@ -157,7 +200,9 @@ export default async function run(): Promise<BenchResult> {
       ...notes,
     ],
   };
-  console.log(`[flood] cached list quiet ${figures.quietReqPerSec} req/s, flooded ${figures.floodedReqPerSec} req/s: ${result.ratios.floodedListOverQuiet} (target >= 0.8); flood ${figures.floodReqPerSec} req/s, ${Math.round(figures.floodRefusedShare * 100)} % refused; honest logins ${honestOk}/${honest.length}`);
+  console.log(
+    `[flood] cached list quiet ${figures.quietReqPerSec} req/s, flooded ${figures.floodedReqPerSec} req/s: ${result.ratios.floodedListOverQuiet} (target >= 0.8); flood ${figures.floodReqPerSec} req/s, ${Math.round(figures.floodRefusedShare * 100)} % refused; honest logins ${honestOk}/${honest.length}`,
+  );
   return result;
 }
 

@@ -86,14 +86,25 @@ type RunInfo = Pick<ReportInput, 'startedAt' | 'finishedAt' | 'failures' | 'node
 
 /** `npm run bench -- report <dir>`: renders report.md and the charts again from the JSON results in dir. */
 function rerender(dir: string): number {
-  const run = existsSync(`${dir}/run.json`) ? (JSON.parse(readFileSync(`${dir}/run.json`, 'utf8')) as RunInfo) : undefined;
+  const run = existsSync(`${dir}/run.json`)
+    ? (JSON.parse(readFileSync(`${dir}/run.json`, 'utf8')) as RunInfo)
+    : undefined;
   const results = readdirSync(dir)
     .filter((file) => file.endsWith('.json') && file !== 'run.json')
     .map((file) => JSON.parse(readFileSync(`${dir}/${file}`, 'utf8')) as BenchResult)
     .sort((a, b) => a.startedAt.localeCompare(b.startedAt));
   if (results.length === 0) throw new Error(`no benchmark results (*.json) in ${dir}`);
   const { cores, cpuModel } = results[0];
-  console.log(writeReport(dir, { results, cores, cpuModel, startedAt: results[0].startedAt, finishedAt: statSync(dir).mtime.toISOString(), ...run }));
+  console.log(
+    writeReport(dir, {
+      results,
+      cores,
+      cpuModel,
+      startedAt: results[0].startedAt,
+      finishedAt: statSync(dir).mtime.toISOString(),
+      ...run,
+    }),
+  );
   return 0;
 }
 
@@ -128,7 +139,9 @@ async function main(): Promise<number> {
       const result = await run();
       writeResult(result, stamp);
       results.push(result);
-      const missed = Object.entries(result.targets).filter(([ratio, target]) => (result.ratios[ratio] ?? -Infinity) < target);
+      const missed = Object.entries(result.targets).filter(
+        ([ratio, target]) => (result.ratios[ratio] ?? -Infinity) < target,
+      );
       progress.end(missed.length === 0 ? 'done' : `done, below target: ${missed.map(([ratio]) => ratio).join(', ')}`);
     } catch (error) {
       failures[name] = error instanceof Error ? (error.stack ?? error.message) : String(error);
@@ -141,11 +154,18 @@ async function main(): Promise<number> {
   console.info = consoleInfo;
 
   const { cores, cpuModel } = machine();
-  const run: RunInfo = { startedAt, finishedAt: new Date().toISOString(), failures, nodeVersion: process.versions.node };
+  const run: RunInfo = {
+    startedAt,
+    finishedAt: new Date().toISOString(),
+    failures,
+    nodeVersion: process.versions.node,
+  };
   writeFileSync(`${dir}/run.json`, JSON.stringify(run, null, 2) + '\n');
   const report = writeReport(dir, { results, cores, cpuModel, ...run });
   console.log(report);
-  const belowTarget = results.some((r) => Object.entries(r.targets).some(([ratio, target]) => (r.ratios[ratio] ?? -Infinity) < target));
+  const belowTarget = results.some((r) =>
+    Object.entries(r.targets).some(([ratio, target]) => (r.ratios[ratio] ?? -Infinity) < target),
+  );
   return Object.keys(failures).length > 0 || belowTarget ? 1 : 0;
 }
 

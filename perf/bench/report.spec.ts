@@ -2,7 +2,18 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { barChart, escapeXml, figureKind, formatNumber, humanize, lineChart, niceCeil, renderReport, writeReport, type ReportInput } from './report.js';
+import {
+  barChart,
+  escapeXml,
+  figureKind,
+  formatNumber,
+  humanize,
+  lineChart,
+  niceCeil,
+  renderReport,
+  writeReport,
+  type ReportInput,
+} from './report.js';
 import type { BenchResult } from './support.js';
 
 const catalog: BenchResult = {
@@ -10,7 +21,14 @@ const catalog: BenchResult = {
   startedAt: '2026-11-25T10:00:00.000Z',
   cores: 2,
   cpuModel: 'Test CPU',
-  figures: { cachedReqPerSec: 9120, uncachedReqPerSec: 1830, healthReqPerSec: 11200, cachedP99Ms: 31, uncachedP99Ms: 212, cachedP50Ms: 9.5 },
+  figures: {
+    cachedReqPerSec: 9120,
+    uncachedReqPerSec: 1830,
+    healthReqPerSec: 11200,
+    cachedP99Ms: 31,
+    uncachedP99Ms: 212,
+    cachedP50Ms: 9.5,
+  },
   ratios: { cachedOverUncached: 4.98, listOverTrivial: 0.81 },
   targets: { cachedOverUncached: 4, listOverTrivial: 0.5 },
   notes: ['2 PM2 workers; autocannon 100 connections for 10 s per route'],
@@ -25,8 +43,19 @@ const coupons: BenchResult = {
   ratios: { claimOverList: 0.7, drainRowsPerSecOverTarget: 0.9 },
   targets: { drainRowsPerSecOverTarget: 1 },
   series: {
-    claimsPerSec: [[0, 0], [1, 5200], [2, 6900], [3, 1200]],
-    pendingClaims: [[0, 0], [1, 3000], [2, 5200], [4, 800], [6, 0]],
+    claimsPerSec: [
+      [0, 0],
+      [1, 5200],
+      [2, 6900],
+      [3, 1200],
+    ],
+    pendingClaims: [
+      [0, 0],
+      [1, 3000],
+      [2, 5200],
+      [4, 800],
+      [6, 0],
+    ],
   },
 };
 
@@ -77,7 +106,13 @@ function parseXml(xml: string): string[] {
   return names;
 }
 
-const unescape = (text: string) => text.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&amp;/g, '&');
+const unescape = (text: string) =>
+  text
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&quot;/g, '"')
+    .replace(/&apos;/g, "'")
+    .replace(/&amp;/g, '&');
 
 describe('benchmark report', () => {
   const { markdown, charts } = renderReport(input);
@@ -92,7 +127,14 @@ describe('benchmark report', () => {
 
   it('renders one well-formed SVG per chart, each referenced from report.md', () => {
     expect(Object.keys(charts).sort()).toEqual(
-      ['catalog-latency.svg', 'catalog-throughput.svg', 'coupons-latency.svg', 'coupons-over-time.svg', 'coupons-throughput.svg', 'ratios.svg'].sort(),
+      [
+        'catalog-latency.svg',
+        'catalog-throughput.svg',
+        'coupons-latency.svg',
+        'coupons-over-time.svg',
+        'coupons-throughput.svg',
+        'ratios.svg',
+      ].sort(),
     );
     for (const [file, svg] of Object.entries(charts)) {
       const elements = parseXml(svg);
@@ -131,7 +173,10 @@ describe('benchmark report', () => {
   it("plots a benchmark's time series in one chart, a path through every point of each", () => {
     const svg = charts['coupons-over-time.svg'];
     const paths = [...svg.matchAll(/<path d="([^"]+)"/g)].map((m) => m[1].split(/[ML]/).filter(Boolean));
-    expect(paths.map((p) => p.length)).toEqual([coupons.series!.claimsPerSec.length, coupons.series!.pendingClaims.length]);
+    expect(paths.map((p) => p.length)).toEqual([
+      coupons.series!.claimsPerSec.length,
+      coupons.series!.pendingClaims.length,
+    ]);
     expect(svg).toContain('claims/s');
     expect(svg).toContain('pending claims');
     expect(svg).toContain('>8,000<'); // the y axis covers the highest point of either series (6,900), rounded up
@@ -147,7 +192,9 @@ describe('benchmark report', () => {
   });
 
   it('ends axes on round numbers', () => {
-    expect([niceCeil(6900), niceCeil(6), niceCeil(5000), niceCeil(14.73), niceCeil(0.3), niceCeil(1)]).toEqual([8000, 8, 5000, 20, 0.4, 1]);
+    expect([niceCeil(6900), niceCeil(6), niceCeil(5000), niceCeil(14.73), niceCeil(0.3), niceCeil(1)]).toEqual([
+      8000, 8, 5000, 20, 0.4, 1,
+    ]);
   });
 
   it('classifies and names figures by their suffix', () => {

@@ -37,7 +37,12 @@ export function figureKind(name: string): Kind {
 }
 
 export function escapeXml(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');
+  return text
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    .replace(/'/g, '&apos;');
 }
 
 /** 12345.678 → "12,346"; 3.456 → "3.46"; 0.01234 → "0.0123". */
@@ -139,11 +144,15 @@ export function lineChart(title: string, series: Record<string, [number, number]
     ].join('\n  ');
   });
   const lines = names.map((name, i) => {
-    const d = series[name].map(([x, y], j) => `${j === 0 ? 'M' : 'L'}${sx(x).toFixed(1)},${sy(y).toFixed(1)}`).join(' ');
+    const d = series[name]
+      .map(([x, y], j) => `${j === 0 ? 'M' : 'L'}${sx(x).toFixed(1)},${sy(y).toFixed(1)}`)
+      .join(' ');
     const color = COLORS[i % COLORS.length];
     const legendX = left + i * 200;
     return [
-      d ? `<path d="${d}" fill="none" stroke="${color}" stroke-width="2"><title>${escapeXml(humanize(name))}</title></path>` : '',
+      d
+        ? `<path d="${d}" fill="none" stroke="${color}" stroke-width="2"><title>${escapeXml(humanize(name))}</title></path>`
+        : '',
       `<rect x="${legendX}" y="${height - 20}" width="12" height="12" fill="${color}"/>`,
       `<text x="${legendX + 16}" y="${height - 10}" font-size="12" fill="#111827">${escapeXml(humanize(name))}</text>`,
     ].join('\n  ');
@@ -162,7 +171,11 @@ export function lineChart(title: string, series: Record<string, [number, number]
 }
 
 function slug(text: string): string {
-  return text.replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
+  return text
+    .replace(/([a-z0-9])([A-Z])/g, '$1-$2')
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-|-$/g, '');
 }
 
 function ratioVerdict(value: number, target: number | undefined): string {
@@ -175,20 +188,30 @@ export function renderReport(input: ReportInput): RenderedReport {
   const md: string[] = [];
   md.push(`# Pick benchmark report`, '');
   md.push(`- started ${input.startedAt}, finished ${input.finishedAt}`);
-  md.push(`- machine: **${input.cores} cores** (${input.cpuModel})${input.nodeVersion ? `, Node ${input.nodeVersion}` : ''}`);
+  md.push(
+    `- machine: **${input.cores} cores** (${input.cpuModel})${input.nodeVersion ? `, Node ${input.nodeVersion}` : ''}`,
+  );
   md.push(`- every figure below comes from this one run; compare ratios, not absolute numbers, across machines`, '');
 
-  const allRatios = input.results.flatMap((r) => Object.entries(r.ratios).map(([name, value]) => ({ bench: r.name, name, value, target: r.targets[name] })));
+  const allRatios = input.results.flatMap((r) =>
+    Object.entries(r.ratios).map(([name, value]) => ({ bench: r.name, name, value, target: r.targets[name] })),
+  );
   md.push(`## Ratios vs targets`, '');
   if (allRatios.length === 0) md.push('_no ratios reported_', '');
   else {
     md.push('| benchmark | ratio | measured | target | verdict |', '|---|---|---:|---:|---|');
     for (const ratio of allRatios) {
-      md.push(`| ${ratio.bench} | ${humanize(ratio.name)} | ${formatNumber(ratio.value)}× | ${ratio.target === undefined ? '–' : `≥ ${formatNumber(ratio.target)}×`} | ${ratioVerdict(ratio.value, ratio.target)} |`);
+      md.push(
+        `| ${ratio.bench} | ${humanize(ratio.name)} | ${formatNumber(ratio.value)}× | ${ratio.target === undefined ? '–' : `≥ ${formatNumber(ratio.target)}×`} | ${ratioVerdict(ratio.value, ratio.target)} |`,
+      );
     }
     md.push('');
     const file = 'ratios.svg';
-    charts[file] = barChart('Ratios measured side by side (dashed line: target)', '×', allRatios.map((r) => ({ label: `${r.bench}: ${humanize(r.name)}`, value: r.value, target: r.target })));
+    charts[file] = barChart(
+      'Ratios measured side by side (dashed line: target)',
+      '×',
+      allRatios.map((r) => ({ label: `${r.bench}: ${humanize(r.name)}`, value: r.value, target: r.target })),
+    );
     md.push(`![ratios](${file})`, '');
   }
   md.push(
@@ -211,12 +234,20 @@ export function renderReport(input: ReportInput): RenderedReport {
     const latency = entries.filter(([figure]) => figureKind(figure) === 'latency');
     if (throughput.length > 0) {
       const file = `${slug(result.name)}-throughput.svg`;
-      charts[file] = barChart(`${result.name}: throughput`, '/s', throughput.map(([figure, value]) => ({ label: humanize(figure).replace(/ ?(req)?\/s$/, ''), value })));
+      charts[file] = barChart(
+        `${result.name}: throughput`,
+        '/s',
+        throughput.map(([figure, value]) => ({ label: humanize(figure).replace(/ ?(req)?\/s$/, ''), value })),
+      );
       md.push(`![${result.name} throughput](${file})`, '');
     }
     if (latency.length > 0) {
       const file = `${slug(result.name)}-latency.svg`;
-      charts[file] = barChart(`${result.name}: latency`, 'ms', latency.map(([figure, value]) => ({ label: humanize(figure).replace(/ \(ms\)$/, ''), value })));
+      charts[file] = barChart(
+        `${result.name}: latency`,
+        'ms',
+        latency.map(([figure, value]) => ({ label: humanize(figure).replace(/ \(ms\)$/, ''), value })),
+      );
       md.push(`![${result.name} latency](${file})`, '');
     }
     // All series of a benchmark share one chart (e.g. claims accepted and rows in MySQL: the drain
@@ -224,7 +255,10 @@ export function renderReport(input: ReportInput): RenderedReport {
     const series = Object.entries(result.series ?? {}).filter(([, points]) => points.length > 0);
     if (series.length > 0) {
       const file = `${slug(result.name)}-over-time.svg`;
-      charts[file] = lineChart(`${result.name}: ${series.map(([name]) => humanize(name)).join(', ')} over time`, Object.fromEntries(series));
+      charts[file] = lineChart(
+        `${result.name}: ${series.map(([name]) => humanize(name)).join(', ')} over time`,
+        Object.fromEntries(series),
+      );
       md.push(`![${result.name} over time](${file})`, '');
     }
     if (result.notes?.length) md.push(...result.notes.map((note) => `- ${note}`), '');

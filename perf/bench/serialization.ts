@@ -32,13 +32,26 @@ function deref(node: any): any {
   if (Array.isArray(node)) return node.map(deref);
   if (!node || typeof node !== 'object') return node;
   if (typeof node.$ref === 'string') return deref(document.components.schemas[node.$ref.split('/').pop()]);
-  return Object.fromEntries(Object.entries(node).filter(([key]) => key !== 'example').map(([key, value]) => [key, deref(value)]));
+  return Object.fromEntries(
+    Object.entries(node)
+      .filter(([key]) => key !== 'example')
+      .map(([key, value]) => [key, deref(value)]),
+  );
 }
-const success = (path: string, method: string, status: number) => deref(document.paths[path][method].responses[status].content['application/json'].schema);
+const success = (path: string, method: string, status: number) =>
+  deref(document.paths[path][method].responses[status].content['application/json'].schema);
 
 /** Requests per second of `url`, measured by autocannon in a child process (not competing with the servers' event loop). */
 async function load(url: string): Promise<number> {
-  const { stdout } = await promisify(execFile)(process.execPath, [`${root}node_modules/autocannon/autocannon.js`, '-c', '50', '-d', seconds, '-j', url]);
+  const { stdout } = await promisify(execFile)(process.execPath, [
+    `${root}node_modules/autocannon/autocannon.js`,
+    '-c',
+    '50',
+    '-d',
+    seconds,
+    '-j',
+    url,
+  ]);
   return (JSON.parse(stdout) as { requests: { average: number } }).requests.average;
 }
 
@@ -52,16 +65,22 @@ async function compare(name: string, plainUrl: string, schemaUrl: string): Promi
   }
   const median = (values: number[]) => [...values].sort((x, y) => x - y)[Math.floor(values.length / 2)];
   const [plain, schema] = [median(rates.plain), median(rates.schema)];
-  console.log(`${name}: identical bodies (${a.length} bytes); JSON.stringify ${Math.round(plain)} req/s, schema ${Math.round(schema)} req/s (${(schema / plain).toFixed(2)}×)`);
+  console.log(
+    `${name}: identical bodies (${a.length} bytes); JSON.stringify ${Math.round(plain)} req/s, schema ${Math.round(schema)} req/s (${(schema / plain).toFixed(2)}×)`,
+  );
 }
 
 async function bare(withSchema: boolean, routes: { path: string; status: number; body: unknown; schema: Schema }[]) {
   const app = Fastify({ logger: false });
   for (const route of routes) {
-    app.get(route.path, withSchema ? { schema: { response: { [route.status]: route.schema } } } : {}, async (_request, reply) => {
-      void reply.status(route.status);
-      return route.body;
-    });
+    app.get(
+      route.path,
+      withSchema ? { schema: { response: { [route.status]: route.schema } } } : {},
+      async (_request, reply) => {
+        void reply.status(route.status);
+        return route.body;
+      },
+    );
   }
   await app.listen({ port: 0, host: '127.0.0.1' });
   const address = app.server.address();
@@ -71,21 +90,37 @@ async function bare(withSchema: boolean, routes: { path: string; status: number;
 Object.assign(process.env, testEnv(), { LOG_LEVEL: 'error' });
 const listSchema = success('/api/general/products', 'get', 200);
 const plainApp = await startTestApp();
-Reflect.defineMetadata(FASTIFY_ROUTE_SCHEMA_METADATA, { response: { 200: listSchema } }, ProductsController.prototype.list);
+Reflect.defineMetadata(
+  FASTIFY_ROUTE_SCHEMA_METADATA,
+  { response: { 200: listSchema } },
+  ProductsController.prototype.list,
+);
 const schemaApp = await startTestApp();
 Reflect.deleteMetadata(FASTIFY_ROUTE_SCHEMA_METADATA, ProductsController.prototype.list);
 // A full page to serialize: 12 products by a fresh seller when the database has fewer.
 if ((await plainApp.http.get('/api/general/products')).body.items.length < 12) {
   const [seller] = await mint(plainApp.config, 1, MemberRole.SELLER);
   for (let index = 0; index < 12; index++) {
-    const product = { name: `Bench linen shirt ${index}`, price: 10_000 + index * 1_500, description: 'bench', stock: 10, category: 'TOP', status: 'IN_STOCK' };
+    const product = {
+      name: `Bench linen shirt ${index}`,
+      price: 10_000 + index * 1_500,
+      description: 'bench',
+      stock: 10,
+      category: 'TOP',
+      status: 'IN_STOCK',
+    };
     await plainApp.http.post('/api/seller/products', product, seller.accessToken);
   }
 }
 const page = await (await fetch(`${plainApp.url}/api/general/products`)).json();
 const routes = [
   { path: '/list', status: 200, body: page, schema: listSchema },
-  { path: '/claim', status: 202, body: { status: 'PENDING' }, schema: success('/api/events/{eventId}/coupons/{couponId}/issue', 'post', 202) },
+  {
+    path: '/claim',
+    status: 202,
+    body: { status: 'PENDING' },
+    schema: success('/api/events/{eventId}/coupons/{couponId}/issue', 'post', 202),
+  },
 ];
 const [plainBare, schemaBare] = [await bare(false, routes), await bare(true, routes)];
 try {

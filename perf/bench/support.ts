@@ -49,7 +49,9 @@ export function reportProgress(text: string): void {
 export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const paths = options.requests?.map((request) => request.path).filter((path) => path !== undefined) ?? [];
   const target = `${options.method ?? 'GET'} ${paths[0] ?? new URL(options.url).pathname}${paths.length > 1 ? ` (+${paths.length - 1} paths)` : ''}`;
-  reportProgress(`${target} × ${options.connections ?? 100} conns, ${options.amount ? `${options.amount} requests` : `${options.duration ?? 10} s`}`);
+  reportProgress(
+    `${target} × ${options.connections ?? 100} conns, ${options.amount ? `${options.amount} requests` : `${options.duration ?? 10} s`}`,
+  );
   const result = await autocannon({
     url: options.url,
     connections: options.connections ?? 100,
@@ -111,7 +113,10 @@ const root = new URL('../..', import.meta.url).pathname;
 /** Builds dist/ (what PM2 runs), recreates the bench database from the migrations and seeds the demo data. */
 export function buildAndSeed(env: Record<string, string>, stdio: 'inherit' | 'ignore' = 'inherit'): void {
   const options = { cwd: root, env: { ...process.env, ...env } };
-  execFileSync(process.execPath, [`${root}node_modules/@nestjs/cli/bin/nest.js`, 'build'], { ...options, stdio: 'inherit' });
+  execFileSync(process.execPath, [`${root}node_modules/@nestjs/cli/bin/nest.js`, 'build'], {
+    ...options,
+    stdio: 'inherit',
+  });
   execFileSync(process.execPath, ['dist/src/cli/migrate.js', 'reset'], { ...options, stdio });
   execFileSync(process.execPath, ['dist/src/cli/seed.js'], { ...options, stdio });
 }

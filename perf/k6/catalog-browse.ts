@@ -48,7 +48,11 @@ export const options: Options = {
   // Cursor URLs are all different: requests are grouped by the `name` tag instead.
   summaryTrendStats: ['avg', 'min', 'med', 'p(90)', 'p(95)', 'p(99)', 'max'],
   thresholds: {
-    'http_req_duration{endpoint:list}': [`p(95)<${int('P95_MS', 200)}`, `p(99)<${int('P99_MS', 500)}`, `avg<${int('AVG_MS', 58)}`],
+    'http_req_duration{endpoint:list}': [
+      `p(95)<${int('P95_MS', 200)}`,
+      `p(99)<${int('P99_MS', 500)}`,
+      `avg<${int('AVG_MS', 58)}`,
+    ],
     'http_req_duration{endpoint:detail}': [`p(95)<${int('P95_MS', 200)}`, `p(99)<${int('P99_MS', 500)}`],
     http_req_failed: ['rate<0.001'],
     checks: ['rate>0.999'],

@@ -14,14 +14,26 @@
 import { sleep } from 'k6';
 import http from 'k6/http';
 import type { Options } from 'k6/options';
-import { claim, DUPLICATE_RATE, loadRushEvent, loadTokens, memberToken, verifyStock, type RushEvent } from './lib/coupons.ts';
+import {
+  claim,
+  DUPLICATE_RATE,
+  loadRushEvent,
+  loadTokens,
+  memberToken,
+  verifyStock,
+  type RushEvent,
+} from './lib/coupons.ts';
 import { duration, int } from './lib/env.ts';
 import { noUnexpectedFailures, stockViolations } from './lib/metrics.ts';
 
 const tokens = loadTokens();
 const loaded = loadRushEvent();
-if (!loaded) throw new Error('coupon-rush needs RUSH_EVENT_FILE (npm run create-rush-event -- --out FILE) or EVENT_ID and COUPON_ID');
-if (tokens.length === 0) throw new Error('coupon-rush needs TOKENS_FILE (npm run mint-members -- --count N --out FILE)');
+if (!loaded)
+  throw new Error(
+    'coupon-rush needs RUSH_EVENT_FILE (npm run create-rush-event -- --out FILE) or EVENT_ID and COUPON_ID',
+  );
+if (tokens.length === 0)
+  throw new Error('coupon-rush needs TOKENS_FILE (npm run mint-members -- --count N --out FILE)');
 const event: RushEvent = loaded;
 const startEarly = int('START_EARLY_S', 0);
 const duplicateRate = DUPLICATE_RATE();
@@ -58,14 +70,18 @@ export const options: Options = {
 };
 
 // 409s (sold out, duplicate) are answers, not failures: keep them out of http_req_failed.
-http.setResponseCallback(startEarly > 0 ? http.expectedStatuses(200, 202, 403, 409) : http.expectedStatuses(200, 202, 409));
+http.setResponseCallback(
+  startEarly > 0 ? http.expectedStatuses(200, 202, 403, 409) : http.expectedStatuses(200, 202, 409),
+);
 
 export function setup(): RushEvent {
   stockViolations.add(0); // a sample, so the count==0 threshold is evaluated even on a clean run
   if (event.startsAt) {
     const wait = (Date.parse(event.startsAt) - Date.now()) / 1000 - startEarly;
     if (wait > 0) {
-      console.log(`waiting ${wait.toFixed(1)} s for the event to open${startEarly > 0 ? ` (minus START_EARLY_S=${startEarly})` : ''}`);
+      console.log(
+        `waiting ${wait.toFixed(1)} s for the event to open${startEarly > 0 ? ` (minus START_EARLY_S=${startEarly})` : ''}`,
+      );
       sleep(wait);
     }
   }

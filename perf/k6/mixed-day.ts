@@ -14,7 +14,15 @@ import exec from 'k6/execution';
 import http from 'k6/http';
 import type { Options, Scenario } from 'k6/options';
 import { browsePage } from './lib/catalog.ts';
-import { claim, DUPLICATE_RATE, loadRushEvent, loadTokens, memberToken, verifyStock, type RushEvent } from './lib/coupons.ts';
+import {
+  claim,
+  DUPLICATE_RATE,
+  loadRushEvent,
+  loadTokens,
+  memberToken,
+  verifyStock,
+  type RushEvent,
+} from './lib/coupons.ts';
 import { BASE_URL, duration, fraction, int, optionalText, seconds } from './lib/env.ts';
 import { noUnexpectedFailures, recordResponse, stockViolations } from './lib/metrics.ts';
 
@@ -119,17 +127,29 @@ interface DayData {
 export function setup(): DayData {
   stockViolations.add(0);
   if (!sellerEmail) return { event, seller: null };
-  const login = http.post(`${BASE_URL}/api/auth/login`, JSON.stringify({ email: sellerEmail, password: optionalText('SELLER_PASSWORD') ?? 'password' }), {
-    headers: { 'content-type': 'application/json' },
-  });
+  const login = http.post(
+    `${BASE_URL}/api/auth/login`,
+    JSON.stringify({ email: sellerEmail, password: optionalText('SELLER_PASSWORD') ?? 'password' }),
+    {
+      headers: { 'content-type': 'application/json' },
+    },
+  );
   if (login.status !== 200) throw new Error(`seller login failed: ${login.status} ${String(login.body).slice(0, 200)}`);
   const token = (login.json() as { accessToken: string }).accessToken;
   const created = http.post(
     `${BASE_URL}/api/seller/products`,
-    JSON.stringify({ name: 'k6 mixed-day product', price: 10_000, description: 'Edited during the k6 mixed day; deleted at its end.', stock: 100, category: 'TOP', status: 'IN_STOCK' }),
+    JSON.stringify({
+      name: 'k6 mixed-day product',
+      price: 10_000,
+      description: 'Edited during the k6 mixed day; deleted at its end.',
+      stock: 100,
+      category: 'TOP',
+      status: 'IN_STOCK',
+    }),
     { headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` } },
   );
-  if (created.status !== 201) throw new Error(`seller product creation failed: ${created.status} ${String(created.body).slice(0, 200)}`);
+  if (created.status !== 201)
+    throw new Error(`seller product creation failed: ${created.status} ${String(created.body).slice(0, 200)}`);
   return { event, seller: { token, productId: String((created.json() as { id: string | number }).id) } };
 }
 
@@ -144,14 +164,23 @@ export function rush(data: DayData): void {
 export function member(data: DayData): void {
   const token = tokens[Math.floor(Math.random() * tokens.length)];
   const headers = { authorization: `Bearer ${token}` };
-  const mine = http.get(`${BASE_URL}/api/members/me/coupons`, { headers, tags: { name: 'GET /api/members/me/coupons', endpoint: 'my-coupons' } });
+  const mine = http.get(`${BASE_URL}/api/members/me/coupons`, {
+    headers,
+    tags: { name: 'GET /api/members/me/coupons', endpoint: 'my-coupons' },
+  });
   recordResponse(mine, 'my-coupons');
   check(mine, { 'my coupons: 200': (r) => r.status === 200 });
   if (data.event) {
     const path = `/api/events/${data.event.eventId}/coupons/${data.event.couponId}/issue`;
-    const status = http.get(`${BASE_URL}${path}`, { headers, tags: { name: 'GET /api/events/:eventId/coupons/:couponId/issue', endpoint: 'claim-status' } });
+    const status = http.get(`${BASE_URL}${path}`, {
+      headers,
+      tags: { name: 'GET /api/events/:eventId/coupons/:couponId/issue', endpoint: 'claim-status' },
+    });
     recordResponse(status, 'claim-status');
-    check(status, { 'claim status: NONE, PENDING or ISSUED': (r) => r.status === 200 && ['NONE', 'PENDING', 'ISSUED'].includes(String((r.json() as { status?: string }).status)) });
+    check(status, {
+      'claim status: NONE, PENDING or ISSUED': (r) =>
+        r.status === 200 && ['NONE', 'PENDING', 'ISSUED'].includes(String((r.json() as { status?: string }).status)),
+    });
   }
 }
 
@@ -163,14 +192,18 @@ export function seller(data: DayData): void {
     tags: { name: 'PATCH /api/seller/products/:id', endpoint: 'seller-edit' },
   });
   recordResponse(response, 'seller-edit');
-  check(response, { 'seller edit: 200 with the new price': (r) => r.status === 200 && (r.json() as { price?: number }).price === price });
+  check(response, {
+    'seller edit: 200 with the new price': (r) => r.status === 200 && (r.json() as { price?: number }).price === price,
+  });
 }
 
 export default browse;
 
 export function teardown(data: DayData): void {
   if (data.seller) {
-    const removed = http.del(`${BASE_URL}/api/seller/products/${data.seller.productId}`, null, { headers: { authorization: `Bearer ${data.seller.token}` } });
+    const removed = http.del(`${BASE_URL}/api/seller/products/${data.seller.productId}`, null, {
+      headers: { authorization: `Bearer ${data.seller.token}` },
+    });
     if (removed.status !== 204) console.warn(`could not delete the mixed-day product: ${removed.status}`);
   }
   if (data.event) verifyStock(data.event);

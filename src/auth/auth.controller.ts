@@ -1,5 +1,12 @@
 import { Body, Controller, HttpCode, Post, Req } from '@nestjs/common';
-import { ApiBearerAuth, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import {
+  ApiBearerAuth,
+  ApiCreatedResponse,
+  ApiNoContentResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import { AppError } from '../common/errors.js';
 import { NoBody } from '../common/validation.js';
@@ -31,7 +38,13 @@ export class AuthController {
   @ApiErrors(JSON_BODY, 'EMAIL_TAKEN', 'NICKNAME_TAKEN', 'PHONE_TAKEN', 'AUTH_BUSY', 'TOO_MANY_REQUESTS')
   async signup(@Body() body: SignupDto): Promise<SignupResultDto> {
     const member = await this.members.create({ ...body, sellerStatus: initialSellerStatus(body.role) });
-    return { id: member.id, email: member.email, nickname: member.nickname, role: member.role, ...(member.sellerStatus ? { sellerStatus: member.sellerStatus } : {}) };
+    return {
+      id: member.id,
+      email: member.email,
+      nickname: member.nickname,
+      role: member.role,
+      ...(member.sellerStatus ? { sellerStatus: member.sellerStatus } : {}),
+    };
   }
 
   @Public()
@@ -57,7 +70,15 @@ export class AuthController {
   @HttpCode(200)
   @ApiOperation({ operationId: 'refreshTokens', summary: 'Rotate: a new pair; the refresh token sent stops working' })
   @ApiOkResponse({ type: TokenPairDto })
-  @ApiErrors(JSON_BODY, 'INVALID_TOKEN', 'TOKEN_EXPIRED', 'REFRESH_TOKEN_REVOKED', 'SESSION_ENDED', 'MEMBER_BANNED', 'TOO_MANY_REQUESTS')
+  @ApiErrors(
+    JSON_BODY,
+    'INVALID_TOKEN',
+    'TOKEN_EXPIRED',
+    'REFRESH_TOKEN_REVOKED',
+    'SESSION_ENDED',
+    'MEMBER_BANNED',
+    'TOO_MANY_REQUESTS',
+  )
   refresh(@Body() body: RefreshDto): Promise<TokenPairDto> {
     return this.sessions.refresh(body.refreshToken);
   }
@@ -76,7 +97,11 @@ export class AuthController {
   @ApiBearerAuth()
   @Post('logout-all')
   @HttpCode(204)
-  @ApiOperation({ operationId: 'logoutAll', summary: 'End every session of the caller (refresh and access tokens)', description: 'Any member.' })
+  @ApiOperation({
+    operationId: 'logoutAll',
+    summary: 'End every session of the caller (refresh and access tokens)',
+    description: 'Any member.',
+  })
   @ApiNoContentResponse({ description: 'Every session ended' })
   @ApiErrors(MEMBER_ONLY, JSON_BODY)
   async logoutAll(@CurrentMember() member: AuthMember, @Body(NoBody) _body: undefined): Promise<void> {

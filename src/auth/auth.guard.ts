@@ -13,7 +13,11 @@ const ROLE_NAMES = new Set<string>(Object.values(MemberRole));
 function wellFormed(claims: AccessClaims): boolean {
   const ver = claims.ver ?? 0; // tokens issued before session versions: version 0
   return (
-    claims.typ === 'access' && typeof claims.sub === 'string' && ROLE_NAMES.has(claims.role) && Number.isSafeInteger(ver) && ver >= 0 &&
+    claims.typ === 'access' &&
+    typeof claims.sub === 'string' &&
+    ROLE_NAMES.has(claims.role) &&
+    Number.isSafeInteger(ver) &&
+    ver >= 0 &&
     (claims.sid === undefined || (typeof claims.sid === 'string' && claims.sid.length <= 64))
   );
 }
@@ -43,7 +47,8 @@ export class AuthGuard implements CanActivate {
     try {
       claims = this.signing.access.verify<AccessClaims>(match[1]);
     } catch (error) {
-      if (error instanceof TokenExpiredError) throw new AppError('TOKEN_EXPIRED', 'The access token has expired; refresh it');
+      if (error instanceof TokenExpiredError)
+        throw new AppError('TOKEN_EXPIRED', 'The access token has expired; refresh it');
       throw new AppError('INVALID_TOKEN', 'The access token is invalid');
     }
     if (!wellFormed(claims)) throw new AppError('INVALID_TOKEN', 'The access token is invalid');
@@ -54,7 +59,11 @@ export class AuthGuard implements CanActivate {
     if (roles && !roles.includes(claims.role)) {
       throw new AppError('FORBIDDEN', `This needs one of the roles: ${roles.join(', ')}`);
     }
-    if (claims.role === MemberRole.SELLER && claims.apr !== 1 && this.reflector.getAllAndOverride<boolean>(APPROVED_SELLER, targets)) {
+    if (
+      claims.role === MemberRole.SELLER &&
+      claims.apr !== 1 &&
+      this.reflector.getAllAndOverride<boolean>(APPROVED_SELLER, targets)
+    ) {
       throw new AppError('SELLER_NOT_APPROVED', 'An admin has not approved this seller yet');
     }
     return true;

@@ -59,7 +59,13 @@ export class SessionRevocations implements OnApplicationBootstrap, OnApplication
     this.keepMs = config.JWT_ACCESS_TTL_SECONDS * 1000 + CLOCK_MARGIN_MS;
     this.lastId = `${Math.max(0, Date.now() - this.keepMs)}-0`;
     // Its own connection: a blocking XREAD holds it. No command timeout (the block is the wait).
-    this.reader = new Redis({ ...redisOptions(config), lazyConnect: true, maxRetriesPerRequest: 1, connectTimeout: 3000, retryStrategy: (attempt) => Math.min(attempt * 200, 2000) });
+    this.reader = new Redis({
+      ...redisOptions(config),
+      lazyConnect: true,
+      maxRetriesPerRequest: 1,
+      connectTimeout: 3000,
+      retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
+    });
     this.reader.on('error', () => undefined); // reported by the read loop, once per outage
   }
 
@@ -71,7 +77,8 @@ export class SessionRevocations implements OnApplicationBootstrap, OnApplication
         ? new AppError('MEMBER_BANNED', 'This account is banned')
         : new AppError('SESSION_ENDED', 'This session has ended; log in again');
     }
-    if (claims.sid !== undefined && this.sessions.has(claims.sid)) throw new AppError('SESSION_ENDED', 'This session has ended; log in again');
+    if (claims.sid !== undefined && this.sessions.has(claims.sid))
+      throw new AppError('SESSION_ENDED', 'This session has ended; log in again');
   }
 
   /** Ends every session of the member issued below `version`. */
@@ -115,7 +122,8 @@ export class SessionRevocations implements OnApplicationBootstrap, OnApplication
         failing = false;
       } catch (error) {
         if (this.stopped) return;
-        if (!failing) this.logger.warn(`ended-sessions list: ${error instanceof Error ? error.message : String(error)}; retrying`);
+        if (!failing)
+          this.logger.warn(`ended-sessions list: ${error instanceof Error ? error.message : String(error)}; retrying`);
         failing = true;
         await new Promise((resolve) => setTimeout(resolve, RETRY_MS).unref());
         // A connection closed for good (not merely reconnecting) is opened again; reading resumes at lastId.
@@ -128,7 +136,8 @@ export class SessionRevocations implements OnApplicationBootstrap, OnApplication
   private async readOnce(blockMs: number): Promise<void> {
     const args: (string | number)[] = ['COUNT', READ_BATCH];
     if (blockMs > 0) args.push('BLOCK', blockMs);
-    const result = (await this.reader.call('XREAD', ...args, 'STREAMS', this.key, this.lastId)) as [string, [string, string[]][]][] | null;
+    const result = (await this.reader.call('XREAD', ...args, 'STREAMS', this.key, this.lastId)) as
+      [string, [string, string[]][]][] | null;
     for (const [, entries] of result ?? []) {
       for (const [id, fields] of entries) {
         this.apply(id, fields);
@@ -155,7 +164,11 @@ export class SessionRevocations implements OnApplicationBootstrap, OnApplication
     if (memberId === undefined || !Number.isInteger(version)) return;
     const known = this.members.get(memberId);
     if (known && known.version > version) return;
-    this.members.set(memberId, { version, code: value('c') === 'MEMBER_BANNED' ? 'MEMBER_BANNED' : 'SESSION_ENDED', at });
+    this.members.set(memberId, {
+      version,
+      code: value('c') === 'MEMBER_BANNED' ? 'MEMBER_BANNED' : 'SESSION_ENDED',
+      at,
+    });
   }
 
   private prune(): void {

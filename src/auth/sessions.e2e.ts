@@ -8,19 +8,26 @@ import type { HttpClient, HttpResult } from '../testing/http.js';
 import { SessionRevocations } from './session-revocations.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const decode = (jwt: string) => JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url').toString()) as Record<string, unknown>;
+const decode = (jwt: string) =>
+  JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url').toString()) as Record<string, unknown>;
 
 /** The stated bound for an ended session to be refused by every worker while Redis is up. */
 const END_BOUND_MS = 500;
 
 /** Polls `probe` until it returns `status`; returns the milliseconds it took (or throws after `limitMs`). */
-async function refusedWithin(probe: () => Promise<HttpResult>, status: number, code: string, limitMs: number): Promise<number> {
+async function refusedWithin(
+  probe: () => Promise<HttpResult>,
+  status: number,
+  code: string,
+  limitMs: number,
+): Promise<number> {
   const started = performance.now();
   for (;;) {
     const result = await probe();
     if (result.status === status && result.body?.code === code) return performance.now() - started;
     if (result.status >= 500) throw new Error(`5xx while waiting: ${JSON.stringify(result.body)}`);
-    if (performance.now() - started > limitMs) throw new Error(`still ${result.status} ${JSON.stringify(result.body)} after ${limitMs} ms`);
+    if (performance.now() - started > limitMs)
+      throw new Error(`still ${result.status} ${JSON.stringify(result.body)} after ${limitMs} ms`);
     await sleep(5);
   }
 }
@@ -69,10 +76,14 @@ describe('sessions', () => {
 
   it('thief and victim refreshing the same token at once: at most one 200, and afterwards neither can refresh', async () => {
     const victim = await a.http.member('CUSTOMER');
-    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => refresh(i % 2 ? a.http : b.http, victim.refreshToken)));
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => refresh(i % 2 ? a.http : b.http, victim.refreshToken)),
+    );
     const winners = results.filter((r) => r.status === 200);
     expect(winners.length).toBeLessThanOrEqual(1);
-    expect(results.filter((r) => r.status === 401 && r.body.code === 'REFRESH_TOKEN_REVOKED')).toHaveLength(20 - winners.length);
+    expect(results.filter((r) => r.status === 401 && r.body.code === 'REFRESH_TOKEN_REVOKED')).toHaveLength(
+      20 - winners.length,
+    );
     for (const winner of winners) {
       expect((await refresh(a.http, winner.body.refreshToken)).status).toBe(401);
       await refusedWithin(() => me(b.http, winner.body.accessToken), 401, 'SESSION_ENDED', END_BOUND_MS);
@@ -101,18 +112,35 @@ describe('sessions', () => {
   it('logout ends that session at once, its access token included', async () => {
     const member = await a.http.member('CUSTOMER');
     const other = (await a.http.post('/api/auth/login', { email: member.email, password: 'password123' })).body;
-    expect((await a.http.post('/api/auth/logout', { refreshToken: member.refreshToken }, member.accessToken)).status).toBe(204);
+    expect(
+      (await a.http.post('/api/auth/logout', { refreshToken: member.refreshToken }, member.accessToken)).status,
+    ).toBe(204);
     await refusedWithin(() => me(b.http, member.accessToken), 401, 'SESSION_ENDED', END_BOUND_MS);
     expect((await me(b.http, other.accessToken)).status).toBe(200);
   });
 
   it('demotion ends the sessions: the seller can no longer write products nor refresh into the old role', async () => {
     const seller = await a.http.member('SELLER');
-    const product = { name: 'Shirt', price: 1000, description: 'cotton', stock: 5, category: 'TOP', status: 'IN_STOCK' };
+    const product = {
+      name: 'Shirt',
+      price: 1000,
+      description: 'cotton',
+      stock: 5,
+      category: 'TOP',
+      status: 'IN_STOCK',
+    };
     expect((await b.http.post('/api/seller/products', product, seller.accessToken)).status).toBe(201);
-    const demoted = await a.http.request('PUT', `/api/admin/members/${seller.id}/role`, { body: { role: 'CUSTOMER' }, token: admin });
+    const demoted = await a.http.request('PUT', `/api/admin/members/${seller.id}/role`, {
+      body: { role: 'CUSTOMER' },
+      token: admin,
+    });
     expect([demoted.status, demoted.body.role, demoted.body.sellerStatus]).toEqual([200, 'CUSTOMER', null]);
-    bounds.demotion = await refusedWithin(() => b.http.post('/api/seller/products', product, seller.accessToken), 401, 'SESSION_ENDED', END_BOUND_MS);
+    bounds.demotion = await refusedWithin(
+      () => b.http.post('/api/seller/products', product, seller.accessToken),
+      401,
+      'SESSION_ENDED',
+      END_BOUND_MS,
+    );
     expect((await refresh(b.http, seller.refreshToken)).body.code).toBe('SESSION_ENDED');
     // Logging in again gives a customer's token.
     const login = await b.http.post('/api/auth/login', { email: seller.email, password: 'password123' });
@@ -125,13 +153,16 @@ describe('sessions', () => {
     expect((await a.http.delete(`/api/admin/members/${member.id}`, admin)).status).toBe(204);
     bounds.deletion = await refusedWithin(() => me(b.http, member.accessToken), 401, 'SESSION_ENDED', END_BOUND_MS);
     expect((await refresh(b.http, member.refreshToken)).body.code).toBe('SESSION_ENDED');
-    expect((await b.http.post('/api/auth/login', { email: member.email, password: 'password123' })).body.code).toBe('INVALID_CREDENTIALS');
+    expect((await b.http.post('/api/auth/login', { email: member.email, password: 'password123' })).body.code).toBe(
+      'INVALID_CREDENTIALS',
+    );
     expect((await a.http.get(`/api/admin/members/${member.id}`, admin)).body.code).toBe('MEMBER_NOT_FOUND');
   });
 
   it('a ban ends the sessions: claims, refresh and login get 403 MEMBER_BANNED; after unban the member logs in and claims', async () => {
     const { eventId, couponIds } = await createEvent(a.http, admin, eventBody({ max: 10 }));
-    const claim = (http: HttpClient, token: string) => http.post(`/api/events/${eventId}/coupons/${couponIds[0]}/issue`, undefined, token);
+    const claim = (http: HttpClient, token: string) =>
+      http.post(`/api/events/${eventId}/coupons/${couponIds[0]}/issue`, undefined, token);
     const member = await a.http.member('CUSTOMER');
     expect((await claim(b.http, member.accessToken)).status).toBe(202);
     const banned = await a.http.post(`/api/admin/members/${member.id}/ban`, undefined, admin);
@@ -142,7 +173,9 @@ describe('sessions', () => {
     const login = await b.http.post('/api/auth/login', { email: member.email, password: 'password123' });
     expect([login.status, login.body.code]).toEqual([403, 'MEMBER_BANNED']);
     // A wrong password still says nothing about the ban.
-    expect((await b.http.post('/api/auth/login', { email: member.email, password: 'wrong-password' })).body.code).toBe('INVALID_CREDENTIALS');
+    expect((await b.http.post('/api/auth/login', { email: member.email, password: 'wrong-password' })).body.code).toBe(
+      'INVALID_CREDENTIALS',
+    );
     expect((await a.http.post(`/api/admin/members/${member.id}/unban`, undefined, admin)).body.banned).toBe(false);
     const back = await b.http.post('/api/auth/login', { email: member.email, password: 'password123' });
     expect(back.status).toBe(200);
@@ -178,7 +211,10 @@ describe('session limits', () => {
   let t: TestApp;
 
   beforeAll(async () => {
-    [short, t] = await Promise.all([startTestApp({ SESSION_MAX_AGE_SECONDS: '5' }), startTestApp({ SESSIONS_PER_MEMBER_MAX: '3' })]);
+    [short, t] = await Promise.all([
+      startTestApp({ SESSION_MAX_AGE_SECONDS: '5' }),
+      startTestApp({ SESSIONS_PER_MEMBER_MAX: '3' }),
+    ]);
   });
   afterAll(() => Promise.all([short?.close(), t?.close()]));
 
@@ -202,7 +238,8 @@ describe('session limits', () => {
   it('caps the sessions per member: the oldest are dropped (refresh and access tokens)', async () => {
     const member = await t.http.member('CUSTOMER');
     const sessions = [member];
-    for (let i = 0; i < 4; i++) sessions.push((await t.http.post('/api/auth/login', { email: member.email, password: 'password123' })).body);
+    for (let i = 0; i < 4; i++)
+      sessions.push((await t.http.post('/api/auth/login', { email: member.email, password: 'password123' })).body);
     const results = await Promise.all(sessions.map((session) => refresh(t.http, session.refreshToken)));
     expect(results.map((r) => r.status)).toEqual([401, 401, 200, 200, 200]);
     expect((await me(t.http, sessions[0].accessToken)).body.code).toBe('SESSION_ENDED');
@@ -211,7 +248,11 @@ describe('session limits', () => {
 
   it('10 concurrent logins with a cap of 3: exactly 3 sessions can refresh', async () => {
     const member = await t.http.member('CUSTOMER');
-    const logins = await Promise.all(Array.from({ length: 10 }, () => t.http.post('/api/auth/login', { email: member.email, password: 'password123' })));
+    const logins = await Promise.all(
+      Array.from({ length: 10 }, () =>
+        t.http.post('/api/auth/login', { email: member.email, password: 'password123' }),
+      ),
+    );
     expect(logins.every((login) => login.status === 200)).toBe(true);
     const results = await Promise.all(logins.map((login) => refresh(t.http, login.body.refreshToken)));
     expect(results.filter((r) => r.status === 200)).toHaveLength(3);

@@ -99,7 +99,17 @@ export class SessionsService {
     const now = Date.now();
     const ends = now + this.config.SESSION_MAX_AGE_SECONDS * 1000;
     const idle = Math.min(now + this.config.JWT_REFRESH_TTL_SECONDS * 1000, ends);
-    const dropped = (await this.redis.eval(OPEN, 1, this.key(subject.id), sid, jti, now, ends, idle, this.config.SESSIONS_PER_MEMBER_MAX)) as string[];
+    const dropped = (await this.redis.eval(
+      OPEN,
+      1,
+      this.key(subject.id),
+      sid,
+      jti,
+      now,
+      ends,
+      idle,
+      this.config.SESSIONS_PER_MEMBER_MAX,
+    )) as string[];
     await this.revocations.endSessions(dropped);
     return this.pair(subject, sid, jti, idle, now);
   }
@@ -113,10 +123,22 @@ export class SessionsService {
     const jti = randomUUID();
     const now = Date.now();
     const idle = now + this.config.JWT_REFRESH_TTL_SECONDS * 1000;
-    const [outcome, , nextIdle] = (await this.redis.eval(ROTATE, 1, this.key(claims.sub), claims.sid, claims.jti, jti, now, idle)) as string[];
+    const [outcome, , nextIdle] = (await this.redis.eval(
+      ROTATE,
+      1,
+      this.key(claims.sub),
+      claims.sid,
+      claims.jti,
+      jti,
+      now,
+      idle,
+    )) as string[];
     if (outcome === 'REUSED') {
       await this.revocations.endSessions([claims.sid]);
-      throw new AppError('REFRESH_TOKEN_REVOKED', 'This refresh token was already used: the session has ended; log in again');
+      throw new AppError(
+        'REFRESH_TOKEN_REVOKED',
+        'This refresh token was already used: the session has ended; log in again',
+      );
     }
     if (outcome === 'EXPIRED') throw new AppError('TOKEN_EXPIRED', 'The session has expired; log in again');
     if (outcome !== 'OK') throw new AppError('REFRESH_TOKEN_REVOKED', 'The refresh token was already used or revoked');
@@ -138,7 +160,11 @@ export class SessionsService {
   /** Logout everywhere: bumps the member's session version, so every token issued before is refused. */
   async closeAll(memberId: string): Promise<void> {
     const member = await this.em.fork().transactional(async (em) => {
-      const found = await em.findOne(Member, { id: memberId, deletedAt: null }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+      const found = await em.findOne(
+        Member,
+        { id: memberId, deletedAt: null },
+        { lockMode: LockMode.PESSIMISTIC_WRITE },
+      );
       if (!found) throw new AppError('SESSION_ENDED', 'This session has ended; log in again');
       found.sessionVersion += 1;
       return found;
@@ -195,13 +221,20 @@ export class SessionsService {
     try {
       claims = this.signing.refresh.verify<RefreshClaims>(token);
     } catch (error) {
-      if (error instanceof TokenExpiredError) throw new AppError('TOKEN_EXPIRED', 'The refresh token has expired; log in again');
+      if (error instanceof TokenExpiredError)
+        throw new AppError('TOKEN_EXPIRED', 'The refresh token has expired; log in again');
       throw new AppError('INVALID_TOKEN', 'The refresh token is invalid');
     }
     const { sub, jti, sid, ver = 0 } = claims;
     const wellFormed =
-      claims.typ === 'refresh' && typeof sub === 'string' && /^[1-9]\d{0,18}$/.test(sub) && typeof jti === 'string' && jti.length <= 64 &&
-      (sid === undefined || (typeof sid === 'string' && sid.length <= 64)) && Number.isSafeInteger(ver) && ver >= 0;
+      claims.typ === 'refresh' &&
+      typeof sub === 'string' &&
+      /^[1-9]\d{0,18}$/.test(sub) &&
+      typeof jti === 'string' &&
+      jti.length <= 64 &&
+      (sid === undefined || (typeof sid === 'string' && sid.length <= 64)) &&
+      Number.isSafeInteger(ver) &&
+      ver >= 0;
     if (!wellFormed) throw new AppError('INVALID_TOKEN', 'The refresh token is invalid');
     return { sub, jti, sid, ver };
   }

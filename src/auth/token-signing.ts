@@ -34,7 +34,12 @@ export interface TokenSubject {
 }
 
 export function tokenSubject(member: Pick<Member, 'id' | 'role' | 'sessionVersion' | 'sellerStatus'>): TokenSubject {
-  return { id: String(member.id), role: member.role, sessionVersion: member.sessionVersion, sellerStatus: member.sellerStatus };
+  return {
+    id: String(member.id),
+    role: member.role,
+    sessionVersion: member.sessionVersion,
+    sellerStatus: member.sellerStatus,
+  };
 }
 
 // A KeyObject, not the string: jsonwebtoken otherwise tries createPublicKey() on every verify,

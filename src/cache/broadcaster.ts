@@ -43,7 +43,9 @@ export class Broadcaster implements OnModuleDestroy {
   publishCommitted<K extends keyof BroadcastEventMap>(name: K, payload: BroadcastEventMap[K]): Promise<boolean> {
     const id = `${name}:${JSON.stringify(payload)}`;
     const message = { ...payload, scope: this.scope };
-    return firstValueFrom(this.client.emit(name, message).pipe(timeout(PUBLISH_TIMEOUT_MS)), { defaultValue: undefined }).then(
+    return firstValueFrom(this.client.emit(name, message).pipe(timeout(PUBLISH_TIMEOUT_MS)), {
+      defaultValue: undefined,
+    }).then(
       () => {
         this.undelivered.delete(id);
         return true;
@@ -51,7 +53,9 @@ export class Broadcaster implements OnModuleDestroy {
       (error: unknown) => {
         broadcastFailures.inc({ event: name });
         if (this.undelivered.size < MAX_UNDELIVERED) this.undelivered.set(id, { name, payload });
-        this.logger.warn(`${id} not broadcast (${String(error)}); other workers stay stale until it is resent or their TTL expires`);
+        this.logger.warn(
+          `${id} not broadcast (${String(error)}); other workers stay stale until it is resent or their TTL expires`,
+        );
         return false;
       },
     );
@@ -67,6 +71,7 @@ export class Broadcaster implements OnModuleDestroy {
     const waiting = [...this.undelivered.values()];
     if (waiting.length === 0) return;
     this.logger.log(`publisher back: resending ${waiting.length} broadcasts`);
-    for (const { name, payload } of waiting) void this.publishCommitted(name, payload as BroadcastEventMap[typeof name]);
+    for (const { name, payload } of waiting)
+      void this.publishCommitted(name, payload as BroadcastEventMap[typeof name]);
   }
 }

@@ -10,7 +10,12 @@ import { ReadThroughCache } from './read-through-cache.js';
 function setup(missTtlMs = 200) {
   const resubscribed = new Subject<void>();
   const store = createCache({ stores: [createKeyv({ ttl: 60_000, lruSize: 100 })] }) as unknown as Cache;
-  const cache = new ReadThroughCache(store, { resubscribed } as unknown as TransportState, { namespace: 't', groups: ['item', 'page'], enabled: true, missTtlMs });
+  const cache = new ReadThroughCache(store, { resubscribed } as unknown as TransportState, {
+    namespace: 't',
+    groups: ['item', 'page'],
+    enabled: true,
+    missTtlMs,
+  });
   let loads = 0;
   const loader = (value: string) => async () => {
     loads++;

@@ -112,7 +112,9 @@ export class ReadThroughCache<Group extends string> {
         }
         const found = value !== null && value !== undefined;
         if (!found && this.options.missTtlMs <= 0) return value;
-        await (found ? this.store.set(key, value) : this.store.set(key, MISS, this.options.missTtlMs)).catch((error: unknown) => this.logger.warn(`cache set failed: ${String(error)}`));
+        await (found ? this.store.set(key, value) : this.store.set(key, MISS, this.options.missTtlMs)).catch(
+          (error: unknown) => this.logger.warn(`cache set failed: ${String(error)}`),
+        );
         // An invalidation that arrived while the store was writing: take the entry back out.
         if (flight.stale) {
           cacheStaleLoadsDiscarded.inc({ cache: group });

@@ -24,7 +24,13 @@ describe('catalog cache across two PM2 clusters', () => {
 
   beforeAll(async () => {
     await Promise.all(servers.map((server) => server.start()));
-    mysql = await createConnection({ host: process.env.DB_HOST ?? '127.0.0.1', port: Number(process.env.DB_PORT ?? 3306), user: process.env.DB_USER ?? 'root', password: process.env.DB_PASSWORD ?? '', database: process.env.DB_NAME });
+    mysql = await createConnection({
+      host: process.env.DB_HOST ?? '127.0.0.1',
+      port: Number(process.env.DB_PORT ?? 3306),
+      user: process.env.DB_USER ?? 'root',
+      password: process.env.DB_PASSWORD ?? '',
+      database: process.env.DB_NAME,
+    });
     seller = (await servers[0].http.member('SELLER')).accessToken;
   });
   afterAll(async () => {
@@ -48,7 +54,11 @@ describe('catalog cache across two PM2 clusters', () => {
   }
 
   it(`a write through one server reaches every worker of both (${WRITES} writes, p50/p99 printed)`, async () => {
-    const created = await servers[0].http.post('/api/seller/products', { name: `w0-${randomUUID()}`, price: 100, description: 'd', stock: 1, category: CATEGORY, status: 'IN_STOCK' }, seller);
+    const created = await servers[0].http.post(
+      '/api/seller/products',
+      { name: `w0-${randomUUID()}`, price: 100, description: 'd', stock: 1, category: CATEGORY, status: 'IN_STOCK' },
+      seller,
+    );
     expect(created.status).toBe(201);
     const id = created.body.id as string;
     let name = created.body.name as string;
@@ -67,10 +77,15 @@ describe('catalog cache across two PM2 clusters', () => {
       expect(patched.status).toBe(200);
       const answeredAt = performance.now();
       const current = name;
-      const freshAt = await untilEveryWorker(probed, LIST, (response) => {
-        expect(response.status).toBe(200);
-        return firstName(response) === current;
-      }, { parallel: 3, onResponse: (_, ms) => probeMs.push(ms) });
+      const freshAt = await untilEveryWorker(
+        probed,
+        LIST,
+        (response) => {
+          expect(response.status).toBe(200);
+          return firstName(response) === current;
+        },
+        { parallel: 3, onResponse: (_, ms) => probeMs.push(ms) },
+      );
       if (write === 0) console.log(`[catalog-cache] warm-up write: ${(freshAt - answeredAt).toFixed(1)} ms`);
       else latencies.push(freshAt - answeredAt);
     }
@@ -80,7 +95,9 @@ describe('catalog cache across two PM2 clusters', () => {
 
     const p50 = percentile(latencies, 50);
     const p99 = percentile(latencies, 99);
-    console.log(`[catalog-cache] write response -> last of 4 workers (2 servers) fresh (a fresh TCP connection per probe, so each figure includes probe round trips), ${latencies.length} writes: p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, max ${Math.max(...latencies).toFixed(1)} ms (target p99 <= 100 ms); all: ${latencies.map((l) => l.toFixed(0)).join(' ')}; one probe (new connection through the PM2 master) takes p50 ${percentile(probeMs, 50).toFixed(1)} ms, p99 ${percentile(probeMs, 99).toFixed(1)} ms`);
+    console.log(
+      `[catalog-cache] write response -> last of 4 workers (2 servers) fresh (a fresh TCP connection per probe, so each figure includes probe round trips), ${latencies.length} writes: p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, max ${Math.max(...latencies).toFixed(1)} ms (target p99 <= 100 ms); all: ${latencies.map((l) => l.toFixed(0)).join(' ')}; one probe (new connection through the PM2 master) takes p50 ${percentile(probeMs, 50).toFixed(1)} ms, p99 ${percentile(probeMs, 99).toFixed(1)} ms`,
+    );
     // Generous bound for a loaded shared 2-core box; the figure above is what counts.
     expect(p99).toBeLessThan(1000);
   });

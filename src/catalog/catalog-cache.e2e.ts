@@ -9,7 +9,9 @@ import { startTestApp, type TestApp } from '../testing/app.js';
 import { sleep, until } from '../testing/poll.js';
 import { CatalogService } from './catalog.service.js';
 
-const broadcastEvictions = async () => (await cacheEvictions.get()).values.find((v) => v.labels.cache === 'product' && v.labels.reason === 'broadcast')?.value ?? 0;
+const broadcastEvictions = async () =>
+  (await cacheEvictions.get()).values.find((v) => v.labels.cache === 'product' && v.labels.reason === 'broadcast')
+    ?.value ?? 0;
 
 /** The cache in one worker (the app in this process), against the real MySQL and Redis transport. */
 describe('catalog cache (one worker)', () => {
@@ -25,15 +27,23 @@ describe('catalog cache (one worker)', () => {
    */
   const createProduct = async (name: string, price = 1000) => {
     const before = await broadcastEvictions();
-    const res = await t.http.post('/api/seller/products', { name, price, description: 'd', stock: 5, category, status: 'IN_STOCK' }, seller);
+    const res = await t.http.post(
+      '/api/seller/products',
+      { name, price, description: 'd', stock: 5, category, status: 'IN_STOCK' },
+      seller,
+    );
     expect(res.status).toBe(201);
     await until('own broadcast echoed', async () => (await broadcastEvictions()) > before, Boolean, 5000, 20);
     return res.body.id as string;
   };
   /** Changes a row behind the app's back: only a cache that is really used keeps the old value. */
-  const sqlRename = (id: string, name: string) => t.app.get(EntityManager).fork().getConnection().execute('update product set name = ? where id = ?', [name, id]);
+  const sqlRename = (id: string, name: string) =>
+    t.app.get(EntityManager).fork().getConnection().execute('update product set name = ? where id = ?', [name, id]);
   const detailName = async (id: string) => (await t.http.get(`/api/general/products/${id}`)).body.name as string;
-  const listNames = async () => ((await t.http.get(`/api/general/products?category=${category}`)).body.items as { name: string }[]).map((item) => item.name);
+  const listNames = async () =>
+    ((await t.http.get(`/api/general/products?category=${category}`)).body.items as { name: string }[]).map(
+      (item) => item.name,
+    );
 
   beforeAll(async () => {
     t = await startTestApp();
@@ -130,7 +140,9 @@ describe('catalog cache (one worker)', () => {
       await until('broadcast eviction', async () => (await broadcastEvictions()) > evictionsBefore, Boolean, 5000, 20);
       release();
       expect((await slow).body.items[0].name).toBe(oldName);
-      expect((await t.http.get(`/api/general/products?category=${category}&lastId=999999999`)).body.items[0].name).toBe(renamed);
+      expect((await t.http.get(`/api/general/products?category=${category}&lastId=999999999`)).body.items[0].name).toBe(
+        renamed,
+      );
       expect((await listNames())[0]).toBe(renamed);
     } finally {
       release();
@@ -151,7 +163,10 @@ describe('catalog cache (one worker)', () => {
       expect(emits).not.toHaveBeenCalled();
       expect((await t.http.delete(`/api/seller/products/${id}`, seller)).status).toBe(204);
       expect(emits).toHaveBeenCalledTimes(1);
-      expect(emits.mock.calls[0]).toEqual([BroadcastEvents.PRODUCT_CHANGED, { productId: id, scope: t.config.REDIS_PREFIX }]);
+      expect(emits.mock.calls[0]).toEqual([
+        BroadcastEvents.PRODUCT_CHANGED,
+        { productId: id, scope: t.config.REDIS_PREFIX },
+      ]);
       expect((await t.http.get(`/api/general/products/${id}`)).status).toBe(404);
     } finally {
       emits.mockRestore();
@@ -163,16 +178,27 @@ describe('catalog cache (one worker)', () => {
     await detailName(id);
     await sqlRename(id, 'canary-2');
     const client = t.app.get<ClientProxy>(BROADCAST_CLIENT);
-    await firstValueFrom(client.emit(BroadcastEvents.PRODUCT_CHANGED, { productId: id, scope: 'another-deployment' }), { defaultValue: undefined });
+    await firstValueFrom(client.emit(BroadcastEvents.PRODUCT_CHANGED, { productId: id, scope: 'another-deployment' }), {
+      defaultValue: undefined,
+    });
     await sleep(300);
     expect(await detailName(id)).toBe('canary');
-    await firstValueFrom(client.emit(BroadcastEvents.PRODUCT_CHANGED, { productId: id, scope: t.config.REDIS_PREFIX }), { defaultValue: undefined });
+    await firstValueFrom(
+      client.emit(BroadcastEvents.PRODUCT_CHANGED, { productId: id, scope: t.config.REDIS_PREFIX }),
+      { defaultValue: undefined },
+    );
     await until('canary-2 served', async () => (await detailName(id)) === 'canary-2', Boolean, 5000, 20);
   });
 
   it('exports hit, miss, eviction and invalidation counters; /health/ready reports the transport', async () => {
     const metrics = (await t.http.get('/metrics')).body as string;
-    for (const name of ['pick_cache_hits_total', 'pick_cache_misses_total', 'pick_cache_coalesced_total', 'pick_cache_evictions_total', 'pick_cache_invalidation_messages_total']) {
+    for (const name of [
+      'pick_cache_hits_total',
+      'pick_cache_misses_total',
+      'pick_cache_coalesced_total',
+      'pick_cache_evictions_total',
+      'pick_cache_invalidation_messages_total',
+    ]) {
       expect(metrics).toMatch(new RegExp(`^${name}\\{[^}]*cache|^${name}\\{[^}]*event`, 'm'));
     }
     const hits = /^pick_cache_hits_total\{[^}]*cache="product"[^}]*\} (\d+)/m.exec(metrics);
@@ -193,7 +219,13 @@ describe('catalog cache (one worker)', () => {
       const renamedAt = Date.now();
       expect((await off.http.get(`/api/general/products/${id}`)).body.name).toBe('ttl-1');
       expect((await short.http.get(`/api/general/products/${id}`)).body.name).toBe('ttl-0');
-      await until('ttl-1 served', async () => (await short.http.get(`/api/general/products/${id}`)).body.name === 'ttl-1', Boolean, 5000, 20);
+      await until(
+        'ttl-1 served',
+        async () => (await short.http.get(`/api/general/products/${id}`)).body.name === 'ttl-1',
+        Boolean,
+        5000,
+        20,
+      );
       expect(Date.now() - renamedAt).toBeLessThan(2500);
     } finally {
       await off.close();

@@ -17,7 +17,12 @@ describe('catalog cache with Redis down and back', () => {
   // Its own throw-away Redis (never the shared one), without persistence: it comes back empty.
   const redis = new OwnRedis(REDIS_PORT, { aof: false });
   // TTL far beyond the test: freshness after the outage can only come from the transport.
-  const cluster = new Pm2Cluster({ name: 'cache-outage', port: testPort(12), instances: 2, env: { REDIS_PORT: String(REDIS_PORT), REDIS_DB: '0', CACHE_TTL_MS: '600000' } });
+  const cluster = new Pm2Cluster({
+    name: 'cache-outage',
+    port: testPort(12),
+    instances: 2,
+    env: { REDIS_PORT: String(REDIS_PORT), REDIS_DB: '0', CACHE_TTL_MS: '600000' },
+  });
   const probed = [{ url: cluster.url, workers: 2 }];
 
   beforeAll(async () => {
@@ -31,7 +36,11 @@ describe('catalog cache with Redis down and back', () => {
 
   it('serves reads and writes while Redis is down; invalidates again after it returns, without a restart', async () => {
     const seller = (await cluster.http.member('SELLER')).accessToken; // login needs Redis: before the outage
-    const created = await cluster.http.post('/api/seller/products', { name: `o0-${randomUUID()}`, price: 10, description: 'd', stock: 1, category: CATEGORY, status: 'IN_STOCK' }, seller);
+    const created = await cluster.http.post(
+      '/api/seller/products',
+      { name: `o0-${randomUUID()}`, price: 10, description: 'd', stock: 1, category: CATEGORY, status: 'IN_STOCK' },
+      seller,
+    );
     expect(created.status).toBe(201);
     const id = created.body.id as string;
     const list = `/api/general/products?category=${CATEGORY}`;
@@ -68,10 +77,26 @@ describe('catalog cache with Redis down and back', () => {
 
       // --- Redis goes away ---
       await redis.kill();
-      await untilEveryWorker(probed, '/health/ready', (r) => r.status === 503 && r.body?.checks?.transport?.status === 'down', { timeoutMs: 10_000 });
+      await untilEveryWorker(
+        probed,
+        '/health/ready',
+        (r) => r.status === 503 && r.body?.checks?.transport?.status === 'down',
+        { timeoutMs: 10_000 },
+      );
 
       // Creating works too (on whichever worker; that one drops its list pages, so re-warm them).
-      const extra = await cluster.http.post('/api/seller/products', { name: `o-extra-${randomUUID()}`, price: 5, description: 'd', stock: 1, category: 'SHOES', status: 'IN_STOCK' }, seller);
+      const extra = await cluster.http.post(
+        '/api/seller/products',
+        {
+          name: `o-extra-${randomUUID()}`,
+          price: 5,
+          description: 'd',
+          stock: 1,
+          category: 'SHOES',
+          status: 'IN_STOCK',
+        },
+        seller,
+      );
       expect(extra.status).toBe(201);
       await untilEveryWorker(probed, list, (r) => nameIn(r) === before, { onResponse: count });
 
@@ -80,14 +105,21 @@ describe('catalog cache with Redis down and back', () => {
       expect(write.ms).toBeLessThan(3000); // the write never waits for the dead broadcast
       // The writing worker evicted its own entries at once; the other may serve its cached copy (TTL-bounded).
       const answers = new Map<string, string | undefined>();
-      await untilEveryWorker(probed, list, (r) => {
-        answers.set(r.servedBy, nameIn(r));
-        return r.status === 200;
-      }, { onResponse: count });
+      await untilEveryWorker(
+        probed,
+        list,
+        (r) => {
+          answers.set(r.servedBy, nameIn(r));
+          return r.status === 200;
+        },
+        { onResponse: count },
+      );
       expect(answers.get(write.servedBy)).toBe(during);
       // …and the other worker, which no broadcast can reach, still has the old page cached.
       expect([...answers.values()].sort()).toEqual([before, during].sort());
-      console.log(`[catalog-cache] Redis down: write answered in ${write.ms} ms; list by worker: ${JSON.stringify(Object.fromEntries(answers))}`);
+      console.log(
+        `[catalog-cache] Redis down: write answered in ${write.ms} ms; list by worker: ${JSON.stringify(Object.fromEntries(answers))}`,
+      );
       // Pages nobody cached yet come from MySQL.
       const cold = await freshGet(`${cluster.url}/api/general/products?category=SHOES&sort=LOW_PRICE`);
       expect(cold.status).toBe(200);
@@ -108,14 +140,18 @@ describe('catalog cache with Redis down and back', () => {
       const writtenAt = Date.now();
       await untilEveryWorker(probed, list, (r) => nameIn(r) === after, { timeoutMs: 3000 });
       await untilEveryWorker(probed, detail, (r) => r.body?.name === after, { timeoutMs: 3000 });
-      console.log(`[catalog-cache] Redis back: ready and outage writes visible everywhere ${recoveredMs} ms after restart; a new write fresh everywhere in ${Date.now() - writtenAt} ms`);
+      console.log(
+        `[catalog-cache] Redis back: ready and outage writes visible everywhere ${recoveredMs} ms after restart; a new write fresh everywhere in ${Date.now() - writtenAt} ms`,
+      );
     } finally {
       reading = false;
       await reader;
     }
     const workers = await cluster.workers();
     expect(workers.every((worker) => worker.status === 'online')).toBe(true);
-    const failures = [...statuses].filter(([status]) => status >= 500 || status === 0).reduce((sum, [, n]) => sum + n, 0);
+    const failures = [...statuses]
+      .filter(([status]) => status >= 500 || status === 0)
+      .reduce((sum, [, n]) => sum + n, 0);
     console.log(`[catalog-cache] reads during the test by status: ${JSON.stringify(Object.fromEntries(statuses))}`);
     expect(failures).toBe(0);
     expect(statuses.get(200)).toBeGreaterThan(20);

@@ -33,7 +33,12 @@ export class CatalogCache implements OnModuleDestroy {
     private readonly broadcaster: Broadcaster,
     transport: TransportState,
   ) {
-    this.entries = new ReadThroughCache(cache, transport, { namespace: 'catalog', groups: ['product', 'product_list'], enabled: config.CACHE_ENABLED, missTtlMs: config.CACHE_MISS_TTL_MS });
+    this.entries = new ReadThroughCache(cache, transport, {
+      namespace: 'catalog',
+      groups: ['product', 'product_list'],
+      enabled: config.CACHE_ENABLED,
+      missTtlMs: config.CACHE_MISS_TTL_MS,
+    });
   }
 
   onModuleDestroy(): void {
@@ -45,7 +50,11 @@ export class CatalogCache implements OnModuleDestroy {
   }
 
   listPage<T>(page: ListPageKey, load: () => Promise<T>): Promise<T> {
-    return this.entries.read('product_list', `${page.sort}:${page.category ?? '*'}:${page.lastId ?? ''}:${page.lastPrice ?? ''}`, load);
+    return this.entries.read(
+      'product_list',
+      `${page.sort}:${page.category ?? '*'}:${page.lastId ?? ''}:${page.lastPrice ?? ''}`,
+      load,
+    );
   }
 
   /**
@@ -62,7 +71,9 @@ export class CatalogCache implements OnModuleDestroy {
   async onProductChanged(message: unknown): Promise<void> {
     if (!this.broadcaster.accepts(BroadcastEvents.PRODUCT_CHANGED, message)) return; // another deployment on the same Redis
     if (typeof message.productId !== 'string' || !POSITIVE_ID.test(message.productId)) {
-      this.logger.warn(`ignored malformed ${BroadcastEvents.PRODUCT_CHANGED}: ${JSON.stringify(message).slice(0, 200)}`);
+      this.logger.warn(
+        `ignored malformed ${BroadcastEvents.PRODUCT_CHANGED}: ${JSON.stringify(message).slice(0, 200)}`,
+      );
       return;
     }
     await this.evictProduct(message.productId, 'broadcast');

@@ -1,11 +1,27 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
+import {
+  ApiBearerAuth,
+  ApiCreatedResponse,
+  ApiNoContentResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiQuery,
+  ApiTags,
+} from '@nestjs/swagger';
 import { POSITIVE_ID } from '../common/validation.js';
 import { APPROVED_SELLER_ONLY, ApiErrors, JSON_BODY, PATH_PARAMS } from '../openapi/api-errors.js';
 import { ApprovedSeller, CurrentMember, Public, Roles } from '../auth/auth.decorators.js';
 import type { AuthMember } from '../auth/auth.decorators.js';
 import { MemberRole } from '../members/member.entity.js';
-import { CreateProductDto, MAX_PRICE, ProductDetailDto, ProductIdParam, ProductPageDto, ProductSort, UpdateProductDto } from './catalog.dto.js';
+import {
+  CreateProductDto,
+  MAX_PRICE,
+  ProductDetailDto,
+  ProductIdParam,
+  ProductPageDto,
+  ProductSort,
+  UpdateProductDto,
+} from './catalog.dto.js';
 import { ProductCategory } from './product.entity.js';
 import { CatalogService } from './catalog.service.js';
 import { ProductListQueryPipe, type ParsedProductListQuery } from './product-list-query.pipe.js';
@@ -22,11 +38,18 @@ export class ProductsController {
   @ApiOperation({
     operationId: 'listProducts',
     summary: 'A page of 12 products',
-    description: 'Keyset pages: pass the `next` of a page back as `lastId` (and `lastPrice` for the price sorts). Unknown query parameters are refused.',
+    description:
+      'Keyset pages: pass the `next` of a page back as `lastId` (and `lastPrice` for the price sorts). Unknown query parameters are refused.',
   })
   @ApiQuery({ name: 'sort', enum: ProductSort, enumName: 'ProductSort', required: false, description: 'default NEW' })
   @ApiQuery({ name: 'category', enum: ProductCategory, enumName: 'ProductCategory', required: false })
-  @ApiQuery({ name: 'lastId', required: false, schema: { type: 'string', pattern: POSITIVE_ID.source }, example: '188', description: '`next.lastId` of the previous page' })
+  @ApiQuery({
+    name: 'lastId',
+    required: false,
+    schema: { type: 'string', pattern: POSITIVE_ID.source },
+    example: '188',
+    description: '`next.lastId` of the previous page',
+  })
   @ApiQuery({
     name: 'lastPrice',
     required: false,
@@ -60,7 +83,11 @@ export class SellerProductsController {
 
   @Post()
   @Throttled('productWrite')
-  @ApiOperation({ operationId: 'createProduct', summary: 'Create a product', description: 'Roles: SELLER or ADMIN. Images must be ones the caller uploaded.' })
+  @ApiOperation({
+    operationId: 'createProduct',
+    summary: 'Create a product',
+    description: 'Roles: SELLER or ADMIN. Images must be ones the caller uploaded.',
+  })
   @ApiCreatedResponse({ type: ProductDetailDto })
   @ApiErrors(APPROVED_SELLER_ONLY, JSON_BODY, 'IMAGE_NOT_FOUND', 'TOO_MANY_REQUESTS')
   create(@CurrentMember() actor: AuthMember, @Body() body: CreateProductDto): Promise<ProductDetailDto> {
@@ -72,18 +99,27 @@ export class SellerProductsController {
   @ApiOperation({
     operationId: 'updateProduct',
     summary: 'Change any fields of a product',
-    description: 'Roles: the SELLER who owns the product, or ADMIN. A field left out is kept; `images`, when given, replaces the list.',
+    description:
+      'Roles: the SELLER who owns the product, or ADMIN. A field left out is kept; `images`, when given, replaces the list.',
   })
   @ApiOkResponse({ type: ProductDetailDto })
   @ApiErrors(APPROVED_SELLER_ONLY, JSON_BODY, PATH_PARAMS, 'PRODUCT_NOT_FOUND', 'IMAGE_NOT_FOUND', 'TOO_MANY_REQUESTS')
-  update(@CurrentMember() actor: AuthMember, @Param() { id }: ProductIdParam, @Body() body: UpdateProductDto): Promise<ProductDetailDto> {
+  update(
+    @CurrentMember() actor: AuthMember,
+    @Param() { id }: ProductIdParam,
+    @Body() body: UpdateProductDto,
+  ): Promise<ProductDetailDto> {
     return this.catalog.update(actor, id, body);
   }
 
   @Delete(':id')
   @Throttled('productWrite')
   @HttpCode(204)
-  @ApiOperation({ operationId: 'deleteProduct', summary: 'Delete a product', description: 'Roles: the SELLER who owns the product, or ADMIN.' })
+  @ApiOperation({
+    operationId: 'deleteProduct',
+    summary: 'Delete a product',
+    description: 'Roles: the SELLER who owns the product, or ADMIN.',
+  })
   @ApiNoContentResponse({ description: 'Deleted' })
   @ApiErrors(APPROVED_SELLER_ONLY, PATH_PARAMS, 'PRODUCT_NOT_FOUND', 'TOO_MANY_REQUESTS')
   async remove(@CurrentMember() actor: AuthMember, @Param() { id }: ProductIdParam): Promise<void> {

@@ -1,6 +1,20 @@
 import { ApiProperty, ApiPropertyOptional, PartialType } from '@nestjs/swagger';
 import { Transform, Type } from 'class-transformer';
-import { ArrayMaxSize, IsArray, IsEnum, IsInt, IsNotEmpty, IsOptional, IsString, Matches, Max, MaxLength, Min, ValidateIf, ValidateNested } from 'class-validator';
+import {
+  ArrayMaxSize,
+  IsArray,
+  IsEnum,
+  IsInt,
+  IsNotEmpty,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+  ValidateIf,
+  ValidateNested,
+} from 'class-validator';
 import { IsDisplayText, POSITIVE_ID } from '../common/validation.js';
 import { ProductCategory, ProductStatus } from './product.entity.js';
 import { ProductImageType } from './product-image.entity.js';
@@ -21,31 +35,45 @@ const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? val
 export const DECIMAL_DIGITS = /^\d{1,10}$/;
 
 // Query strings arrive as text: only plain decimal digits become numbers, anything else stays and fails validation.
-const integer = ({ value }: { value: unknown }) => (typeof value === 'string' && DECIMAL_DIGITS.test(value) ? Number(value) : value);
+const integer = ({ value }: { value: unknown }) =>
+  typeof value === 'string' && DECIMAL_DIGITS.test(value) ? Number(value) : value;
 
 /** The list's query rules (documented on the route: ProductsController.list; fast path: ProductListQueryPipe). */
 export class ProductListQuery {
-  @IsOptional() @IsEnum(ProductSort)
+  @IsOptional()
+  @IsEnum(ProductSort)
   sort: ProductSort = ProductSort.NEW;
 
-  @IsOptional() @IsEnum(ProductCategory)
+  @IsOptional()
+  @IsEnum(ProductCategory)
   category?: ProductCategory;
 
-  @IsOptional() @Matches(POSITIVE_ID, { message: 'lastId must be a positive integer' })
+  @IsOptional()
+  @Matches(POSITIVE_ID, { message: 'lastId must be a positive integer' })
   lastId?: string;
 
-  @IsOptional() @Transform(integer) @IsInt({ message: 'lastPrice must be a non-negative integer' }) @Min(0) @Max(MAX_PRICE)
+  @IsOptional()
+  @Transform(integer)
+  @IsInt({ message: 'lastPrice must be a non-negative integer' })
+  @Min(0)
+  @Max(MAX_PRICE)
   lastPrice?: number;
 }
 
 export class ProductIdParam {
-  @ApiProperty({ pattern: POSITIVE_ID.source, example: '7' }) @Matches(POSITIVE_ID, { message: 'id must be a positive integer' })
+  @ApiProperty({ pattern: POSITIVE_ID.source, example: '7' })
+  @Matches(POSITIVE_ID, { message: 'id must be a positive integer' })
   id: string;
 }
 
 export class ProductImageInput {
-  @ApiProperty({ maxLength: 1000, description: 'a URL returned by POST /api/seller/products/images', example: 'https://cdn.example.com/product/0b6f4c1e-3d5a-4f0e-9a51-2c7d8e9f0a1b.jpg' })
-  @IsString() @MaxLength(1000)
+  @ApiProperty({
+    maxLength: 1000,
+    description: 'a URL returned by POST /api/seller/products/images',
+    example: 'https://cdn.example.com/product/0b6f4c1e-3d5a-4f0e-9a51-2c7d8e9f0a1b.jpg',
+  })
+  @IsString()
+  @MaxLength(1000)
   url: string;
 
   @ApiProperty({ enum: ProductImageType, enumName: 'ProductImageType', example: 'MAIN' })
@@ -55,26 +83,53 @@ export class ProductImageInput {
 
 export class CreateProductDto {
   @ApiProperty({ minLength: 1, maxLength: 100, example: 'Linen shirt', description: 'trimmed; no control characters' })
-  @Transform(trim) @IsString() @IsDisplayText() @IsNotEmpty() @MaxLength(100)
+  @Transform(trim)
+  @IsString()
+  @IsDisplayText()
+  @IsNotEmpty()
+  @MaxLength(100)
   name: string;
 
-  @ApiProperty({ type: 'integer', minimum: 0, maximum: MAX_PRICE, example: 39000 }) @IsInt() @Min(0) @Max(MAX_PRICE)
+  @ApiProperty({ type: 'integer', minimum: 0, maximum: MAX_PRICE, example: 39000 })
+  @IsInt()
+  @Min(0)
+  @Max(MAX_PRICE)
   price: number;
 
-  @ApiProperty({ maxLength: 5000, example: 'Breathable linen, regular fit', description: 'no control characters other than tabs and line breaks' }) @IsString() @IsDisplayText({ multiline: true }) @MaxLength(5000)
+  @ApiProperty({
+    maxLength: 5000,
+    example: 'Breathable linen, regular fit',
+    description: 'no control characters other than tabs and line breaks',
+  })
+  @IsString()
+  @IsDisplayText({ multiline: true })
+  @MaxLength(5000)
   description: string;
 
-  @ApiProperty({ type: 'integer', minimum: 0, maximum: MAX_STOCK, example: 120 }) @IsInt() @Min(0) @Max(MAX_STOCK)
+  @ApiProperty({ type: 'integer', minimum: 0, maximum: MAX_STOCK, example: 120 })
+  @IsInt()
+  @Min(0)
+  @Max(MAX_STOCK)
   stock: number;
 
-  @ApiProperty({ enum: ProductCategory, enumName: 'ProductCategory', example: 'TOP' }) @IsEnum(ProductCategory)
+  @ApiProperty({ enum: ProductCategory, enumName: 'ProductCategory', example: 'TOP' })
+  @IsEnum(ProductCategory)
   category: ProductCategory;
 
-  @ApiProperty({ enum: ProductStatus, enumName: 'ProductStatus', example: 'IN_STOCK' }) @IsEnum(ProductStatus)
+  @ApiProperty({ enum: ProductStatus, enumName: 'ProductStatus', example: 'IN_STOCK' })
+  @IsEnum(ProductStatus)
   status: ProductStatus;
 
-  @ApiPropertyOptional({ type: [ProductImageInput], maxItems: MAX_IMAGES, description: 'in display order; at most one MAIN' })
-  @ValidateIf((_, value) => value !== undefined) @IsArray() @ArrayMaxSize(MAX_IMAGES) @ValidateNested({ each: true }) @Type(() => ProductImageInput)
+  @ApiPropertyOptional({
+    type: [ProductImageInput],
+    maxItems: MAX_IMAGES,
+    description: 'in display order; at most one MAIN',
+  })
+  @ValidateIf((_, value) => value !== undefined)
+  @IsArray()
+  @ArrayMaxSize(MAX_IMAGES)
+  @ValidateNested({ each: true })
+  @Type(() => ProductImageInput)
   images?: ProductImageInput[];
 }
 
@@ -86,7 +141,8 @@ export class ProductSummaryDto {
   @ApiProperty({ pattern: POSITIVE_ID.source, example: '188' }) id: string;
   @ApiProperty({ example: 'Linen shirt' }) name: string;
   @ApiProperty({ type: 'integer', minimum: 0, example: 39000 }) price: number;
-  @ApiProperty({ nullable: true, type: String, description: 'thumbnail of the MAIN image; null without one' }) imageUrl: string | null;
+  @ApiProperty({ nullable: true, type: String, description: 'thumbnail of the MAIN image; null without one' })
+  imageUrl: string | null;
 }
 
 export class PageCursorDto {
@@ -96,7 +152,11 @@ export class PageCursorDto {
 
 export class ProductPageDto {
   @ApiProperty({ type: [ProductSummaryDto], maxItems: PAGE_SIZE }) items: ProductSummaryDto[];
-  @ApiProperty({ type: PageCursorDto, nullable: true, description: 'query parameters of the next page; null on the last page' })
+  @ApiProperty({
+    type: PageCursorDto,
+    nullable: true,
+    description: 'query parameters of the next page; null on the last page',
+  })
   next: PageCursorDto | null;
 }
 
@@ -114,9 +174,9 @@ export class ProductDetailDto {
   @ApiProperty({ type: 'integer', minimum: 0, example: 120 }) stock: number;
   @ApiProperty({ enum: ProductCategory, enumName: 'ProductCategory' }) category: ProductCategory;
   @ApiProperty({ enum: ProductStatus, enumName: 'ProductStatus' }) status: ProductStatus;
-  @ApiProperty({ nullable: true, type: String, description: 'the MAIN image; null without one' }) imageUrl: string | null;
+  @ApiProperty({ nullable: true, type: String, description: 'the MAIN image; null without one' }) imageUrl:
+    string | null;
   @ApiProperty({ type: [ProductImageDto] }) images: ProductImageDto[];
   @ApiProperty({ format: 'date-time' }) createdAt: string;
   @ApiProperty({ format: 'date-time' }) updatedAt: string;
 }
-

@@ -5,7 +5,16 @@ import { AppError } from '../common/errors.js';
 import { ImageUrls } from '../media/image-urls.js';
 import { MediaService } from '../media/media.service.js';
 import { Member, MemberRole } from '../members/member.entity.js';
-import { CreateProductDto, PAGE_SIZE, ProductDetailDto, ProductImageInput, ProductListQuery, ProductPageDto, ProductSort, UpdateProductDto } from './catalog.dto.js';
+import {
+  CreateProductDto,
+  PAGE_SIZE,
+  ProductDetailDto,
+  ProductImageInput,
+  ProductListQuery,
+  ProductPageDto,
+  ProductSort,
+  UpdateProductDto,
+} from './catalog.dto.js';
 import { CatalogCache } from './catalog-cache.js';
 import { ProductImage, ProductImageType } from './product-image.entity.js';
 import { Product } from './product.entity.js';
@@ -35,7 +44,12 @@ export class CatalogService {
       throw new AppError('INVALID_CURSOR', `sort=${sort} needs both lastId and lastPrice`);
     }
     // NEW pages ignore lastPrice: leave it out of the key so it cannot split one page into many.
-    const page = { sort, category: query.category, lastId: query.lastId, lastPrice: sort === ProductSort.NEW ? undefined : query.lastPrice };
+    const page = {
+      sort,
+      category: query.category,
+      lastId: query.lastId,
+      lastPrice: sort === ProductSort.NEW ? undefined : query.lastPrice,
+    };
     return this.cache.listPage(page, () => this.loadListPage(page));
   }
 
@@ -47,7 +61,12 @@ export class CatalogService {
    * One keyset page: ordered by (price, id) or id, so a write between two pages can
    * neither skip nor repeat an item that did not itself change.
    */
-  async loadListPage(query: { sort: ProductSort; category?: ProductListQuery['category']; lastId?: string; lastPrice?: number }): Promise<ProductPageDto> {
+  async loadListPage(query: {
+    sort: ProductSort;
+    category?: ProductListQuery['category'];
+    lastId?: string;
+    lastPrice?: number;
+  }): Promise<ProductPageDto> {
     const { sort } = query;
     const qb = this.em.createQueryBuilder(Product, 'p').select(['p.id', 'p.name', 'p.price']).limit(PAGE_SIZE);
     if (query.category) qb.andWhere({ category: query.category });
@@ -70,7 +89,12 @@ export class CatalogService {
     const mainImages = await this.mainImageKeys(rows.map((row) => String(row.id)));
     const items = rows.map((row) => {
       const key = mainImages.get(String(row.id));
-      return { id: String(row.id), name: row.name, price: Number(row.price), imageUrl: key ? this.urls.thumbnail(key) : null };
+      return {
+        id: String(row.id),
+        name: row.name,
+        price: Number(row.price),
+        imageUrl: key ? this.urls.thumbnail(key) : null,
+      };
     });
     const last = items.at(-1);
     return { items, next: items.length === PAGE_SIZE && last ? { lastId: last.id, lastPrice: last.price } : null };
@@ -88,7 +112,10 @@ export class CatalogService {
     const { images: _images, ...fields } = body;
     // Images: the upload records are locked before the rows that reference them are written (see MediaService).
     const product = await this.em.transactional(async () => {
-      await this.media.lockAttachable(actor, keys.map((image) => image.key));
+      await this.media.lockAttachable(
+        actor,
+        keys.map((image) => image.key),
+      );
       const created = this.em.create(Product, { ...fields, seller: this.em.getReference(Member, actor.id) });
       this.setImages(created, keys);
       return created;
@@ -105,11 +132,18 @@ export class CatalogService {
       this.em.assign(found, fields);
       if (keys) {
         const before = new Set(found.images.getItems().map((image) => image.objectKey));
-        await this.media.lockAttachable(actor, keys.map((image) => image.key), before);
+        await this.media.lockAttachable(
+          actor,
+          keys.map((image) => image.key),
+          before,
+        );
         this.setImages(found, keys);
         await this.em.flush();
         // Queued before commit: the job decides from committed rows, so a rollback only makes it keep the objects.
-        await this.media.releaseLater([...before].filter((key) => !keys.some((image) => image.key === key)), `product-${id}-${found.updatedAt.getTime()}`);
+        await this.media.releaseLater(
+          [...before].filter((key) => !keys.some((image) => image.key === key)),
+          `product-${id}-${found.updatedAt.getTime()}`,
+        );
       }
       return found;
     });
@@ -120,7 +154,10 @@ export class CatalogService {
   async remove(actor: AuthMember, id: string): Promise<void> {
     await this.em.transactional(async () => {
       const product = await this.ownedProduct(actor, id);
-      await this.media.releaseLater(product.images.getItems().map((image) => image.objectKey), `product-${id}-deleted`);
+      await this.media.releaseLater(
+        product.images.getItems().map((image) => image.objectKey),
+        `product-${id}-deleted`,
+      );
       this.em.remove(product);
     });
     await this.cache.productChanged(id);
@@ -138,14 +175,18 @@ export class CatalogService {
   private imageKeys(images: ProductImageInput[] | undefined): { key: string; type: ProductImageType }[] {
     const list = images ?? [];
     if (list.filter((image) => image.type === ProductImageType.MAIN).length > 1) {
-      throw new AppError('VALIDATION_FAILED', 'A product has at most one MAIN image', [{ field: 'images', errors: ['more than one MAIN image'] }]);
+      throw new AppError('VALIDATION_FAILED', 'A product has at most one MAIN image', [
+        { field: 'images', errors: ['more than one MAIN image'] },
+      ]);
     }
     return list.map((image) => ({ key: this.urls.keyOf(image.url), type: image.type }));
   }
 
   private setImages(product: Product, keys: { key: string; type: ProductImageType }[]): void {
     product.images.removeAll();
-    keys.forEach(({ key, type }, position) => product.images.add(this.em.create(ProductImage, { product, objectKey: key, type, position })));
+    keys.forEach(({ key, type }, position) =>
+      product.images.add(this.em.create(ProductImage, { product, objectKey: key, type, position })),
+    );
   }
 
   private async mainImageKeys(productIds: string[]): Promise<Map<string, string>> {
@@ -159,7 +200,9 @@ export class CatalogService {
   }
 
   private toDetail(product: Product): ProductDetailDto {
-    const images = product.images.getItems().map((image) => ({ url: this.urls.detail(image.objectKey), type: image.type }));
+    const images = product.images
+      .getItems()
+      .map((image) => ({ url: this.urls.detail(image.objectKey), type: image.type }));
     const main = images.find((image) => image.type === ProductImageType.MAIN);
     return {
       id: String(product.id),

@@ -11,6 +11,11 @@ export class ProductImageReferences implements OnModuleInit {
   onModuleInit(): void {
     // Under a shared lock: an attach in flight (which locks the media record first) is either
     // committed and seen here, or waits and then finds the record DELETING.
-    this.references.register('product_image', async (tx, objectKey) => (await tx.findOne(ProductImage, { objectKey }, { lockMode: LockMode.PESSIMISTIC_READ, fields: ['id'] })) !== null);
+    this.references.register(
+      'product_image',
+      async (tx, objectKey) =>
+        (await tx.findOne(ProductImage, { objectKey }, { lockMode: LockMode.PESSIMISTIC_READ, fields: ['id'] })) !==
+        null,
+    );
   }
 }

@@ -5,7 +5,8 @@ import { ProductListQuery } from './catalog.dto.js';
 import { wellFormedListQuery, ProductListQueryPipe } from './product-list-query.pipe.js';
 
 const pipe = new ProductListQueryPipe();
-const viaValidator = (raw: Record<string, unknown>) => validationPipe.transform(raw, { type: 'query', metatype: ProductListQuery });
+const viaValidator = (raw: Record<string, unknown>) =>
+  validationPipe.transform(raw, { type: 'query', metatype: ProductListQuery });
 
 async function outcome(run: () => Promise<unknown>): Promise<unknown> {
   try {
@@ -45,11 +46,14 @@ const queries: Record<string, unknown>[] = [
 ];
 
 describe('ProductListQueryPipe', () => {
-  it.each(queries.map((query) => [JSON.stringify(query), query]))('answers %s exactly as the class-validator rules do', async (_name, query) => {
-    const fast = await outcome(() => pipe.transform(query as Record<string, unknown>));
-    const slow = await outcome(() => viaValidator(query as Record<string, unknown>));
-    expect(fast).toEqual(slow);
-  });
+  it.each(queries.map((query) => [JSON.stringify(query), query]))(
+    'answers %s exactly as the class-validator rules do',
+    async (_name, query) => {
+      const fast = await outcome(() => pipe.transform(query as Record<string, unknown>));
+      const slow = await outcome(() => viaValidator(query as Record<string, unknown>));
+      expect(fast).toEqual(slow);
+    },
+  );
 
   it('takes every query the rules accept on the fast path, and no other', async () => {
     for (const query of queries) {

@@ -17,7 +17,10 @@ export type ParsedProductListQuery = Readonly<ProductListQuery>;
 @Injectable()
 export class ProductListQueryPipe implements PipeTransform<Record<string, unknown>, Promise<ProductListQuery>> {
   async transform(raw: Record<string, unknown>): Promise<ProductListQuery> {
-    return wellFormedListQuery(raw ?? {}) ?? ((await validationPipe.transform(raw ?? {}, { type: 'query', metatype: ProductListQuery })) as ProductListQuery);
+    return (
+      wellFormedListQuery(raw ?? {}) ??
+      ((await validationPipe.transform(raw ?? {}, { type: 'query', metatype: ProductListQuery })) as ProductListQuery)
+    );
   }
 }
 

@@ -26,7 +26,10 @@ describe('create-rush-event', () => {
     }
     const out = join(dir, 'rush.json');
     const before = Date.now();
-    const created = await createRushEvent(['--base-url', t.url, '--stock', '250', '--starts-in', '5', '--duration', '120', '--out', out], { ...process.env });
+    const created = await createRushEvent(
+      ['--base-url', t.url, '--stock', '250', '--starts-in', '5', '--duration', '120', '--out', out],
+      { ...process.env },
+    );
     const written = JSON.parse(readFileSync(out, 'utf8')) as RushEventFile;
     expect(written).toEqual(created);
     expect(created.stock).toBe(250);
@@ -45,12 +48,21 @@ describe('create-rush-event', () => {
   it('without admin credentials, signs a token the app accepts as an ADMIN of this database', async () => {
     const token = await localAdminToken(t.config);
     const customer = await t.http.member('CUSTOMER');
-    const body = { name: 'admin-made', price: 100, description: 'proves the ADMIN role', stock: 1, category: 'TOP', status: 'IN_STOCK' };
+    const body = {
+      name: 'admin-made',
+      price: 100,
+      description: 'proves the ADMIN role',
+      stock: 1,
+      category: 'TOP',
+      status: 'IN_STOCK',
+    };
     expect((await t.http.post('/api/seller/products', body, customer.accessToken)).status).toBe(403);
     expect((await t.http.post('/api/seller/products', body, token)).status).toBe(201);
     // the same admin member every time: no pile of perf admins
     const again = await localAdminToken(t.config);
-    expect(JSON.parse(Buffer.from(again.split('.')[1], 'base64url').toString()).sub).toBe(JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString()).sub);
+    expect(JSON.parse(Buffer.from(again.split('.')[1], 'base64url').toString()).sub).toBe(
+      JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString()).sub,
+    );
   });
 
   it('refuses bad flags before touching anything', async () => {

@@ -37,7 +37,8 @@ const PERF_ADMIN_EMAIL = 'perf-admin@pick.local';
 function positive(name: string, raw: string | undefined, fallback: number, min = 1): number {
   if (raw === undefined) return fallback;
   const value = Number(raw);
-  if (!Number.isInteger(value) || value < min) throw new Error(`--${name} must be an integer >= ${min}, got ${JSON.stringify(raw)}`);
+  if (!Number.isInteger(value) || value < min)
+    throw new Error(`--${name} must be an integer >= ${min}, got ${JSON.stringify(raw)}`);
   return value;
 }
 
@@ -46,11 +47,23 @@ export async function localAdminToken(config: AppConfig): Promise<string> {
   const orm = await MikroORM.init(ormOptions(config));
   try {
     const em = orm.em.fork();
-    let admin = await em.findOne(Member, { role: MemberRole.ADMIN, bannedAt: null, deletedAt: null }, { orderBy: { id: 'asc' } });
+    let admin = await em.findOne(
+      Member,
+      { role: MemberRole.ADMIN, bannedAt: null, deletedAt: null },
+      { orderBy: { id: 'asc' } },
+    );
     if (!admin) {
       // Nobody logs in as this member: the password is random and thrown away.
       const passwordHash = await new PasswordHasher(config).hash(randomBytes(24).toString('base64url'));
-      admin = em.create(Member, { email: PERF_ADMIN_EMAIL, nickname: 'perf-admin', phone: '010-9999-0000', name: 'Perf admin', address: '-', passwordHash, role: MemberRole.ADMIN });
+      admin = em.create(Member, {
+        email: PERF_ADMIN_EMAIL,
+        nickname: 'perf-admin',
+        phone: '010-9999-0000',
+        name: 'Perf admin',
+        address: '-',
+        passwordHash,
+        role: MemberRole.ADMIN,
+      });
       await em.flush();
     }
     return new TokenSigning(config).signAccess(tokenSubject(admin));
@@ -60,9 +73,14 @@ export async function localAdminToken(config: AppConfig): Promise<string> {
 }
 
 async function loginToken(baseUrl: string, email: string, password: string): Promise<string> {
-  const response = await fetch(`${baseUrl}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, password }) });
+  const response = await fetch(`${baseUrl}/api/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email, password }),
+  });
   const body = (await response.json().catch(() => ({}))) as { accessToken?: string };
-  if (response.status !== 200 || !body.accessToken) throw new Error(`admin login failed: ${response.status} ${JSON.stringify(body)}`);
+  if (response.status !== 200 || !body.accessToken)
+    throw new Error(`admin login failed: ${response.status} ${JSON.stringify(body)}`);
   return body.accessToken;
 }
 
@@ -118,11 +136,21 @@ export async function createRushEvent(argv: string[], env: NodeJS.ProcessEnv = p
       ],
     }),
   });
-  const body = (await response.json().catch(() => ({}))) as { id?: string | number; coupons?: { id: string | number }[] };
+  const body = (await response.json().catch(() => ({}))) as {
+    id?: string | number;
+    coupons?: { id: string | number }[];
+  };
   if (response.status !== 201 || body.id === undefined || !body.coupons?.[0]) {
     throw new Error(`POST ${baseUrl}/api/admin/events → ${response.status} ${JSON.stringify(body)}`);
   }
-  const result: RushEventFile = { baseUrl, eventId: String(body.id), couponId: String(body.coupons[0].id), stock, startsAt: startsAt.toISOString(), endsAt: endsAt.toISOString() };
+  const result: RushEventFile = {
+    baseUrl,
+    eventId: String(body.id),
+    couponId: String(body.coupons[0].id),
+    stock,
+    startsAt: startsAt.toISOString(),
+    endsAt: endsAt.toISOString(),
+  };
   if (values.out) writeFileSync(values.out, JSON.stringify(result, null, 2) + '\n');
   return result;
 }

@@ -18,11 +18,15 @@ async function main(): Promise<void> {
     if (config.NODE_ENV === 'production') throw new Error('reset drops the database: refused with NODE_ENV=production');
     await runOnServer(`drop database if exists \`${config.DB_NAME.replace(/`/g, '')}\``);
   }
-  await runOnServer(`create database if not exists \`${config.DB_NAME.replace(/`/g, '')}\` character set utf8mb4 collate utf8mb4_unicode_ci`);
+  await runOnServer(
+    `create database if not exists \`${config.DB_NAME.replace(/`/g, '')}\` character set utf8mb4 collate utf8mb4_unicode_ci`,
+  );
   const orm = await MikroORM.init(ormOptions(config, { preferTs: import.meta.url.endsWith('.ts') }));
   const connection = orm.em.getConnection();
   try {
-    const [{ locked }] = await connection.execute<{ locked: number }[]>("select get_lock('pick_migrations', 120) as locked");
+    const [{ locked }] = await connection.execute<{ locked: number }[]>(
+      "select get_lock('pick_migrations', 120) as locked",
+    );
     if (Number(locked) !== 1) throw new Error('could not take the migration lock within 120 s');
     const migrator = orm.migrator as unknown as Migrator;
     switch (command) {
@@ -62,7 +66,9 @@ async function main(): Promise<void> {
 
   /** Statements that need a connection outside the database (create / drop it); information_schema: any user may open it. */
   async function runOnServer(sql: string): Promise<void> {
-    const server = await MikroORM.init(ormOptions(config, { dbName: 'information_schema', entities: [], discovery: { warnWhenNoEntities: false } }));
+    const server = await MikroORM.init(
+      ormOptions(config, { dbName: 'information_schema', entities: [], discovery: { warnWhenNoEntities: false } }),
+    );
     try {
       await server.em.getConnection().execute(sql);
     } finally {

@@ -22,7 +22,10 @@ async function main(): Promise<void> {
   const check = process.argv.includes('--check');
   // Fixed settings: the document must not depend on the machine's .env.
   const config = loadConfig({ NODE_ENV: 'test' });
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), new FastifyAdapter(), { preview: true, logger: false });
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), new FastifyAdapter(), {
+    preview: true,
+    logger: false,
+  });
   const document = serializeDocument(buildOpenApiDocument(app));
   await app.close();
   const { default: openapiTS, astToString } = await import('openapi-typescript');

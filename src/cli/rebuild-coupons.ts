@@ -19,7 +19,9 @@ import { exitOnConfigError } from './cli-support.js';
 async function main(): Promise<void> {
   assertNodeVersion();
   const config = loadConfig();
-  const { values } = parseArgs({ options: { coupon: { type: 'string', multiple: true }, force: { type: 'boolean', default: false } } });
+  const { values } = parseArgs({
+    options: { coupon: { type: 'string', multiple: true }, force: { type: 'boolean', default: false } },
+  });
   const orm = await MikroORM.init(ormOptions(config));
   const redis = new Redis({ ...redisOptions(config), maxRetriesPerRequest: 3 });
   const stock = new CouponStock(redis, orm.em, config);
@@ -27,7 +29,9 @@ async function main(): Promise<void> {
     let ids = values.coupon ?? [];
     if (ids.length === 0) {
       const now = new Date();
-      const coupons = await orm.em.fork().find(Coupon, { validUntil: { $gt: now }, event: { endsAt: { $gt: now } } }, { fields: ['id'] });
+      const coupons = await orm.em
+        .fork()
+        .find(Coupon, { validUntil: { $gt: now }, event: { endsAt: { $gt: now } } }, { fields: ['id'] });
       ids = coupons.map((coupon) => String(coupon.id));
     }
     const outcomes: RebuildOutcome[] = [];

@@ -35,7 +35,16 @@ async function main(): Promise<void> {
       const email = `${role.toLowerCase()}@email.com`;
       members[role] =
         (await em.findOne(Member, { email })) ??
-        em.create(Member, { email, nickname: role.toLowerCase(), phone: `010-0000-000${index}`, name: `Demo ${role.toLowerCase()}`, address: 'Seoul', passwordHash: hash, role, sellerStatus: initialSellerStatus(role) });
+        em.create(Member, {
+          email,
+          nickname: role.toLowerCase(),
+          phone: `010-0000-000${index}`,
+          name: `Demo ${role.toLowerCase()}`,
+          address: 'Seoul',
+          passwordHash: hash,
+          role,
+          sellerStatus: initialSellerStatus(role),
+        });
     }
     // The demo seller is approved (also when an earlier seed created it pending).
     members.SELLER.sellerStatus = SellerStatus.APPROVED;
@@ -44,7 +53,8 @@ async function main(): Promise<void> {
     // The demo images (uploaded to local storage by deploy/local/s3.sh) are recorded like uploads,
     // so products may reference them; no uploader: the app's own objects.
     for (const [objectKey, body] of Object.entries(DEMO_IMAGES)) {
-      if (!(await em.count(MediaObject, { objectKey }))) em.create(MediaObject, { objectKey, contentType: 'image/png', sizeBytes: body.length, uploadedBy: null });
+      if (!(await em.count(MediaObject, { objectKey })))
+        em.create(MediaObject, { objectKey, contentType: 'image/png', sizeBytes: body.length, uploadedBy: null });
     }
     await em.flush();
 
@@ -62,8 +72,22 @@ async function main(): Promise<void> {
         category,
         status: n % 10 === 0 ? ProductStatus.SOLD_OUT : ProductStatus.IN_STOCK,
       });
-      product.images.add(em.create(ProductImage, { product, objectKey: `product/demo-${category.toLowerCase()}.png`, type: ProductImageType.MAIN, position: 0 }));
-      product.images.add(em.create(ProductImage, { product, objectKey: `product/demo-detail.png`, type: ProductImageType.DETAIL, position: 1 }));
+      product.images.add(
+        em.create(ProductImage, {
+          product,
+          objectKey: `product/demo-${category.toLowerCase()}.png`,
+          type: ProductImageType.MAIN,
+          position: 0,
+        }),
+      );
+      product.images.add(
+        em.create(ProductImage, {
+          product,
+          objectKey: `product/demo-detail.png`,
+          type: ProductImageType.DETAIL,
+          position: 1,
+        }),
+      );
     }
     await em.flush();
 
@@ -71,7 +95,13 @@ async function main(): Promise<void> {
     await em.flush();
     const coupon = (await em.find(Coupon, { event }, { orderBy: { id: 'asc' } }))[0];
     console.log(
-      JSON.stringify({ members: Object.values(members).map((m) => m.email), password: DEMO_PASSWORD, products: await em.count(Product, {}), eventId: event.id, couponId: coupon?.id }),
+      JSON.stringify({
+        members: Object.values(members).map((m) => m.email),
+        password: DEMO_PASSWORD,
+        products: await em.count(Product, {}),
+        eventId: event.id,
+        couponId: coupon?.id,
+      }),
     );
   } finally {
     await orm.close(true);
@@ -79,7 +109,11 @@ async function main(): Promise<void> {
 
   function createDemoEvent(): Event {
     const now = Date.now();
-    const event = em.create(Event, { title: DEMO_EVENT_TITLE, startsAt: new Date(now - 3600_000), endsAt: new Date(now + 30 * DAY) });
+    const event = em.create(Event, {
+      title: DEMO_EVENT_TITLE,
+      startsAt: new Date(now - 3600_000),
+      endsAt: new Date(now + 30 * DAY),
+    });
     em.create(Coupon, {
       event,
       name: 'Welcome 10%',

@@ -22,19 +22,31 @@ describe('the typed client (src/client) against the app', () => {
   it('runs the README claim flow: logged in, claimed, issued, in my coupons', async () => {
     const { eventId, couponIds } = await createEvent(t.http, admin, eventBody({ max: 3 }));
     const member = await t.http.member();
-    const issued = await claimFirstCoupon(t.url, { email: member.email, password: 'password123' }, eventId, { fetch: checkedFetch });
+    const issued = await claimFirstCoupon(t.url, { email: member.email, password: 'password123' }, eventId, {
+      fetch: checkedFetch,
+    });
     expect(issued).toMatchObject({ couponId: couponIds[0], eventId, status: 'UNUSED', usedAt: null });
     // Run again: the coupon is already issued (409), which the flow accepts as done.
-    expect((await claimFirstCoupon(t.url, { email: member.email, password: 'password123' }, eventId, { fetch: checkedFetch })).id).toBe(issued.id);
+    expect(
+      (
+        await claimFirstCoupon(t.url, { email: member.email, password: 'password123' }, eventId, {
+          fetch: checkedFetch,
+        })
+      ).id,
+    ).toBe(issued.id);
     const event = await t.http.get(`/api/events/${eventId}`);
     expect(event.body.coupons[0].remaining).toBe(2);
   });
 
   it('gives typed errors with their codes', async () => {
     const pick = createPickClient(t.url, { fetch: checkedFetch });
-    const login = await pick.POST('/api/auth/login', { body: { email: 'nobody@test.pick', password: 'wrong-password' } });
+    const login = await pick.POST('/api/auth/login', {
+      body: { email: 'nobody@test.pick', password: 'wrong-password' },
+    });
     expect([login.response.status, login.error?.code]).toEqual([401, 'INVALID_CREDENTIALS']);
-    const claim = await pick.POST('/api/events/{eventId}/coupons/{couponId}/issue', { params: { path: { eventId: '1', couponId: '1' } } });
+    const claim = await pick.POST('/api/events/{eventId}/coupons/{couponId}/issue', {
+      params: { path: { eventId: '1', couponId: '1' } },
+    });
     expect([claim.response.status, claim.error?.code]).toEqual([401, 'UNAUTHORIZED']);
   });
 

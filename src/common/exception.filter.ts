@@ -37,7 +37,12 @@ const FASTIFY_CODES: Record<string, ErrorCode> = {
 /** Maps any error to a JSON body with a stable code and the right status. */
 export function toErrorBody(error: unknown): ErrorBody {
   if (error instanceof AppError) {
-    return { statusCode: error.status, code: error.code, message: error.message, ...(error.details !== undefined && { details: error.details }) };
+    return {
+      statusCode: error.status,
+      code: error.code,
+      message: error.message,
+      ...(error.details !== undefined && { details: error.details }),
+    };
   }
   if (error instanceof HttpException) {
     // Nest wraps Fastify's own client errors (body parsing, limits) in an HttpException: keep their precise code.
@@ -48,9 +53,15 @@ export function toErrorBody(error: unknown): ErrorBody {
     }
     const status = error.getStatus();
     const response = error.getResponse();
-    const message = typeof response === 'string' ? response : ((response as { message?: unknown }).message ?? error.message);
-    if (status === 400 && /JSON/.test(String(message))) return { statusCode: 400, code: 'INVALID_JSON', message: 'The request body is not valid JSON' };
-    return { statusCode: status, code: CODE_BY_STATUS[status] ?? (status >= 500 ? 'INTERNAL_ERROR' : 'BAD_REQUEST'), message: Array.isArray(message) ? message.join('; ') : String(message) };
+    const message =
+      typeof response === 'string' ? response : ((response as { message?: unknown }).message ?? error.message);
+    if (status === 400 && /JSON/.test(String(message)))
+      return { statusCode: 400, code: 'INVALID_JSON', message: 'The request body is not valid JSON' };
+    return {
+      statusCode: status,
+      code: CODE_BY_STATUS[status] ?? (status >= 500 ? 'INTERNAL_ERROR' : 'BAD_REQUEST'),
+      message: Array.isArray(message) ? message.join('; ') : String(message),
+    };
   }
   if (error instanceof UniqueConstraintViolationException) {
     return { statusCode: 409, code: 'CONFLICT', message: 'The resource conflicts with an existing one' };
@@ -68,7 +79,11 @@ export function toErrorBody(error: unknown): ErrorBody {
     return { statusCode: 400, code: 'INVALID_JSON', message: 'The request body is not valid JSON' };
   }
   if (typeof err?.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
-    return { statusCode: err.statusCode, code: CODE_BY_STATUS[err.statusCode] ?? 'BAD_REQUEST', message: err.message ?? 'Bad request' };
+    return {
+      statusCode: err.statusCode,
+      code: CODE_BY_STATUS[err.statusCode] ?? 'BAD_REQUEST',
+      message: err.message ?? 'Bad request',
+    };
   }
   // Any other database driver error is a 503 as well: the client may retry, nothing it sent caused it.
   if (error instanceof DriverException || isServiceUnavailable(error)) {
@@ -101,7 +116,8 @@ export class AllExceptionsFilter implements ExceptionFilter {
       request.log.error({ err: exception, code: body.code, requestId: request.id }, 'request failed');
     }
     if (reply.sent) return;
-    if (exception instanceof AppError && exception.retryAfterSeconds !== undefined) reply.header('retry-after', String(exception.retryAfterSeconds));
+    if (exception instanceof AppError && exception.retryAfterSeconds !== undefined)
+      reply.header('retry-after', String(exception.retryAfterSeconds));
     void reply.status(body.statusCode).header('content-type', 'application/json; charset=utf-8').send(body);
   }
 }

@@ -7,7 +7,11 @@ describe('ReadinessRegistry', () => {
     registry.register({ name: 'storage', gates: false, probe: () => Promise.reject(new Error('bucket gone')) });
     registry.register({ name: 'mysql', gates: true, probe: () => Promise.resolve() });
     const outcome = await registry.runAll();
-    expect(outcome).toEqual({ ok: true, degraded: ['storage'], results: { mysql: { status: 'up' }, storage: { status: 'down', error: 'bucket gone' } } });
+    expect(outcome).toEqual({
+      ok: true,
+      degraded: ['storage'],
+      results: { mysql: { status: 'up' }, storage: { status: 'down', error: 'bucket gone' } },
+    });
     expect(Object.keys(outcome.results)).toEqual(['mysql', 'storage']);
   });
 
@@ -32,7 +36,11 @@ describe('ReadinessRegistry', () => {
     let storageProbes = 0;
     registry.register({ name: 'storage', gates: false, probe: async () => void storageProbes++ });
     registry.register({ name: 'redis', gates: true, probe: () => Promise.resolve() });
-    expect(await registry.runAll({ gatingOnly: true })).toEqual({ ok: true, degraded: [], results: { redis: { status: 'up' } } });
+    expect(await registry.runAll({ gatingOnly: true })).toEqual({
+      ok: true,
+      degraded: [],
+      results: { redis: { status: 'up' } },
+    });
     expect(storageProbes).toBe(0);
   });
 });

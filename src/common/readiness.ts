@@ -17,7 +17,10 @@ export interface ReadinessCheck {
 const PROBE_TIMEOUT_MS = 1500;
 
 const withTimeout = <T>(promise: Promise<T>, ms: number): Promise<T> =>
-  Promise.race([promise, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms).unref())]);
+  Promise.race([
+    promise,
+    new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms).unref()),
+  ]);
 
 async function run(check: ReadinessCheck): Promise<CheckResult> {
   try {
@@ -42,12 +45,20 @@ export class ReadinessRegistry {
   }
 
   /** Runs every check at once (`gatingOnly`: only those that gate); `ok` when every gating check is up; `degraded`: the non-gating ones down. */
-  async runAll(options: { gatingOnly?: boolean } = {}): Promise<{ ok: boolean; results: Partial<Record<ReadinessName, CheckResult>>; degraded: ReadinessName[] }> {
-    const registered = READINESS_NAMES.flatMap((name) => this.checks.get(name) ?? []).filter((check) => check.gates || !options.gatingOnly);
+  async runAll(
+    options: { gatingOnly?: boolean } = {},
+  ): Promise<{ ok: boolean; results: Partial<Record<ReadinessName, CheckResult>>; degraded: ReadinessName[] }> {
+    const registered = READINESS_NAMES.flatMap((name) => this.checks.get(name) ?? []).filter(
+      (check) => check.gates || !options.gatingOnly,
+    );
     const outcomes = await Promise.all(registered.map(run));
     const results = Object.fromEntries(registered.map((check, i) => [check.name, outcomes[i]]));
     const failed = registered.filter((_, i) => outcomes[i].status === 'down');
-    return { ok: failed.every((check) => !check.gates), results, degraded: failed.filter((check) => !check.gates).map((check) => check.name) };
+    return {
+      ok: failed.every((check) => !check.gates),
+      results,
+      degraded: failed.filter((check) => !check.gates).map((check) => check.name),
+    };
   }
 }
 

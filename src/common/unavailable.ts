@@ -4,11 +4,24 @@ import { ConnectionException, DeadlockException, LockWaitTimeoutException } from
 // away, overloaded or briefly contended: the same request may succeed if tried again later.
 const UNAVAILABLE = new RegExp(
   [
-    'ECONNREFUSED', 'ETIMEDOUT', 'ECONNRESET', 'EPIPE', 'getaddrinfo', // sockets, DNS
-    'PROTOCOL_CONNECTION_LOST', 'Connection lost', 'closed state', 'ER_CON_COUNT_ERROR', 'Too many connections', // mysql2
-    'Pool is closed', 'Timeout acquiring', // pools
-    'Lock wait timeout', 'Deadlock', // InnoDB contention
-    'Connection is closed', 'MaxRetriesPerRequest', "Stream isn't writeable", 'Command timed out', // ioredis
+    'ECONNREFUSED',
+    'ETIMEDOUT',
+    'ECONNRESET',
+    'EPIPE',
+    'getaddrinfo', // sockets, DNS
+    'PROTOCOL_CONNECTION_LOST',
+    'Connection lost',
+    'closed state',
+    'ER_CON_COUNT_ERROR',
+    'Too many connections', // mysql2
+    'Pool is closed',
+    'Timeout acquiring', // pools
+    'Lock wait timeout',
+    'Deadlock', // InnoDB contention
+    'Connection is closed',
+    'MaxRetriesPerRequest',
+    "Stream isn't writeable",
+    'Command timed out', // ioredis
   ].join('|'),
   'i',
 );
@@ -19,7 +32,14 @@ const UNAVAILABLE = new RegExp(
  * batch on them instead of splitting it row by row.
  */
 export function isServiceUnavailable(error: unknown): boolean {
-  if (error instanceof ConnectionException || error instanceof DeadlockException || error instanceof LockWaitTimeoutException) return true;
+  if (
+    error instanceof ConnectionException ||
+    error instanceof DeadlockException ||
+    error instanceof LockWaitTimeoutException
+  )
+    return true;
   const err = error as { code?: unknown; message?: unknown } | null | undefined;
-  return UNAVAILABLE.test(`${typeof err?.code === 'string' ? err.code : ''} ${typeof err?.message === 'string' ? err.message : ''}`);
+  return UNAVAILABLE.test(
+    `${typeof err?.code === 'string' ? err.code : ''} ${typeof err?.message === 'string' ? err.message : ''}`,
+  );
 }

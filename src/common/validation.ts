@@ -17,8 +17,14 @@ function flatten(errors: ValidationError[], parent = ''): { field: string; error
  */
 export const NoBody = {
   transform(value: unknown): undefined {
-    const empty = value === undefined || value === null || (typeof value === 'object' && !Array.isArray(value) && Object.keys(value).length === 0);
-    if (!empty) throw new AppError('VALIDATION_FAILED', 'The request is invalid', [{ field: '', errors: ['this request takes no body'] }]);
+    const empty =
+      value === undefined ||
+      value === null ||
+      (typeof value === 'object' && !Array.isArray(value) && Object.keys(value).length === 0);
+    if (!empty)
+      throw new AppError('VALIDATION_FAILED', 'The request is invalid', [
+        { field: '', errors: ['this request takes no body'] },
+      ]);
     return undefined;
   },
 };
@@ -62,7 +68,9 @@ export const INSTANT_PATTERN = DATE_TIME_WITH_OFFSET.source.replace('T', '[Tt]')
 export const IsInstant = () =>
   applyDecorators(
     IsISO8601({ strict: true }),
-    Matches(DATE_TIME_WITH_OFFSET, { message: '$property must be a date-time with a time zone offset, e.g. 2026-12-01T09:00:00+09:00' }),
+    Matches(DATE_TIME_WITH_OFFSET, {
+      message: '$property must be a date-time with a time zone offset, e.g. 2026-12-01T09:00:00+09:00',
+    }),
   );
 
 /**
@@ -80,7 +88,10 @@ export const IsDisplayText = (options: { multiline?: boolean } = {}) => {
       name: 'isDisplayText',
       validator: {
         validate: (value: unknown) => typeof value !== 'string' || !hasForbidden(value),
-        defaultMessage: buildMessage((each) => `${each}$property must not contain control characters${options.multiline ? ' (other than tabs and line breaks)' : ''}`),
+        defaultMessage: buildMessage(
+          (each) =>
+            `${each}$property must not contain control characters${options.multiline ? ' (other than tabs and line breaks)' : ''}`,
+        ),
       },
     }),
   );
@@ -112,7 +123,12 @@ export function jsonBodyParser(fastify: FastifyInstance) {
     if (body === '' && request.method === 'DELETE') return done(null, undefined);
     return parse(request, body, (error: Error | null, value?: unknown) => {
       if (error) return done(error);
-      if (nestsDeeperThan(value)) return done(new AppError('VALIDATION_FAILED', 'The request body is nested too deeply', [{ field: '', errors: [`nested deeper than ${MAX_JSON_DEPTH} levels`] }]));
+      if (nestsDeeperThan(value))
+        return done(
+          new AppError('VALIDATION_FAILED', 'The request body is nested too deeply', [
+            { field: '', errors: [`nested deeper than ${MAX_JSON_DEPTH} levels`] },
+          ]),
+        );
       done(null, value);
     });
   };

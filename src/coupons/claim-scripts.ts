@@ -74,8 +74,24 @@ return 0
 `;
 
 export interface ClaimCommands {
-  couponClaim(state: string, members: string, pending: string, pendingIndex: string, rate: string, memberId: string, nowMs: number, couponId: string): Promise<number>;
-  couponRebuild(state: string, members: string, pending: string, max: number, force: 0 | 1, ...memberIds: string[]): Promise<number>;
+  couponClaim(
+    state: string,
+    members: string,
+    pending: string,
+    pendingIndex: string,
+    rate: string,
+    memberId: string,
+    nowMs: number,
+    couponId: string,
+  ): Promise<number>;
+  couponRebuild(
+    state: string,
+    members: string,
+    pending: string,
+    max: number,
+    force: 0 | 1,
+    ...memberIds: string[]
+  ): Promise<number>;
   couponSetMax(state: string, members: string, max: number): Promise<number>;
   couponClearPending(pending: string, pendingIndex: string, couponId: string, ...memberIds: string[]): Promise<number>;
   couponUnlock(lock: string, token: string): Promise<number>;

@@ -50,7 +50,8 @@ export class ClaimSweeper implements OnApplicationBootstrap, OnApplicationShutdo
     try {
       if (!(await this.stock.takeTurn('sweeper', this.token, this.config.COUPON_SWEEP_INTERVAL_MS))) return;
       const report = await this.sweep();
-      if (report.reenqueued + report.retried + report.rebuilt.length > 0) this.logger.log(`sweep: ${JSON.stringify(report)}`);
+      if (report.reenqueued + report.retried + report.rebuilt.length > 0)
+        this.logger.log(`sweep: ${JSON.stringify(report)}`);
     } catch (error) {
       this.logger.warn(`sweep failed: ${(error as Error).message}`);
     } finally {

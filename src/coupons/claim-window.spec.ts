@@ -21,6 +21,8 @@ describe('claimWindowError', () => {
   });
 
   it('calls a claim on an ended coupon "ended" even if its event has not started', () => {
-    expect(claimWindowError({ startsAt: 5_000, endsAt: 6_000 }, { validFrom: 0, validUntil: 100 }, 200)).toBe('EVENT_ENDED');
+    expect(claimWindowError({ startsAt: 5_000, endsAt: 6_000 }, { validFrom: 0, validUntil: 100 }, 200)).toBe(
+      'EVENT_ENDED',
+    );
   });
 });

@@ -25,7 +25,11 @@ export interface EventSnapshot {
  * (the original never checked the latter). Start inclusive, end exclusive. Returns the
  * refusal's code, or null when the claim may go to Redis.
  */
-export function claimWindowError(event: Pick<EventSnapshot, 'startsAt' | 'endsAt'>, coupon: Pick<CouponSnapshot, 'validFrom' | 'validUntil'>, now: number): ErrorCode | null {
+export function claimWindowError(
+  event: Pick<EventSnapshot, 'startsAt' | 'endsAt'>,
+  coupon: Pick<CouponSnapshot, 'validFrom' | 'validUntil'>,
+  now: number,
+): ErrorCode | null {
   if (now >= event.endsAt || now >= coupon.validUntil) return 'EVENT_ENDED';
   if (now < event.startsAt || now < coupon.validFrom) return 'EVENT_NOT_STARTED';
   return null;

@@ -15,7 +15,11 @@ import { MemberCoupon } from './member-coupon.entity.js';
 // enqueue is left to the sweeper rather than holding the response.
 const ENQUEUE_WAIT_MS = 1_000;
 
-const RESULT_LABEL: Record<number, string> = { [ClaimResult.ACCEPTED]: 'accepted', [ClaimResult.DUPLICATE]: 'duplicate', [ClaimResult.SOLD_OUT]: 'sold_out' };
+const RESULT_LABEL: Record<number, string> = {
+  [ClaimResult.ACCEPTED]: 'accepted',
+  [ClaimResult.DUPLICATE]: 'duplicate',
+  [ClaimResult.SOLD_OUT]: 'sold_out',
+};
 
 @Injectable()
 export class ClaimsService {
@@ -64,14 +68,20 @@ export class ClaimsService {
   }
 
   private async enqueue(couponId: string, memberId: string): Promise<void> {
-    const add = this.queue.add({ couponId, memberId }, { ...ISSUANCE_JOB_OPTIONS, jobId: issuanceJobId(couponId, memberId) });
+    const add = this.queue.add(
+      { couponId, memberId },
+      { ...ISSUANCE_JOB_OPTIONS, jobId: issuanceJobId(couponId, memberId) },
+    );
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), ENQUEUE_WAIT_MS)));
     try {
       const outcome = await Promise.race([add, late]);
-      if (outcome === 'late') this.logger.warn(`claim ${couponId}:${memberId} accepted; enqueue slow, the sweeper will see to it`);
+      if (outcome === 'late')
+        this.logger.warn(`claim ${couponId}:${memberId} accepted; enqueue slow, the sweeper will see to it`);
     } catch (error) {
-      this.logger.warn(`claim ${couponId}:${memberId} accepted; enqueue failed (${(error as Error).message}), the sweeper will re-enqueue it`);
+      this.logger.warn(
+        `claim ${couponId}:${memberId} accepted; enqueue failed (${(error as Error).message}), the sweeper will re-enqueue it`,
+      );
     } finally {
       clearTimeout(timer);
       add.catch(() => undefined);
@@ -81,7 +91,8 @@ export class ClaimsService {
   /** ISSUED when the row is in MySQL, PENDING when Redis accepted it and it is on its way, NONE otherwise. */
   async status(eventId: string, couponId: string, memberId: string): Promise<ClaimStatus> {
     const event = await this.events.snapshot(eventId);
-    if (!event?.coupons.some((coupon) => coupon.id === couponId)) throw new AppError('COUPON_NOT_FOUND', `Coupon ${couponId} is not part of event ${eventId}`);
+    if (!event?.coupons.some((coupon) => coupon.id === couponId))
+      throw new AppError('COUPON_NOT_FOUND', `Coupon ${couponId} is not part of event ${eventId}`);
     const row = await this.em.fork().count(MemberCoupon, { coupon: couponId, member: memberId });
     if (row > 0) return 'ISSUED';
     if (!(await this.stock.accepted(couponId, memberId))) return 'NONE';
@@ -91,7 +102,9 @@ export class ClaimsService {
   }
 
   async memberCoupons(memberId: string): Promise<MemberCouponDto[]> {
-    const rows = await this.em.fork().find(MemberCoupon, { member: memberId }, { populate: ['coupon'], orderBy: { id: 'desc' }, limit: 500 });
+    const rows = await this.em
+      .fork()
+      .find(MemberCoupon, { member: memberId }, { populate: ['coupon'], orderBy: { id: 'desc' }, limit: 500 });
     return rows.map((row) => ({
       id: String(row.id),
       couponId: String(row.coupon.id),

@@ -22,8 +22,14 @@ export class CouponGauges implements CouponGaugeSource, OnModuleInit, OnModuleDe
   }
 
   async pending() {
-    const coupons = (await this.stock.pendingCoupons()).sort((a, b) => Number(a) - Number(b)).slice(0, PENDING_GAUGE_COUPONS);
-    return (await this.stock.status(coupons)).map(({ couponId, pending, oldestPendingAgeMs }) => ({ couponId, pending, oldestPendingAgeMs }));
+    const coupons = (await this.stock.pendingCoupons())
+      .sort((a, b) => Number(a) - Number(b))
+      .slice(0, PENDING_GAUGE_COUPONS);
+    return (await this.stock.status(coupons)).map(({ couponId, pending, oldestPendingAgeMs }) => ({
+      couponId,
+      pending,
+      oldestPendingAgeMs,
+    }));
   }
 
   async queueCounts() {

@@ -27,11 +27,17 @@ export interface CouponKeys {
 
 export function couponKeys(prefix: string, couponId: string): CouponKeys {
   const base = `${prefix}:coupon:{${couponId}}`;
-  return { state: `${base}:state`, members: `${base}:members`, pending: `${base}:pending`, rebuildLock: `${base}:rebuild-lock` };
+  return {
+    state: `${base}:state`,
+    members: `${base}:members`,
+    pending: `${base}:pending`,
+    rebuildLock: `${base}:rebuild-lock`,
+  };
 }
 
 /** Accepted claims of one coupon in one second (`second` = epoch ms / 1000, floored); expires after 2 min. */
-export const rateKey = (prefix: string, couponId: string, second: number) => `${prefix}:coupon:{${couponId}}:rate:${second}`;
+export const rateKey = (prefix: string, couponId: string, second: number) =>
+  `${prefix}:coupon:{${couponId}}:rate:${second}`;
 
 /** What Redis holds about one coupon right now (the admin status and the metrics read it). */
 export interface CouponRedisStatus {
@@ -75,7 +81,11 @@ export class CouponStock {
   private readonly redis: ClaimRedis;
   private readonly prefix: string;
 
-  constructor(redis: Redis, private readonly em: EntityManager, @Inject(APP_CONFIG) config: Pick<AppConfig, 'REDIS_PREFIX'>) {
+  constructor(
+    redis: Redis,
+    private readonly em: EntityManager,
+    @Inject(APP_CONFIG) config: Pick<AppConfig, 'REDIS_PREFIX'>,
+  ) {
     this.redis = defineClaimCommands(redis);
     this.prefix = config.REDIS_PREFIX;
   }
@@ -89,7 +99,16 @@ export class CouponStock {
     const keys = this.keys(couponId);
     const decide = () => {
       const now = Date.now();
-      return this.redis.couponClaim(keys.state, keys.members, keys.pending, pendingIndexKey(this.prefix), rateKey(this.prefix, couponId, Math.floor(now / 1000)), memberId, now, couponId);
+      return this.redis.couponClaim(
+        keys.state,
+        keys.members,
+        keys.pending,
+        pendingIndexKey(this.prefix),
+        rateKey(this.prefix, couponId, Math.floor(now / 1000)),
+        memberId,
+        now,
+        couponId,
+      );
     };
     const result = await decide();
     if (result !== ClaimResult.STATE_MISSING) return result;
@@ -106,7 +125,10 @@ export class CouponStock {
   async remaining(couponId: string): Promise<number> {
     const keys = this.keys(couponId);
     const read = async () => {
-      const [[, max], [, issued]] = (await this.redis.multi().hget(keys.state, 'max').scard(keys.members).exec()) as [[unknown, string | null], [unknown, number]];
+      const [[, max], [, issued]] = (await this.redis.multi().hget(keys.state, 'max').scard(keys.members).exec()) as [
+        [unknown, string | null],
+        [unknown, number],
+      ];
       return max === null ? null : Math.max(0, Number(max) - issued);
     };
     const first = await read();
@@ -133,7 +155,11 @@ export class CouponStock {
       result = await this.redis.couponSetMax(keys.state, keys.members, max);
     }
     if (result >= 0) {
-      throw new AppError('COUPON_MAX_BELOW_ISSUED', `Coupon ${couponId} has already issued ${result}; maxIssuance cannot go below that`, { issued: result });
+      throw new AppError(
+        'COUPON_MAX_BELOW_ISSUED',
+        `Coupon ${couponId} has already issued ${result}; maxIssuance cannot go below that`,
+        { issued: result },
+      );
     }
     if (result !== -1) throw new AppError('SERVICE_UNAVAILABLE', 'The coupon stock could not be changed; retry');
   }
@@ -167,7 +193,13 @@ export class CouponStock {
     const failed = replies.find(([error]) => error);
     if (failed) throw failed[0] as Error;
     return couponIds.map((couponId, i) => {
-      const [max, issued, pending, oldest, rates] = replies.slice(i * 5, i * 5 + 5).map(([, value]) => value) as [string | null, number, number, string[], (string | null)[]];
+      const [max, issued, pending, oldest, rates] = replies.slice(i * 5, i * 5 + 5).map(([, value]) => value) as [
+        string | null,
+        number,
+        number,
+        string[],
+        (string | null)[],
+      ];
       return {
         couponId,
         stateInRedis: max !== null,
@@ -212,7 +244,10 @@ export class CouponStock {
       .createQueryBuilder(Coupon, 'c')
       .select(['c.id'])
       .join('c.event', 'e')
-      .where({ validUntil: { $gt: new Date(now) }, event: { endsAt: { $gt: new Date(now) }, startsAt: { $lt: new Date(now + 3600_000) } } })
+      .where({
+        validUntil: { $gt: new Date(now) },
+        event: { endsAt: { $gt: new Date(now) }, startsAt: { $lt: new Date(now + 3600_000) } },
+      })
       .limit(1000)
       .execute<{ id: string }[]>('all', true);
     return rows.map((row) => String(row.id));
@@ -231,11 +266,17 @@ export class CouponStock {
     const redis = this.redis;
     const token = randomUUID();
     const deadline = Date.now() + WAIT_FOR_OTHER_REBUILD_MS;
-    const present = async (): Promise<RebuildOutcome> => ({ couponId, rebuilt: false, issued: await redis.scard(keys.members), max: Number(await redis.hget(keys.state, 'max')) });
+    const present = async (): Promise<RebuildOutcome> => ({
+      couponId,
+      rebuilt: false,
+      issued: await redis.scard(keys.members),
+      max: Number(await redis.hget(keys.state, 'max')),
+    });
     while ((await redis.set(keys.rebuildLock, token, 'PX', REBUILD_LOCK_MS, 'NX')) !== 'OK') {
       // Someone else is rebuilding: wait for the state rather than deciding without it.
       if (!options.force && (await redis.exists(keys.state)) === 1) return present();
-      if (Date.now() > deadline) throw new AppError('SERVICE_UNAVAILABLE', 'The coupon is being restored; retry shortly');
+      if (Date.now() > deadline)
+        throw new AppError('SERVICE_UNAVAILABLE', 'The coupon is being restored; retry shortly');
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     try {
@@ -243,9 +284,20 @@ export class CouponStock {
       const coupon = await em.findOne(Coupon, { id: couponId }, { fields: ['id', 'maxIssuance'] });
       if (!coupon) throw new AppError('COUPON_NOT_FOUND', `Coupon ${couponId} does not exist`);
       const pendingBefore = await redis.zrange(keys.pending, 0, -1);
-      const rows = await em.createQueryBuilder(MemberCoupon, 'mc').select(['mc.member']).where({ coupon: couponId }).execute<{ member: string }[]>('all', true);
+      const rows = await em
+        .createQueryBuilder(MemberCoupon, 'mc')
+        .select(['mc.member'])
+        .where({ coupon: couponId })
+        .execute<{ member: string }[]>('all', true);
       const memberIds = [...new Set([...pendingBefore, ...rows.map((row) => String(row.member))])];
-      const issued = await redis.couponRebuild(keys.state, keys.members, keys.pending, coupon.maxIssuance, options.force ? 1 : 0, ...memberIds);
+      const issued = await redis.couponRebuild(
+        keys.state,
+        keys.members,
+        keys.pending,
+        coupon.maxIssuance,
+        options.force ? 1 : 0,
+        ...memberIds,
+      );
       if (issued === -1) return present();
       stateRebuilds.inc();
       return { couponId, rebuilt: true, issued, max: coupon.maxIssuance };

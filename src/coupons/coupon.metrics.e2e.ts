@@ -19,7 +19,13 @@ describe('coupon rush metrics', () => {
   let admin: string;
   const samples = async (): Promise<Sample[]> => parseMetrics(await metricsRegistry.metrics());
   const claimPath = (eventId: string, couponId: string) => `/api/events/${eventId}/coupons/${couponId}/issue`;
-  const rows = (t: TestApp, couponId: string) => t.app.get(EntityManager).fork().getConnection().execute<{ n: number }[]>('select count(*) n from member_coupon where coupon_id = ?', [couponId]).then(([row]) => Number(row.n));
+  const rows = (t: TestApp, couponId: string) =>
+    t.app
+      .get(EntityManager)
+      .fork()
+      .getConnection()
+      .execute<{ n: number }[]>('select count(*) n from member_coupon where coupon_id = ?', [couponId])
+      .then(([row]) => Number(row.n));
 
   beforeAll(async () => {
     // Claims accepted here stay pending: no processor takes their jobs until the second app starts.
@@ -35,12 +41,15 @@ describe('coupon rush metrics', () => {
     const members = await mint(t.config, 9);
     const before = await samples();
 
-    const answers = await Promise.all(members.map((m) => t.http.post(claimPath(eventId, couponId), undefined, m.accessToken)));
+    const answers = await Promise.all(
+      members.map((m) => t.http.post(claimPath(eventId, couponId), undefined, m.accessToken)),
+    );
     expect(answers.filter((a) => a.status === 202)).toHaveLength(6);
     expect((await t.http.post(claimPath(eventId, couponId), undefined, members[0].accessToken)).status).toBe(409);
     expect((await t.http.post(claimPath(eventId, '999999999'), undefined, members[0].accessToken)).status).toBe(404);
     const afterClaims = await samples();
-    const delta = (name: string, labels: Record<string, string> = {}, now = afterClaims) => sumOf(now, name, labels) - sumOf(before, name, labels);
+    const delta = (name: string, labels: Record<string, string> = {}, now = afterClaims) =>
+      sumOf(now, name, labels) - sumOf(before, name, labels);
     const accepted = answers.filter((a) => a.status === 202).length;
     const soldOut = answers.filter((a) => a.body?.code === 'COUPON_SOLD_OUT').length;
     const duplicates = answers.filter((a) => a.body?.code === 'COUPON_ALREADY_ISSUED').length + 1;
@@ -57,7 +66,9 @@ describe('coupon rush metrics', () => {
     expect(sumOf(pending, 'pick_coupon_pending_claims', { coupon: couponId })).toBe(6);
     expect(sumOf(pending, 'pick_coupon_oldest_pending_age_seconds', { coupon: couponId })).toBeGreaterThanOrEqual(0.3);
     expect(sumOf(pending, 'pick_queue_jobs', { queue: 'coupon-issuance', state: 'waiting' })).toBe(6);
-    expect(pending.filter((s) => s.name === 'pick_coupon_pending_claims').every((s) => /^\d+$/.test(s.labels.coupon))).toBe(true);
+    expect(
+      pending.filter((s) => s.name === 'pick_coupon_pending_claims').every((s) => /^\d+$/.test(s.labels.coupon)),
+    ).toBe(true);
 
     // Two jobs lost: the sweeper re-enqueues exactly those two.
     const queue = t.app.get<Queue>(getQueueToken(ISSUANCE_QUEUE));
@@ -79,8 +90,18 @@ describe('coupon rush metrics', () => {
     // A processing app drains them: 6 rows persisted, nothing pending, nothing waiting.
     await t.close();
     held = await startTestApp();
-    await until('6 rows', () => rows(held!, couponId), (n) => n === 6, 10_000);
-    const drained = await until('pending gauge gone', samples, (now) => now.every((s) => !(s.name === 'pick_coupon_pending_claims' && s.labels.coupon === couponId)), 5_000);
+    await until(
+      '6 rows',
+      () => rows(held!, couponId),
+      (n) => n === 6,
+      10_000,
+    );
+    const drained = await until(
+      'pending gauge gone',
+      samples,
+      (now) => now.every((s) => !(s.name === 'pick_coupon_pending_claims' && s.labels.coupon === couponId)),
+      5_000,
+    );
     expect(delta('pick_coupon_claims_persisted_total', {}, drained)).toBe(6);
     expect(sumOf(drained, 'pick_queue_jobs', { queue: 'coupon-issuance', state: 'waiting' })).toBe(0);
   });
@@ -91,7 +112,13 @@ describe('coupon rush metrics', () => {
     await t.http.get(`/api/events/${eventId}`);
     await t.http.get(`/api/events/${eventId}`);
     const names = new Set((await samples()).map((s) => s.name));
-    for (const name of ['pick_nodejs_eventloop_lag_p99_seconds', 'pick_process_resident_memory_bytes', 'pick_nodejs_heap_size_used_bytes', 'pick_cache_hits_total', 'pick_cache_misses_total']) {
+    for (const name of [
+      'pick_nodejs_eventloop_lag_p99_seconds',
+      'pick_process_resident_memory_bytes',
+      'pick_nodejs_heap_size_used_bytes',
+      'pick_cache_hits_total',
+      'pick_cache_misses_total',
+    ]) {
       expect(names, name).toContain(name);
     }
   });

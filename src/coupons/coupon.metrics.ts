@@ -56,7 +56,10 @@ const SCRAPE_READ_MS = 1_000;
 async function read<T>(what: () => Promise<T>): Promise<T | undefined> {
   let timer: NodeJS.Timeout | undefined;
   try {
-    return await Promise.race([what(), new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), SCRAPE_READ_MS)))]);
+    return await Promise.race([
+      what(),
+      new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), SCRAPE_READ_MS))),
+    ]);
   } catch {
     return undefined;
   } finally {
@@ -68,7 +71,11 @@ async function read<T>(what: () => Promise<T>): Promise<T | undefined> {
 type PendingRows = Awaited<ReturnType<CouponGaugeSource['pending']>>;
 let pendingRead: { at: number; result: Promise<PendingRows | undefined> } | undefined;
 function pendingSnapshot() {
-  if (!pendingRead || Date.now() - pendingRead.at > 500) pendingRead = { at: Date.now(), result: source ? read(() => source!.pending()).then((r) => r ?? []) : Promise.resolve(undefined) };
+  if (!pendingRead || Date.now() - pendingRead.at > 500)
+    pendingRead = {
+      at: Date.now(),
+      result: source ? read(() => source!.pending()).then((r) => r ?? []) : Promise.resolve(undefined),
+    };
   return pendingRead.result;
 }
 
@@ -88,7 +95,8 @@ new Gauge({
   labelNames: ['coupon'],
   async collect() {
     this.reset();
-    for (const coupon of (await pendingSnapshot()) ?? []) this.set({ coupon: coupon.couponId }, (coupon.oldestPendingAgeMs ?? 0) / 1000);
+    for (const coupon of (await pendingSnapshot()) ?? [])
+      this.set({ coupon: coupon.couponId }, (coupon.oldestPendingAgeMs ?? 0) / 1000);
   },
 });
 

@@ -42,7 +42,10 @@ describe('FCFS rush over HTTP against a 2-worker PM2 cluster', () => {
     const outcomes = await rush(cluster.url, eventId, couponId, plan);
     const seconds = (performance.now() - started) / 1000;
     const counts = tally(outcomes);
-    console.log(`rush: ${plan.length} claims by ${MEMBERS} members in ${seconds.toFixed(2)} s (${Math.round(plan.length / seconds)} req/s):`, counts);
+    console.log(
+      `rush: ${plan.length} claims by ${MEMBERS} members in ${seconds.toFixed(2)} s (${Math.round(plan.length / seconds)} req/s):`,
+      counts,
+    );
 
     const accepted = outcomes.filter((o) => o.status === 202);
     expect(accepted).toHaveLength(STOCK);
@@ -56,8 +59,17 @@ describe('FCFS rush over HTTP against a 2-worker PM2 cluster', () => {
     const workers = new Set(outcomes.map((o) => o.servedBy));
     expect(workers.size).toBe(2);
     const drainStarted = performance.now();
-    const report = await waitForDrainAndCheck((sql, params) => orm.em.getConnection().execute(sql, params), redis, config.REDIS_PREFIX, couponId, outcomes, 30_000);
-    console.log(`drain: ${report.rows} rows ${((performance.now() - drainStarted) / 1000).toFixed(2)} s after the last response`);
+    const report = await waitForDrainAndCheck(
+      (sql, params) => orm.em.getConnection().execute(sql, params),
+      redis,
+      config.REDIS_PREFIX,
+      couponId,
+      outcomes,
+      30_000,
+    );
+    console.log(
+      `drain: ${report.rows} rows ${((performance.now() - drainStarted) / 1000).toFixed(2)} s after the last response`,
+    );
     expect(report.rows).toBe(STOCK);
     expect(report.distinctMembers).toBe(STOCK);
     expect(report.missing202).toEqual([]);

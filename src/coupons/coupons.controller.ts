@@ -1,5 +1,13 @@
 import { Body, Controller, Get, HttpCode, Param, Patch, Post } from '@nestjs/common';
-import { ApiAcceptedResponse, ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import {
+  ApiAcceptedResponse,
+  ApiBearerAuth,
+  ApiCreatedResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiParam,
+  ApiTags,
+} from '@nestjs/swagger';
 import { ApiErrors, JSON_BODY, MEMBER_ONLY, PATH_PARAMS, ROLES_ONLY } from '../openapi/api-errors.js';
 import { AppError } from '../common/errors.js';
 import { CurrentMember, Public, Roles } from '../auth/auth.decorators.js';
@@ -7,11 +15,21 @@ import type { AuthMember } from '../auth/auth.decorators.js';
 import { POSITIVE_ID } from '../common/validation.js';
 import { MemberRole } from '../members/member.entity.js';
 import { ClaimsService } from './claims.service.js';
-import { ClaimAcceptedDto, ClaimStatusDto, CouponPathParams, CreateEventDto, EventDto, EventIdParam, EventPathParams, EventStatusDto, MemberCouponDto, UpdateEventDto } from './coupons.dto.js';
+import {
+  ClaimAcceptedDto,
+  ClaimStatusDto,
+  CouponPathParams,
+  CreateEventDto,
+  EventDto,
+  EventIdParam,
+  EventPathParams,
+  EventStatusDto,
+  MemberCouponDto,
+  UpdateEventDto,
+} from './coupons.dto.js';
 import { EventStatusService } from './event-status.service.js';
 import { EventsService } from './events.service.js';
 import { Throttled } from '../throttle/throttle.guard.js';
-
 
 function checkIds(eventId: string, couponId: string): void {
   const bad = [
@@ -32,7 +50,11 @@ export class AdminEventsController {
   ) {}
 
   @Post()
-  @ApiOperation({ operationId: 'createEvent', summary: 'Create a coupon event with its coupons', description: 'Roles: ADMIN. Times need an offset.' })
+  @ApiOperation({
+    operationId: 'createEvent',
+    summary: 'Create a coupon event with its coupons',
+    description: 'Roles: ADMIN. Times need an offset.',
+  })
   @ApiCreatedResponse({ type: EventDto })
   @ApiErrors(ROLES_ONLY, JSON_BODY)
   create(@Body() body: CreateEventDto): Promise<EventDto> {
@@ -54,8 +76,9 @@ export class AdminEventsController {
   @Get(':id/status')
   @ApiOperation({
     operationId: 'getEventStatus',
-    summary: 'Live status of an event\'s coupons: issued, remaining, pending, rows in MySQL, claims per second',
-    description: 'Roles: ADMIN. Read live from Redis and MySQL (O(coupons) reads, never cached). `consistent`: issued == rows + pending.',
+    summary: "Live status of an event's coupons: issued, remaining, pending, rows in MySQL, claims per second",
+    description:
+      'Roles: ADMIN. Read live from Redis and MySQL (O(coupons) reads, never cached). `consistent`: issued == rows + pending.',
   })
   @ApiOkResponse({ type: EventStatusDto })
   @ApiErrors(ROLES_ONLY, PATH_PARAMS, 'EVENT_NOT_FOUND')
@@ -96,11 +119,25 @@ export class EventsController {
   @ApiOperation({
     operationId: 'claimCoupon',
     summary: 'Claim a coupon, first come first served',
-    description: 'Any member. 202 means accepted: the coupon is yours and is being written; follow it with GET on the same path.',
+    description:
+      'Any member. 202 means accepted: the coupon is yours and is being written; follow it with GET on the same path.',
   })
   @ApiAcceptedResponse({ type: ClaimAcceptedDto })
-  @ApiErrors(MEMBER_ONLY, PATH_PARAMS, 'COUPON_NOT_FOUND', 'EVENT_NOT_STARTED', 'EVENT_ENDED', 'COUPON_ALREADY_ISSUED', 'COUPON_SOLD_OUT', 'TOO_MANY_REQUESTS')
-  async claim(@CurrentMember() member: AuthMember, @Param('eventId') eventId: string, @Param('couponId') couponId: string): Promise<ClaimAcceptedDto> {
+  @ApiErrors(
+    MEMBER_ONLY,
+    PATH_PARAMS,
+    'COUPON_NOT_FOUND',
+    'EVENT_NOT_STARTED',
+    'EVENT_ENDED',
+    'COUPON_ALREADY_ISSUED',
+    'COUPON_SOLD_OUT',
+    'TOO_MANY_REQUESTS',
+  )
+  async claim(
+    @CurrentMember() member: AuthMember,
+    @Param('eventId') eventId: string,
+    @Param('couponId') couponId: string,
+  ): Promise<ClaimAcceptedDto> {
     checkIds(eventId, couponId);
     await this.claims.claim(eventId, couponId, member.id);
     return { status: 'PENDING' };
@@ -108,10 +145,17 @@ export class EventsController {
 
   @ApiBearerAuth()
   @Get(':eventId/coupons/:couponId/issue')
-  @ApiOperation({ operationId: 'getClaimStatus', summary: 'Where the caller\'s claim of a coupon is', description: 'Any member.' })
+  @ApiOperation({
+    operationId: 'getClaimStatus',
+    summary: "Where the caller's claim of a coupon is",
+    description: 'Any member.',
+  })
   @ApiOkResponse({ type: ClaimStatusDto })
   @ApiErrors(MEMBER_ONLY, PATH_PARAMS, 'COUPON_NOT_FOUND')
-  async status(@CurrentMember() member: AuthMember, @Param() { eventId, couponId }: CouponPathParams): Promise<ClaimStatusDto> {
+  async status(
+    @CurrentMember() member: AuthMember,
+    @Param() { eventId, couponId }: CouponPathParams,
+  ): Promise<ClaimStatusDto> {
     return { status: await this.claims.status(eventId, couponId, member.id) };
   }
 }
@@ -123,7 +167,11 @@ export class MemberCouponsController {
   constructor(private readonly claims: ClaimsService) {}
 
   @Get()
-  @ApiOperation({ operationId: 'listMyCoupons', summary: 'The caller\'s coupons, newest first (at most 500)', description: 'Any member.' })
+  @ApiOperation({
+    operationId: 'listMyCoupons',
+    summary: "The caller's coupons, newest first (at most 500)",
+    description: 'Any member.',
+  })
   @ApiOkResponse({ type: [MemberCouponDto] })
   @ApiErrors(MEMBER_ONLY)
   list(@CurrentMember() member: AuthMember): Promise<MemberCouponDto[]> {

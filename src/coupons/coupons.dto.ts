@@ -1,6 +1,20 @@
 import { ApiProperty, ApiPropertyOptional, PartialType } from '@nestjs/swagger';
 import { Transform, Type } from 'class-transformer';
-import { ArrayMaxSize, ArrayMinSize, IsArray, IsEnum, IsInt, IsNotEmpty, IsOptional, IsString, Matches, Max, MaxLength, Min, ValidateNested } from 'class-validator';
+import {
+  ArrayMaxSize,
+  ArrayMinSize,
+  IsArray,
+  IsEnum,
+  IsInt,
+  IsNotEmpty,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+  ValidateNested,
+} from 'class-validator';
 import { INSTANT_PATTERN, IsDisplayText, IsInstant, IsOmittable, POSITIVE_ID } from '../common/validation.js';
 import { DiscountType } from './coupon.entity.js';
 import { MemberCouponStatus } from './member-coupon.entity.js';
@@ -13,80 +27,137 @@ const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? val
 
 export class CreateCouponDto {
   @ApiProperty({ minLength: 1, maxLength: 100, example: '10% off', description: 'trimmed; no control characters' })
-  @Transform(trim) @IsString() @IsDisplayText() @IsNotEmpty() @MaxLength(100)
+  @Transform(trim)
+  @IsString()
+  @IsDisplayText()
+  @IsNotEmpty()
+  @MaxLength(100)
   name: string;
 
-  @ApiProperty({ enum: DiscountType, enumName: 'DiscountType', example: DiscountType.PERCENTAGE }) @IsEnum(DiscountType)
+  @ApiProperty({ enum: DiscountType, enumName: 'DiscountType', example: DiscountType.PERCENTAGE })
+  @IsEnum(DiscountType)
   discountType: DiscountType;
 
-  @ApiProperty({ type: 'integer', description: 'percent (1-100) or an amount', minimum: 1, maximum: MAX_DISCOUNT_AMOUNT, example: 10 })
-  @IsInt() @Min(1) @Max(MAX_DISCOUNT_AMOUNT)
+  @ApiProperty({
+    type: 'integer',
+    description: 'percent (1-100) or an amount',
+    minimum: 1,
+    maximum: MAX_DISCOUNT_AMOUNT,
+    example: 10,
+  })
+  @IsInt()
+  @Min(1)
+  @Max(MAX_DISCOUNT_AMOUNT)
   discountValue: number;
 
-  @ApiProperty({ type: 'integer', minimum: 0, maximum: 1_000_000_000, example: 30000 }) @IsInt() @Min(0) @Max(1_000_000_000)
+  @ApiProperty({ type: 'integer', minimum: 0, maximum: 1_000_000_000, example: 30000 })
+  @IsInt()
+  @Min(0)
+  @Max(1_000_000_000)
   minimumProductPrice: number;
 
-  @ApiProperty({ format: 'date-time', pattern: INSTANT_PATTERN, example: '2026-12-01T09:00:00+09:00' }) @IsInstant()
+  @ApiProperty({ format: 'date-time', pattern: INSTANT_PATTERN, example: '2026-12-01T09:00:00+09:00' })
+  @IsInstant()
   validFrom: string;
 
-  @ApiProperty({ format: 'date-time', pattern: INSTANT_PATTERN, example: '2026-12-31T23:59:59+09:00' }) @IsInstant()
+  @ApiProperty({ format: 'date-time', pattern: INSTANT_PATTERN, example: '2026-12-31T23:59:59+09:00' })
+  @IsInstant()
   validUntil: string;
 
-  @ApiProperty({ type: 'integer', minimum: 1, maximum: MAX_ISSUANCE, example: 10000 }) @IsInt() @Min(1) @Max(MAX_ISSUANCE)
+  @ApiProperty({ type: 'integer', minimum: 1, maximum: MAX_ISSUANCE, example: 10000 })
+  @IsInt()
+  @Min(1)
+  @Max(MAX_ISSUANCE)
   maxIssuance: number;
 }
 
 /** In a PATCH: with `id`, changes that coupon (any subset); without, adds a coupon (all fields). */
 // skipNullProperties: false — an explicit null is refused (it would reach a NOT NULL column).
 export class UpdateCouponDto extends PartialType(CreateCouponDto, { skipNullProperties: false }) {
-  @ApiPropertyOptional({ pattern: POSITIVE_ID.source, description: 'the coupon to change; leave out to add a coupon', example: '3' })
-  @IsOptional() @Matches(POSITIVE_ID, { message: 'id must be a positive integer' })
+  @ApiPropertyOptional({
+    pattern: POSITIVE_ID.source,
+    description: 'the coupon to change; leave out to add a coupon',
+    example: '3',
+  })
+  @IsOptional()
+  @Matches(POSITIVE_ID, { message: 'id must be a positive integer' })
   id?: string;
 }
 
 export class CreateEventDto {
   @ApiProperty({ minLength: 1, maxLength: 100, example: 'Winter sale', description: 'trimmed; no control characters' })
-  @Transform(trim) @IsString() @IsDisplayText() @IsNotEmpty() @MaxLength(100)
+  @Transform(trim)
+  @IsString()
+  @IsDisplayText()
+  @IsNotEmpty()
+  @MaxLength(100)
   title: string;
 
-  @ApiProperty({ format: 'date-time', pattern: INSTANT_PATTERN, example: '2026-12-01T09:00:00+09:00' }) @IsInstant()
+  @ApiProperty({ format: 'date-time', pattern: INSTANT_PATTERN, example: '2026-12-01T09:00:00+09:00' })
+  @IsInstant()
   startsAt: string;
 
-  @ApiProperty({ format: 'date-time', pattern: INSTANT_PATTERN, example: '2026-12-01T10:00:00+09:00' }) @IsInstant()
+  @ApiProperty({ format: 'date-time', pattern: INSTANT_PATTERN, example: '2026-12-01T10:00:00+09:00' })
+  @IsInstant()
   endsAt: string;
 
   @ApiProperty({ type: [CreateCouponDto], minItems: 1, maxItems: MAX_COUPONS_PER_EVENT })
-  @IsArray() @ArrayMinSize(1) @ArrayMaxSize(MAX_COUPONS_PER_EVENT) @ValidateNested({ each: true }) @Type(() => CreateCouponDto)
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(MAX_COUPONS_PER_EVENT)
+  @ValidateNested({ each: true })
+  @Type(() => CreateCouponDto)
   coupons: CreateCouponDto[];
 }
 
 export class UpdateEventDto {
-  @ApiPropertyOptional({ minLength: 1, maxLength: 100, example: 'Winter sale, extended' }) @IsOmittable() @Transform(trim) @IsString() @IsDisplayText() @IsNotEmpty() @MaxLength(100)
+  @ApiPropertyOptional({ minLength: 1, maxLength: 100, example: 'Winter sale, extended' })
+  @IsOmittable()
+  @Transform(trim)
+  @IsString()
+  @IsDisplayText()
+  @IsNotEmpty()
+  @MaxLength(100)
   title?: string;
 
-  @ApiPropertyOptional({ format: 'date-time', pattern: INSTANT_PATTERN }) @IsOmittable() @IsInstant()
+  @ApiPropertyOptional({ format: 'date-time', pattern: INSTANT_PATTERN })
+  @IsOmittable()
+  @IsInstant()
   startsAt?: string;
 
-  @ApiPropertyOptional({ format: 'date-time', pattern: INSTANT_PATTERN, example: '2026-12-01T11:00:00+09:00' }) @IsOmittable() @IsInstant()
+  @ApiPropertyOptional({ format: 'date-time', pattern: INSTANT_PATTERN, example: '2026-12-01T11:00:00+09:00' })
+  @IsOmittable()
+  @IsInstant()
   endsAt?: string;
 
-  @ApiPropertyOptional({ type: [UpdateCouponDto], maxItems: MAX_COUPONS_PER_EVENT, description: 'coupons not listed are kept unchanged' })
-  @IsOmittable() @IsArray() @ArrayMaxSize(MAX_COUPONS_PER_EVENT) @ValidateNested({ each: true }) @Type(() => UpdateCouponDto)
+  @ApiPropertyOptional({
+    type: [UpdateCouponDto],
+    maxItems: MAX_COUPONS_PER_EVENT,
+    description: 'coupons not listed are kept unchanged',
+  })
+  @IsOmittable()
+  @IsArray()
+  @ArrayMaxSize(MAX_COUPONS_PER_EVENT)
+  @ValidateNested({ each: true })
+  @Type(() => UpdateCouponDto)
   coupons?: UpdateCouponDto[];
 }
 
 export class EventIdParam {
-  @ApiProperty({ pattern: POSITIVE_ID.source, example: '1' }) @Matches(POSITIVE_ID, { message: 'id must be a positive integer' })
+  @ApiProperty({ pattern: POSITIVE_ID.source, example: '1' })
+  @Matches(POSITIVE_ID, { message: 'id must be a positive integer' })
   id: string;
 }
 
 export class EventPathParams {
-  @ApiProperty({ pattern: POSITIVE_ID.source, example: '1' }) @Matches(POSITIVE_ID, { message: 'eventId must be a positive integer' })
+  @ApiProperty({ pattern: POSITIVE_ID.source, example: '1' })
+  @Matches(POSITIVE_ID, { message: 'eventId must be a positive integer' })
   eventId: string;
 }
 
 export class CouponPathParams extends EventPathParams {
-  @ApiProperty({ pattern: POSITIVE_ID.source, example: '1' }) @Matches(POSITIVE_ID, { message: 'couponId must be a positive integer' })
+  @ApiProperty({ pattern: POSITIVE_ID.source, example: '1' })
+  @Matches(POSITIVE_ID, { message: 'couponId must be a positive integer' })
   couponId: string;
 }
 
@@ -122,12 +193,19 @@ export const CLAIM_STATUSES = ['NONE', 'PENDING', 'ISSUED'] as const;
 export type ClaimStatus = (typeof CLAIM_STATUSES)[number];
 
 export class ClaimAcceptedDto {
-  @ApiProperty({ enum: ['PENDING'], description: 'accepted; the coupon is being written (GET the same path to follow it)' })
+  @ApiProperty({
+    enum: ['PENDING'],
+    description: 'accepted; the coupon is being written (GET the same path to follow it)',
+  })
   status: 'PENDING';
 }
 
 export class ClaimStatusDto {
-  @ApiProperty({ enum: CLAIM_STATUSES, enumName: 'ClaimStatus', description: 'NONE: not claimed; PENDING: accepted, being written; ISSUED: in your coupons' })
+  @ApiProperty({
+    enum: CLAIM_STATUSES,
+    enumName: 'ClaimStatus',
+    description: 'NONE: not claimed; PENDING: accepted, being written; ISSUED: in your coupons',
+  })
   status: ClaimStatus;
 }
 
@@ -151,16 +229,43 @@ export class CouponStatusDto {
   @ApiProperty({ pattern: POSITIVE_ID.source, example: '1' }) couponId: string;
   @ApiProperty({ example: '10% off' }) name: string;
   @ApiProperty({ type: 'integer', minimum: 1, example: 10000, description: 'maxIssuance (MySQL)' }) max: number;
-  @ApiProperty({ type: 'integer', minimum: 0, example: 10000, description: 'claims accepted in Redis (pending or persisted)' }) issued: number;
+  @ApiProperty({
+    type: 'integer',
+    minimum: 0,
+    example: 10000,
+    description: 'claims accepted in Redis (pending or persisted)',
+  })
+  issued: number;
   @ApiProperty({ type: 'integer', minimum: 0, example: 0, description: 'max - issued, at least 0' }) remaining: number;
   @ApiProperty({ type: 'integer', minimum: 0, example: 0, description: 'accepted, not yet in MySQL' }) pending: number;
-  @ApiProperty({ type: 'integer', minimum: 0, nullable: true, example: null, description: 'age of the oldest pending claim in ms; null when none is pending' })
+  @ApiProperty({
+    type: 'integer',
+    minimum: 0,
+    nullable: true,
+    example: null,
+    description: 'age of the oldest pending claim in ms; null when none is pending',
+  })
   oldestPendingAgeMs: number | null;
-  @ApiProperty({ type: 'integer', minimum: 0, example: 10000, description: 'member_coupon rows in MySQL' }) rows: number;
-  @ApiProperty({ description: 'false: Redis holds no state for this coupon (rebuilt from MySQL on the next claim or sweep)' }) stateInRedis: boolean;
-  @ApiProperty({ description: 'Redis and MySQL agree: issued == rows + pending (a claim being written can make it false for an instant)' }) consistent: boolean;
-  @ApiProperty({ type: 'integer', minimum: 0, example: 6000, description: 'claims accepted in the last 60 s (this second included)' }) acceptedLastMinute: number;
-  @ApiProperty({ type: 'number', minimum: 0, example: 100, description: 'acceptedLastMinute / 60' }) claimsPerSecond: number;
+  @ApiProperty({ type: 'integer', minimum: 0, example: 10000, description: 'member_coupon rows in MySQL' })
+  rows: number;
+  @ApiProperty({
+    description: 'false: Redis holds no state for this coupon (rebuilt from MySQL on the next claim or sweep)',
+  })
+  stateInRedis: boolean;
+  @ApiProperty({
+    description:
+      'Redis and MySQL agree: issued == rows + pending (a claim being written can make it false for an instant)',
+  })
+  consistent: boolean;
+  @ApiProperty({
+    type: 'integer',
+    minimum: 0,
+    example: 6000,
+    description: 'claims accepted in the last 60 s (this second included)',
+  })
+  acceptedLastMinute: number;
+  @ApiProperty({ type: 'number', minimum: 0, example: 100, description: 'acceptedLastMinute / 60' })
+  claimsPerSecond: number;
 }
 
 export class EventStatusDto {

@@ -18,7 +18,13 @@ describe('coupon events and claims (in process)', () => {
   let next = 0;
   const member = () => members[next++];
   const claimPath = (eventId: string, couponId: string) => `/api/events/${eventId}/coupons/${couponId}/issue`;
-  const rows = (couponId: string) => t.app.get(EntityManager).fork().getConnection().execute<{ n: number }[]>('select count(*) n from member_coupon where coupon_id = ?', [couponId]).then(([row]) => Number(row.n));
+  const rows = (couponId: string) =>
+    t.app
+      .get(EntityManager)
+      .fork()
+      .getConnection()
+      .execute<{ n: number }[]>('select count(*) n from member_coupon where coupon_id = ?', [couponId])
+      .then(([row]) => Number(row.n));
 
   beforeAll(async () => {
     t = await startTestApp({ COUPON_PENDING_BOUND_MS: '1000', COUPON_SWEEP_INTERVAL_MS: '500' });
@@ -38,7 +44,10 @@ describe('coupon events and claims (in process)', () => {
       [{ ...good, startsAt: 'tomorrow' }, 'startsAt'],
       // No offset: it would be read in the server's time zone.
       [{ ...good, startsAt: good.startsAt.replace(/Z$/, '') }, 'startsAt'],
-      [{ ...good, coupons: [{ ...good.coupons[0], validUntil: good.coupons[0].validUntil.slice(0, 10) }] }, 'validUntil'],
+      [
+        { ...good, coupons: [{ ...good.coupons[0], validUntil: good.coupons[0].validUntil.slice(0, 10) }] },
+        'validUntil',
+      ],
       [{ ...good, coupons: [] }, 'coupons'],
       [{ ...good, surprise: 1 }, 'surprise'],
     ];
@@ -67,10 +76,17 @@ describe('coupon events and claims (in process)', () => {
     const again = await t.http.post(claimPath(eventId, couponId), undefined, m.accessToken);
     expect(again.status).toBe(409);
     expect(again.body.code).toBe('COUPON_ALREADY_ISSUED');
-    await until('claim ISSUED', async () => (await t.http.get(claimPath(eventId, couponId), m.accessToken)).body.status === 'ISSUED', Boolean, 5000);
+    await until(
+      'claim ISSUED',
+      async () => (await t.http.get(claimPath(eventId, couponId), m.accessToken)).body.status === 'ISSUED',
+      Boolean,
+      5000,
+    );
     expect(await rows(couponId)).toBe(1);
     const mine = await t.http.get('/api/members/me/coupons', m.accessToken);
-    expect(mine.body).toEqual([expect.objectContaining({ couponId, eventId, status: 'UNUSED', discountType: 'FIXED_AMOUNT' })]);
+    expect(mine.body).toEqual([
+      expect.objectContaining({ couponId, eventId, status: 'UNUSED', discountType: 'FIXED_AMOUNT' }),
+    ]);
     const event = await t.http.get(`/api/events/${eventId}`);
     expect(event.status).toBe(200);
     expect(event.body.coupons[0]).toMatchObject({ id: couponId, maxIssuance: 5, remaining: 4 });
@@ -99,14 +115,25 @@ describe('coupon events and claims (in process)', () => {
     expect(late.body.code).toBe('COUPON_SOLD_OUT');
     expect((await t.http.get(claimPath(eventId, couponId), c.accessToken)).body.status).toBe('NONE');
 
-    const lower = await t.http.patch(`/api/admin/events/${eventId}`, { coupons: [{ id: couponId, maxIssuance: 1 }] }, admin);
+    const lower = await t.http.patch(
+      `/api/admin/events/${eventId}`,
+      { coupons: [{ id: couponId, maxIssuance: 1 }] },
+      admin,
+    );
     expect(lower.status).toBe(409);
     expect(lower.body.code).toBe('COUPON_MAX_BELOW_ISSUED');
-    const raise = await t.http.patch(`/api/admin/events/${eventId}`, { coupons: [{ id: couponId, maxIssuance: 3 }] }, admin);
+    const raise = await t.http.patch(
+      `/api/admin/events/${eventId}`,
+      { coupons: [{ id: couponId, maxIssuance: 3 }] },
+      admin,
+    );
     expect(raise.status).toBe(200);
     expect(raise.body.coupons[0].maxIssuance).toBe(3);
     expect((await t.http.post(claimPath(eventId, couponId), undefined, c.accessToken)).status).toBe(202);
-    expect((await t.http.get(`/api/events/${eventId}`)).body.coupons[0]).toMatchObject({ maxIssuance: 3, remaining: 0 });
+    expect((await t.http.get(`/api/events/${eventId}`)).body.coupons[0]).toMatchObject({
+      maxIssuance: 3,
+      remaining: 0,
+    });
     await until('3 rows', async () => (await rows(couponId)) === 3, Boolean, 5000);
   });
 
@@ -118,7 +145,9 @@ describe('coupon events and claims (in process)', () => {
     expect(before.body.code).toBe('EVENT_NOT_STARTED');
     expect((await t.http.get(claimPath(early.eventId, early.couponIds[0]), m.accessToken)).body.status).toBe('NONE');
     await new Promise((resolve) => setTimeout(resolve, 1600));
-    expect((await t.http.post(claimPath(early.eventId, early.couponIds[0]), undefined, m.accessToken)).status).toBe(202);
+    expect((await t.http.post(claimPath(early.eventId, early.couponIds[0]), undefined, m.accessToken)).status).toBe(
+      202,
+    );
 
     const ended = await createEvent(t.http, admin, eventBody({ startsIn: -7200_000, endsIn: -3600_000 }));
     const n = member();
@@ -127,16 +156,23 @@ describe('coupon events and claims (in process)', () => {
     expect(after.body.code).toBe('EVENT_ENDED');
     // The admin extends the event (and the coupon): the edit evicts the cached copy, the member may claim.
     const until = new Date(Date.now() + 3600_000).toISOString();
-    const extended = await t.http.patch(`/api/admin/events/${ended.eventId}`, { endsAt: until, coupons: [{ id: ended.couponIds[0], validUntil: until }] }, admin);
+    const extended = await t.http.patch(
+      `/api/admin/events/${ended.eventId}`,
+      { endsAt: until, coupons: [{ id: ended.couponIds[0], validUntil: until }] },
+      admin,
+    );
     expect(extended.status).toBe(200);
-    expect((await t.http.post(claimPath(ended.eventId, ended.couponIds[0]), undefined, n.accessToken)).status).toBe(202);
+    expect((await t.http.post(claimPath(ended.eventId, ended.couponIds[0]), undefined, n.accessToken)).status).toBe(
+      202,
+    );
   });
 
   it('a coupon whose Redis state vanished is rebuilt from MySQL before deciding: no second claim', async () => {
     const { eventId, couponIds } = await createEvent(t.http, admin, eventBody({ max: 2 }));
     const [couponId] = couponIds;
     const [a, b, c] = [member(), member(), member()];
-    for (const m of [a, b]) expect((await t.http.post(claimPath(eventId, couponId), undefined, m.accessToken)).status).toBe(202);
+    for (const m of [a, b])
+      expect((await t.http.post(claimPath(eventId, couponId), undefined, m.accessToken)).status).toBe(202);
     await until('2 rows', async () => (await rows(couponId)) === 2, Boolean, 5000);
     const redis = t.app.get(Redis);
     const keys = couponKeys(t.config.REDIS_PREFIX, couponId);
@@ -176,14 +212,33 @@ describe('coupon events and claims (in process)', () => {
     await redis.zadd(keys.pending, Date.now() - 5000, m.id);
     await redis.sadd(pendingIndexKey(t.config.REDIS_PREFIX), couponId);
     expect((await t.http.get(claimPath(eventId, couponId), m.accessToken)).body.status).toBe('PENDING');
-    await until('claim ISSUED', async () => (await t.http.get(claimPath(eventId, couponId), m.accessToken)).body.status === 'ISSUED', Boolean, 8000);
+    await until(
+      'claim ISSUED',
+      async () => (await t.http.get(claimPath(eventId, couponId), m.accessToken)).body.status === 'ISSUED',
+      Boolean,
+      8000,
+    );
     // The row commits before the pending mark is cleared (a crash between them leaves a harmless replay),
     // so ISSUED can be seen a moment before the mark goes: wait for it rather than race it.
-    await until('pending mark cleared', () => redis.zcard(keys.pending), (n) => n === 0, 5000);
+    await until(
+      'pending mark cleared',
+      () => redis.zcard(keys.pending),
+      (n) => n === 0,
+      5000,
+    );
   });
   it('remembers unknown event ids briefly (a scan does not reach MySQL each time), and creating the id drops that at once', async () => {
-    const hits = async () => Number(/^pick_cache_hits_total\{[^}]*cache="event"[^}]*\} (\d+)/m.exec((await t.http.get<string>('/metrics')).body)?.[1] ?? 0);
-    const [{ max }] = await t.app.get(EntityManager).fork().getConnection().execute<{ max: number }[]>('select coalesce(max(id), 0) max from event');
+    const hits = async () =>
+      Number(
+        /^pick_cache_hits_total\{[^}]*cache="event"[^}]*\} (\d+)/m.exec(
+          (await t.http.get<string>('/metrics')).body,
+        )?.[1] ?? 0,
+      );
+    const [{ max }] = await t.app
+      .get(EntityManager)
+      .fork()
+      .getConnection()
+      .execute<{ max: number }[]>('select coalesce(max(id), 0) max from event');
     const probed = Array.from({ length: 20 }, (_, i) => String(Number(max) + 1 + i));
     for (const id of probed) expect((await t.http.get(`/api/events/${id}`)).body.code).toBe('EVENT_NOT_FOUND');
     const before = await hits();
@@ -206,17 +261,37 @@ describe('coupon.changed broadcast', () => {
       const edited = await a.http.patch(`/api/admin/events/${eventId}`, { title: 'Edited elsewhere' }, admin);
       expect(edited.status).toBe(200);
       const started = Date.now();
-      await until('edit seen by the other app', async () => (await b.http.get(`/api/events/${eventId}`)).body.title === 'Edited elsewhere', Boolean, 2000, 10);
+      await until(
+        'edit seen by the other app',
+        async () => (await b.http.get(`/api/events/${eventId}`)).body.title === 'Edited elsewhere',
+        Boolean,
+        2000,
+        10,
+      );
       console.log(`coupon.changed seen by the other app after ${Date.now() - started} ms`);
 
       // Another deployment sharing the Redis server (pub/sub ignores dbs) must not evict ours.
-      await b.app.get(EntityManager).fork().getConnection().execute('update event set title = ? where id = ?', ['Changed behind the cache', eventId]);
+      await b.app
+        .get(EntityManager)
+        .fork()
+        .getConnection()
+        .execute('update event set title = ? where id = ?', ['Changed behind the cache', eventId]);
       const client = a.app.get<ClientProxy>(BROADCAST_CLIENT);
-      await firstValueFrom(client.emit(BroadcastEvents.COUPON_CHANGED, { eventId, scope: 'another-deployment' }), { defaultValue: undefined });
+      await firstValueFrom(client.emit(BroadcastEvents.COUPON_CHANGED, { eventId, scope: 'another-deployment' }), {
+        defaultValue: undefined,
+      });
       await new Promise((resolve) => setTimeout(resolve, 300));
       expect((await b.http.get(`/api/events/${eventId}`)).body.title).toBe('Edited elsewhere');
-      await firstValueFrom(client.emit(BroadcastEvents.COUPON_CHANGED, { eventId, scope: a.config.REDIS_PREFIX }), { defaultValue: undefined });
-      await until('own-scope broadcast evicts', async () => (await b.http.get(`/api/events/${eventId}`)).body.title === 'Changed behind the cache', Boolean, 2000, 10);
+      await firstValueFrom(client.emit(BroadcastEvents.COUPON_CHANGED, { eventId, scope: a.config.REDIS_PREFIX }), {
+        defaultValue: undefined,
+      });
+      await until(
+        'own-scope broadcast evicts',
+        async () => (await b.http.get(`/api/events/${eventId}`)).body.title === 'Changed behind the cache',
+        Boolean,
+        2000,
+        10,
+      );
     } finally {
       await Promise.all([a.close(), b.close()]);
     }
@@ -236,7 +311,12 @@ describe('QUEUE_PROCESSORS_ENABLED / HTTP_ENABLED', () => {
       await new Promise((resolve) => setTimeout(resolve, 1000));
       expect((await web.http.get(path, m.accessToken)).body.status).toBe('PENDING');
       worker = await startTestApp({ HTTP_ENABLED: 'false' });
-      await until('claim ISSUED', async () => (await web.http.get(path, m.accessToken)).body.status === 'ISSUED', Boolean, 5000);
+      await until(
+        'claim ISSUED',
+        async () => (await web.http.get(path, m.accessToken)).body.status === 'ISSUED',
+        Boolean,
+        5000,
+      );
       const metrics = await web.http.get('/metrics');
       expect(String(metrics.body)).toMatch(/pick_coupon_claims_total\{result="accepted".*\} [1-9]/);
     } finally {
@@ -256,13 +336,21 @@ describe('Redis down', () => {
       const [m] = await mint(app.config, 1);
       const { eventId, couponIds } = await createEvent(app.http, admin, eventBody({ max: 10 }));
       await own.kill();
-      const edited = await app.http.patch(`/api/admin/events/${eventId}`, { title: 'Edited while Redis is down' }, admin);
+      const edited = await app.http.patch(
+        `/api/admin/events/${eventId}`,
+        { title: 'Edited while Redis is down' },
+        admin,
+      );
       expect(edited.status).toBe(200);
       const shown = await app.http.get(`/api/events/${eventId}`);
       expect(shown.status).toBe(200);
       expect(shown.body.title).toBe('Edited while Redis is down');
       expect(shown.body.coupons[0].remaining).toBeNull();
-      const claim = await app.http.post(`/api/events/${eventId}/coupons/${couponIds[0]}/issue`, undefined, m.accessToken);
+      const claim = await app.http.post(
+        `/api/events/${eventId}/coupons/${couponIds[0]}/issue`,
+        undefined,
+        m.accessToken,
+      );
       expect(claim.status).toBe(503);
       expect(claim.body.code).toBe('SERVICE_UNAVAILABLE');
     } finally {
@@ -286,7 +374,12 @@ describe('a claim that can never be persisted', () => {
       for (const m of [gone, kept]) expect((await web.http.post(path, undefined, m.accessToken)).status).toBe(202);
       await web.app.get(EntityManager).fork().getConnection().execute('delete from member where id = ?', [gone.id]);
       worker = await startTestApp({ HTTP_ENABLED: 'false' });
-      await until('claim ISSUED', async () => (await web.http.get(path, kept.accessToken)).body.status === 'ISSUED', Boolean, 8000);
+      await until(
+        'claim ISSUED',
+        async () => (await web.http.get(path, kept.accessToken)).body.status === 'ISSUED',
+        Boolean,
+        8000,
+      );
       const keys = couponKeys(web.config.REDIS_PREFIX, couponIds[0]);
       const redis = web.app.get(Redis);
       await until('nothing pending', async () => (await redis.zcard(keys.pending)) === 0, Boolean, 5000);
@@ -304,7 +397,11 @@ describe('claim path parameters', () => {
     const t = await startTestApp();
     try {
       const [m] = await mint(t.config, 1);
-      for (const path of ['/api/events/abc/coupons/1/issue', '/api/events/1/coupons/0/issue', '/api/events/1/coupons/1e3/issue']) {
+      for (const path of [
+        '/api/events/abc/coupons/1/issue',
+        '/api/events/1/coupons/0/issue',
+        '/api/events/1/coupons/1e3/issue',
+      ]) {
         const response = await t.http.post(path, undefined, m.accessToken);
         expect(response.status, path).toBe(400);
         expect(response.body.code).toBe('VALIDATION_FAILED');
@@ -313,5 +410,4 @@ describe('claim path parameters', () => {
       await t.close();
     }
   });
-
 });

@@ -75,7 +75,12 @@ describe('FCFS claims survive faults', () => {
 
   async function checkInvariants(couponId: string, max: number, outcomes: ClaimOutcome[], label: string) {
     const report = await waitForDrainAndCheck(query, redis, config.REDIS_PREFIX, couponId, outcomes, 60_000);
-    console.log(`${label}:`, tally(outcomes), { rows: report.rows, distinct: report.distinctMembers, redis: report.redisMembers, pending: report.pending });
+    console.log(`${label}:`, tally(outcomes), {
+      rows: report.rows,
+      distinct: report.distinctMembers,
+      redis: report.redisMembers,
+      pending: report.pending,
+    });
     expect(report.rows).toBeLessThanOrEqual(max);
     expect(report.distinctMembers).toBe(report.rows);
     expect(report.missing202).toEqual([]);
@@ -115,7 +120,12 @@ describe('FCFS claims survive faults', () => {
     const outcomes = await rushing;
     expect(outcomes.some((o) => o.status === 503)).toBe(true);
     // After the restart the stock keeps counting from where it was: replay everyone refused by the outage.
-    const again = await rush(cluster.url, eventId, couponIds[0], plan.filter((m) => outcomes.some((o) => o.memberId === m.id && o.status === 503)));
+    const again = await rush(
+      cluster.url,
+      eventId,
+      couponIds[0],
+      plan.filter((m) => outcomes.some((o) => o.memberId === m.id && o.status === 503)),
+    );
     const all = [...outcomes, ...again];
     const report = await checkInvariants(couponIds[0], max, all, '(c) Redis restarted');
     expect(report.accepted202).toBeGreaterThan(0);
@@ -154,12 +164,18 @@ describe('FCFS claims survive faults', () => {
     expect(before.rows).toBe(max);
 
     await redis.flushall(); // our own instance: every claim mark, pending set and Bull key gone
-    const { stdout } = await run(process.execPath, ['dist/src/cli/rebuild-coupons.js', '--coupon', couponId], { cwd: root, env: { ...process.env, ...env } });
+    const { stdout } = await run(process.execPath, ['dist/src/cli/rebuild-coupons.js', '--coupon', couponId], {
+      cwd: root,
+      env: { ...process.env, ...env },
+    });
     // The sweeper (every second here) may have rebuilt it first; either way the state is MySQL's.
-    expect(JSON.parse(stdout.trim().split('\n').at(-1)!)).toEqual([expect.objectContaining({ couponId, issued: max, max })]);
+    expect(JSON.parse(stdout.trim().split('\n').at(-1)!)).toEqual([
+      expect.objectContaining({ couponId, issued: max, max }),
+    ]);
     const second = await rush(cluster.url, eventId, couponId, group);
     expect(second.filter((o) => o.status === 202)).toEqual([]);
-    for (const o of second) expect(o.code).toBe(before.rowMembers.has(o.memberId) ? 'COUPON_ALREADY_ISSUED' : 'COUPON_SOLD_OUT');
+    for (const o of second)
+      expect(o.code).toBe(before.rowMembers.has(o.memberId) ? 'COUPON_ALREADY_ISSUED' : 'COUPON_SOLD_OUT');
 
     // Wiped again, no command this time: the claim path rebuilds the state itself before deciding.
     await redis.flushall();

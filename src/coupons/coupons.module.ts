@@ -17,7 +17,15 @@ import { IssuanceProcessor } from './issuance.processor.js';
 @Module({
   imports: [BullModule.registerQueue({ name: ISSUANCE_QUEUE, settings: ISSUANCE_QUEUE_SETTINGS })],
   controllers: [AdminEventsController, EventsController, MemberCouponsController, CouponEventsController],
-  providers: [CouponStock, EventsService, ClaimsService, IssuanceProcessor, ClaimSweeper, CouponGauges, EventStatusService],
+  providers: [
+    CouponStock,
+    EventsService,
+    ClaimsService,
+    IssuanceProcessor,
+    ClaimSweeper,
+    CouponGauges,
+    EventStatusService,
+  ],
   exports: [EventsService],
 })
 export class CouponsModule {

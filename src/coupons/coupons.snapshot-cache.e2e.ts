@@ -20,7 +20,8 @@ describe('event snapshot cache (two workers in process)', () => {
   let admin: string;
   let members: { id: string; accessToken: string }[];
   let next = 0;
-  const claim = (app: TestApp, eventId: string, couponId: string) => app.http.post(`/api/events/${eventId}/coupons/${couponId}/issue`, undefined, members[next++].accessToken);
+  const claim = (app: TestApp, eventId: string, couponId: string) =>
+    app.http.post(`/api/events/${eventId}/coupons/${couponId}/issue`, undefined, members[next++].accessToken);
 
   beforeAll(async () => {
     // TTL far beyond the test: freshness can only come from the invalidation.
@@ -61,7 +62,11 @@ describe('event snapshot cache (two workers in process)', () => {
     try {
       const slow = claim(loader, eventId, couponId);
       await oldRead;
-      const ended = await writer.http.patch(`/api/admin/events/${eventId}`, { endsAt: new Date(Date.now() - 1000).toISOString() }, admin);
+      const ended = await writer.http.patch(
+        `/api/admin/events/${eventId}`,
+        { endsAt: new Date(Date.now() - 1000).toISOString() },
+        admin,
+      );
       expect(ended.status, JSON.stringify(ended.body)).toBe(200);
       const endedAt = Date.now();
       // Give the broadcast time to arrive (and evict) while the old load still holds its stale copy.
@@ -71,11 +76,22 @@ describe('event snapshot cache (two workers in process)', () => {
       // It began before the edit: either answer is fine for its own caller.
       expect([202, 410]).toContain(slowAnswer.status);
 
-      for (const [name, app] of [['writer', writer], ['loader', loader]] as const) {
-        const refused = await until(`${name} refuses`, () => claim(app, eventId, couponId), (r) => r.status === 410, INVALIDATION_BOUND_MS, 50);
+      for (const [name, app] of [
+        ['writer', writer],
+        ['loader', loader],
+      ] as const) {
+        const refused = await until(
+          `${name} refuses`,
+          () => claim(app, eventId, couponId),
+          (r) => r.status === 410,
+          INVALIDATION_BOUND_MS,
+          50,
+        );
         expect(refused.body.code).toBe('EVENT_ENDED');
       }
-      console.log(`[snapshot-cache] every worker answers 410 EVENT_ENDED ${Date.now() - endedAt} ms after the edit's response (bound ${INVALIDATION_BOUND_MS} ms)`);
+      console.log(
+        `[snapshot-cache] every worker answers 410 EVENT_ENDED ${Date.now() - endedAt} ms after the edit's response (bound ${INVALIDATION_BOUND_MS} ms)`,
+      );
       // And it stays so: the load that was in flight never stored its old snapshot.
       for (let i = 0; i < 5; i++) {
         for (const app of [writer, loader]) {

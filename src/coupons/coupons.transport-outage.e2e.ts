@@ -45,7 +45,8 @@ describe('event snapshots across a broadcast transport outage (2-worker PM2 clus
     // Each probe is a claim by another member (a stale worker would accept it: no 409 hides it).
     const claim = (url: string) => freshRequest('POST', url, { token: members[next++ % members.length].accessToken });
     const seen: string[] = [];
-    const record = (response: ProbeResult) => seen.push(`${response.servedBy} ${response.status} ${response.body?.code ?? ''}`);
+    const record = (response: ProbeResult) =>
+      seen.push(`${response.servedBy} ${response.status} ${response.body?.code ?? ''}`);
 
     // Both workers are up (a loaded box boots them seconds apart), hold the running event's snapshot and accept claims.
     await untilEveryWorker(probed, '/health/ready', (r) => r.status === 200, { timeoutMs: 60_000 });
@@ -53,8 +54,17 @@ describe('event snapshots across a broadcast transport outage (2-worker PM2 clus
 
     // --- the transport goes away ---
     await redis.kill();
-    await untilEveryWorker(probed, '/health/ready', (r) => r.status === 503 && r.body?.checks?.transport?.status === 'down', { timeoutMs: 15_000 });
-    const ended = await cluster.http.patch(`/api/admin/events/${eventId}`, { endsAt: new Date(Date.now() - 1000).toISOString() }, admin);
+    await untilEveryWorker(
+      probed,
+      '/health/ready',
+      (r) => r.status === 503 && r.body?.checks?.transport?.status === 'down',
+      { timeoutMs: 15_000 },
+    );
+    const ended = await cluster.http.patch(
+      `/api/admin/events/${eventId}`,
+      { endsAt: new Date(Date.now() - 1000).toISOString() },
+      admin,
+    );
     expect(ended.status, JSON.stringify(ended.body)).toBe(200);
 
     // --- it comes back, with its data ---
@@ -62,7 +72,11 @@ describe('event snapshots across a broadcast transport outage (2-worker PM2 clus
     await redis.start();
     await untilEveryWorker(probed, '/health/ready', (r) => r.status === 200, { timeoutMs: 20_000 });
     const readyAt = Date.now();
-    await untilEveryWorker(probed, claimPath, (r) => r.status === 410 && r.body?.code === 'EVENT_ENDED', { request: claim, timeoutMs: AFTER_RECONNECT_BOUND_MS, onResponse: record });
+    await untilEveryWorker(probed, claimPath, (r) => r.status === 410 && r.body?.code === 'EVENT_ENDED', {
+      request: claim,
+      timeoutMs: AFTER_RECONNECT_BOUND_MS,
+      onResponse: record,
+    });
     const refusedAt = Date.now();
     console.log(
       `[snapshot-cache] transport outage: every worker refuses ${refusedAt - readyAt} ms after every worker is ready again ` +

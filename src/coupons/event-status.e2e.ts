@@ -33,13 +33,23 @@ describe('GET /api/admin/events/:id/status', () => {
     const accepted = outcomes.filter((o) => o.status === 202).length;
     expect(accepted).toBe(STOCK);
     const em = t.app.get(EntityManager);
-    await waitForDrainAndCheck((sql, params) => em.fork().getConnection().execute(sql, params), t.app.get(Redis), t.config.REDIS_PREFIX, couponId, outcomes, 30_000);
+    await waitForDrainAndCheck(
+      (sql, params) => em.fork().getConnection().execute(sql, params),
+      t.app.get(Redis),
+      t.config.REDIS_PREFIX,
+      couponId,
+      outcomes,
+      30_000,
+    );
 
     const response = await statusOf(eventId);
     expect(response.status).toBe(200);
     const [rushed, idle] = response.body.coupons;
     // The same figures read straight from MySQL and Redis.
-    const [{ n: rows }] = await em.fork().getConnection().execute<{ n: number }[]>('select count(*) n from member_coupon where coupon_id = ?', [couponId]);
+    const [{ n: rows }] = await em
+      .fork()
+      .getConnection()
+      .execute<{ n: number }[]>('select count(*) n from member_coupon where coupon_id = ?', [couponId]);
     const redis = t.app.get(Redis);
     const keys = couponKeys(t.config.REDIS_PREFIX, couponId);
     expect(rushed).toEqual({
@@ -57,7 +67,16 @@ describe('GET /api/admin/events/:id/status', () => {
       claimsPerSecond: Math.round((STOCK / 60) * 100) / 100,
     });
     expect([rushed.issued, rushed.rows, rushed.pending]).toEqual([STOCK, STOCK, 0]);
-    expect(idle).toMatchObject({ couponId: untouched, issued: 0, remaining: STOCK, pending: 0, rows: 0, consistent: true, acceptedLastMinute: 0, claimsPerSecond: 0 });
+    expect(idle).toMatchObject({
+      couponId: untouched,
+      issued: 0,
+      remaining: STOCK,
+      pending: 0,
+      rows: 0,
+      consistent: true,
+      acceptedLastMinute: 0,
+      claimsPerSecond: 0,
+    });
     expect(response.body).toMatchObject({ eventId, title: expect.any(String), at: expect.any(String) });
   });
 
@@ -68,12 +87,23 @@ describe('GET /api/admin/events/:id/status', () => {
     try {
       const members = await mint(held.config, 3);
       const { eventId, couponIds } = await createEvent(held.http, admin, eventBody({ max: 10 }));
-      for (const m of members) expect((await held.http.post(`/api/events/${eventId}/coupons/${couponIds[0]}/issue`, undefined, m.accessToken)).status).toBe(202);
+      for (const m of members)
+        expect(
+          (await held.http.post(`/api/events/${eventId}/coupons/${couponIds[0]}/issue`, undefined, m.accessToken))
+            .status,
+        ).toBe(202);
       await new Promise((resolve) => setTimeout(resolve, 200));
       const response = await held.http.get(`/api/admin/events/${eventId}/status`, admin);
       expect(response.status).toBe(200);
       const [coupon] = response.body.coupons;
-      expect(coupon).toMatchObject({ issued: 3, remaining: 7, pending: 3, rows: 0, consistent: true, acceptedLastMinute: 3 });
+      expect(coupon).toMatchObject({
+        issued: 3,
+        remaining: 7,
+        pending: 3,
+        rows: 0,
+        consistent: true,
+        acceptedLastMinute: 3,
+      });
       expect(coupon.oldestPendingAgeMs).toBeGreaterThanOrEqual(200);
       // State lost in Redis: reported, not consistent, nothing rebuilt by reading.
       const keys = couponKeys(held.config.REDIS_PREFIX, couponIds[0]);

@@ -32,10 +32,12 @@ export class EventStatusService {
     const counted =
       ids.length === 0
         ? []
-        : await em.getConnection().execute<{ coupon_id: string | number; n: string | number }[]>(
-            `select coupon_id, count(*) n from member_coupon where coupon_id in (${ids.map(() => '?').join(', ')}) group by coupon_id`,
-            ids,
-          );
+        : await em
+            .getConnection()
+            .execute<{ coupon_id: string | number; n: string | number }[]>(
+              `select coupon_id, count(*) n from member_coupon where coupon_id in (${ids.map(() => '?').join(', ')}) group by coupon_id`,
+              ids,
+            );
     const rows = new Map(counted.map((row) => [String(row.coupon_id), Number(row.n)]));
     return {
       eventId: String(event.id),

@@ -11,7 +11,14 @@ import { TransportState } from '../redis/transport-state.js';
 import type { CouponSnapshot, EventSnapshot } from './claim-window.js';
 import { Coupon } from './coupon.entity.js';
 import { CouponStock } from './coupon-stock.js';
-import type { CouponDto, CreateCouponDto, CreateEventDto, EventDto, UpdateCouponDto, UpdateEventDto } from './coupons.dto.js';
+import type {
+  CouponDto,
+  CreateCouponDto,
+  CreateEventDto,
+  EventDto,
+  UpdateCouponDto,
+  UpdateEventDto,
+} from './coupons.dto.js';
 import { Event } from './event.entity.js';
 
 function toSnapshot(event: Event): EventSnapshot {
@@ -78,7 +85,12 @@ export class EventsService implements OnModuleDestroy {
     private readonly stock: CouponStock,
     transport: TransportState,
   ) {
-    this.snapshots = new ReadThroughCache(cache, transport, { namespace: 'coupons', groups: ['event'], enabled: true, missTtlMs: config.CACHE_MISS_TTL_MS });
+    this.snapshots = new ReadThroughCache(cache, transport, {
+      namespace: 'coupons',
+      groups: ['event'],
+      enabled: true,
+      missTtlMs: config.CACHE_MISS_TTL_MS,
+    });
   }
 
   onModuleDestroy(): void {
@@ -98,8 +110,9 @@ export class EventsService implements OnModuleDestroy {
     // A scan may have cached this id as unknown ("nothing found" is kept CACHE_MISS_TTL_MS): drop it everywhere.
     await this.changed(snapshot.id);
     // Stock is initialised now when Redis answers; otherwise the first claim (or the sweeper) builds it.
-    await Promise.all(snapshot.coupons.map((coupon) => this.stock.init(coupon.id, coupon.maxIssuance))).catch((error: Error) =>
-      this.logger.warn(`coupon stock not initialised now (${error.message}); it will be built on first use`),
+    await Promise.all(snapshot.coupons.map((coupon) => this.stock.init(coupon.id, coupon.maxIssuance))).catch(
+      (error: Error) =>
+        this.logger.warn(`coupon stock not initialised now (${error.message}); it will be built on first use`),
     );
     return eventDto(snapshot);
   }
@@ -130,8 +143,10 @@ export class EventsService implements OnModuleDestroy {
       em.assign(coupon, rest);
       if (validFrom !== undefined) coupon.validFrom = time(validFrom);
       if (validUntil !== undefined) coupon.validUntil = time(validUntil);
-      if (coupon.validUntil <= coupon.validFrom) throw this.invalid(`${field}.validUntil`, 'validUntil must be after validFrom');
-      if (coupon.discountType === 'PERCENTAGE' && coupon.discountValue > 100) throw this.invalid(`${field}.discountValue`, 'a percentage is at most 100');
+      if (coupon.validUntil <= coupon.validFrom)
+        throw this.invalid(`${field}.validUntil`, 'validUntil must be after validFrom');
+      if (coupon.discountType === 'PERCENTAGE' && coupon.discountValue > 100)
+        throw this.invalid(`${field}.discountValue`, 'a percentage is at most 100');
       if (maxIssuance !== undefined && maxIssuance !== coupon.maxIssuance) {
         limitChanges.push({ coupon, from: coupon.maxIssuance, to: maxIssuance });
         coupon.maxIssuance = maxIssuance;
@@ -148,13 +163,18 @@ export class EventsService implements OnModuleDestroy {
       }
       await em.flush();
     } catch (error) {
-      for (const change of applied) await this.stock.setMax(String(change.coupon.id), change.from).catch(() => undefined);
+      for (const change of applied)
+        await this.stock.setMax(String(change.coupon.id), change.from).catch(() => undefined);
       throw error;
     }
     const snapshot = toSnapshot(event);
     await Promise.all(
-      snapshot.coupons.filter((coupon) => !byId.has(coupon.id)).map((coupon) => this.stock.init(coupon.id, coupon.maxIssuance)),
-    ).catch((error: Error) => this.logger.warn(`new coupon stock not initialised now (${error.message}); built on first use`));
+      snapshot.coupons
+        .filter((coupon) => !byId.has(coupon.id))
+        .map((coupon) => this.stock.init(coupon.id, coupon.maxIssuance)),
+    ).catch((error: Error) =>
+      this.logger.warn(`new coupon stock not initialised now (${error.message}); built on first use`),
+    );
     await this.changed(snapshot.id);
     return eventDto(snapshot);
   }
@@ -163,7 +183,9 @@ export class EventsService implements OnModuleDestroy {
   async publicEvent(eventId: string): Promise<EventDto> {
     const event = await this.snapshot(eventId);
     if (!event) throw new AppError('EVENT_NOT_FOUND', `Event ${eventId} does not exist`);
-    const remaining = await Promise.all(event.coupons.map((coupon) => this.stock.remaining(coupon.id).catch(() => null)));
+    const remaining = await Promise.all(
+      event.coupons.map((coupon) => this.stock.remaining(coupon.id).catch(() => null)),
+    );
     return eventDto(event, remaining);
   }
 
@@ -179,7 +201,8 @@ export class EventsService implements OnModuleDestroy {
 
   /** Handler side of `coupon.changed` (CouponEventsController): every worker of every server evicts its copy. */
   async onCouponChanged(message: unknown): Promise<void> {
-    if (!this.broadcaster.accepts(BroadcastEvents.COUPON_CHANGED, message) || typeof message.eventId !== 'string') return;
+    if (!this.broadcaster.accepts(BroadcastEvents.COUPON_CHANGED, message) || typeof message.eventId !== 'string')
+      return;
     await this.snapshots.evict('event', message.eventId, 'broadcast');
   }
 
@@ -207,9 +230,22 @@ export class EventsService implements OnModuleDestroy {
   }
 
   private requireFull(input: UpdateCouponDto, field: string): CreateCouponDto {
-    const required = ['name', 'discountType', 'discountValue', 'minimumProductPrice', 'validFrom', 'validUntil', 'maxIssuance'] as const;
+    const required = [
+      'name',
+      'discountType',
+      'discountValue',
+      'minimumProductPrice',
+      'validFrom',
+      'validUntil',
+      'maxIssuance',
+    ] as const;
     const missing = required.filter((key) => input[key] === undefined);
-    if (missing.length > 0) throw new AppError('VALIDATION_FAILED', 'A new coupon needs every field', missing.map((key) => ({ field: `${field}.${key}`, errors: [`${key} is required for a new coupon`] })));
+    if (missing.length > 0)
+      throw new AppError(
+        'VALIDATION_FAILED',
+        'A new coupon needs every field',
+        missing.map((key) => ({ field: `${field}.${key}`, errors: [`${key} is required for a new coupon`] })),
+      );
     return input as CreateCouponDto;
   }
 
@@ -218,9 +254,12 @@ export class EventsService implements OnModuleDestroy {
   }
 
   private checkCoupon(coupon: CreateCouponDto, eventStartsAt: Date, field: string): void {
-    if (time(coupon.validUntil) <= time(coupon.validFrom)) throw this.invalid(`${field}.validUntil`, 'validUntil must be after validFrom');
-    if (time(coupon.validUntil) <= eventStartsAt) throw this.invalid(`${field}.validUntil`, 'the coupon must still be valid when the event starts');
-    if (coupon.discountType === 'PERCENTAGE' && coupon.discountValue > 100) throw this.invalid(`${field}.discountValue`, 'a percentage is at most 100');
+    if (time(coupon.validUntil) <= time(coupon.validFrom))
+      throw this.invalid(`${field}.validUntil`, 'validUntil must be after validFrom');
+    if (time(coupon.validUntil) <= eventStartsAt)
+      throw this.invalid(`${field}.validUntil`, 'the coupon must still be valid when the event starts');
+    if (coupon.discountType === 'PERCENTAGE' && coupon.discountValue > 100)
+      throw this.invalid(`${field}.discountValue`, 'a percentage is at most 100');
   }
 
   private invalid(field: string, message: string): AppError {

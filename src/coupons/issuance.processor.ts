@@ -1,6 +1,13 @@
 import { EntityManager } from '@mikro-orm/mysql';
 import { InjectQueue } from '@nestjs/bull';
-import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import {
+  BeforeApplicationShutdown,
+  Inject,
+  Injectable,
+  Logger,
+  OnApplicationBootstrap,
+  OnApplicationShutdown,
+} from '@nestjs/common';
 import type { Job, Queue } from 'bull';
 import type { AppConfig } from '../../config/env.js';
 import { APP_CONFIG } from '../common/config.module.js';
@@ -52,7 +59,9 @@ export class IssuanceProcessor implements OnApplicationBootstrap, BeforeApplicat
   onApplicationBootstrap(): void {
     if (!this.config.QUEUE_PROCESSORS_ENABLED) return;
     void this.queue.process(this.config.COUPON_QUEUE_CONCURRENCY, (job: Job<IssuanceJob>) => this.persist(job.data));
-    this.queue.on('failed', (job, error) => this.logger.warn(`issuance ${job.id} attempt ${job.attemptsMade} failed: ${error.message}`));
+    this.queue.on('failed', (job, error) =>
+      this.logger.warn(`issuance ${job.id} attempt ${job.attemptsMade} failed: ${error.message}`),
+    );
   }
 
   /**
@@ -66,7 +75,8 @@ export class IssuanceProcessor implements OnApplicationBootstrap, BeforeApplicat
       () => 'paused' as const,
       (error: Error) => this.logger.warn(`queue pause: ${error.message}`),
     );
-    if ((await withinShutdownWait(paused)) === 'late') this.logger.warn(`active jobs did not finish within ${SHUTDOWN_WAIT_MS} ms; they are retried elsewhere`);
+    if ((await withinShutdownWait(paused)) === 'late')
+      this.logger.warn(`active jobs did not finish within ${SHUTDOWN_WAIT_MS} ms; they are retried elsewhere`);
   }
 
   /**
@@ -106,7 +116,10 @@ export class IssuanceProcessor implements OnApplicationBootstrap, BeforeApplicat
 
   private async write(items: Waiting[]): Promise<void> {
     try {
-      await insertClaims(this.em, items.map((item) => item.job));
+      await insertClaims(
+        this.em,
+        items.map((item) => item.job),
+      );
       claimsPersisted.inc(items.length);
     } catch (error) {
       if (items.length === 1 && isMissingReference(error)) {
@@ -147,7 +160,10 @@ export class IssuanceProcessor implements OnApplicationBootstrap, BeforeApplicat
 }
 
 // ER_NO_REFERENCED_ROW(_2): a foreign key points nowhere.
-const isMissingReference = (error: unknown) => /ER_NO_REFERENCED_ROW|foreign key constraint fails/i.test(`${(error as { code?: string }).code ?? ''} ${(error as Error).message ?? ''}`);
+const isMissingReference = (error: unknown) =>
+  /ER_NO_REFERENCED_ROW|foreign key constraint fails/i.test(
+    `${(error as { code?: string }).code ?? ''} ${(error as Error).message ?? ''}`,
+  );
 
 /**
  * One multi-row insert in its own context. ON DUPLICATE KEY (not INSERT IGNORE, which would
@@ -160,5 +176,9 @@ export async function insertClaims(em: EntityManager, jobs: IssuanceJob[]): Prom
   await em
     .fork()
     .getConnection()
-    .execute(`insert into member_coupon (created_at, updated_at, coupon_id, member_id) values ${values} on duplicate key update id = id`, params, 'run');
+    .execute(
+      `insert into member_coupon (created_at, updated_at, coupon_id, member_id) values ${values} on duplicate key update id = id`,
+      params,
+      'run',
+    );
 }

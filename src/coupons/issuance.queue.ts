@@ -22,4 +22,9 @@ export const ISSUANCE_JOB_OPTIONS: JobOptions = {
 };
 
 /** Short locks so a job held by a killed worker is taken over within seconds. */
-export const ISSUANCE_QUEUE_SETTINGS = { lockDuration: 8_000, lockRenewTime: 3_000, stalledInterval: 3_000, maxStalledCount: 3 };
+export const ISSUANCE_QUEUE_SETTINGS = {
+  lockDuration: 8_000,
+  lockRenewTime: 3_000,
+  stalledInterval: 3_000,
+  maxStalledCount: 3,
+};

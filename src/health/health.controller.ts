@@ -1,5 +1,23 @@
-import { BeforeApplicationShutdown, Controller, Get, Headers, Inject, OnModuleDestroy, OnModuleInit, Res } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiProperty, ApiPropertyOptional, ApiResponse, ApiTags, getSchemaPath, ApiExtraModels } from '@nestjs/swagger';
+import {
+  BeforeApplicationShutdown,
+  Controller,
+  Get,
+  Headers,
+  Inject,
+  OnModuleDestroy,
+  OnModuleInit,
+  Res,
+} from '@nestjs/common';
+import {
+  ApiOkResponse,
+  ApiOperation,
+  ApiProperty,
+  ApiPropertyOptional,
+  ApiResponse,
+  ApiTags,
+  getSchemaPath,
+  ApiExtraModels,
+} from '@nestjs/swagger';
 import { ApiErrors } from '../openapi/api-errors.js';
 import type { FastifyReply } from 'fastify';
 import { Public } from '../auth/auth.decorators.js';
@@ -25,8 +43,14 @@ class ReadinessChecksDto {
 class ReadyDto {
   @ApiProperty({ enum: ['ok'] }) status: 'ok';
   @ApiPropertyOptional({ description: 'only for the ops token (or when OPS_TOKEN is unset)' }) draining?: boolean;
-  @ApiPropertyOptional({ description: 'only for the ops token (or when OPS_TOKEN is unset)' }) checks?: ReadinessChecksDto;
-  @ApiPropertyOptional({ type: [String], enum: ['storage'], description: 'dependencies down that do not gate readiness' }) degraded?: 'storage'[];
+  @ApiPropertyOptional({ description: 'only for the ops token (or when OPS_TOKEN is unset)' })
+  checks?: ReadinessChecksDto;
+  @ApiPropertyOptional({
+    type: [String],
+    enum: ['storage'],
+    description: 'dependencies down that do not gate readiness',
+  })
+  degraded?: 'storage'[];
 }
 
 /** 503 from /health/ready: the error body plus what is down (without checks while the worker shuts down). */
@@ -92,12 +116,20 @@ export class HealthController implements BeforeApplicationShutdown, OnModuleInit
   @ApiOperation({
     operationId: 'ready',
     summary: 'The worker can serve: MySQL, Redis, the transport and the queue answer',
-    description: 'With OPS_TOKEN set on the server (always in production), `draining`, `checks` and `degraded` are only sent to `Authorization: Bearer <OPS_TOKEN>`; other callers get the status alone.',
+    description:
+      'With OPS_TOKEN set on the server (always in production), `draining`, `checks` and `degraded` are only sent to `Authorization: Bearer <OPS_TOKEN>`; other callers get the status alone.',
   })
   @ApiOkResponse({ type: ReadyDto })
-  @ApiResponse({ status: 503, description: 'SERVICE_UNAVAILABLE: not ready, or shutting down', schema: { $ref: getSchemaPath(NotReadyDto) } })
+  @ApiResponse({
+    status: 503,
+    description: 'SERVICE_UNAVAILABLE: not ready, or shutting down',
+    schema: { $ref: getSchemaPath(NotReadyDto) },
+  })
   @ApiErrors()
-  async ready(@Res({ passthrough: true }) reply: FastifyReply, @Headers('authorization') authorization: string | undefined) {
+  async ready(
+    @Res({ passthrough: true }) reply: FastifyReply,
+    @Headers('authorization') authorization: string | undefined,
+  ) {
     const details = opsAuthorized(this.config, authorization);
     // Checks that do not gate (storage) run for the detailed answer only: an anonymous caller must
     // not make every call cost an S3 request.
@@ -110,6 +142,12 @@ export class HealthController implements BeforeApplicationShutdown, OnModuleInit
     if (ok) return body;
     // Set the status rather than throw: the exception filter would drop `checks`, which say what is down.
     void reply.status(503);
-    return { statusCode: 503, code: 'SERVICE_UNAVAILABLE', message: 'not ready', ...body, requestId: String(reply.request.id) };
+    return {
+      statusCode: 503,
+      code: 'SERVICE_UNAVAILABLE',
+      message: 'not ready',
+      ...body,
+      requestId: String(reply.request.id),
+    };
   }
 }

@@ -21,7 +21,11 @@ describe('ops endpoints', () => {
     expect(metrics.status).toBe(200);
     expect(metrics.headers.get('content-type')).toMatch(/^text\/plain/);
     const text = metrics.body;
-    const counter = (route: string, status: number) => new RegExp(`^pick_http_requests_total\\{[^}]*route="${route.replace(/[/:]/g, '\\$&')}"[^}]*status="${status}"[^}]*\\} [1-9]\\d*$`, 'm');
+    const counter = (route: string, status: number) =>
+      new RegExp(
+        `^pick_http_requests_total\\{[^}]*route="${route.replace(/[/:]/g, '\\$&')}"[^}]*status="${status}"[^}]*\\} [1-9]\\d*$`,
+        'm',
+      );
     expect(text).toMatch(counter('/api/general/products', 200));
     expect(text).toMatch(counter('/api/general/products/:id', 404));
     expect(text).toMatch(counter('/api/general/products/:id', 400));
@@ -40,7 +44,9 @@ describe('ops endpoints', () => {
     const doc = await t.http.get('/docs-json');
     expect(doc.status).toBe(200);
     expect(doc.body.openapi).toMatch(/^3\./);
-    const operations = Object.entries(doc.body.paths as Record<string, Record<string, unknown>>).flatMap(([path, methods]) => Object.keys(methods).map((method) => `${method.toUpperCase()} ${path}`));
+    const operations = Object.entries(doc.body.paths as Record<string, Record<string, unknown>>).flatMap(
+      ([path, methods]) => Object.keys(methods).map((method) => `${method.toUpperCase()} ${path}`),
+    );
     expect(operations).toEqual(
       expect.arrayContaining([
         'POST /api/auth/signup',
@@ -87,13 +93,31 @@ describe('health when Redis dies (own Redis instance)', () => {
     expect((await t.http.get('/health/ready')).status).toBe(200);
 
     await redis.kill();
-    const down = await until('ready 503', () => t.http.get('/health/ready', opsToken), (r) => r.status === 503, 20_000, 200);
-    expect(down.body).toMatchObject({ statusCode: 503, code: 'SERVICE_UNAVAILABLE', requestId: expect.any(String), status: 'unavailable', checks: { mysql: { status: 'up' }, redis: { status: 'down', error: expect.any(String) } } });
+    const down = await until(
+      'ready 503',
+      () => t.http.get('/health/ready', opsToken),
+      (r) => r.status === 503,
+      20_000,
+      200,
+    );
+    expect(down.body).toMatchObject({
+      statusCode: 503,
+      code: 'SERVICE_UNAVAILABLE',
+      requestId: expect.any(String),
+      status: 'unavailable',
+      checks: { mysql: { status: 'up' }, redis: { status: 'down', error: expect.any(String) } },
+    });
     expect(down.headers.get('x-request-id')).toBe(down.body.requestId);
     // Without the ops token: the status alone, nothing about which dependency failed or why.
     const anonymous = await t.http.get('/health/ready');
     expect(anonymous.status).toBe(503);
-    expect(anonymous.body).toEqual({ statusCode: 503, code: 'SERVICE_UNAVAILABLE', message: 'not ready', status: 'unavailable', requestId: expect.any(String) });
+    expect(anonymous.body).toEqual({
+      statusCode: 503,
+      code: 'SERVICE_UNAVAILABLE',
+      message: 'not ready',
+      status: 'unavailable',
+      requestId: expect.any(String),
+    });
     expect(JSON.stringify(anonymous.body)).not.toMatch(/redis|ECONNREFUSED|mysql|checks/i);
     expect((await t.http.get('/health/live')).status).toBe(200);
     // The same checks as metrics; a scrape still answers (the Redis-backed gauges are bounded and left empty).
@@ -111,7 +135,13 @@ describe('health when Redis dies (own Redis instance)', () => {
     expect({ status: login.status, code: login.body.code }).toEqual({ status: 503, code: 'SERVICE_UNAVAILABLE' });
 
     await redis.start();
-    await until('ready 200 again', () => t.http.get('/health/ready'), (r) => r.status === 200, 20_000, 200);
+    await until(
+      'ready 200 again',
+      () => t.http.get('/health/ready'),
+      (r) => r.status === 200,
+      20_000,
+      200,
+    );
     expect(await metricsRegistry.metrics()).toMatch(/^pick_ready\{[^}]*\} 1$/m);
     expect((await t.http.post('/api/auth/login', { email: member.email, password: 'password123' })).status).toBe(200);
   });
@@ -137,9 +167,20 @@ describe('boot while Redis is down (own Redis port)', () => {
     expect(ready.body.checks.transport.status).toBe('down');
 
     await redis.start();
-    await until('ready 200', () => t!.http.get('/health/ready'), (r) => r.status === 200, 20_000, 200);
+    await until(
+      'ready 200',
+      () => t!.http.get('/health/ready'),
+      (r) => r.status === 200,
+      20_000,
+      200,
+    );
     // The app's own client plus the transport's subscriber and publisher connections.
-    const connections = () => redis.cli('client', 'list').trim().split('\n').filter((line) => line.includes('cmd=') && !line.includes('cmd=client')).length;
+    const connections = () =>
+      redis
+        .cli('client', 'list')
+        .trim()
+        .split('\n')
+        .filter((line) => line.includes('cmd=') && !line.includes('cmd=client')).length;
     const clients = await until('transport connected', connections, (n) => n >= 3, 20_000, 200);
     expect(clients).toBeGreaterThanOrEqual(3);
   });
@@ -151,7 +192,13 @@ describe('the production surface (NODE_ENV=production defaults, OPS_TOKEN set)',
   let t: TestApp;
   beforeAll(async () => {
     t = await startTestApp(
-      { NODE_ENV: 'production', JWT_ACCESS_SECRET: 'a-production-access-secret', JWT_REFRESH_SECRET: 'a-production-refresh-secret', OPS_TOKEN: opsToken, LOG_LEVEL: 'debug' },
+      {
+        NODE_ENV: 'production',
+        JWT_ACCESS_SECRET: 'a-production-access-secret',
+        JWT_REFRESH_SECRET: 'a-production-refresh-secret',
+        OPS_TOKEN: opsToken,
+        LOG_LEVEL: 'debug',
+      },
       { logLines },
     );
   });
@@ -190,13 +237,25 @@ describe('the production surface (NODE_ENV=production defaults, OPS_TOKEN set)',
     expect(wrong.body).toEqual({ status: 'ok' });
     const ops = await t.http.get('/health/ready', opsToken);
     expect(ops.status).toBe(200);
-    expect(ops.body).toMatchObject({ status: 'ok', draining: false, checks: { mysql: { status: 'up' }, redis: { status: 'up' }, storage: { status: 'up' } } });
+    expect(ops.body).toMatchObject({
+      status: 'ok',
+      draining: false,
+      checks: { mysql: { status: 'up' }, redis: { status: 'up' }, storage: { status: 'up' } },
+    });
   });
 
   it('believes X-Forwarded-For only from TRUSTED_PROXIES (default loopback): the request log line carries the ip', async () => {
     expect(t.config.TRUSTED_PROXIES).toEqual(['127.0.0.1', '::1']);
-    await t.http.request('GET', '/health/live', { headers: { 'x-request-id': 'ops-xff-trusted', 'x-forwarded-for': '203.0.113.7' } });
-    const line = await until('request log line', () => logLines.find((l) => l.includes('"ops-xff-trusted"')), (l) => l !== undefined, 5000, 20);
+    await t.http.request('GET', '/health/live', {
+      headers: { 'x-request-id': 'ops-xff-trusted', 'x-forwarded-for': '203.0.113.7' },
+    });
+    const line = await until(
+      'request log line',
+      () => logLines.find((l) => l.includes('"ops-xff-trusted"')),
+      (l) => l !== undefined,
+      5000,
+      20,
+    );
     expect(JSON.parse(line!)).toMatchObject({ requestId: 'ops-xff-trusted', status: 200, ip: '203.0.113.7' });
   });
 });
@@ -210,8 +269,16 @@ describe('TRUSTED_PROXIES without loopback: a local client cannot pick its addre
   afterAll(() => t?.close());
 
   it('ignores X-Forwarded-For from an untrusted peer: request.ip is the socket peer', async () => {
-    await t.http.request('GET', '/health/live', { headers: { 'x-request-id': 'ops-xff-untrusted', 'x-forwarded-for': '203.0.113.7' } });
-    const line = await until('request log line', () => logLines.find((l) => l.includes('"ops-xff-untrusted"')), (l) => l !== undefined, 5000, 20);
+    await t.http.request('GET', '/health/live', {
+      headers: { 'x-request-id': 'ops-xff-untrusted', 'x-forwarded-for': '203.0.113.7' },
+    });
+    const line = await until(
+      'request log line',
+      () => logLines.find((l) => l.includes('"ops-xff-untrusted"')),
+      (l) => l !== undefined,
+      5000,
+      20,
+    );
     expect(JSON.parse(line!)).toMatchObject({ requestId: 'ops-xff-untrusted', ip: '127.0.0.1' });
   });
 });

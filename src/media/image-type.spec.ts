@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { solidPng } from '../storage/demo-images.js';
 import { sniffImageType } from './image-type.js';
 
-const bytes = (...parts: (string | number[])[]) => Buffer.concat(parts.map((part) => (typeof part === 'string' ? Buffer.from(part, 'latin1') : Buffer.from(part))));
+const bytes = (...parts: (string | number[])[]) =>
+  Buffer.concat(parts.map((part) => (typeof part === 'string' ? Buffer.from(part, 'latin1') : Buffer.from(part))));
 
 describe('sniffImageType', () => {
   it('recognises JPEG, PNG, WebP and GIF by their magic bytes', () => {

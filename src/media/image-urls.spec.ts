@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../config/env.js';
 import { ImageUrls } from './image-urls.js';
 
-const urls = (env: Record<string, string>) => new ImageUrls(loadConfig({ CDN_BASE_URL: 'https://cdn.example.com/pick/', ...env }));
+const urls = (env: Record<string, string>) =>
+  new ImageUrls(loadConfig({ CDN_BASE_URL: 'https://cdn.example.com/pick/', ...env }));
 const KEY = 'product/0b5a3c2e-8f7d-4a51-9c3e-2f1d0e9b8a7c.webp';
 
 describe('ImageUrls', () => {

@@ -45,7 +45,10 @@ export class ImageUrls {
   keyOf(url: string): string {
     const prefix = `${this.base}/`;
     const key = url.startsWith(prefix) ? url.slice(prefix.length).split('?')[0] : '';
-    if (!KEY_PATTERN.test(key)) throw new AppError('VALIDATION_FAILED', 'An image URL must be one returned by the image upload', [{ field: 'images.url', errors: [`not an uploaded image: ${url.slice(0, 200)}`] }]);
+    if (!KEY_PATTERN.test(key))
+      throw new AppError('VALIDATION_FAILED', 'An image URL must be one returned by the image upload', [
+        { field: 'images.url', errors: [`not an uploaded image: ${url.slice(0, 200)}`] },
+      ]);
     return key;
   }
 }

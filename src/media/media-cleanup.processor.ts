@@ -33,7 +33,9 @@ export class MediaCleanupProcessor implements OnApplicationBootstrap {
 
   onApplicationBootstrap(): void {
     if (!this.config.QUEUE_PROCESSORS_ENABLED) return;
-    this.queue.process(RELEASE_JOB, 2, (job: Job<ReleaseJob>) => this.release(job.data.keys)).catch((error: unknown) => this.logger.error(`media cleanup processor stopped: ${String(error)}`));
+    this.queue
+      .process(RELEASE_JOB, 2, (job: Job<ReleaseJob>) => this.release(job.data.keys))
+      .catch((error: unknown) => this.logger.error(`media cleanup processor stopped: ${String(error)}`));
   }
 
   async release(keys: string[]): Promise<Record<string, ReleaseOutcome>> {

@@ -30,7 +30,10 @@ describe('object storage outage', () => {
     data.append('files', new Blob([PNG]), 'p.png');
     return t.http.request('POST', '/api/seller/products/images', { token: seller.accessToken, raw: data });
   };
-  const rows = async () => ({ records: await db.fork().count(MediaObject, {}), products: await db.fork().count(Product, {}) });
+  const rows = async () => ({
+    records: await db.fork().count(MediaObject, {}),
+    products: await db.fork().count(Product, {}),
+  });
 
   beforeAll(async () => {
     rmSync(directory, { recursive: true, force: true });
@@ -52,25 +55,36 @@ describe('object storage outage', () => {
     const data = new FormData();
     data.append('files', new Blob([big]), 'big.png');
     const started = Date.now();
-    const result = await t.http.request('POST', '/api/seller/products/images', { token: seller.accessToken, raw: data });
+    const result = await t.http.request('POST', '/api/seller/products/images', {
+      token: seller.accessToken,
+      raw: data,
+    });
     console.log(`6 MiB upload: ${result.status} in ${Date.now() - started} ms`);
     expect(result.status, JSON.stringify(result.body)).toBe(201);
     const key = (result.body.imageUrls[0] as string).slice(`${t.config.CDN_BASE_URL}/`.length);
     const meta = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
     expect(meta.ContentLength).toBe(big.length);
-    const stored = await (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body!.transformToByteArray();
+    const stored = await (
+      await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }))
+    ).Body!.transformToByteArray();
     expect(Buffer.from(stored).equals(big)).toBe(true);
   });
 
   it('answers 503 STORAGE_UNAVAILABLE when storage refuses (unknown access key, missing bucket), and stores nothing', async () => {
     const same = { S3_ENDPOINT: t.config.S3_ENDPOINT, CDN_BASE_URL: t.config.CDN_BASE_URL };
-    for (const overrides of [{ ...same, S3_BUCKET: bucket, S3_ACCESS_KEY: 'NOT-A-KEY' }, { ...same, S3_BUCKET: 'no-such-bucket' }]) {
+    for (const overrides of [
+      { ...same, S3_BUCKET: bucket, S3_ACCESS_KEY: 'NOT-A-KEY' },
+      { ...same, S3_BUCKET: 'no-such-bucket' },
+    ]) {
       const refused = await startTestApp(overrides);
       try {
         const before = await rows();
         const data = new FormData();
         data.append('files', new Blob([PNG]), 'p.png');
-        const result = await refused.http.request('POST', '/api/seller/products/images', { token: seller.accessToken, raw: data });
+        const result = await refused.http.request('POST', '/api/seller/products/images', {
+          token: seller.accessToken,
+          raw: data,
+        });
         expect([result.status, result.body.code]).toEqual([503, 'STORAGE_UNAVAILABLE']);
         expect(await rows()).toEqual(before);
         expect((await refused.http.get('/health/ready')).body.checks.storage.status).toBe('down');
@@ -104,7 +118,15 @@ describe('object storage outage', () => {
     // Attaching an image that is already stored needs only the database.
     const created = await t.http.post(
       '/api/seller/products',
-      { name: 'Outage boots', price: 1000, description: '', stock: 1, category: 'SHOES', status: 'IN_STOCK', images: [{ url: first.body.imageUrls[0], type: 'MAIN' }] },
+      {
+        name: 'Outage boots',
+        price: 1000,
+        description: '',
+        stock: 1,
+        category: 'SHOES',
+        status: 'IN_STOCK',
+        images: [{ url: first.body.imageUrls[0], type: 'MAIN' }],
+      },
       seller.accessToken,
     );
     expect(created.status).toBe(201);

@@ -28,7 +28,12 @@ interface Part {
 
 function form(parts: Part[]): FormData {
   const data = new FormData();
-  for (const part of parts) data.append(part.field ?? 'files', new Blob([part.bytes], { type: part.type ?? 'application/octet-stream' }), part.name);
+  for (const part of parts)
+    data.append(
+      part.field ?? 'files',
+      new Blob([part.bytes], { type: part.type ?? 'application/octet-stream' }),
+      part.name,
+    );
   return data;
 }
 
@@ -38,14 +43,19 @@ describe('product images on object storage', () => {
   let db: EntityManager;
   let seller: { id: string; accessToken: string };
 
-  const upload = (parts: Part[], token = seller.accessToken) => t.http.request('POST', '/api/seller/products/images', { token, raw: form(parts) });
+  const upload = (parts: Part[], token = seller.accessToken) =>
+    t.http.request('POST', '/api/seller/products/images', { token, raw: form(parts) });
   const keyOf = (url: string) => url.slice(`${t.config.CDN_BASE_URL}/`.length).split('?')[0];
   const storedKeys = async () => {
     const listed = await s3.send(new ListObjectsV2Command({ Bucket: t.config.S3_BUCKET, Prefix: 'product/' }));
     return (listed.Contents ?? []).map((object) => object.Key!).sort();
   };
   const head = (key: string) => s3.send(new HeadObjectCommand({ Bucket: t.config.S3_BUCKET, Key: key }));
-  const exists = (key: string) => head(key).then(() => true, (error: { name?: string }) => (error.name === 'NotFound' ? false : Promise.reject(error)));
+  const exists = (key: string) =>
+    head(key).then(
+      () => true,
+      (error: { name?: string }) => (error.name === 'NotFound' ? false : Promise.reject(error)),
+    );
   const records = () => db.fork().count(MediaObject, {});
   async function waitGone(keys: string[], timeoutMs = 15_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
@@ -66,7 +76,12 @@ describe('product images on object storage', () => {
   });
 
   beforeAll(async () => {
-    t = await startTestApp({ IMAGE_THUMBNAIL_QUERY: THUMB, IMAGE_DETAIL_QUERY: DETAIL, UPLOAD_MAX_BYTES: String(MAX_BYTES), UPLOAD_MAX_FILES: '3' });
+    t = await startTestApp({
+      IMAGE_THUMBNAIL_QUERY: THUMB,
+      IMAGE_DETAIL_QUERY: DETAIL,
+      UPLOAD_MAX_BYTES: String(MAX_BYTES),
+      UPLOAD_MAX_FILES: '3',
+    });
     s3 = createS3Client(t.config);
     db = t.app.get(EntityManager);
     seller = await t.http.member('SELLER');
@@ -92,21 +107,31 @@ describe('product images on object storage', () => {
     expect(webpKey).toMatch(/^product\/[0-9a-f-]{36}\.webp$/);
     expect(urls.every((url) => url.startsWith(`${t.config.CDN_BASE_URL}/product/`))).toBe(true);
 
-    for (const [key, contentType, bytes] of [[jpgKey, 'image/jpeg', JPEG], [pngKey, 'image/png', PNG], [webpKey, 'image/webp', WEBP]] as const) {
+    for (const [key, contentType, bytes] of [
+      [jpgKey, 'image/jpeg', JPEG],
+      [pngKey, 'image/png', PNG],
+      [webpKey, 'image/webp', WEBP],
+    ] as const) {
       const meta = await head(key);
       expect(meta.ContentType).toBe(contentType);
       expect(meta.ContentLength).toBe(bytes.length);
       expect(meta.CacheControl).toMatch(/max-age=31536000.*immutable/);
-      const body = await (await s3.send(new GetObjectCommand({ Bucket: t.config.S3_BUCKET, Key: key }))).Body!.transformToByteArray();
+      const body = await (
+        await s3.send(new GetObjectCommand({ Bucket: t.config.S3_BUCKET, Key: key }))
+      ).Body!.transformToByteArray();
       expect(Buffer.from(body).equals(bytes)).toBe(true);
     }
 
     // Attach: MAIN + two DETAIL, in this order.
-    const created = await t.http.post('/api/seller/products', product([
-      { url: urls[1], type: 'MAIN' },
-      { url: urls[0], type: 'DETAIL' },
-      { url: urls[2], type: 'DETAIL' },
-    ]), seller.accessToken);
+    const created = await t.http.post(
+      '/api/seller/products',
+      product([
+        { url: urls[1], type: 'MAIN' },
+        { url: urls[0], type: 'DETAIL' },
+        { url: urls[2], type: 'DETAIL' },
+      ]),
+      seller.accessToken,
+    );
     expect(created.status, JSON.stringify(created.body)).toBe(201);
     const base = t.config.CDN_BASE_URL;
     const expectedDetail = [
@@ -128,11 +153,19 @@ describe('product images on object storage', () => {
     expect(Buffer.from(await served.arrayBuffer()).equals(PNG)).toBe(true);
 
     // A second product shares the PNG: deleting the first must not delete it.
-    const other = await t.http.post('/api/seller/products', product([{ url: detail.body.images[0].url, type: 'MAIN' }]), seller.accessToken);
+    const other = await t.http.post(
+      '/api/seller/products',
+      product([{ url: detail.body.images[0].url, type: 'MAIN' }]),
+      seller.accessToken,
+    );
     expect(other.status, JSON.stringify(other.body)).toBe(201);
 
     // Replace the images (keep only the PNG): the JPEG and WebP go, the PNG stays.
-    const replaced = await t.http.patch(`/api/seller/products/${created.body.id}`, { images: [{ url: detail.body.images[0].url, type: 'MAIN' }] }, seller.accessToken);
+    const replaced = await t.http.patch(
+      `/api/seller/products/${created.body.id}`,
+      { images: [{ url: detail.body.images[0].url, type: 'MAIN' }] },
+      seller.accessToken,
+    );
     expect(replaced.status, JSON.stringify(replaced.body)).toBe(200);
     await waitGone([jpgKey, webpKey]);
     expect(await exists(pngKey)).toBe(true);
@@ -140,14 +173,20 @@ describe('product images on object storage', () => {
     expect((await t.http.delete(`/api/seller/products/${created.body.id}`, seller.accessToken)).status).toBe(204);
     await new Promise((resolve) => setTimeout(resolve, 500));
     expect(await exists(pngKey)).toBe(true); // still used by the other product
-    expect((await t.http.get(`/api/general/products/${other.body.id}`)).body.imageUrl).toBe(`${base}/${pngKey}?${DETAIL}`);
+    expect((await t.http.get(`/api/general/products/${other.body.id}`)).body.imageUrl).toBe(
+      `${base}/${pngKey}?${DETAIL}`,
+    );
 
     expect((await t.http.delete(`/api/seller/products/${other.body.id}`, seller.accessToken)).status).toBe(204);
     await waitGone([pngKey]);
     const left = await db.fork().count(MediaObject, { objectKey: { $in: [jpgKey, pngKey, webpKey] } });
     expect(left).toBe(0);
     // A deleted image can never be attached again.
-    const reattach = await t.http.post('/api/seller/products', product([{ url: urls[1], type: 'MAIN' }]), seller.accessToken);
+    const reattach = await t.http.post(
+      '/api/seller/products',
+      product([{ url: urls[1], type: 'MAIN' }]),
+      seller.accessToken,
+    );
     expect(reattach.status).toBe(400);
     expect(reattach.body.code).toBe('IMAGE_NOT_FOUND');
   });
@@ -165,23 +204,41 @@ describe('product images on object storage', () => {
       keys.map(async (key, i) => {
         // Staggered so both orders happen: the job is started 0-55 ms after the attach request.
         const [attach, release] = await Promise.all([
-          t.http.post('/api/seller/products', product([{ url: `${t.config.CDN_BASE_URL}/${key}`, type: 'MAIN' }]), seller.accessToken),
+          t.http.post(
+            '/api/seller/products',
+            product([{ url: `${t.config.CDN_BASE_URL}/${key}`, type: 'MAIN' }]),
+            seller.accessToken,
+          ),
           new Promise((resolve) => setTimeout(resolve, (i % 12) * 5)).then(() => cleanup.release([key])),
         ]);
         return { key, attach: attach.status === 201 ? 'attached' : attach.body.code, release: release[key] };
       }),
     );
-    const tally = outcomes.reduce<Record<string, number>>((acc, o) => ({ ...acc, [`${o.attach}/${o.release}`]: (acc[`${o.attach}/${o.release}`] ?? 0) + 1 }), {});
+    const tally = outcomes.reduce<Record<string, number>>(
+      (acc, o) => ({ ...acc, [`${o.attach}/${o.release}`]: (acc[`${o.attach}/${o.release}`] ?? 0) + 1 }),
+      {},
+    );
     console.log(`attach vs cleanup on ${keys.length} keys: ${JSON.stringify(tally)}`);
     for (const outcome of outcomes) {
       const stored = await exists(outcome.key);
       const record = await db.fork().findOne(MediaObject, { objectKey: outcome.key });
       if (outcome.attach === 'attached') {
         // the product won: the job must have kept the object
-        expect({ ...outcome, stored, state: record?.state }).toEqual({ ...outcome, release: 'kept', stored: true, state: MediaObjectState.STORED });
+        expect({ ...outcome, stored, state: record?.state }).toEqual({
+          ...outcome,
+          release: 'kept',
+          stored: true,
+          state: MediaObjectState.STORED,
+        });
       } else {
         // the job won: the attach was refused and the object is gone
-        expect({ ...outcome, stored, record: record?.state ?? null }).toEqual({ ...outcome, attach: 'IMAGE_NOT_FOUND', release: 'deleted', stored: false, record: null });
+        expect({ ...outcome, stored, record: record?.state ?? null }).toEqual({
+          ...outcome,
+          attach: 'IMAGE_NOT_FOUND',
+          release: 'deleted',
+          stored: false,
+          record: null,
+        });
       }
     }
   });
@@ -194,10 +251,17 @@ describe('product images on object storage', () => {
     try {
       const data = new FormData();
       for (const bytes of [PNG, JPEG]) data.append('files', new Blob([bytes]), 'x');
-      const uploaded = await httpOnly.http.request('POST', '/api/seller/products/images', { token: seller.accessToken, raw: data });
+      const uploaded = await httpOnly.http.request('POST', '/api/seller/products/images', {
+        token: seller.accessToken,
+        raw: data,
+      });
       expect(uploaded.status).toBe(201);
       keys = (uploaded.body.imageUrls as string[]).map(keyOf);
-      const kept = await httpOnly.http.post('/api/seller/products', product([{ url: uploaded.body.imageUrls[0], type: 'MAIN' }]), seller.accessToken);
+      const kept = await httpOnly.http.post(
+        '/api/seller/products',
+        product([{ url: uploaded.body.imageUrls[0], type: 'MAIN' }]),
+        seller.accessToken,
+      );
       expect(kept.status).toBe(201);
       await new Promise((resolve) => setTimeout(resolve, 1500));
       expect(await Promise.all(keys.map(exists))).toEqual([true, true]); // due, but nobody processes
@@ -219,15 +283,53 @@ describe('product images on object storage', () => {
     const big = Buffer.concat([PNG, Buffer.alloc(MAX_BYTES)]);
     const cases: [string, () => ReturnType<typeof upload>, number, string][] = [
       // the valid PNG in front is stored first, then must be cleaned up
-      ['text file renamed .jpg', () => upload([{ name: 'ok.png', bytes: PNG }, { name: 'photo.jpg', bytes: Buffer.from('just some text, not a picture\n'), type: 'image/jpeg' }]), 415, 'UNSUPPORTED_IMAGE_TYPE'],
-      ['oversized file', () => upload([{ name: 'ok.png', bytes: PNG }, { name: 'big.png', bytes: big, type: 'image/png' }]), 413, 'FILE_TOO_LARGE'],
-      ['too many files', () => upload([PNG, JPEG, WEBP, PNG].map((bytes, i) => ({ name: `${i}.img`, bytes }))), 413, 'TOO_MANY_FILES'],
+      [
+        'text file renamed .jpg',
+        () =>
+          upload([
+            { name: 'ok.png', bytes: PNG },
+            { name: 'photo.jpg', bytes: Buffer.from('just some text, not a picture\n'), type: 'image/jpeg' },
+          ]),
+        415,
+        'UNSUPPORTED_IMAGE_TYPE',
+      ],
+      [
+        'oversized file',
+        () =>
+          upload([
+            { name: 'ok.png', bytes: PNG },
+            { name: 'big.png', bytes: big, type: 'image/png' },
+          ]),
+        413,
+        'FILE_TOO_LARGE',
+      ],
+      [
+        'too many files',
+        () => upload([PNG, JPEG, WEBP, PNG].map((bytes, i) => ({ name: `${i}.img`, bytes }))),
+        413,
+        'TOO_MANY_FILES',
+      ],
       ['non-seller', () => upload([{ name: 'ok.png', bytes: PNG }], customer.accessToken), 403, 'FORBIDDEN'],
-      ['anonymous', () => t.http.request('POST', '/api/seller/products/images', { raw: form([{ name: 'ok.png', bytes: PNG }]) }), 401, 'UNAUTHORIZED'],
+      [
+        'anonymous',
+        () => t.http.request('POST', '/api/seller/products/images', { raw: form([{ name: 'ok.png', bytes: PNG }]) }),
+        401,
+        'UNAUTHORIZED',
+      ],
       ['empty field (no files)', () => upload([]), 400, 'NO_FILES'],
-      ['empty file', () => upload([{ name: 'empty.png', bytes: new Uint8Array(0), type: 'image/png' }]), 400, 'EMPTY_FILE'],
+      [
+        'empty file',
+        () => upload([{ name: 'empty.png', bytes: new Uint8Array(0), type: 'image/png' }]),
+        400,
+        'EMPTY_FILE',
+      ],
       ['wrong field name', () => upload([{ name: 'ok.png', bytes: PNG, field: 'file' }]), 400, 'UNEXPECTED_FIELD'],
-      ['JSON instead of multipart', () => t.http.post('/api/seller/products/images', { files: [] }, seller.accessToken), 415, 'UNSUPPORTED_MEDIA_TYPE'],
+      [
+        'JSON instead of multipart',
+        () => t.http.post('/api/seller/products/images', { files: [] }, seller.accessToken),
+        415,
+        'UNSUPPORTED_MEDIA_TYPE',
+      ],
     ];
     for (const [name, send, status, code] of cases) {
       const result = await send();
@@ -238,11 +340,19 @@ describe('product images on object storage', () => {
     expect(await records()).toBe(before.records);
 
     // Attach refuses keys that were never uploaded, and other sellers' uploads.
-    const forged = await t.http.post('/api/seller/products', product([{ url: `${t.config.CDN_BASE_URL}/product/00000000-0000-4000-8000-000000000000.png`, type: 'MAIN' }]), seller.accessToken);
+    const forged = await t.http.post(
+      '/api/seller/products',
+      product([{ url: `${t.config.CDN_BASE_URL}/product/00000000-0000-4000-8000-000000000000.png`, type: 'MAIN' }]),
+      seller.accessToken,
+    );
     expect([forged.status, forged.body.code]).toEqual([400, 'IMAGE_NOT_FOUND']);
     const stranger = await t.http.member('SELLER');
     const theirs = await upload([{ name: 'x.png', bytes: PNG }], stranger.accessToken);
-    const stolen = await t.http.post('/api/seller/products', product([{ url: theirs.body.imageUrls[0], type: 'MAIN' }]), seller.accessToken);
+    const stolen = await t.http.post(
+      '/api/seller/products',
+      product([{ url: theirs.body.imageUrls[0], type: 'MAIN' }]),
+      seller.accessToken,
+    );
     expect([stolen.status, stolen.body.code]).toEqual([400, 'IMAGE_NOT_FOUND']);
   });
 });

@@ -32,11 +32,17 @@ export const IMAGE_CACHE_CONTROL = 'public, max-age=31536000, immutable';
 const QUEUE_TIMEOUT_MS = 2000;
 /** Product changes queue their cleanup before commit; this lets the commit land before the job looks. */
 const RELEASE_DELAY_MS = 1000;
-const RELEASE_OPTIONS = { attempts: 10, backoff: { type: 'exponential', delay: 2000 }, removeOnComplete: true, removeOnFail: true };
+const RELEASE_OPTIONS = {
+  attempts: 10,
+  backoff: { type: 'exponential', delay: 2000 },
+  removeOnComplete: true,
+  removeOnFail: true,
+};
 
 // @fastify/multipart's limit errors, as our codes.
 const MULTIPART_ERRORS: Record<string, (config: AppConfig) => AppError> = {
-  FST_REQ_FILE_TOO_LARGE: (config) => new AppError('FILE_TOO_LARGE', `An image is larger than ${config.UPLOAD_MAX_BYTES} bytes`),
+  FST_REQ_FILE_TOO_LARGE: (config) =>
+    new AppError('FILE_TOO_LARGE', `An image is larger than ${config.UPLOAD_MAX_BYTES} bytes`),
   FST_FILES_LIMIT: (config) => new AppError('TOO_MANY_FILES', `At most ${config.UPLOAD_MAX_FILES} images per request`),
   FST_PARTS_LIMIT: (config) => new AppError('TOO_MANY_FILES', `At most ${config.UPLOAD_MAX_FILES} images per request`),
   FST_FIELDS_LIMIT: () => new AppError('UNEXPECTED_FIELD', 'Only the file field "files" is accepted'),
@@ -51,7 +57,12 @@ interface StoredFile {
 function withTimeout<T>(promise: Promise<T>, what: string): Promise<T> {
   return Promise.race([
     promise,
-    new Promise<T>((_, reject) => setTimeout(() => reject(new AppError('SERVICE_UNAVAILABLE', `${what} did not answer; retry shortly`)), QUEUE_TIMEOUT_MS).unref()),
+    new Promise<T>((_, reject) =>
+      setTimeout(
+        () => reject(new AppError('SERVICE_UNAVAILABLE', `${what} did not answer; retry shortly`)),
+        QUEUE_TIMEOUT_MS,
+      ).unref(),
+    ),
   ]);
 }
 
@@ -77,21 +88,30 @@ export class MediaService {
    * (or, if storage refuses even that, handed to the release job) and no record is written.
    */
   async upload(actor: AuthMember, request: FastifyRequest): Promise<string[]> {
-    if (!request.isMultipart()) throw new AppError('UNSUPPORTED_MEDIA_TYPE', 'Send the images as multipart/form-data in the field "files"');
+    if (!request.isMultipart())
+      throw new AppError('UNSUPPORTED_MEDIA_TYPE', 'Send the images as multipart/form-data in the field "files"');
     const attempted: string[] = [];
     const stored: StoredFile[] = [];
     try {
       for await (const part of request.parts()) {
         if (part.type !== 'file' || part.fieldname !== 'files') {
           if (part.type === 'file') part.file.resume();
-          throw new AppError('UNEXPECTED_FIELD', `Only the file field "files" is accepted, got "${part.fieldname.slice(0, 50)}"`);
+          throw new AppError(
+            'UNEXPECTED_FIELD',
+            `Only the file field "files" is accepted, got "${part.fieldname.slice(0, 50)}"`,
+          );
         }
         stored.push(await this.store(part, attempted));
       }
       if (stored.length === 0) throw new AppError('NO_FILES', 'No image in the field "files"');
       const em = this.em.fork();
       for (const file of stored) {
-        em.create(MediaObject, { objectKey: file.key, contentType: file.type.contentType, sizeBytes: file.size, uploadedBy: em.getReference(Member, actor.id) });
+        em.create(MediaObject, {
+          objectKey: file.key,
+          contentType: file.type.contentType,
+          sizeBytes: file.size,
+          uploadedBy: em.getReference(Member, actor.id),
+        });
       }
       await em.flush();
     } catch (error) {
@@ -117,11 +137,22 @@ export class MediaService {
     }
     if (head.length === 0) throw new AppError('EMPTY_FILE', `"${part.filename.slice(0, 100)}" is empty`);
     const type = sniffImageType(head);
-    if (!type) throw new AppError('UNSUPPORTED_IMAGE_TYPE', `"${part.filename.slice(0, 100)}" is not a JPEG, PNG, WebP or GIF image`);
+    if (!type)
+      throw new AppError(
+        'UNSUPPORTED_IMAGE_TYPE',
+        `"${part.filename.slice(0, 100)}" is not a JPEG, PNG, WebP or GIF image`,
+      );
 
     const key = `product/${randomUUID()}.${type.ext}`;
     // Whatever happens next, a late cleanup will look at this key: it is deleted unless a product uses it by then.
-    await withTimeout(this.queue.add(RELEASE_JOB, { keys: [key] }, { ...RELEASE_OPTIONS, jobId: `unattached:${key}`, delay: this.config.UPLOAD_UNATTACHED_TTL_SECONDS * 1000 }), 'The job queue');
+    await withTimeout(
+      this.queue.add(
+        RELEASE_JOB,
+        { keys: [key] },
+        { ...RELEASE_OPTIONS, jobId: `unattached:${key}`, delay: this.config.UPLOAD_UNATTACHED_TTL_SECONDS * 1000 },
+      ),
+      'The job queue',
+    );
     attempted.push(key);
 
     let size = head.length;
@@ -136,13 +167,20 @@ export class MediaService {
         }
       }
       // @fastify/multipart truncates at the limit: refuse instead of storing a cut image.
-      if (file.truncated) throw new AppError('FILE_TOO_LARGE', `"${part.filename.slice(0, 100)}" is larger than ${limit} bytes`);
+      if (file.truncated)
+        throw new AppError('FILE_TOO_LARGE', `"${part.filename.slice(0, 100)}" is larger than ${limit} bytes`);
     }
     try {
       await new Upload({
         client: this.s3,
         queueSize: 1,
-        params: { Bucket: this.config.S3_BUCKET, Key: key, Body: Readable.from(body()), ContentType: type.contentType, CacheControl: IMAGE_CACHE_CONTROL },
+        params: {
+          Bucket: this.config.S3_BUCKET,
+          Key: key,
+          Body: Readable.from(body()),
+          ContentType: type.contentType,
+          CacheControl: IMAGE_CACHE_CONTROL,
+        },
       }).done();
     } catch (error) {
       throw storageUnavailable(error);
@@ -153,9 +191,15 @@ export class MediaService {
   /** Best-effort immediate delete of a failed request's objects; the release job retries what storage refused. */
   private async discard(keys: string[]): Promise<void> {
     if (keys.length === 0) return;
-    const results = await Promise.allSettled(keys.map((key) => this.s3.send(new DeleteObjectCommand({ Bucket: this.config.S3_BUCKET, Key: key }))));
+    const results = await Promise.allSettled(
+      keys.map((key) => this.s3.send(new DeleteObjectCommand({ Bucket: this.config.S3_BUCKET, Key: key }))),
+    );
     const left = keys.filter((_, i) => results[i].status === 'rejected');
-    if (left.length > 0) await this.releaseLater(left, `upload-failed-${createHash('sha256').update(left.join()).digest('hex').slice(0, 32)}`);
+    if (left.length > 0)
+      await this.releaseLater(
+        left,
+        `upload-failed-${createHash('sha256').update(left.join()).digest('hex').slice(0, 32)}`,
+      );
   }
 
   /**
@@ -164,16 +208,29 @@ export class MediaService {
    * A key is attachable if it is STORED and was uploaded by the actor (or an admin acts, or the
    * product already uses it, or it is the app's own object).
    */
-  async lockAttachable(actor: AuthMember, keys: string[], alreadyOnProduct: ReadonlySet<string> = new Set()): Promise<void> {
+  async lockAttachable(
+    actor: AuthMember,
+    keys: string[],
+    alreadyOnProduct: ReadonlySet<string> = new Set(),
+  ): Promise<void> {
     const wanted = [...new Set(keys)];
     if (wanted.length === 0) return;
-    const records = await this.em.find(MediaObject, { objectKey: { $in: wanted } }, { lockMode: LockMode.PESSIMISTIC_READ });
+    const records = await this.em.find(
+      MediaObject,
+      { objectKey: { $in: wanted } },
+      { lockMode: LockMode.PESSIMISTIC_READ },
+    );
     const byKey = new Map(records.map((record) => [record.objectKey, record]));
     const refused = wanted.filter((key) => {
       const record = byKey.get(key);
       if (!record || record.state !== MediaObjectState.STORED) return true;
       const owner = record.uploadedBy?.id;
-      return !(actor.role === MemberRole.ADMIN || owner == null || String(owner) === String(actor.id) || alreadyOnProduct.has(key));
+      return !(
+        actor.role === MemberRole.ADMIN ||
+        owner == null ||
+        String(owner) === String(actor.id) ||
+        alreadyOnProduct.has(key)
+      );
     });
     if (refused.length > 0) {
       throw new AppError('IMAGE_NOT_FOUND', 'An image must be one you uploaded with POST /api/seller/products/images', [
@@ -193,9 +250,18 @@ export class MediaService {
     const unique = [...new Set(keys)].sort();
     if (unique.length === 0) return;
     try {
-      await withTimeout(this.queue.add(RELEASE_JOB, { keys: unique }, { ...RELEASE_OPTIONS, jobId: `release:${event}`, delay: RELEASE_DELAY_MS }), 'The job queue');
+      await withTimeout(
+        this.queue.add(
+          RELEASE_JOB,
+          { keys: unique },
+          { ...RELEASE_OPTIONS, jobId: `release:${event}`, delay: RELEASE_DELAY_MS },
+        ),
+        'The job queue',
+      );
     } catch (error) {
-      this.logger.warn(`could not queue deletion of ${unique.length} object(s) (${unique.join(', ')}): ${(error as Error).message}`);
+      this.logger.warn(
+        `could not queue deletion of ${unique.length} object(s) (${unique.join(', ')}): ${(error as Error).message}`,
+      );
     }
   }
 }

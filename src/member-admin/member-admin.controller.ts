@@ -16,7 +16,11 @@ import { MemberAdminService } from './member-admin.service.js';
 export class AdminSellersController {
   constructor(private readonly admin: MemberAdminService) {}
 
-  @ApiOperation({ operationId: 'listSellers', summary: 'Sellers by approval status (PENDING by default), 50 per page by id', description: 'ADMIN.' })
+  @ApiOperation({
+    operationId: 'listSellers',
+    summary: 'Sellers by approval status (PENDING by default), 50 per page by id',
+    description: 'ADMIN.',
+  })
   @ApiOkResponse({ type: SellerPageDto })
   @ApiErrors(ROLES_ONLY, 'VALIDATION_FAILED')
   @Get()
@@ -25,12 +29,20 @@ export class AdminSellersController {
   }
 
   /** Approves the seller; their sessions end (their tokens say "not approved"): they log in again. */
-  @ApiOperation({ operationId: 'approveSeller', summary: 'Approve a seller (their sessions end; they log in again)', description: 'ADMIN.' })
+  @ApiOperation({
+    operationId: 'approveSeller',
+    summary: 'Approve a seller (their sessions end; they log in again)',
+    description: 'ADMIN.',
+  })
   @ApiOkResponse({ type: AdminMemberDto })
   @ApiErrors(ROLES_ONLY, PATH_PARAMS, JSON_BODY, 'MEMBER_NOT_FOUND', 'MEMBER_NOT_SELLER')
   @Post(':id/approve')
   @HttpCode(200)
-  approve(@CurrentMember() actor: AuthMember, @Param() { id }: MemberIdParam, @Body(NoBody) _body: undefined): Promise<AdminMemberDto> {
+  approve(
+    @CurrentMember() actor: AuthMember,
+    @Param() { id }: MemberIdParam,
+    @Body(NoBody) _body: undefined,
+  ): Promise<AdminMemberDto> {
     return this.admin.decideSeller(actor.id, id, SellerStatus.APPROVED);
   }
 
@@ -39,7 +51,11 @@ export class AdminSellersController {
   @ApiErrors(ROLES_ONLY, PATH_PARAMS, JSON_BODY, 'MEMBER_NOT_FOUND', 'MEMBER_NOT_SELLER')
   @Post(':id/reject')
   @HttpCode(200)
-  reject(@CurrentMember() actor: AuthMember, @Param() { id }: MemberIdParam, @Body(NoBody) _body: undefined): Promise<AdminMemberDto> {
+  reject(
+    @CurrentMember() actor: AuthMember,
+    @Param() { id }: MemberIdParam,
+    @Body(NoBody) _body: undefined,
+  ): Promise<AdminMemberDto> {
     return this.admin.decideSeller(actor.id, id, SellerStatus.REJECTED);
   }
 }
@@ -61,12 +77,20 @@ export class AdminMembersController {
   }
 
   /** A banned member cannot log in, refresh or use a token (403 MEMBER_BANNED). */
-  @ApiOperation({ operationId: 'banMember', summary: 'Ban a member: every session ends, login and refresh get 403 MEMBER_BANNED', description: 'ADMIN.' })
+  @ApiOperation({
+    operationId: 'banMember',
+    summary: 'Ban a member: every session ends, login and refresh get 403 MEMBER_BANNED',
+    description: 'ADMIN.',
+  })
   @ApiOkResponse({ type: AdminMemberDto })
   @ApiErrors(ROLES_ONLY, PATH_PARAMS, JSON_BODY, 'MEMBER_NOT_FOUND', 'CANNOT_TARGET_SELF')
   @Post(':id/ban')
   @HttpCode(200)
-  ban(@CurrentMember() actor: AuthMember, @Param() { id }: MemberIdParam, @Body(NoBody) _body: undefined): Promise<AdminMemberDto> {
+  ban(
+    @CurrentMember() actor: AuthMember,
+    @Param() { id }: MemberIdParam,
+    @Body(NoBody) _body: undefined,
+  ): Promise<AdminMemberDto> {
     return this.admin.ban(actor.id, id);
   }
 
@@ -75,19 +99,35 @@ export class AdminMembersController {
   @ApiErrors(ROLES_ONLY, PATH_PARAMS, JSON_BODY, 'MEMBER_NOT_FOUND')
   @Post(':id/unban')
   @HttpCode(200)
-  unban(@CurrentMember() actor: AuthMember, @Param() { id }: MemberIdParam, @Body(NoBody) _body: undefined): Promise<AdminMemberDto> {
+  unban(
+    @CurrentMember() actor: AuthMember,
+    @Param() { id }: MemberIdParam,
+    @Body(NoBody) _body: undefined,
+  ): Promise<AdminMemberDto> {
     return this.admin.unban(actor.id, id);
   }
 
-  @ApiOperation({ operationId: 'setMemberRole', summary: 'Change a member\'s role (every session ends)', description: 'ADMIN.' })
+  @ApiOperation({
+    operationId: 'setMemberRole',
+    summary: "Change a member's role (every session ends)",
+    description: 'ADMIN.',
+  })
   @ApiOkResponse({ type: AdminMemberDto })
   @ApiErrors(ROLES_ONLY, PATH_PARAMS, JSON_BODY, 'MEMBER_NOT_FOUND', 'CANNOT_TARGET_SELF')
   @Put(':id/role')
-  setRole(@CurrentMember() actor: AuthMember, @Param() { id }: MemberIdParam, @Body() body: RoleChangeDto): Promise<AdminMemberDto> {
+  setRole(
+    @CurrentMember() actor: AuthMember,
+    @Param() { id }: MemberIdParam,
+    @Body() body: RoleChangeDto,
+  ): Promise<AdminMemberDto> {
     return this.admin.setRole(actor.id, id, body.role);
   }
 
-  @ApiOperation({ operationId: 'deleteMember', summary: 'Delete a member (row kept, email/nickname/phone released, every session ends)', description: 'ADMIN.' })
+  @ApiOperation({
+    operationId: 'deleteMember',
+    summary: 'Delete a member (row kept, email/nickname/phone released, every session ends)',
+    description: 'ADMIN.',
+  })
   @ApiNoContentResponse({ description: 'Deleted' })
   @ApiErrors(ROLES_ONLY, PATH_PARAMS, 'MEMBER_NOT_FOUND', 'CANNOT_TARGET_SELF')
   @Delete(':id')

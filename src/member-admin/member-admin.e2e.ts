@@ -5,7 +5,11 @@ import { testAdminToken } from '../testing/admin.js';
 import { startTestApp, type TestApp } from '../testing/app.js';
 
 const product = { name: 'Shirt', price: 1000, description: 'cotton', stock: 5, category: 'TOP', status: 'IN_STOCK' };
-const png = Buffer.from('89504e470d0a1a0a0000000d4948445200000001000000010806000000' + '1f15c4890000000d49444154789c63f8ffff3f0005fe02fea7d6a4f30000000049454e44ae426082', 'hex');
+const png = Buffer.from(
+  '89504e470d0a1a0a0000000d4948445200000001000000010806000000' +
+    '1f15c4890000000d49444154789c63f8ffff3f0005fe02fea7d6a4f30000000049454e44ae426082',
+  'hex',
+);
 
 describe('admin: seller approval and member administration', () => {
   let t: TestApp;
@@ -22,7 +26,8 @@ describe('admin: seller approval and member administration', () => {
     form.append('files', new Blob([png], { type: 'image/png' }), 'a.png');
     return t.http.request('POST', '/api/seller/products/images', { raw: form, token });
   };
-  const sellers = async (query: string) => (await t.http.get(`/api/admin/sellers${query}`, admin)).body.items.map((m: { id: string }) => m.id) as string[];
+  const sellers = async (query: string) =>
+    (await t.http.get(`/api/admin/sellers${query}`, admin)).body.items.map((m: { id: string }) => m.id) as string[];
 
   it('a SELLER signs up pending: 403 SELLER_NOT_APPROVED on product writes and uploads until an admin approves', async () => {
     const seller = await t.http.member('SELLER', { approved: false });
@@ -57,7 +62,9 @@ describe('admin: seller approval and member administration', () => {
     expect(await sellers('?status=REJECTED')).toContain(seller.id);
     expect((await t.http.post('/api/seller/products', product, seller.accessToken)).body.code).toBe('SESSION_ENDED');
     const login = await t.http.post('/api/auth/login', { email: seller.email, password: 'password123' });
-    expect((await t.http.post('/api/seller/products', product, login.body.accessToken)).body.code).toBe('SELLER_NOT_APPROVED');
+    expect((await t.http.post('/api/seller/products', product, login.body.accessToken)).body.code).toBe(
+      'SELLER_NOT_APPROVED',
+    );
   });
 
   it('pages pending sellers by id with lastId', async () => {
@@ -73,7 +80,9 @@ describe('admin: seller approval and member administration', () => {
   it('10 concurrent approvals of one seller: all 200, one change (the session version moves once)', async () => {
     const seller = await t.http.member('SELLER', { approved: false });
     const before = await t.app.get(EntityManager).fork().findOneOrFail(Member, seller.id);
-    const results = await Promise.all(Array.from({ length: 10 }, () => t.http.post(`/api/admin/sellers/${seller.id}/approve`, undefined, admin)));
+    const results = await Promise.all(
+      Array.from({ length: 10 }, () => t.http.post(`/api/admin/sellers/${seller.id}/approve`, undefined, admin)),
+    );
     expect(results.map((r) => r.status)).toEqual(Array(10).fill(200));
     const after = await t.app.get(EntityManager).fork().findOneOrFail(Member, seller.id);
     expect([after.sellerStatus, after.sessionVersion]).toEqual(['APPROVED', before.sessionVersion + 1]);
@@ -81,13 +90,24 @@ describe('admin: seller approval and member administration', () => {
 
   it('an admin makes a customer a seller (approved) and back; a deleted member frees their email', async () => {
     const member = await t.http.member('CUSTOMER');
-    const promoted = await t.http.request('PUT', `/api/admin/members/${member.id}/role`, { body: { role: 'SELLER' }, token: admin });
+    const promoted = await t.http.request('PUT', `/api/admin/members/${member.id}/role`, {
+      body: { role: 'SELLER' },
+      token: admin,
+    });
     expect([promoted.status, promoted.body.role, promoted.body.sellerStatus]).toEqual([200, 'SELLER', 'APPROVED']);
     const login = await t.http.post('/api/auth/login', { email: member.email, password: 'password123' });
     expect((await t.http.post('/api/seller/products', product, login.body.accessToken)).status).toBe(201);
     expect((await t.http.delete(`/api/admin/members/${member.id}`, admin)).status).toBe(204);
     expect((await t.http.delete(`/api/admin/members/${member.id}`, admin)).body.code).toBe('MEMBER_NOT_FOUND');
-    const again = await t.http.post('/api/auth/signup', { email: member.email, password: 'password123', name: 'Again', nickname: `again${member.id}`, phone: `010-7${member.id.padStart(7, '0')}`, address: 'Seoul', role: 'CUSTOMER' });
+    const again = await t.http.post('/api/auth/signup', {
+      email: member.email,
+      password: 'password123',
+      name: 'Again',
+      nickname: `again${member.id}`,
+      phone: `010-7${member.id.padStart(7, '0')}`,
+      address: 'Seoul',
+      role: 'CUSTOMER',
+    });
     expect(again.status).toBe(201);
     expect(again.body.id).not.toBe(member.id);
   });

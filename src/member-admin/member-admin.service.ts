@@ -56,7 +56,11 @@ export class MemberAdminService {
     return adminView(member);
   }
 
-  decideSeller(actorId: string, id: string, decision: SellerStatus.APPROVED | SellerStatus.REJECTED): Promise<AdminMemberDto> {
+  decideSeller(
+    actorId: string,
+    id: string,
+    decision: SellerStatus.APPROVED | SellerStatus.REJECTED,
+  ): Promise<AdminMemberDto> {
     return this.change(actorId, id, {
       apply: (member) => {
         if (member.role !== MemberRole.SELLER) throw new AppError('MEMBER_NOT_SELLER', `Member ${id} is not a seller`);
@@ -121,7 +125,8 @@ export class MemberAdminService {
   }
 
   private async change(actorId: string, id: string, change: Change): Promise<AdminMemberDto> {
-    if (change.notOnSelf && actorId === id) throw new AppError('CANNOT_TARGET_SELF', 'An admin cannot do this to their own account');
+    if (change.notOnSelf && actorId === id)
+      throw new AppError('CANNOT_TARGET_SELF', 'An admin cannot do this to their own account');
     let endSessions = false;
     const member = await this.em.fork().transactional(async (em) => {
       const found = await em.findOne(Member, { id, deletedAt: null }, { lockMode: LockMode.PESSIMISTIC_WRITE });

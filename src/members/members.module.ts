@@ -5,7 +5,10 @@ import { MembersService } from './members.service.js';
 import { PasswordHasher } from './password-hasher.js';
 
 @Module({
-  providers: [MembersService, { provide: PasswordHasher, inject: [APP_CONFIG], useFactory: (config: AppConfig) => new PasswordHasher(config) }],
+  providers: [
+    MembersService,
+    { provide: PasswordHasher, inject: [APP_CONFIG], useFactory: (config: AppConfig) => new PasswordHasher(config) },
+  ],
   exports: [MembersService, PasswordHasher],
 })
 export class MembersModule {}

@@ -25,7 +25,9 @@ export class MembersService {
 
   async create(input: NewMember): Promise<Member> {
     const { password, ...fields } = input;
-    const taken = await this.em.findOne(Member, { $or: [{ email: fields.email }, { nickname: fields.nickname }, { phone: fields.phone }] });
+    const taken = await this.em.findOne(Member, {
+      $or: [{ email: fields.email }, { nickname: fields.nickname }, { phone: fields.phone }],
+    });
     if (taken) throw this.takenError(taken, fields);
     const member = this.em.create(Member, { ...fields, passwordHash: await this.hasher.hash(password) });
     try {
@@ -34,7 +36,10 @@ export class MembersService {
       // Two signups raced past the check: the UNIQUE keys decide, and the loser gets the same 409.
       if (error instanceof UniqueConstraintViolationException) {
         const message = error.message;
-        throw new AppError(message.includes('nickname') ? 'NICKNAME_TAKEN' : message.includes('phone') ? 'PHONE_TAKEN' : 'EMAIL_TAKEN', 'Already registered');
+        throw new AppError(
+          message.includes('nickname') ? 'NICKNAME_TAKEN' : message.includes('phone') ? 'PHONE_TAKEN' : 'EMAIL_TAKEN',
+          'Already registered',
+        );
       }
       throw error;
     }

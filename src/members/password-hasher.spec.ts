@@ -19,7 +19,14 @@ const guard = (concurrency: number, queue: number, maxWaitMs = 60_000) =>
   );
 
 const settle = (work: Promise<unknown>[]) =>
-  Promise.all(work.map((p) => p.then(() => 'ok', (error: unknown) => (error instanceof AppError ? error.code : String(error)))));
+  Promise.all(
+    work.map((p) =>
+      p.then(
+        () => 'ok',
+        (error: unknown) => (error instanceof AppError ? error.code : String(error)),
+      ),
+    ),
+  );
 
 describe('PasswordHasher', () => {
   it('verifies the $argon2id$ hashes argon2 0.45 stored (app parameters and its defaults)', async () => {
@@ -61,11 +68,15 @@ describe('PasswordHasher', () => {
 
   it('refuses a queued hash that waited longer than MAX_WAIT_MS instead of starting it', async () => {
     const hasher = guard(1, 5, 0);
-    const outcomes = await settle(Array.from({ length: 4 }, () => hasher.verify(ARGON2_045_HASHES.appParams.hash, 'x')));
+    const outcomes = await settle(
+      Array.from({ length: 4 }, () => hasher.verify(ARGON2_045_HASHES.appParams.hash, 'x')),
+    );
     expect(outcomes).toEqual(['ok', 'AUTH_BUSY', 'AUTH_BUSY', 'AUTH_BUSY']);
   });
 
   it('the settings refuse a hashing cap that would take every libuv pool thread', () => {
-    expect(() => loadConfig({ PASSWORD_HASH_CONCURRENCY: '4', UV_THREADPOOL_SIZE: '4' })).toThrow(/PASSWORD_HASH_CONCURRENCY=4: must be below UV_THREADPOOL_SIZE=4/);
+    expect(() => loadConfig({ PASSWORD_HASH_CONCURRENCY: '4', UV_THREADPOOL_SIZE: '4' })).toThrow(
+      /PASSWORD_HASH_CONCURRENCY=4: must be below UV_THREADPOOL_SIZE=4/,
+    );
   });
 });

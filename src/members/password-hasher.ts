@@ -65,7 +65,11 @@ export class PasswordHasher {
   }
 
   private guarded<T>(work: () => Promise<T>): Promise<T> {
-    const { PASSWORD_HASH_CONCURRENCY: running, PASSWORD_HASH_QUEUE: queue, PASSWORD_HASH_MAX_WAIT_MS: maxWait } = this.config;
+    const {
+      PASSWORD_HASH_CONCURRENCY: running,
+      PASSWORD_HASH_QUEUE: queue,
+      PASSWORD_HASH_MAX_WAIT_MS: maxWait,
+    } = this.config;
     const ahead = this.limit.activeCount + this.limit.pendingCount;
     if (ahead >= running + queue) return Promise.reject(busy('queue_full'));
     const queuedAt = ahead >= running ? performance.now() : undefined;
@@ -79,5 +83,10 @@ export class PasswordHasher {
 
 function busy(reason: 'queue_full' | 'waited_too_long'): AppError {
   refused.inc({ reason });
-  return new AppError('AUTH_BUSY', 'Too many logins at once on this server; retry shortly', undefined, RETRY_AFTER_SECONDS);
+  return new AppError(
+    'AUTH_BUSY',
+    'Too many logins at once on this server; retry shortly',
+    undefined,
+    RETRY_AFTER_SECONDS,
+  );
 }

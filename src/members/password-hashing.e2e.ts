@@ -8,7 +8,12 @@ import { PasswordHasher } from './password-hasher.js';
 // A tight guard, so a burst a test can send trips it: 1 hash at a time, 3 waiting, the default wait.
 // The bursts go to one email: its failed-login limit (src/throttle, 10 by default) would answer them
 // 429 before they reach the hasher, so it is raised here; src/throttle/throttle.e2e.ts tests it.
-const GUARD = { PASSWORD_HASH_CONCURRENCY: '1', PASSWORD_HASH_QUEUE: '3', PASSWORD_HASH_MAX_WAIT_MS: '2000', THROTTLE_LOGIN_EMAIL_LIMIT: '1000' };
+const GUARD = {
+  PASSWORD_HASH_CONCURRENCY: '1',
+  PASSWORD_HASH_QUEUE: '3',
+  PASSWORD_HASH_MAX_WAIT_MS: '2000',
+  THROTTLE_LOGIN_EMAIL_LIMIT: '1000',
+};
 const BURST = 40;
 
 describe('password hashing (@node-rs/argon2) and its CPU guard', () => {
@@ -46,7 +51,9 @@ describe('password hashing (@node-rs/argon2) and its CPU guard', () => {
     const median = (values: number[]) => values.sort((x, y) => x - y)[Math.floor(values.length / 2)];
     // Real HTTP, one connection each (fetch opens as many as there are requests in flight).
     const logins = Array.from({ length: BURST }, (_, n) =>
-      timed(() => t.http.post('/api/auth/login', { email: honest.email, password: n % 2 ? 'password123' : 'wrong-password' })),
+      timed(() =>
+        t.http.post('/api/auth/login', { email: honest.email, password: n % 2 ? 'password123' : 'wrong-password' }),
+      ),
     );
     const catalog = Array.from({ length: 10 }, () => timed(() => t.http.get('/api/general/products')));
     const answered = await Promise.all(logins);
@@ -69,7 +76,8 @@ describe('password hashing (@node-rs/argon2) and its CPU guard', () => {
       expect(result.body.code).toBe('AUTH_BUSY');
       expect(result.headers.get('retry-after')).toBe('1');
     }
-    for (const { result } of hashed) expect(result.body.code ?? 'OK').toMatch(result.status === 200 ? /OK/ : /INVALID_CREDENTIALS/);
+    for (const { result } of hashed)
+      expect(result.body.code ?? 'OK').toMatch(result.status === 200 ? /OK/ : /INVALID_CREDENTIALS/);
     // The cap held, and it bit: more came than 1 + 3 could take.
     expect(maxActive).toBe(1);
     expect(maxWaiting).toBeLessThanOrEqual(3);
@@ -102,7 +110,9 @@ describe('password hashing (@node-rs/argon2) and its CPU guard', () => {
       ),
     );
     const statuses = signups.map((s) => s.status);
-    console.log(`signup burst of 24: ${statuses.filter((s) => s === 201).length} created, ${statuses.filter((s) => s === 503).length} AUTH_BUSY`);
+    console.log(
+      `signup burst of 24: ${statuses.filter((s) => s === 201).length} created, ${statuses.filter((s) => s === 503).length} AUTH_BUSY`,
+    );
     expect(statuses.every((status) => status === 201 || status === 503)).toBe(true);
     expect(signups.filter((s) => s.status === 503).every((s) => s.body.code === 'AUTH_BUSY')).toBe(true);
     expect(statuses).toContain(503);

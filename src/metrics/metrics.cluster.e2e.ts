@@ -16,7 +16,12 @@ import { until } from '../testing/poll.js';
 describe('per-worker metrics listeners (PM2 cluster of 2)', () => {
   const port = testPort(70);
   const opsPort = testPort(72);
-  const cluster = new Pm2Cluster({ name: 'ops-metrics', port, instances: 2, env: { OPS_PORT: String(opsPort), OPS_HOST: '127.0.0.1' } });
+  const cluster = new Pm2Cluster({
+    name: 'ops-metrics',
+    port,
+    instances: 2,
+    env: { OPS_PORT: String(opsPort), OPS_HOST: '127.0.0.1' },
+  });
   const targets = [`http://127.0.0.1:${opsPort}/metrics`, `http://127.0.0.1:${opsPort + 1}/metrics`];
   const route = { method: 'GET', route: '/health/live', status: '200' };
   const scrapeAll = () => Promise.all(targets.map(async (url) => parseMetrics((await scrape(url)).text)));
@@ -24,13 +29,22 @@ describe('per-worker metrics listeners (PM2 cluster of 2)', () => {
   beforeAll(async () => {
     await cluster.start();
     // Both listeners are up once each worker has booted.
-    await until('both metrics ports answer', () => Promise.all(targets.map((url) => scrape(url).then((r) => r.status))), (s) => s.every((x) => x === 200), 20_000);
+    await until(
+      'both metrics ports answer',
+      () => Promise.all(targets.map((url) => scrape(url).then((r) => r.status))),
+      (s) => s.every((x) => x === 200),
+      20_000,
+    );
   }, 120_000);
   afterAll(() => cluster.stop());
 
   it('both ports answer with distinct worker labels; the sum over both equals exactly the requests sent', async () => {
     const before = await scrapeAll();
-    const workers = before.map((samples) => samples.find((s) => s.name === 'pick_http_requests_total' || s.name === 'pick_process_cpu_seconds_total')?.labels.worker);
+    const workers = before.map(
+      (samples) =>
+        samples.find((s) => s.name === 'pick_http_requests_total' || s.name === 'pick_process_cpu_seconds_total')
+          ?.labels.worker,
+    );
     expect(workers.every((w) => w !== undefined)).toBe(true);
     expect(new Set(workers).size).toBe(2);
     const baseline = before.reduce((total, samples) => total + sumOf(samples, 'pick_http_requests_total', route), 0);
@@ -38,7 +52,9 @@ describe('per-worker metrics listeners (PM2 cluster of 2)', () => {
     const sent = 200;
     const servedBy = new Set<string>();
     for (let i = 0; i < sent; i += 20) {
-      const answers = await Promise.all(Array.from({ length: 20 }, () => freshGet(`http://127.0.0.1:${port}/health/live`)));
+      const answers = await Promise.all(
+        Array.from({ length: 20 }, () => freshGet(`http://127.0.0.1:${port}/health/live`)),
+      );
       answers.forEach((a) => servedBy.add(a.servedBy));
       expect(answers.map((a) => a.status)).toEqual(Array(20).fill(200));
     }
@@ -48,7 +64,9 @@ describe('per-worker metrics listeners (PM2 cluster of 2)', () => {
     const after = await scrapeAll();
     const perWorker = after.map((samples) => sumOf(samples, 'pick_http_requests_total', route));
     const counted = perWorker.reduce((a, b) => a + b, 0) - baseline;
-    console.log(`requests sent ${sent}; counted per worker ${JSON.stringify(perWorker)} (baseline ${baseline}); sum ${counted}`);
+    console.log(
+      `requests sent ${sent}; counted per worker ${JSON.stringify(perWorker)} (baseline ${baseline}); sum ${counted}`,
+    );
     expect(counted).toBe(sent);
     expect(perWorker.every((n) => n > 0)).toBe(true);
   });
@@ -59,18 +77,35 @@ describe('per-worker metrics listeners (PM2 cluster of 2)', () => {
     const members = await mint(config, 150);
     const { eventId, couponIds } = await createEvent(cluster.http, admin.accessToken, eventBody({ max: 40 }));
     const before = await scrapeAll();
-    const total = (all: Sample[][], name: string, labels: Record<string, string> = {}) => all.reduce((sum, samples) => sum + sumOf(samples, name, labels), 0);
+    const total = (all: Sample[][], name: string, labels: Record<string, string> = {}) =>
+      all.reduce((sum, samples) => sum + sumOf(samples, name, labels), 0);
     const outcomes = await rush(cluster.url, eventId, couponIds[0], claimPlan(members, 3));
     const counts = tally(outcomes);
     expect(counts['202']).toBe(40);
-    const after = await until('40 rows persisted (summed over both workers)', scrapeAll, (all) => total(all, 'pick_coupon_claims_persisted_total') - total(before, 'pick_coupon_claims_persisted_total') === 40, 15_000, 250);
-    const moved = (result: string) => total(after, 'pick_coupon_claims_total', { result }) - total(before, 'pick_coupon_claims_total', { result });
+    const after = await until(
+      '40 rows persisted (summed over both workers)',
+      scrapeAll,
+      (all) =>
+        total(all, 'pick_coupon_claims_persisted_total') - total(before, 'pick_coupon_claims_persisted_total') === 40,
+      15_000,
+      250,
+    );
+    const moved = (result: string) =>
+      total(after, 'pick_coupon_claims_total', { result }) - total(before, 'pick_coupon_claims_total', { result });
     const byResult = { accepted: moved('accepted'), duplicate: moved('duplicate'), sold_out: moved('sold_out') };
-    console.log(`rush: ${outcomes.length} claims ${JSON.stringify(counts)}; counted over both ports ${JSON.stringify(byResult)}`);
-    expect(byResult).toEqual({ accepted: counts['202'], duplicate: counts['409 COUPON_ALREADY_ISSUED'] ?? 0, sold_out: counts['409 COUPON_SOLD_OUT'] ?? 0 });
+    console.log(
+      `rush: ${outcomes.length} claims ${JSON.stringify(counts)}; counted over both ports ${JSON.stringify(byResult)}`,
+    );
+    expect(byResult).toEqual({
+      accepted: counts['202'],
+      duplicate: counts['409 COUPON_ALREADY_ISSUED'] ?? 0,
+      sold_out: counts['409 COUPON_SOLD_OUT'] ?? 0,
+    });
     // Deployment-wide gauges: each worker reports the same value (max, not sum); nothing left in flight.
     for (const samples of after) {
-      expect(samples.some((s) => s.name === 'pick_coupon_pending_claims' && s.labels.coupon === couponIds[0])).toBe(false);
+      expect(samples.some((s) => s.name === 'pick_coupon_pending_claims' && s.labels.coupon === couponIds[0])).toBe(
+        false,
+      );
       expect(sumOf(samples, 'pick_queue_jobs', { state: 'waiting' })).toBe(0);
     }
   }, 120_000);
@@ -87,7 +122,13 @@ describe('per-worker metrics listeners (PM2 cluster of 2)', () => {
     const before = await started();
     await cluster.pm2('reload', cluster.options.name);
     await cluster.waitReady();
-    const after = await until('both ports served by the new workers', started, (now) => now.every((t, i) => t > before[i]), 20_000, 250);
+    const after = await until(
+      'both ports served by the new workers',
+      started,
+      (now) => now.every((t, i) => t > before[i]),
+      20_000,
+      250,
+    );
     expect(after).toHaveLength(2);
   }, 90_000);
 });

@@ -17,7 +17,8 @@ export class MetricsController {
   @Get()
   @Header('content-type', 'text/plain; version=0.0.4; charset=utf-8')
   metrics(@Headers('authorization') authorization: string | undefined): Promise<string> {
-    if (!opsAuthorized(this.config, authorization)) throw new AppError('UNAUTHORIZED', 'The metrics need the ops token (Authorization: Bearer <OPS_TOKEN>)');
+    if (!opsAuthorized(this.config, authorization))
+      throw new AppError('UNAUTHORIZED', 'The metrics need the ops token (Authorization: Bearer <OPS_TOKEN>)');
     return metricsRegistry.metrics();
   }
 }

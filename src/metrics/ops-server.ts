@@ -51,7 +51,10 @@ export class OpsServer implements OnApplicationBootstrap, OnApplicationShutdown 
         return;
       }
       metricsRegistry.metrics().then(
-        (text) => response.writeHead(200, { 'content-type': metricsRegistry.contentType }).end(request.method === 'HEAD' ? undefined : text),
+        (text) =>
+          response
+            .writeHead(200, { 'content-type': metricsRegistry.contentType })
+            .end(request.method === 'HEAD' ? undefined : text),
         (error: Error) => response.writeHead(500, { 'content-type': 'text/plain' }).end(`${error.message}\n`),
       );
     });
@@ -60,7 +63,9 @@ export class OpsServer implements OnApplicationBootstrap, OnApplicationShutdown 
       server.close();
       if (this.server === server) this.server = undefined;
       if (!this.warned) {
-        this.logger.warn(`metrics listener ${this.config.OPS_HOST}:${this.port}: ${error.code ?? error.message}; retrying every ${RETRY_MS} ms`);
+        this.logger.warn(
+          `metrics listener ${this.config.OPS_HOST}:${this.port}: ${error.code ?? error.message}; retrying every ${RETRY_MS} ms`,
+        );
         this.warned = true;
       }
       if (!this.stopped) this.retry = setTimeout(() => this.listen(), RETRY_MS).unref();

@@ -11,13 +11,28 @@ import { ERROR_STATUS, type ErrorCode } from '../common/errors.js';
  */
 
 /** What any route can answer: a URL that is not valid percent-encoding, a compressed body, a worker shutting down. */
-export const ANY_ROUTE = ['BAD_REQUEST', 'UNSUPPORTED_MEDIA_TYPE', 'SERVICE_UNAVAILABLE'] as const satisfies readonly ErrorCode[];
+export const ANY_ROUTE = [
+  'BAD_REQUEST',
+  'UNSUPPORTED_MEDIA_TYPE',
+  'SERVICE_UNAVAILABLE',
+] as const satisfies readonly ErrorCode[];
 /** Routes with path parameters: a malformed one, or one longer than Fastify's parameter limit. */
 export const PATH_PARAMS = ['VALIDATION_FAILED', 'URI_TOO_LONG'] as const satisfies readonly ErrorCode[];
 /** Routes that read a JSON body (src/common/validation.ts). */
-export const JSON_BODY = ['VALIDATION_FAILED', 'INVALID_JSON', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE'] as const satisfies readonly ErrorCode[];
+export const JSON_BODY = [
+  'VALIDATION_FAILED',
+  'INVALID_JSON',
+  'PAYLOAD_TOO_LARGE',
+  'UNSUPPORTED_MEDIA_TYPE',
+] as const satisfies readonly ErrorCode[];
 /** Routes that need an access token (AuthGuard): also refused when its session ended or the member is banned. */
-export const MEMBER_ONLY = ['UNAUTHORIZED', 'INVALID_TOKEN', 'TOKEN_EXPIRED', 'SESSION_ENDED', 'MEMBER_BANNED'] as const satisfies readonly ErrorCode[];
+export const MEMBER_ONLY = [
+  'UNAUTHORIZED',
+  'INVALID_TOKEN',
+  'TOKEN_EXPIRED',
+  'SESSION_ENDED',
+  'MEMBER_BANNED',
+] as const satisfies readonly ErrorCode[];
 /** Routes that need an access token of some roles (@Roles). */
 export const ROLES_ONLY = [...MEMBER_ONLY, 'FORBIDDEN'] as const satisfies readonly ErrorCode[];
 /** Seller routes (@ApprovedSeller): a seller an admin has not approved. */
@@ -31,7 +46,12 @@ export function errorSchema(status: number, codes: readonly ErrorCode[]) {
     allOf: [
       { $ref: '#/components/schemas/ErrorBody' },
       // No `type`/`additionalProperties` here: this part only narrows ErrorBody's fields.
-      { properties: { statusCode: { type: 'integer' as const, enum: [status] }, code: { type: 'string' as const, enum: [...codes] } } },
+      {
+        properties: {
+          statusCode: { type: 'integer' as const, enum: [status] },
+          code: { type: 'string' as const, enum: [...codes] },
+        },
+      },
     ],
   };
 }
@@ -46,14 +66,22 @@ export function codesByStatus(codes: readonly ErrorCode[]): Map<number, ErrorCod
   return new Map([...byStatus].sort(([a], [b]) => a - b));
 }
 
-const RETRY_AFTER = { 'Retry-After': { description: 'Seconds to wait before retrying (whole seconds, at least 1)', schema: { type: 'integer', minimum: 1 } } };
+const RETRY_AFTER = {
+  'Retry-After': {
+    description: 'Seconds to wait before retrying (whole seconds, at least 1)',
+    schema: { type: 'integer', minimum: 1 },
+  },
+};
 
 /**
  * Documents every error status of a route with the codes it carries (plus ANY_ROUTE's). Pass codes
  * and the groups above, e.g. `@ApiErrors(ROLES_ONLY, JSON_BODY, 'PRODUCT_NOT_FOUND')`.
  */
 export function ApiErrors(...lists: CodeList[]): MethodDecorator {
-  const codes = [...ANY_ROUTE, ...lists.flatMap((list): readonly ErrorCode[] => (typeof list === 'string' ? [list] : list))];
+  const codes = [
+    ...ANY_ROUTE,
+    ...lists.flatMap((list): readonly ErrorCode[] => (typeof list === 'string' ? [list] : list)),
+  ];
   const decorators = [...codesByStatus(codes)].map(([status, statusCodes]) =>
     ApiResponse({
       status,

@@ -26,7 +26,15 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
     .setVersion('1')
     // Relative: the same document describes every deployment (clients pass their base URL).
     .addServer('/', 'the server that serves this document')
-    .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'The access token of `POST /api/auth/login` (30 min)' }, 'bearer')
+    .addBearerAuth(
+      {
+        type: 'http',
+        scheme: 'bearer',
+        bearerFormat: 'JWT',
+        description: 'The access token of `POST /api/auth/login` (30 min)',
+      },
+      'bearer',
+    )
     .addTag('auth', 'Sign up, log in, rotate and revoke tokens')
     .addTag('catalog', 'Browse products (cached in every worker)')
     .addTag('seller', 'Products and images of sellers (SELLER or ADMIN)')
@@ -51,7 +59,10 @@ function errorComponents(): Record<string, Schema> {
       type: 'object',
       additionalProperties: false,
       required: ['field', 'errors'],
-      properties: { field: { type: 'string', example: 'price' }, errors: { type: 'array', items: { type: 'string' }, example: ['price must not be less than 0'] } },
+      properties: {
+        field: { type: 'string', example: 'price' },
+        errors: { type: 'array', items: { type: 'string' }, example: ['price must not be less than 0'] },
+      },
     },
     ErrorBody: {
       type: 'object',
@@ -62,13 +73,23 @@ function errorComponents(): Record<string, Schema> {
         code: { $ref: '#/components/schemas/ErrorCode' },
         message: { type: 'string', example: 'This coupon is sold out' },
         details: {
-          description: 'VALIDATION_FAILED, IMAGE_NOT_FOUND: the fields and what is wrong with them; COUPON_MAX_BELOW_ISSUED: how many are issued',
+          description:
+            'VALIDATION_FAILED, IMAGE_NOT_FOUND: the fields and what is wrong with them; COUPON_MAX_BELOW_ISSUED: how many are issued',
           oneOf: [
             { type: 'array', items: { $ref: '#/components/schemas/FieldError' } },
-            { type: 'object', additionalProperties: false, required: ['issued'], properties: { issued: { type: 'integer', minimum: 0 } } },
+            {
+              type: 'object',
+              additionalProperties: false,
+              required: ['issued'],
+              properties: { issued: { type: 'integer', minimum: 0 } },
+            },
           ],
         },
-        requestId: { type: 'string', description: 'the same as the x-request-id header', example: '0b6f4c1e-3d5a-4f0e-9a51-2c7d8e9f0a1b' },
+        requestId: {
+          type: 'string',
+          description: 'the same as the x-request-id header',
+          example: '0b6f4c1e-3d5a-4f0e-9a51-2c7d8e9f0a1b',
+        },
       },
     },
   };
@@ -99,7 +120,8 @@ export function finishDocument(document: OpenAPIObject): OpenAPIObject {
   components.headers = {
     ...components.headers,
     RequestId: {
-      description: 'The id of this request (a well-formed incoming x-request-id is kept); also in the logs and in error bodies',
+      description:
+        'The id of this request (a well-formed incoming x-request-id is kept); also in the logs and in error bodies',
       schema: { type: 'string', pattern: '^[A-Za-z0-9._:-]{1,128}$' },
     },
   };

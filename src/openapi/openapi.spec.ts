@@ -35,7 +35,8 @@ describe('the committed API document (src/openapi/openapi.json)', () => {
       const statuses = Object.keys(operation.responses);
       const success = statuses.filter((status) => status.startsWith('2'));
       expect(success, name).toHaveLength(1);
-      if (success[0] !== '204') expect(operation.responses[success[0]].content?.['application/json']?.schema, name).toBeDefined();
+      if (success[0] !== '204')
+        expect(operation.responses[success[0]].content?.['application/json']?.schema, name).toBeDefined();
       expect(statuses.filter((status) => Number(status) >= 400).length, name).toBeGreaterThan(0);
       expect(operation.operationId, name).toMatch(/^[a-z][A-Za-z]+$/);
       expect(operation.tags, name).toHaveLength(1);
@@ -52,7 +53,8 @@ describe('the committed API document (src/openapi/openapi.json)', () => {
         if (Number(status) < 400) continue;
         const schema = response.content['application/json'].schema;
         const codes: string[] = schema.allOf?.[1].properties.code.enum ?? [];
-        for (const code of codes) expect(ERROR_STATUS[code as keyof typeof ERROR_STATUS], `${name} ${status} ${code}`).toBe(Number(status));
+        for (const code of codes)
+          expect(ERROR_STATUS[code as keyof typeof ERROR_STATUS], `${name} ${status} ${code}`).toBe(Number(status));
       }
     }
   });
@@ -61,30 +63,49 @@ describe('the committed API document (src/openapi/openapi.json)', () => {
 describe('OpenApiChecker (the e2e suites check every response with it)', () => {
   it('accepts a response the document describes', () => {
     expect(() => checker.check('GET', '/api/events/1', 200, headers(), event)).not.toThrow();
-    expect(() => checker.check('POST', '/api/events/1/coupons/2/issue', 202, headers(), { status: 'PENDING' })).not.toThrow();
+    expect(() =>
+      checker.check('POST', '/api/events/1/coupons/2/issue', 202, headers(), { status: 'PENDING' }),
+    ).not.toThrow();
     const soldOut = { statusCode: 409, code: 'COUPON_SOLD_OUT', message: 'sold out', requestId: 'r-1' };
     expect(() => checker.check('POST', '/api/events/1/coupons/2/issue', 409, headers(), soldOut)).not.toThrow();
   });
 
   it('fails an undocumented field, at any depth', () => {
-    expect(() => checker.check('GET', '/api/events/1', 200, headers(), { ...event, secret: 1 })).toThrow(/additional properties: secret/);
+    expect(() => checker.check('GET', '/api/events/1', 200, headers(), { ...event, secret: 1 })).toThrow(
+      /additional properties: secret/,
+    );
     const coupons = [{ ...event.coupons[0], issuedTo: [] }];
-    expect(() => checker.check('GET', '/api/events/1', 200, headers(), { ...event, coupons })).toThrow(ContractViolation);
+    expect(() => checker.check('GET', '/api/events/1', 200, headers(), { ...event, coupons })).toThrow(
+      ContractViolation,
+    );
   });
 
   it('fails a wrong type, a missing field and a value outside the enum', () => {
-    expect(() => checker.check('GET', '/api/events/1', 200, headers(), { ...event, id: 1 })).toThrow(/\/id must be string/);
+    expect(() => checker.check('GET', '/api/events/1', 200, headers(), { ...event, id: 1 })).toThrow(
+      /\/id must be string/,
+    );
     const { title: _title, ...untitled } = event;
-    expect(() => checker.check('GET', '/api/events/1', 200, headers(), untitled)).toThrow(/must have required property 'title'/);
-    expect(() => checker.check('POST', '/api/events/1/coupons/2/issue', 202, headers(), { status: 'ISSUED' })).toThrow(/allowed values \(PENDING\)/);
+    expect(() => checker.check('GET', '/api/events/1', 200, headers(), untitled)).toThrow(
+      /must have required property 'title'/,
+    );
+    expect(() => checker.check('POST', '/api/events/1/coupons/2/issue', 202, headers(), { status: 'ISSUED' })).toThrow(
+      /allowed values \(PENDING\)/,
+    );
   });
 
   it('fails an undocumented status, and a code the status does not list for the operation', () => {
-    expect(() => checker.check('GET', '/api/events/1', 418, headers(), { statusCode: 418, code: 'TEAPOT', message: '', requestId: 'r' })).toThrow(
-      /status 418 is not documented for getEvent/,
-    );
+    expect(() =>
+      checker.check('GET', '/api/events/1', 418, headers(), {
+        statusCode: 418,
+        code: 'TEAPOT',
+        message: '',
+        requestId: 'r',
+      }),
+    ).toThrow(/status 418 is not documented for getEvent/);
     const wrongCode = { statusCode: 409, code: 'EMAIL_TAKEN', message: 'taken', requestId: 'r-1' };
-    expect(() => checker.check('POST', '/api/events/1/coupons/2/issue', 409, headers(), wrongCode)).toThrow(/code must be equal to one of the allowed values/);
+    expect(() => checker.check('POST', '/api/events/1/coupons/2/issue', 409, headers(), wrongCode)).toThrow(
+      /code must be equal to one of the allowed values/,
+    );
   });
 
   it('fails a response without x-request-id, and a body where none is documented', () => {
@@ -94,7 +115,14 @@ describe('OpenApiChecker (the e2e suites check every response with it)', () => {
 
   it('leaves what is not the API alone and holds unknown routes to the error body', () => {
     expect(() => checker.check('GET', '/metrics', 200, new Headers(), 'text')).not.toThrow();
-    expect(() => checker.check('GET', '/api/nope', 404, headers(), { statusCode: 404, code: 'NOT_FOUND', message: 'no', requestId: 'r' })).not.toThrow();
+    expect(() =>
+      checker.check('GET', '/api/nope', 404, headers(), {
+        statusCode: 404,
+        code: 'NOT_FOUND',
+        message: 'no',
+        requestId: 'r',
+      }),
+    ).not.toThrow();
     expect(() => checker.check('GET', '/api/nope', 200, headers(), {})).toThrow(/no operation/);
   });
 });

@@ -29,7 +29,8 @@ const RULES: Record<string, (property: Schema, constraints: any[]) => void> = {
   isString: (property) => expect(resolve(property).type).toBe('string'),
   isEnum: (property, [values]) => expect(resolve(property).enum).toEqual(Object.values(values)),
   isIn: (property, [values]) => expect(resolve(property).enum).toEqual(values),
-  matches: (property, [pattern]) => expect(property.pattern).toBe(pattern.source === INSTANT_SOURCE ? INSTANT_PATTERN : pattern.source),
+  matches: (property, [pattern]) =>
+    expect(property.pattern).toBe(pattern.source === INSTANT_SOURCE ? INSTANT_PATTERN : pattern.source),
   isIso8601: (property) => expect(property.format).toBe('date-time'),
   isEmail: (property) => expect(property.format).toBe('email'),
   arrayMaxSize: (property, [max]) => expect(property.maxItems).toBe(max),
@@ -48,27 +49,48 @@ function rulesOf(target: new (...args: any[]) => object) {
 }
 
 describe('the document states the validation rules of every request body', () => {
-  const bodies = [SignupDto, LoginDto, RefreshDto, CreateProductDto, UpdateProductDto, ProductImageInput, CreateEventDto, CreateCouponDto, UpdateEventDto, UpdateCouponDto];
+  const bodies = [
+    SignupDto,
+    LoginDto,
+    RefreshDto,
+    CreateProductDto,
+    UpdateProductDto,
+    ProductImageInput,
+    CreateEventDto,
+    CreateCouponDto,
+    UpdateEventDto,
+    UpdateCouponDto,
+  ];
 
   it.each(bodies.map((dto) => [dto.name, dto] as const))('%s', (name, dto) => {
     const schema = document.components.schemas[name];
     expect(schema, name).toBeDefined();
     expect(schema.additionalProperties, `${name} refuses unknown fields`).toBe(false);
     const rules = rulesOf(dto);
-    const optional = new Set(rules.filter((rule) => rule.type === ValidationTypes.CONDITIONAL_VALIDATION).map((rule) => rule.propertyName));
+    const optional = new Set(
+      rules.filter((rule) => rule.type === ValidationTypes.CONDITIONAL_VALIDATION).map((rule) => rule.propertyName),
+    );
     const properties = new Set(rules.map((rule) => rule.propertyName));
     expect(Object.keys(schema.properties).sort(), `${name}: the same fields`).toEqual([...properties].sort());
-    expect([...(schema.required ?? [])].sort(), `${name}: the same required fields`).toEqual([...properties].filter((field) => !optional.has(field)).sort());
+    expect([...(schema.required ?? [])].sort(), `${name}: the same required fields`).toEqual(
+      [...properties].filter((field) => !optional.has(field)).sort(),
+    );
     for (const rule of rules) {
       if (rule.type !== 'customValidation' || !rule.name || UNSTATED.has(rule.name)) continue;
       const check = RULES[rule.name];
       expect(check, `${name}.${rule.propertyName}: no schema keyword known for @${rule.name}`).toBeDefined();
       const property = schema.properties[rule.propertyName];
-      const items = property.type === 'array' && !rule.name.startsWith('array') && rule.name !== 'isArray' ? property.items : property;
+      const items =
+        property.type === 'array' && !rule.name.startsWith('array') && rule.name !== 'isArray'
+          ? property.items
+          : property;
       try {
         check(items, rule.constraints ?? []);
       } catch (error) {
-        throw new Error(`${name}.${rule.propertyName} @${rule.name}(${JSON.stringify(rule.constraints)}): ${(error as Error).message}`, { cause: error });
+        throw new Error(
+          `${name}.${rule.propertyName} @${rule.name}(${JSON.stringify(rule.constraints)}): ${(error as Error).message}`,
+          { cause: error },
+        );
       }
     }
   });
@@ -77,7 +99,9 @@ describe('the document states the validation rules of every request body', () =>
     const parameters = document.paths['/api/general/products'].get.parameters as Schema[];
     const schemaOf = (name: string) => ({ ...parameters.find((parameter) => parameter.name === name)?.schema });
     const rules = rulesOf(ProductListQuery);
-    expect(parameters.map((parameter) => parameter.name).sort()).toEqual([...new Set(rules.map((rule) => rule.propertyName))].sort());
+    expect(parameters.map((parameter) => parameter.name).sort()).toEqual(
+      [...new Set(rules.map((rule) => rule.propertyName))].sort(),
+    );
     expect(parameters.every((parameter) => parameter.required === false)).toBe(true);
     for (const rule of rules) {
       if (rule.type !== 'customValidation' || !rule.name) continue;

@@ -5,7 +5,9 @@ import type { AppConfig } from '../../config/env.js';
  * the app client, Bull, the broadcast transport, the CLI commands and the benchmarks. Callers add
  * only their retry/timeout behaviour.
  */
-export function redisOptions(config: Pick<AppConfig, 'REDIS_HOST' | 'REDIS_PORT' | 'REDIS_USERNAME' | 'REDIS_PASSWORD' | 'REDIS_DB'>) {
+export function redisOptions(
+  config: Pick<AppConfig, 'REDIS_HOST' | 'REDIS_PORT' | 'REDIS_USERNAME' | 'REDIS_PASSWORD' | 'REDIS_DB'>,
+) {
   return {
     host: config.REDIS_HOST,
     port: config.REDIS_PORT,

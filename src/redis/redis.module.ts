@@ -43,7 +43,11 @@ import { TransportState } from './transport-state.js';
   exports: [Redis, TransportState],
 })
 export class RedisModule implements OnApplicationShutdown {
-  constructor(@Inject(Redis) private readonly redis: Redis, transport: TransportState, readiness: ReadinessRegistry) {
+  constructor(
+    @Inject(Redis) private readonly redis: Redis,
+    transport: TransportState,
+    readiness: ReadinessRegistry,
+  ) {
     readiness.register({ name: 'redis', gates: true, probe: () => this.redis.ping() });
     // The broadcast transport (cache invalidation): its subscriber and publisher connections.
     readiness.register({ name: 'transport', gates: true, probe: async () => transport.assertUp() });

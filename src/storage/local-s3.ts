@@ -23,7 +23,13 @@ export interface LocalS3Options {
 /** Starts s3rver with the bucket created; resolves once it listens. */
 export async function startLocalS3(options: LocalS3Options): Promise<S3rver> {
   mkdirSync(options.directory, { recursive: true });
-  const server = new S3rver({ address: options.host ?? '127.0.0.1', port: options.port, directory: options.directory, silent: true, configureBuckets: [{ name: options.bucket }] });
+  const server = new S3rver({
+    address: options.host ?? '127.0.0.1',
+    port: options.port,
+    directory: options.directory,
+    silent: true,
+    configureBuckets: [{ name: options.bucket }],
+  });
   await server.run();
   return server;
 }
@@ -32,9 +38,20 @@ export async function startLocalS3(options: LocalS3Options): Promise<S3rver> {
 export async function uploadDemoImages(s3: S3Client, bucket: string): Promise<number> {
   let uploaded = 0;
   for (const [key, body] of Object.entries(DEMO_IMAGES)) {
-    const exists = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key })).then(() => true, () => false);
+    const exists = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key })).then(
+      () => true,
+      () => false,
+    );
     if (exists) continue;
-    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: 'image/png', CacheControl: 'public, max-age=31536000, immutable' }));
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: key,
+        Body: body,
+        ContentType: 'image/png',
+        CacheControl: 'public, max-age=31536000, immutable',
+      }),
+    );
     uploaded++;
   }
   return uploaded;
@@ -43,12 +60,23 @@ export async function uploadDemoImages(s3: S3Client, bucket: string): Promise<nu
 async function main(): Promise<void> {
   const config: AppConfig = loadConfig();
   const endpoint = new URL(config.S3_ENDPOINT);
-  const directory = process.env.LOCAL_S3_DIR ?? fileURLToPath(new URL(import.meta.url.includes('/dist/') ? '../../../.local/s3' : '../../.local/s3', import.meta.url));
-  const server = await startLocalS3({ host: endpoint.hostname, port: Number(endpoint.port || 80), directory, bucket: config.S3_BUCKET });
+  const directory =
+    process.env.LOCAL_S3_DIR ??
+    fileURLToPath(
+      new URL(import.meta.url.includes('/dist/') ? '../../../.local/s3' : '../../.local/s3', import.meta.url),
+    );
+  const server = await startLocalS3({
+    host: endpoint.hostname,
+    port: Number(endpoint.port || 80),
+    directory,
+    bucket: config.S3_BUCKET,
+  });
   const s3 = createS3Client(config);
   const uploaded = await uploadDemoImages(s3, config.S3_BUCKET);
   s3.destroy();
-  console.log(`local s3: ${config.S3_ENDPOINT} bucket "${config.S3_BUCKET}" data ${directory} (${uploaded} demo image(s) uploaded)`);
+  console.log(
+    `local s3: ${config.S3_ENDPOINT} bucket "${config.S3_BUCKET}" data ${directory} (${uploaded} demo image(s) uploaded)`,
+  );
   const stop = () => void server.close().finally(() => process.exit(0));
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);

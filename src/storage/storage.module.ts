@@ -27,7 +27,9 @@ export function storageUnavailable(error: unknown): AppError {
   if (error instanceof AppError) return error;
   const status = error instanceof S3ServiceException ? ` (${error.name} ${error.$metadata.httpStatusCode ?? ''})` : '';
   // The cause goes to the server log (the filter logs 5xx with the error), not to the client.
-  return Object.assign(new AppError('STORAGE_UNAVAILABLE', `Object storage is unavailable${status}; retry shortly`), { cause: error });
+  return Object.assign(new AppError('STORAGE_UNAVAILABLE', `Object storage is unavailable${status}; retry shortly`), {
+    cause: error,
+  });
 }
 
 /** Checks that the bucket answers; resolves with an error message or undefined. */
@@ -36,8 +38,10 @@ export async function probeBucket(s3: S3Client, bucket: string, timeoutMs = 2000
     await s3.send(new HeadBucketCommand({ Bucket: bucket }), { abortSignal: AbortSignal.timeout(timeoutMs) });
     return undefined;
   } catch (error) {
-    if (error instanceof S3ServiceException && error.$metadata.httpStatusCode === 404) return `bucket "${bucket}" does not exist`;
-    if (error instanceof S3ServiceException && error.$metadata.httpStatusCode === 403) return `access to bucket "${bucket}" denied`;
+    if (error instanceof S3ServiceException && error.$metadata.httpStatusCode === 404)
+      return `bucket "${bucket}" does not exist`;
+    if (error instanceof S3ServiceException && error.$metadata.httpStatusCode === 403)
+      return `access to bucket "${bucket}" denied`;
     return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
   }
 }
@@ -73,7 +77,10 @@ export class StorageModule implements OnApplicationBootstrap {
    */
   async onApplicationBootstrap(): Promise<void> {
     const problem = await probeBucket(this.s3, this.config.S3_BUCKET);
-    if (problem) this.logger.error(`object storage ${this.config.S3_ENDPOINT} not usable: ${problem}; image uploads will fail with 503 until it is`);
+    if (problem)
+      this.logger.error(
+        `object storage ${this.config.S3_ENDPOINT} not usable: ${problem}; image uploads will fail with 503 until it is`,
+      );
     else this.logger.log(`object storage ok: bucket "${this.config.S3_BUCKET}" at ${this.config.S3_ENDPOINT}`);
   }
 

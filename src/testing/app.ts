@@ -12,7 +12,10 @@ export interface TestApp {
 }
 
 /** The real app, in this process, on a free loopback port, against the test MySQL and Redis. */
-export async function startTestApp(overrides: Record<string, string> = {}, options: { logLines?: string[] } = {}): Promise<TestApp> {
+export async function startTestApp(
+  overrides: Record<string, string> = {},
+  options: { logLines?: string[] } = {},
+): Promise<TestApp> {
   const config = loadConfig({ ...process.env, HOST: '127.0.0.1', PORT: '0', ...overrides });
   // logLines: Fastify's JSON log lines (request lines at LOG_LEVEL=debug carry requestId and ip) are collected there.
   const logLines = options.logLines;

@@ -12,9 +12,13 @@ export interface ClaimOutcome {
 }
 
 /** Each member 1..maxPerMember claims, shuffled; deterministic for a given seed. */
-export function claimPlan(members: { id: string; accessToken: string }[], maxPerMember: number, seed = 42): { id: string; accessToken: string }[] {
+export function claimPlan(
+  members: { id: string; accessToken: string }[],
+  maxPerMember: number,
+  seed = 42,
+): { id: string; accessToken: string }[] {
   let state = seed;
-  const random = () => ((state = (state * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+  const random = () => (state = (state * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
   const plan = members.flatMap((m) => Array.from({ length: 1 + Math.floor(random() * maxPerMember) }, () => m));
   for (let i = plan.length - 1; i > 0; i--) {
     const j = Math.floor(random() * (i + 1));
@@ -24,7 +28,13 @@ export function claimPlan(members: { id: string; accessToken: string }[], maxPer
 }
 
 /** Sends claims concurrently over real HTTP; `waves` spreads them over time (wave every `gapMs`). */
-export async function rush(baseUrl: string, eventId: string, couponId: string, plan: { id: string; accessToken: string }[], options: { waves?: number; gapMs?: number } = {}): Promise<ClaimOutcome[]> {
+export async function rush(
+  baseUrl: string,
+  eventId: string,
+  couponId: string,
+  plan: { id: string; accessToken: string }[],
+  options: { waves?: number; gapMs?: number } = {},
+): Promise<ClaimOutcome[]> {
   const waves = options.waves ?? 1;
   const size = Math.ceil(plan.length / waves);
   const url = `${baseUrl}/api/events/${eventId}/coupons/${couponId}/issue`;
@@ -35,7 +45,11 @@ export async function rush(baseUrl: string, eventId: string, couponId: string, p
     let response: Response;
     let text: string;
     try {
-      response = await fetch(url, { method: 'POST', headers: { authorization: `Bearer ${m.accessToken}` }, signal: AbortSignal.timeout(10_000) });
+      response = await fetch(url, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${m.accessToken}` },
+        signal: AbortSignal.timeout(10_000),
+      });
       text = await response.text();
     } catch (error) {
       return { memberId: m.id, status: 0, error: String((error as Error).cause ?? error) };
@@ -48,7 +62,12 @@ export async function rush(baseUrl: string, eventId: string, couponId: string, p
     }
     answers.push({ status: response.status, headers: response.headers, body });
     const code = (body as { code?: string } | undefined)?.code;
-    return { memberId: m.id, status: response.status, code, servedBy: response.headers.get('x-served-by') ?? undefined };
+    return {
+      memberId: m.id,
+      status: response.status,
+      code,
+      servedBy: response.headers.get('x-served-by') ?? undefined,
+    };
   };
   const all: Promise<ClaimOutcome>[] = [];
   for (let w = 0; w < waves; w++) {
@@ -64,7 +83,12 @@ export async function rush(baseUrl: string, eventId: string, couponId: string, p
 export function tally(outcomes: ClaimOutcome[]): Record<string, number> {
   const counts: Record<string, number> = {};
   for (const o of outcomes) {
-    const key = o.status === 0 ? (/timeout|abort/i.test(o.error ?? '') ? 'timeout' : 'network-error') : `${o.status}${o.code ? ` ${o.code}` : ''}`;
+    const key =
+      o.status === 0
+        ? /timeout|abort/i.test(o.error ?? '')
+          ? 'timeout'
+          : 'network-error'
+        : `${o.status}${o.code ? ` ${o.code}` : ''}`;
     counts[key] = (counts[key] ?? 0) + 1;
   }
   return counts;

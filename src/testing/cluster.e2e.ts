@@ -36,13 +36,23 @@ function trickle(port: number, path: string, body: string) {
   let finish!: () => void;
   const connected = new Promise<void>((resolveConnected, rejectConnected) => {
     answer = new Promise((resolve, reject) => {
-      const req = httpRequest({ host: '127.0.0.1', port, path, method: 'POST', agent: false, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk) => (text += chunk));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
-        res.on('error', reject);
-      });
+      const req = httpRequest(
+        {
+          host: '127.0.0.1',
+          port,
+          path,
+          method: 'POST',
+          agent: false,
+          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+        },
+        (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (chunk) => (text += chunk));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
+          res.on('error', reject);
+        },
+      );
       req.on('error', (error) => {
         rejectConnected(error);
         reject(error);
@@ -87,7 +97,9 @@ describe('PM2 cluster of 2 workers', () => {
 
   it('pm2 stop drains: in-flight requests complete on a stopping worker, the other keeps serving', async () => {
     // Requests in flight when the stop begins (body half sent), spread over the workers.
-    const inFlight = Array.from({ length: 4 }, () => trickle(port, '/api/auth/login', JSON.stringify({ email: 'nobody-drain@test.pick', password: 'password123' })));
+    const inFlight = Array.from({ length: 4 }, () =>
+      trickle(port, '/api/auth/login', JSON.stringify({ email: 'nobody-drain@test.pick', password: 'password123' })),
+    );
     await Promise.all(inFlight.map((r) => r.connected));
     await sleep(300); // the workers have accepted the connections and are reading the bodies
 
@@ -136,12 +148,19 @@ describe('PM2 cluster of 2 workers', () => {
       if (draining.length === 0) await sleep(100);
     }
     await sleep(500); // SIGINT handled: the draining worker's listener is closed
-    const servedAtFinish = await fresh(port, '/health/live').then((r) => `${r.status} ${r.headers['x-served-by']}`, errorCode);
+    const servedAtFinish = await fresh(port, '/health/live').then(
+      (r) => `${r.status} ${r.headers['x-served-by']}`,
+      errorCode,
+    );
     for (const r of inFlight) r.finish();
     const answers = await Promise.all(
       inFlight.map((r) =>
         r.answer.then(
-          (a) => ({ status: a.status, code: JSON.parse(a.body).code as string, worker: Number(String(a.headers['x-served-by']).split('/').at(-1)) }),
+          (a) => ({
+            status: a.status,
+            code: JSON.parse(a.body).code as string,
+            worker: Number(String(a.headers['x-served-by']).split('/').at(-1)),
+          }),
           (error) => ({ status: 0, code: errorCode(error), worker: -1 }),
         ),
       ),
@@ -150,18 +169,27 @@ describe('PM2 cluster of 2 workers', () => {
     if (stopTimedOut) {
       stopDone = true;
       const state = JSON.stringify(await cluster.workers().catch((error) => String(error)));
-      throw new Error(`pm2 stop did not return within 30 s; workers: ${state}\n${await cluster.logs(120).catch((error) => String(error))}`);
+      throw new Error(
+        `pm2 stop did not return within 30 s; workers: ${state}\n${await cluster.logs(120).catch((error) => String(error))}`,
+      );
     }
     await burst;
     await watch;
     const stopMs = Date.now() - started;
     const afterStop = await fresh(port, '/health/live').then((r) => String(r.status), errorCode);
 
-    const tally = outcomes.reduce<Record<string, number>>((acc, o) => ({ ...acc, [o.result]: (acc[o.result] ?? 0) + 1 }), {});
-    console.log(`cluster drain: draining workers ${JSON.stringify(draining)}; fresh request while draining: ${servedAtFinish}; pm2 stop took ${stopMs} ms; in-flight: ${JSON.stringify(answers)}; burst: ${JSON.stringify(tally)}; after stop: ${afterStop}`);
+    const tally = outcomes.reduce<Record<string, number>>(
+      (acc, o) => ({ ...acc, [o.result]: (acc[o.result] ?? 0) + 1 }),
+      {},
+    );
+    console.log(
+      `cluster drain: draining workers ${JSON.stringify(draining)}; fresh request while draining: ${servedAtFinish}; pm2 stop took ${stopMs} ms; in-flight: ${JSON.stringify(answers)}; burst: ${JSON.stringify(tally)}; after stop: ${afterStop}`,
+    );
 
     expect(draining.length).toBeGreaterThan(0);
-    expect(answers.map(({ status, code }) => ({ status, code }))).toEqual(inFlight.map(() => ({ status: 401, code: 'INVALID_CREDENTIALS' })));
+    expect(answers.map(({ status, code }) => ({ status, code }))).toEqual(
+      inFlight.map(() => ({ status: 401, code: 'INVALID_CREDENTIALS' })),
+    );
     // At least one in-flight request was completed by a worker that was already shutting down.
     expect(answers.some((a) => draining.includes(a.worker))).toBe(true);
     // Requests started before the stop all completed normally.
@@ -172,7 +200,9 @@ describe('PM2 cluster of 2 workers', () => {
     // hands them to the exiting worker). Bounded here; Nginx's proxy_next_upstream retries them in production.
     const lost = outcomes.filter((o) => !['200', '503', 'ECONNREFUSED'].includes(o.result));
     const beforeLast = outcomes.filter((o) => o.endedAt < lastWorkerStoppingAt);
-    console.log(`cluster drain: ${outcomes.length} burst requests, ${beforeLast.length} before the last worker stopped; lost: ${JSON.stringify(lost)}`);
+    console.log(
+      `cluster drain: ${outcomes.length} burst requests, ${beforeLast.length} before the last worker stopped; lost: ${JSON.stringify(lost)}`,
+    );
     expect(lost.length).toBeLessThanOrEqual(Math.max(4, Math.ceil(outcomes.length * 0.02)));
     expect(afterStop).toBe('ECONNREFUSED');
     expect((await cluster.workers()).map((w) => w.status)).toEqual(['stopped', 'stopped']);

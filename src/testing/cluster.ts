@@ -45,7 +45,11 @@ export class Pm2Cluster {
 
   /** Runs a pm2 command against this cluster's daemon (on the project's Node). */
   async pm2(...args: string[]): Promise<string> {
-    const { stdout } = await run(process.execPath, [pm2Bin, ...args], { cwd: root, env: this.env(), maxBuffer: 16 * 1024 * 1024 });
+    const { stdout } = await run(process.execPath, [pm2Bin, ...args], {
+      cwd: root,
+      env: this.env(),
+      maxBuffer: 16 * 1024 * 1024,
+    });
     return stdout;
   }
 
@@ -76,7 +80,9 @@ export class Pm2Cluster {
       }
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
-    throw new Error(`cluster ${this.options.name} not ready after ${timeoutMs} ms: ${last}\n${await this.logs().catch(() => '')}`);
+    throw new Error(
+      `cluster ${this.options.name} not ready after ${timeoutMs} ms: ${last}\n${await this.logs().catch(() => '')}`,
+    );
   }
 
   async logs(lines = 80): Promise<string> {

@@ -28,7 +28,11 @@ export function eventBody(options: { max?: number; startsIn?: number; endsIn?: n
   };
 }
 
-export async function createEvent(http: HttpClient, adminToken: string, body: ReturnType<typeof eventBody>): Promise<{ eventId: string; couponIds: string[] }> {
+export async function createEvent(
+  http: HttpClient,
+  adminToken: string,
+  body: ReturnType<typeof eventBody>,
+): Promise<{ eventId: string; couponIds: string[] }> {
   const created = await http.post('/api/admin/events', body, adminToken);
   if (created.status !== 201) throw new Error(`event create: ${created.status} ${JSON.stringify(created.body)}`);
   return { eventId: created.body.id, couponIds: created.body.coupons.map((coupon: { id: string }) => coupon.id) };

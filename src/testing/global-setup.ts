@@ -17,7 +17,12 @@ export default async function setup(): Promise<() => Promise<void>> {
   const node = process.execPath;
   execFileSync(node, [`${root}node_modules/@nestjs/cli/bin/nest.js`, 'build'], { cwd: root, stdio: 'inherit', env });
   execFileSync(node, ['dist/src/cli/migrate.js', 'reset'], { cwd: root, stdio: 'inherit', env });
-  const redis = new Redis({ host: env.REDIS_HOST ?? '127.0.0.1', port: Number(env.REDIS_PORT ?? 6379), db: Number(env.REDIS_DB), lazyConnect: true });
+  const redis = new Redis({
+    host: env.REDIS_HOST ?? '127.0.0.1',
+    port: Number(env.REDIS_PORT ?? 6379),
+    db: Number(env.REDIS_DB),
+    lazyConnect: true,
+  });
   await redis.connect();
   await redis.flushdb();
   await redis.quit();
@@ -46,5 +51,7 @@ function reportOpenApiCounts(file: string): void {
     counts.seen.forEach((key) => seen.add(key));
   }
   const operations = new Set([...seen].map((key) => key.split(' ')[0]).filter((id) => id !== '-'));
-  console.log(`openapi: ${validated} responses validated against the API document (${operations.size} operations, ${seen.size} operation/status pairs seen)`);
+  console.log(
+    `openapi: ${validated} responses validated against the API document (${operations.size} operations, ${seen.size} operation/status pairs seen)`,
+  );
 }

@@ -17,7 +17,16 @@ export interface HttpResult<T = any> {
 export class HttpClient {
   constructor(readonly baseUrl: string) {}
 
-  async request<T = any>(method: string, path: string, options: { body?: unknown; token?: string; headers?: Record<string, string>; raw?: string | Uint8Array | FormData } = {}): Promise<HttpResult<T>> {
+  async request<T = any>(
+    method: string,
+    path: string,
+    options: {
+      body?: unknown;
+      token?: string;
+      headers?: Record<string, string>;
+      raw?: string | Uint8Array | FormData;
+    } = {},
+  ): Promise<HttpResult<T>> {
     const headers: Record<string, string> = { ...options.headers };
     if (options.token) headers.authorization = `Bearer ${options.token}`;
     let body: RequestInit['body'];
@@ -55,7 +64,10 @@ export class HttpClient {
    * Signs up a fresh member with unique fields and logs in; returns its id and tokens. A SELLER is
    * approved by an admin first (through the admin API), unless `approved: false` (a pending seller).
    */
-  async member(role: 'CUSTOMER' | 'SELLER' = 'CUSTOMER', options: { approved?: boolean } = {}): Promise<{ id: string; email: string; accessToken: string; refreshToken: string }> {
+  async member(
+    role: 'CUSTOMER' | 'SELLER' = 'CUSTOMER',
+    options: { approved?: boolean } = {},
+  ): Promise<{ id: string; email: string; accessToken: string; refreshToken: string }> {
     const tag = randomUUID().replace(/-/g, '').slice(0, 12);
     const email = `${role.toLowerCase()}-${tag}@test.pick`;
     const signup = await this.post('/api/auth/signup', {
@@ -69,8 +81,13 @@ export class HttpClient {
     });
     if (signup.status !== 201) throw new Error(`signup failed: ${signup.status} ${JSON.stringify(signup.body)}`);
     if (role === 'SELLER' && options.approved !== false) {
-      const approval = await this.post(`/api/admin/sellers/${signup.body.id}/approve`, undefined, await testAdminToken());
-      if (approval.status !== 200) throw new Error(`seller approval failed: ${approval.status} ${JSON.stringify(approval.body)}`);
+      const approval = await this.post(
+        `/api/admin/sellers/${signup.body.id}/approve`,
+        undefined,
+        await testAdminToken(),
+      );
+      if (approval.status !== 200)
+        throw new Error(`seller approval failed: ${approval.status} ${JSON.stringify(approval.body)}`);
     }
     const login = await this.post('/api/auth/login', { email, password: 'password123' });
     if (login.status !== 200) throw new Error(`login failed: ${login.status} ${JSON.stringify(login.body)}`);
@@ -92,13 +109,18 @@ export function freshGet<T = any>(url: string, timeoutMs = 10_000): Promise<Http
  * reload, nginx's old workers close their idle client keep-alive connections, and a request
  * written onto one at that instant is reset (browsers retry those; fetch does not).
  */
-export function freshRequest<T = any>(method: string, url: string, options: { token?: string; headers?: Record<string, string>; body?: string; timeoutMs?: number } = {}): Promise<HttpResult<T> & { servedBy: string }> {
+export function freshRequest<T = any>(
+  method: string,
+  url: string,
+  options: { token?: string; headers?: Record<string, string>; body?: string; timeoutMs?: number } = {},
+): Promise<HttpResult<T> & { servedBy: string }> {
   const timeoutMs = options.timeoutMs ?? 10_000;
   return new Promise((resolve, reject) => {
     const headers: Record<string, string> = { connection: 'close', ...options.headers };
     if (options.token) headers.authorization = `Bearer ${options.token}`;
     // An explicit length (0 without a body): never a chunked body the server did not ask for.
-    if (options.body !== undefined || method !== 'GET') headers['content-length'] = String(Buffer.byteLength(options.body ?? ''));
+    if (options.body !== undefined || method !== 'GET')
+      headers['content-length'] = String(Buffer.byteLength(options.body ?? ''));
     const request = httpRequest(url, { method, headers, agent: false, timeout: timeoutMs }, (response) => {
       const chunks: Buffer[] = [];
       response.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -112,13 +134,19 @@ export function freshRequest<T = any>(method: string, url: string, options: { to
           // not JSON: keep the text
         }
         const headers = new Headers();
-        for (const [name, value] of Object.entries(response.headers)) if (typeof value === 'string') headers.set(name, value);
+        for (const [name, value] of Object.entries(response.headers))
+          if (typeof value === 'string') headers.set(name, value);
         try {
           openApiChecker().check(method, url, response.statusCode ?? 0, headers, body);
         } catch (error) {
           return reject(error);
         }
-        resolve({ status: response.statusCode ?? 0, body: body as T, headers, servedBy: String(response.headers['x-served-by'] ?? '') });
+        resolve({
+          status: response.statusCode ?? 0,
+          body: body as T,
+          headers,
+          servedBy: String(response.headers['x-served-by'] ?? ''),
+        });
       });
     });
     request.on('timeout', () => request.destroy(new Error(`${method} ${url} timed out after ${timeoutMs} ms`)));

@@ -20,7 +20,10 @@ export const ARGON2_045_HASHES = {
 } as const;
 
 /** Stores a member whose password hash is exactly `passwordHash` (as an old release left it); returns its email. */
-export async function insertMemberWithHash(em: EntityManager, passwordHash: string): Promise<{ id: string; email: string }> {
+export async function insertMemberWithHash(
+  em: EntityManager,
+  passwordHash: string,
+): Promise<{ id: string; email: string }> {
   const tag = randomUUID().replace(/-/g, '').slice(0, 12);
   const member = em.create(Member, {
     email: `legacy-${tag}@test.pick`,

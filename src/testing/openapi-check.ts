@@ -28,7 +28,8 @@ function toJsonSchema(node: any): any {
   if (!node || typeof node !== 'object') return node;
   const out: Schema = {};
   for (const [key, value] of Object.entries(node)) {
-    if (key === '$ref' && typeof value === 'string') out.$ref = value.replace('#/components/schemas/', '#/definitions/');
+    if (key === '$ref' && typeof value === 'string')
+      out.$ref = value.replace('#/components/schemas/', '#/definitions/');
     else if (key !== 'nullable' && key !== 'example') out[key] = toJsonSchema(value);
   }
   return node.nullable === true ? { anyOf: [out, { type: 'null' }] } : out;
@@ -76,7 +77,11 @@ export class OpenApiChecker {
     if (!route) {
       // No such operation (an unknown path or method): only the router's own error bodies belong here.
       if (status < 400) throw new ContractViolation(`${where}: no operation in the API document answers this`);
-      this.assertValid((this.unmatched ??= this.ajv.compile({ $ref: '#/definitions/ErrorBody', definitions: this.definitions })), body, where);
+      this.assertValid(
+        (this.unmatched ??= this.ajv.compile({ $ref: '#/definitions/ErrorBody', definitions: this.definitions })),
+        body,
+        where,
+      );
       this.count('-', status);
       return;
     }
@@ -93,7 +98,8 @@ export class OpenApiChecker {
     if (status === 429 && !headers.get('retry-after')) throw new ContractViolation(`${where}: 429 without Retry-After`);
     const schema = response.content?.['application/json']?.schema as Schema | undefined;
     if (!schema) {
-      if (body !== undefined && body !== '') throw new ContractViolation(`${where}: the document says no body, got ${JSON.stringify(body).slice(0, 200)}`);
+      if (body !== undefined && body !== '')
+        throw new ContractViolation(`${where}: the document says no body, got ${JSON.stringify(body).slice(0, 200)}`);
     } else {
       const key = `${operationId} ${status}`;
       let validate = this.compiled.get(key);
@@ -110,8 +116,13 @@ export class OpenApiChecker {
     if (validate(body)) return;
     const problems = (validate.errors ?? [])
       .filter((error) => error.keyword !== 'anyOf' && error.keyword !== 'oneOf')
-      .map((error) => `${error.instancePath || '(body)'} ${error.message}${error.keyword === 'additionalProperties' ? `: ${String(error.params.additionalProperty)}` : ''}${error.keyword === 'enum' ? ` (${(error.params.allowedValues as unknown[]).join(', ')})` : ''}`);
-    throw new ContractViolation(`${where}: the body does not match the API document: ${[...new Set(problems)].join('; ')}. Body: ${JSON.stringify(body)?.slice(0, 300)}`);
+      .map(
+        (error) =>
+          `${error.instancePath || '(body)'} ${error.message}${error.keyword === 'additionalProperties' ? `: ${String(error.params.additionalProperty)}` : ''}${error.keyword === 'enum' ? ` (${(error.params.allowedValues as unknown[]).join(', ')})` : ''}`,
+      );
+    throw new ContractViolation(
+      `${where}: the body does not match the API document: ${[...new Set(problems)].join('; ')}. Body: ${JSON.stringify(body)?.slice(0, 300)}`,
+    );
   }
 
   private count(operationId: string, status: number): void {

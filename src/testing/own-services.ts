@@ -17,7 +17,10 @@ export const portOpen = (port: number) =>
     socket.once('error', () => resolve(false));
   });
 
-const exited = (child: ChildProcess) => new Promise<void>((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', () => resolve())));
+const exited = (child: ChildProcess) =>
+  new Promise<void>((resolve) =>
+    child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', () => resolve()),
+  );
 
 /** Stops a leftover of an earlier aborted run: only the pid our own pid file names. */
 function killStale(pidFile: string): void {
@@ -67,9 +70,24 @@ export class OwnMariaDb extends OwnServer {
   async start(): Promise<void> {
     mkdirSync(`${root}.local`, { recursive: true });
     killStale(`${this.dir}.pid`);
-    await until(`port ${this.port} to be free`, () => portOpen(this.port), (open) => !open, 10_000);
+    await until(
+      `port ${this.port} to be free`,
+      () => portOpen(this.port),
+      (open) => !open,
+      10_000,
+    );
     if (!existsSync(`${this.dir}/mysql`)) {
-      execFileSync('mariadb-install-db', ['--no-defaults', `--datadir=${this.dir}`, '--user=root', '--skip-test-db', '--auth-root-authentication-method=normal'], { stdio: 'ignore' });
+      execFileSync(
+        'mariadb-install-db',
+        [
+          '--no-defaults',
+          `--datadir=${this.dir}`,
+          '--user=root',
+          '--skip-test-db',
+          '--auth-root-authentication-method=normal',
+        ],
+        { stdio: 'ignore' },
+      );
     }
     const log = openSync(`${this.dir}.log`, 'a');
     this.child = spawn(
@@ -114,16 +132,37 @@ export class OwnRedis extends OwnServer {
     killStale(`${this.dir}/redis.pid`);
     if (options.fresh) execFileSync('rm', ['-rf', this.dir]);
     mkdirSync(this.dir, { recursive: true });
-    if (await portOpen(this.port)) throw new Error(`port ${this.port} is taken: refusing to run a test against someone else's Redis`);
+    if (await portOpen(this.port))
+      throw new Error(`port ${this.port} is taken: refusing to run a test against someone else's Redis`);
     const log = openSync(`${this.dir}/redis.log`, 'a');
     const persistence = this.options.aof ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no'];
     this.child = spawn(
       'redis-server',
-      ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, ...persistence, '--save', '', '--pidfile', `${this.dir}/redis.pid`, '--daemonize', 'no', ...(this.options.args ?? [])],
+      [
+        '--port',
+        String(this.port),
+        '--bind',
+        '127.0.0.1',
+        '--dir',
+        this.dir,
+        ...persistence,
+        '--save',
+        '',
+        '--pidfile',
+        `${this.dir}/redis.pid`,
+        '--daemonize',
+        'no',
+        ...(this.options.args ?? []),
+      ],
       { stdio: ['ignore', log, log] },
     );
     await until(`redis on ${this.port}`, () => portOpen(this.port), Boolean, 15_000);
-    await until(`redis on ${this.port} loading`, () => this.cli('ping'), (out) => /PONG|NOAUTH/.test(out), 15_000); // an ACL file may turn the default user off
+    await until(
+      `redis on ${this.port} loading`,
+      () => this.cli('ping'),
+      (out) => /PONG|NOAUTH/.test(out),
+      15_000,
+    ); // an ACL file may turn the default user off
   }
 
   /** redis-cli against this server; '' when it does not answer. */

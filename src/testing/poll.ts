@@ -4,7 +4,13 @@ export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(r
  * The one "poll until" of the tests: calls `probe` every `everyMs` until `ok(value)` holds and
  * returns that value; throws, naming `what` and the last value seen, when `timeoutMs` passes.
  */
-export async function until<T>(what: string, probe: () => Promise<T> | T, ok: (value: T) => boolean, timeoutMs = 10_000, everyMs = 100): Promise<T> {
+export async function until<T>(
+  what: string,
+  probe: () => Promise<T> | T,
+  ok: (value: T) => boolean,
+  timeoutMs = 10_000,
+  everyMs = 100,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: T | undefined;
   let failure: unknown;

@@ -17,7 +17,12 @@ export async function untilEveryWorker(
   servers: ProbedServer[],
   path: string,
   fresh: (response: ProbeResult) => boolean,
-  options: { timeoutMs?: number; onResponse?: (response: ProbeResult, ms: number) => void; parallel?: number; request?: (url: string) => Promise<ProbeResult> } = {},
+  options: {
+    timeoutMs?: number;
+    onResponse?: (response: ProbeResult, ms: number) => void;
+    parallel?: number;
+    request?: (url: string) => Promise<ProbeResult>;
+  } = {},
 ): Promise<number> {
   const deadline = Date.now() + (options.timeoutMs ?? 10_000);
   const freshWorkers = servers.map(() => new Set<string>());
@@ -40,7 +45,9 @@ export async function untilEveryWorker(
   if (!done()) {
     const stale = [...lastSeen].filter(([worker]) => !freshWorkers.some((set) => set.has(worker)));
     const fresh = freshWorkers.map((set) => [...set]);
-    throw new Error(`not every worker fresh on ${path} within the timeout; fresh: ${JSON.stringify(fresh)}; last answers of the others: ${JSON.stringify(stale)}`);
+    throw new Error(
+      `not every worker fresh on ${path} within the timeout; fresh: ${JSON.stringify(fresh)}; last answers of the others: ${JSON.stringify(stale)}`,
+    );
   }
   return doneAt;
 }

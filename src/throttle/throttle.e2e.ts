@@ -18,7 +18,8 @@ import { sleep } from '../testing/poll.js';
  * except the per-IP limits the test env raises (every test member comes from 127.0.0.1).
  */
 
-const statusesOf = (results: { status: number }[]) => results.reduce<Record<number, number>>((counts, r) => ({ ...counts, [r.status]: (counts[r.status] ?? 0) + 1 }), {});
+const statusesOf = (results: { status: number }[]) =>
+  results.reduce<Record<number, number>>((counts, r) => ({ ...counts, [r.status]: (counts[r.status] ?? 0) + 1 }), {});
 
 /** Every 429 carries Retry-After: whole seconds, at least 1, at most the limit's window. */
 function expectRetryAfter(results: HttpResult[], windowSeconds: number): void {
@@ -58,14 +59,22 @@ describe('throttling (Redis-backed, shared)', () => {
     // This worker's held replies, sampled while the flood runs (the app runs in this process).
     const gauge = register.getSingleMetric('pick_throttle_held_replies')!;
     let mostHeld = 0;
-    const sampler = setInterval(() => void gauge.get().then((metric) => (mostHeld = Math.max(mostHeld, metric.values[0]?.value ?? 0))), 5);
-    const flood = Array.from({ length: 200 }, () => timed(() => t.http.post('/api/auth/login', { email: victim.email.toUpperCase(), password: 'wrong-password' })));
+    const sampler = setInterval(
+      () => void gauge.get().then((metric) => (mostHeld = Math.max(mostHeld, metric.values[0]?.value ?? 0))),
+      5,
+    );
+    const flood = Array.from({ length: 200 }, () =>
+      timed(() => t.http.post('/api/auth/login', { email: victim.email.toUpperCase(), password: 'wrong-password' })),
+    );
     await sleep(50);
     const honest = await timed(() => t.http.post('/api/auth/login', { email: other.email, password: 'password123' }));
     const answered = await Promise.all(flood);
     clearInterval(sampler);
     const counts = statusesOf(answered);
-    const refused = answered.filter((r) => r.status === 429).map((r) => Math.round(r.ms)).sort((a, b) => a - b);
+    const refused = answered
+      .filter((r) => r.status === 429)
+      .map((r) => Math.round(r.ms))
+      .sort((a, b) => a - b);
     const quantile = (q: number) => refused[Math.min(refused.length - 1, Math.floor(q * refused.length))];
     console.log(
       `login flood of 200 on one email: ${JSON.stringify(counts)}; 429 latency p10 ${quantile(0.1)} p50 ${quantile(0.5)} p90 ${quantile(0.9)} max ${quantile(1)} ms; ` +
@@ -92,7 +101,10 @@ describe('throttling (Redis-backed, shared)', () => {
   it('an honest member who mistypes a few times, then logs in, is never throttled (successes are not counted)', async () => {
     const [member] = await mint(config, 1);
     for (let round = 0; round < 4; round++) {
-      for (let typo = 0; typo < 2; typo++) expect((await t.http.post('/api/auth/login', { email: member.email, password: 'pasword123' })).status).toBe(401);
+      for (let typo = 0; typo < 2; typo++)
+        expect((await t.http.post('/api/auth/login', { email: member.email, password: 'pasword123' })).status).toBe(
+          401,
+        );
       expect((await t.http.post('/api/auth/login', { email: member.email, password: 'password123' })).status).toBe(200);
     }
     // 8 typos in all (limit 10): still within; successes gave back what they counted.
@@ -107,14 +119,20 @@ describe('throttling (Redis-backed, shared)', () => {
       const keys = await redis.keys(`${config.REDIS_PREFIX}:throttle:loginIp:*`);
       if (keys.length > 0) await redis.del(...keys);
       const emails = Array.from({ length: 60 }, (_, n) => `nobody-${n}-${Date.now()}@ip.pick`);
-      const answered = await Promise.all(emails.map((email) => limited.http.post('/api/auth/login', { email, password: 'guess-123' })));
+      const answered = await Promise.all(
+        emails.map((email) => limited.http.post('/api/auth/login', { email, password: 'guess-123' })),
+      );
       const counts = statusesOf(answered);
       console.log(`60 failed logins over 60 emails from one IP, IP limit 30: ${JSON.stringify(counts)}`);
       expect(counts).toEqual({ 401: 30, 429: 30 });
       expectRetryAfter(answered, limited.config.THROTTLE_LOGIN_IP_WINDOW_SECONDS);
       // An attempt refused for its IP did not count against its email (its owner may log in elsewhere).
-      const emailCounts = await Promise.all(emails.map((email) => redis.get(`${config.REDIS_PREFIX}:throttle:loginEmail:${email}`)));
-      expect(emails.map((_, n) => (answered[n].status === 429 ? emailCounts[n] : 'counted'))).toEqual(emails.map((_, n) => (answered[n].status === 429 ? null : 'counted')));
+      const emailCounts = await Promise.all(
+        emails.map((email) => redis.get(`${config.REDIS_PREFIX}:throttle:loginEmail:${email}`)),
+      );
+      expect(emails.map((_, n) => (answered[n].status === 429 ? emailCounts[n] : 'counted'))).toEqual(
+        emails.map((_, n) => (answered[n].status === 429 ? null : 'counted')),
+      );
       expect(emails.map((_, n) => (answered[n].status === 401 ? emailCounts[n] : '1'))).toEqual(emails.map(() => '1'));
     } finally {
       await limited.close();
@@ -125,17 +143,32 @@ describe('throttling (Redis-backed, shared)', () => {
 
   it('signups and token refreshes are limited per client IP', async () => {
     const limited = await startTestApp({ THROTTLE_SIGNUP_IP_LIMIT: '3', THROTTLE_REFRESH_IP_LIMIT: '3' });
-    const ipKeys = async () => [...(await redis.keys(`${config.REDIS_PREFIX}:throttle:signup:*`)), ...(await redis.keys(`${config.REDIS_PREFIX}:throttle:refresh:*`))];
+    const ipKeys = async () => [
+      ...(await redis.keys(`${config.REDIS_PREFIX}:throttle:signup:*`)),
+      ...(await redis.keys(`${config.REDIS_PREFIX}:throttle:refresh:*`)),
+    ];
     try {
       const stale = await ipKeys(); // the run's other signups from 127.0.0.1
       if (stale.length > 0) await redis.del(...stale);
       const signups = [];
       for (let n = 0; n < 5; n++) {
         const tag = `${Date.now().toString(36)}${n}`;
-        signups.push(await limited.http.post('/api/auth/signup', { email: `ip-${tag}@test.pick`, password: 'password123', name: 'IP', nickname: `ip${tag}`, phone: `010-${String(Math.floor(Math.random() * 1e8)).padStart(8, '0')}`, address: 'Seoul', role: 'CUSTOMER' }));
+        signups.push(
+          await limited.http.post('/api/auth/signup', {
+            email: `ip-${tag}@test.pick`,
+            password: 'password123',
+            name: 'IP',
+            nickname: `ip${tag}`,
+            phone: `010-${String(Math.floor(Math.random() * 1e8)).padStart(8, '0')}`,
+            address: 'Seoul',
+            role: 'CUSTOMER',
+          }),
+        );
       }
       expect(signups.map((r) => r.status)).toEqual([201, 201, 201, 429, 429]);
-      const refreshes = await Promise.all(Array.from({ length: 5 }, () => limited.http.post('/api/auth/token/refresh', { refreshToken: 'not.a.token' })));
+      const refreshes = await Promise.all(
+        Array.from({ length: 5 }, () => limited.http.post('/api/auth/token/refresh', { refreshToken: 'not.a.token' })),
+      );
       expect(statusesOf(refreshes)).toEqual({ 401: 3, 429: 2 });
       expectRetryAfter([...signups, ...refreshes], limited.config.THROTTLE_SIGNUP_IP_WINDOW_SECONDS);
     } finally {
@@ -155,7 +188,9 @@ describe('throttling (Redis-backed, shared)', () => {
     const honestClaim = await timed(() => t.http.post(path, undefined, honest.accessToken));
     const answered = await Promise.all(botClaims);
     const counts = statusesOf(answered);
-    console.log(`claim bot, 300 at once: ${JSON.stringify(counts)} in ${(performance.now() - started).toFixed(0)} ms; honest claim ${honestClaim.status} in ${honestClaim.ms.toFixed(0)} ms`);
+    console.log(
+      `claim bot, 300 at once: ${JSON.stringify(counts)} in ${(performance.now() - started).toFixed(0)} ms; honest claim ${honestClaim.status} in ${honestClaim.ms.toFixed(0)} ms`,
+    );
     expect(honestClaim.status).toBe(202);
     expect(counts).toEqual({ 202: 1, 409: 19, 429: 280 });
     expect(answered.filter((r) => r.status === 409).every((r) => r.body.code === 'COUPON_ALREADY_ISSUED')).toBe(true);
@@ -165,7 +200,9 @@ describe('throttling (Redis-backed, shared)', () => {
   it('honest members in a rush (one claim each, 100 at once) never meet the limit', async () => {
     const members = await mint(config, 100);
     const { eventId, couponIds } = await createEvent(t.http, admin, eventBody({ max: 50 }));
-    const answered = await Promise.all(members.map((m) => t.http.post(`/api/events/${eventId}/coupons/${couponIds[0]}/issue`, undefined, m.accessToken)));
+    const answered = await Promise.all(
+      members.map((m) => t.http.post(`/api/events/${eventId}/coupons/${couponIds[0]}/issue`, undefined, m.accessToken)),
+    );
     expect(statusesOf(answered)).toEqual({ 202: 50, 409: 50 });
   });
 
@@ -173,8 +210,17 @@ describe('throttling (Redis-backed, shared)', () => {
     const [seller] = await mint(config, 1, MemberRole.SELLER);
     const limited = await startTestApp({ THROTTLE_PRODUCT_WRITE_MEMBER_LIMIT: '5' });
     try {
-      const product = { name: 'Throttled', price: 1000, description: 'd', stock: 1, category: 'TOP', status: 'IN_STOCK' };
-      const answered = await Promise.all(Array.from({ length: 8 }, () => limited.http.post('/api/seller/products', product, seller.accessToken)));
+      const product = {
+        name: 'Throttled',
+        price: 1000,
+        description: 'd',
+        stock: 1,
+        category: 'TOP',
+        status: 'IN_STOCK',
+      };
+      const answered = await Promise.all(
+        Array.from({ length: 8 }, () => limited.http.post('/api/seller/products', product, seller.accessToken)),
+      );
       expect(statusesOf(answered)).toEqual({ 201: 5, 429: 3 });
       expectRetryAfter(answered, limited.config.THROTTLE_PRODUCT_WRITE_MEMBER_WINDOW_SECONDS);
     } finally {
@@ -187,7 +233,11 @@ describe('throttling (Redis-backed, shared)', () => {
     try {
       const [member] = await mint(config, 1);
       const { eventId, couponIds } = await createEvent(open.http, admin, eventBody({ max: 10 }));
-      const answered = await Promise.all(Array.from({ length: 40 }, () => open.http.post(`/api/events/${eventId}/coupons/${couponIds[0]}/issue`, undefined, member.accessToken)));
+      const answered = await Promise.all(
+        Array.from({ length: 40 }, () =>
+          open.http.post(`/api/events/${eventId}/coupons/${couponIds[0]}/issue`, undefined, member.accessToken),
+        ),
+      );
       expect(statusesOf(answered)).toEqual({ 202: 1, 409: 39 });
     } finally {
       await open.close();
@@ -206,7 +256,7 @@ describe('throttling shared by every worker of a PM2 cluster', () => {
     await cluster.stop();
   });
 
-  it('one member\'s claims over fresh connections (spread over both workers) count against one limit', async () => {
+  it("one member's claims over fresh connections (spread over both workers) count against one limit", async () => {
     const [admin] = await mint(config, 1, MemberRole.ADMIN);
     const [member] = await mint(config, 1);
     const { eventId, couponIds } = await createEvent(cluster.http, admin.accessToken, eventBody({ max: 10 }));
@@ -215,7 +265,9 @@ describe('throttling shared by every worker of a PM2 cluster', () => {
     const answered: (HttpResult & { servedBy: string })[] = [];
     for (let n = 0; n < 40; n++) answered.push(await freshRequest('POST', url, { token: member.accessToken }));
     const within = answered.filter((r) => r.status !== 429);
-    console.log(`40 claims over 2 workers: ${JSON.stringify(statusesOf(answered))}; the 20 within the limit served by ${[...new Set(within.map((r) => r.servedBy))].join(', ')}`);
+    console.log(
+      `40 claims over 2 workers: ${JSON.stringify(statusesOf(answered))}; the 20 within the limit served by ${[...new Set(within.map((r) => r.servedBy))].join(', ')}`,
+    );
     expect(new Set(within.map((r) => r.servedBy)).size).toBe(2); // both workers counted...
     expect(statusesOf(answered)).toEqual({ 202: 1, 409: 19, 429: 20 }); // ...into one counter of 20
     expect(answered.slice(20).every((r) => r.status === 429)).toBe(true);
@@ -248,10 +300,18 @@ describe('throttling with Redis down', () => {
     await ownRedis.kill();
     await sleep(300);
 
-    const claims = await Promise.all(Array.from({ length: 30 }, () => timed(() => app.http.post(path, undefined, bot.accessToken))));
-    const logins = await Promise.all(Array.from({ length: 12 }, () => timed(() => app.http.post('/api/auth/login', { email: member.email, password: 'wrong-password' }))));
+    const claims = await Promise.all(
+      Array.from({ length: 30 }, () => timed(() => app.http.post(path, undefined, bot.accessToken))),
+    );
+    const logins = await Promise.all(
+      Array.from({ length: 12 }, () =>
+        timed(() => app.http.post('/api/auth/login', { email: member.email, password: 'wrong-password' })),
+      ),
+    );
     const slowest = Math.max(...[...claims, ...logins].map((r) => r.ms));
-    console.log(`Redis down: 30 claims by one member ${JSON.stringify(statusesOf(claims))}, 12 wrong logins ${JSON.stringify(statusesOf(logins))}, slowest ${slowest.toFixed(0)} ms`);
+    console.log(
+      `Redis down: 30 claims by one member ${JSON.stringify(statusesOf(claims))}, 12 wrong logins ${JSON.stringify(statusesOf(logins))}, slowest ${slowest.toFixed(0)} ms`,
+    );
     // Claims cannot work without Redis (503), but the throttle never adds a failure of its own: the
     // member's first 20 reach the claim (503 SERVICE_UNAVAILABLE), the rest are limited in memory.
     expect(statusesOf(claims)).toEqual({ 503: 20, 429: 10 });
@@ -272,8 +332,14 @@ describe('throttling with Redis down', () => {
     const pid = Number(readFileSync(`${ownRedis.dir}/redis.pid`, 'utf8'));
     process.kill(pid, 'SIGSTOP');
     try {
-      const hung = await Promise.all(Array.from({ length: 5 }, () => timed(() => app.http.post('/api/auth/login', { email: bot.email, password: 'wrong-password' }))));
-      console.log(`Redis hung: 5 wrong logins ${JSON.stringify(statusesOf(hung))}, slowest ${Math.max(...hung.map((r) => r.ms)).toFixed(0)} ms`);
+      const hung = await Promise.all(
+        Array.from({ length: 5 }, () =>
+          timed(() => app.http.post('/api/auth/login', { email: bot.email, password: 'wrong-password' })),
+        ),
+      );
+      console.log(
+        `Redis hung: 5 wrong logins ${JSON.stringify(statusesOf(hung))}, slowest ${Math.max(...hung.map((r) => r.ms)).toFixed(0)} ms`,
+      );
       expect(statusesOf(hung)).toEqual({ 401: 5 });
       expect(Math.max(...hung.map((r) => r.ms))).toBeLessThan(5_000);
     } finally {

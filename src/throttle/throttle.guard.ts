@@ -12,7 +12,8 @@ const PER_MEMBER = new Set<LimitName>(['claim', 'productWrite', 'upload']);
  * Counts each request of the route against a limit (per member or per client IP, see PER_MEMBER):
  * 429 TOO_MANY_REQUESTS with Retry-After past it. List 'TOO_MANY_REQUESTS' in the route's @ApiErrors.
  */
-export const Throttled = (limit: Exclude<LimitName, 'loginEmail' | 'loginIp'>) => applyDecorators(SetMetadata(THROTTLED, limit), UseGuards(ThrottleGuard));
+export const Throttled = (limit: Exclude<LimitName, 'loginEmail' | 'loginIp'>) =>
+  applyDecorators(SetMetadata(THROTTLED, limit), UseGuards(ThrottleGuard));
 
 @Injectable()
 export class ThrottleGuard implements CanActivate {

@@ -31,9 +31,20 @@ export const CHECK_TIMEOUT_MS = 1_000;
 /** Each attempt over the login limit adds this much to the hold of its 429 (up to THROTTLE_LOGIN_DELAY_MAX_MS). */
 export const LOGIN_DELAY_STEP_MS = 100;
 
-const throttled = new Counter({ name: 'pick_throttled_total', help: 'Requests answered 429 TOO_MANY_REQUESTS, by limit', labelNames: ['limit'] });
-const storeErrors = new Counter({ name: 'pick_throttle_store_errors_total', help: 'Rate-limit checks that could not be made (let through: fail open)', labelNames: ['limit'] });
-const heldGauge = new Gauge({ name: 'pick_throttle_held_replies', help: '429 replies of this worker held back at this moment (THROTTLE_HELD_MAX)' });
+const throttled = new Counter({
+  name: 'pick_throttled_total',
+  help: 'Requests answered 429 TOO_MANY_REQUESTS, by limit',
+  labelNames: ['limit'],
+});
+const storeErrors = new Counter({
+  name: 'pick_throttle_store_errors_total',
+  help: 'Rate-limit checks that could not be made (let through: fail open)',
+  labelNames: ['limit'],
+});
+const heldGauge = new Gauge({
+  name: 'pick_throttle_held_replies',
+  help: '429 replies of this worker held back at this moment (THROTTLE_HELD_MAX)',
+});
 
 /** What a login's controller does once it knows how the password check went. */
 export interface LoginAttempt {
@@ -80,7 +91,10 @@ export class Throttle {
       // Past CHECK_TIMEOUT_MS the wrapper answers from the same insurance limiter.
       return new RLWrapperTimeouts({ limiter: redisLimiter, timeoutMs: CHECK_TIMEOUT_MS });
     };
-    this.limiters = Object.fromEntries(Object.keys(SETTINGS).map((name) => [name, build(name as LimitName)])) as Record<LimitName, RLWrapperTimeouts>;
+    this.limiters = Object.fromEntries(Object.keys(SETTINGS).map((name) => [name, build(name as LimitName)])) as Record<
+      LimitName,
+      RLWrapperTimeouts
+    >;
   }
 
   /** Counts one request of `key` (an IP or a member id) against a limit; 429 past it. */
@@ -105,14 +119,20 @@ export class Throttle {
     if (over) {
       const limit = byIp ? 'loginIp' : 'loginEmail';
       // A key this worker already refuses from memory reports no count (0): it has been over a while, full hold.
-      const excess = over.consumedPoints === 0 ? Infinity : over.consumedPoints - (byIp ? this.config.THROTTLE_LOGIN_IP_LIMIT : this.config.THROTTLE_LOGIN_EMAIL_LIMIT);
+      const excess =
+        over.consumedPoints === 0
+          ? Infinity
+          : over.consumedPoints - (byIp ? this.config.THROTTLE_LOGIN_IP_LIMIT : this.config.THROTTLE_LOGIN_EMAIL_LIMIT);
       const heldMs = await this.hold(Math.min(this.config.THROTTLE_LOGIN_DELAY_MAX_MS, LOGIN_DELAY_STEP_MS * excess));
       throw this.tooMany(limit, over, heldMs);
     }
     if (!this.config.THROTTLE_ENABLED) return { refund: () => undefined };
     return {
       refund: () => {
-        for (const [limit, key] of [['loginIp', ip], ['loginEmail', emailKey]] as const) {
+        for (const [limit, key] of [
+          ['loginIp', ip],
+          ['loginEmail', emailKey],
+        ] as const) {
           this.limiters[limit].reward(key).catch(() => storeErrors.inc({ limit }));
         }
       },
@@ -153,6 +173,11 @@ export class Throttle {
   private tooMany(limit: LimitName, res: RateLimiterRes, heldMs = 0): AppError {
     throttled.inc({ limit });
     const retryAfter = Math.max(1, Math.ceil((res.msBeforeNext - heldMs) / 1000));
-    return new AppError('TOO_MANY_REQUESTS', 'Too many requests; retry after the time in Retry-After', undefined, retryAfter);
+    return new AppError(
+      'TOO_MANY_REQUESTS',
+      'Too many requests; retry after the time in Retry-After',
+      undefined,
+      retryAfter,
+    );
   }
 }

@@ -59,11 +59,21 @@ export function listQuery(sort: string, category: string, cursor: ProductPage['n
 
 /** One page view: the next list page of this VU's session, plus maybe a product detail. */
 export function browsePage(settings: BrowseSettings): void {
-  if (!session) session = { sort: pick(SORTS), category: pick(CATEGORIES), depth: plannedDepth(settings.maxPages), page: 0, cursor: null };
+  if (!session)
+    session = {
+      sort: pick(SORTS),
+      category: pick(CATEGORIES),
+      depth: plannedDepth(settings.maxPages),
+      page: 0,
+      cursor: null,
+    };
   const current = session;
-  const response = http.get(`${BASE_URL}/api/general/products?${listQuery(current.sort, current.category, current.cursor)}`, {
-    tags: { name: 'GET /api/general/products', endpoint: 'list' },
-  });
+  const response = http.get(
+    `${BASE_URL}/api/general/products?${listQuery(current.sort, current.category, current.cursor)}`,
+    {
+      tags: { name: 'GET /api/general/products', endpoint: 'list' },
+    },
+  );
   recordResponse(response, 'list');
   let page: ProductPage | null = null;
   try {
@@ -74,7 +84,10 @@ export function browsePage(settings: BrowseSettings): void {
   check(response, {
     'list: 200': (r) => r.status === 200,
     'list: at most 12 items and a next cursor or null': () =>
-      page !== null && Array.isArray(page.items) && page.items.length <= PAGE_SIZE && (page.next === null || page.next.lastId !== undefined),
+      page !== null &&
+      Array.isArray(page.items) &&
+      page.items.length <= PAGE_SIZE &&
+      (page.next === null || page.next.lastId !== undefined),
   });
   current.page++;
   if (!page || !page.next || current.page >= current.depth) session = null;
@@ -82,7 +95,9 @@ export function browsePage(settings: BrowseSettings): void {
 
   if (page && page.items.length > 0 && Math.random() < settings.detailRate) {
     const product = pick(page.items);
-    const detail = http.get(`${BASE_URL}/api/general/products/${product.id}`, { tags: { name: 'GET /api/general/products/:id', endpoint: 'detail' } });
+    const detail = http.get(`${BASE_URL}/api/general/products/${product.id}`, {
+      tags: { name: 'GET /api/general/products/:id', endpoint: 'detail' },
+    });
     recordResponse(detail, 'detail');
     check(detail, { 'detail: 200': (r) => r.status === 200 });
   }

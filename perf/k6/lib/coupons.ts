@@ -50,8 +50,17 @@ export function parseTokens(content: string): string[] {
       }
     })();
     const list = whole ? (whole.members ?? whole.tokens) : undefined;
-    entries = Array.isArray(list) ? list : trimmed.split('\n').filter((line) => line.trim() !== '').map((line) => JSON.parse(line) as unknown);
-  } else entries = trimmed.split('\n').map((line) => line.trim()).filter((line) => line !== '');
+    entries = Array.isArray(list)
+      ? list
+      : trimmed
+          .split('\n')
+          .filter((line) => line.trim() !== '')
+          .map((line) => JSON.parse(line) as unknown);
+  } else
+    entries = trimmed
+      .split('\n')
+      .map((line) => line.trim())
+      .filter((line) => line !== '');
   const tokens = entries.map(fromEntry).filter((token): token is string => token !== undefined && token !== '');
   if (tokens.length === 0) throw new Error('the tokens file holds no access token');
   return tokens;
@@ -79,8 +88,15 @@ export function loadRushEvent(): RushEvent | null {
   const file = optionalText('RUSH_EVENT_FILE');
   if (file) {
     const parsed = JSON.parse(open(file)) as Partial<RushEvent>;
-    if (!parsed.eventId || !parsed.couponId || typeof parsed.stock !== 'number') throw new Error(`${file}: expected {eventId, couponId, stock, startsAt}`);
-    return { eventId: String(parsed.eventId), couponId: String(parsed.couponId), stock: parsed.stock, startsAt: parsed.startsAt, endsAt: parsed.endsAt };
+    if (!parsed.eventId || !parsed.couponId || typeof parsed.stock !== 'number')
+      throw new Error(`${file}: expected {eventId, couponId, stock, startsAt}`);
+    return {
+      eventId: String(parsed.eventId),
+      couponId: String(parsed.couponId),
+      stock: parsed.stock,
+      startsAt: parsed.startsAt,
+      endsAt: parsed.endsAt,
+    };
   }
   const eventId = optionalText('EVENT_ID');
   const couponId = optionalText('COUPON_ID');
@@ -102,7 +118,8 @@ export function classifyClaim(status: number, code: string | undefined, tooEarly
 /** Picks the member of this iteration: a fresh one per iteration, or with `duplicateRate` one seen before (a double click). */
 export function memberToken(tokens: readonly string[], duplicateRate: number): string {
   const n = exec.scenario.iterationInTest;
-  const index = n > 0 && Math.random() < duplicateRate ? Math.floor(Math.random() * Math.min(n, tokens.length)) : n % tokens.length;
+  const index =
+    n > 0 && Math.random() < duplicateRate ? Math.floor(Math.random() * Math.min(n, tokens.length)) : n % tokens.length;
   return tokens[index];
 }
 
@@ -135,7 +152,9 @@ export function claim(event: RushEvent, token: string, tooEarlyExpected: boolean
 
 /** Remaining stock of the rush coupon as GET /api/events/:id reports it (field name tolerant). */
 export function readRemaining(event: RushEvent): { remaining: number; maxIssuance: number } | null {
-  const response = http.get(`${BASE_URL}/api/events/${event.eventId}`, { tags: { name: 'GET /api/events/:eventId', endpoint: 'event' } });
+  const response = http.get(`${BASE_URL}/api/events/${event.eventId}`, {
+    tags: { name: 'GET /api/events/:eventId', endpoint: 'event' },
+  });
   if (response.status !== 200) {
     console.error(`GET /api/events/${event.eventId} → ${response.status}: ${String(response.body).slice(0, 200)}`);
     return null;
@@ -143,7 +162,8 @@ export function readRemaining(event: RushEvent): { remaining: number; maxIssuanc
   const body = response.json() as { coupons?: Record<string, unknown>[] };
   const coupon = (body.coupons ?? []).find((c) => String(c.id) === event.couponId);
   if (!coupon) return null;
-  const remaining = [coupon.remaining, coupon.remainingStock, coupon.stock].find((v) => typeof v === 'number') as number | undefined;
+  const remaining = [coupon.remaining, coupon.remainingStock, coupon.stock].find((v) => typeof v === 'number') as
+    number | undefined;
   const maxIssuance = typeof coupon.maxIssuance === 'number' ? coupon.maxIssuance : event.stock;
   return remaining === undefined ? null : { remaining, maxIssuance };
 }
@@ -154,7 +174,10 @@ export function readRemaining(event: RushEvent): { remaining: number; maxIssuanc
  */
 function acceptedSoFar(): number | null {
   const api = text('K6_API_URL', 'http://localhost:6565');
-  const response = http.get(`${api}/v1/metrics/coupon_claims_accepted`, { tags: { name: 'k6 api' }, responseCallback: http.expectedStatuses(200, 404) });
+  const response = http.get(`${api}/v1/metrics/coupon_claims_accepted`, {
+    tags: { name: 'k6 api' },
+    responseCallback: http.expectedStatuses(200, 404),
+  });
   if (response.status !== 200) return response.status === 404 ? 0 : null;
   const body = response.json() as { data?: { attributes?: { sample?: { count?: number } } } };
   return body.data?.attributes?.sample?.count ?? null;
@@ -170,7 +193,9 @@ export function verifyStock(event: RushEvent, drainSeconds = int('DRAIN_WAIT_S',
   const state = readRemaining(event);
   const accepted = acceptedSoFar();
   if (!state) {
-    console.warn('could not read the remaining stock from GET /api/events/:id; only the coupon_claims_accepted threshold guards the stock');
+    console.warn(
+      'could not read the remaining stock from GET /api/events/:id; only the coupon_claims_accepted threshold guards the stock',
+    );
     return;
   }
   const issued = state.maxIssuance - state.remaining;
@@ -179,9 +204,13 @@ export function verifyStock(event: RushEvent, drainSeconds = int('DRAIN_WAIT_S',
   const problems: string[] = [];
   if (state.remaining < 0) problems.push(`remaining stock is negative (${state.remaining})`);
   if (issued > state.maxIssuance) problems.push(`server issued ${issued} > max issuance ${state.maxIssuance}`);
-  if (accepted !== null && accepted > state.maxIssuance) problems.push(`${accepted} claims accepted (202) > stock ${state.maxIssuance}`);
-  if (accepted !== null && accepted > issued) problems.push(`${accepted} claims accepted (202) but the server counts only ${issued} issued`);
-  console.log(`rush verdict: stock ${state.maxIssuance}, remaining ${state.remaining}, issued ${issued}, accepted by k6 ${accepted ?? 'unknown (k6 API off)'}`);
+  if (accepted !== null && accepted > state.maxIssuance)
+    problems.push(`${accepted} claims accepted (202) > stock ${state.maxIssuance}`);
+  if (accepted !== null && accepted > issued)
+    problems.push(`${accepted} claims accepted (202) but the server counts only ${issued} issued`);
+  console.log(
+    `rush verdict: stock ${state.maxIssuance}, remaining ${state.remaining}, issued ${issued}, accepted by k6 ${accepted ?? 'unknown (k6 API off)'}`,
+  );
   if (problems.length > 0) {
     stockViolations.add(problems.length);
     throw new Error(`coupon stock invariant broken: ${problems.join('; ')}`);

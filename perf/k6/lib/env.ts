@@ -17,7 +17,8 @@ export function num(name: string, fallback: number): number {
   const raw = __ENV[name];
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
-  if (!Number.isFinite(value) || value < 0) throw new Error(`${name}=${JSON.stringify(raw)}: expected a non-negative number`);
+  if (!Number.isFinite(value) || value < 0)
+    throw new Error(`${name}=${JSON.stringify(raw)}: expected a non-negative number`);
   return value;
 }
 
@@ -38,7 +39,8 @@ export function fraction(name: string, fallback: number): number {
 /** A k6 duration ("90s", "2m", "1m30s"), checked so a typo fails at init rather than mid-run. */
 export function duration(name: string, fallback: string): string {
   const value = text(name, fallback);
-  if (!/^(\d+(ms|s|m|h))+$/.test(value)) throw new Error(`${name}=${JSON.stringify(value)}: expected a k6 duration like 90s or 2m`);
+  if (!/^(\d+(ms|s|m|h))+$/.test(value))
+    throw new Error(`${name}=${JSON.stringify(value)}: expected a k6 duration like 90s or 2m`);
   return value;
 }
 
@@ -51,7 +53,8 @@ export function seconds(durationText: string): number {
 
 export function oneOf<T extends string>(name: string, choices: readonly T[], fallback: T): T {
   const value = text(name, fallback);
-  if (!(choices as readonly string[]).includes(value)) throw new Error(`${name}=${JSON.stringify(value)}: expected one of ${choices.join(', ')}`);
+  if (!(choices as readonly string[]).includes(value))
+    throw new Error(`${name}=${JSON.stringify(value)}: expected one of ${choices.join(', ')}`);
   return value as T;
 }
 

@@ -27,7 +27,11 @@ export const couponIssuedByServer = new Gauge('coupon_issued_by_server');
 export const stockViolations = new Counter('coupon_stock_violations');
 
 /** Counts transport errors, 5xx and statuses outside `expected` (default: 200). Returns true when expected. */
-export function recordResponse(response: RefinedResponse<ResponseType | undefined>, endpoint: string, expected: readonly number[] = [200]): boolean {
+export function recordResponse(
+  response: RefinedResponse<ResponseType | undefined>,
+  endpoint: string,
+  expected: readonly number[] = [200],
+): boolean {
   if (response.status === 0) {
     transportErrors.add(1, { endpoint });
     unexpectedResponses.add(1, { endpoint, status: '0' });

@@ -22,7 +22,12 @@ function k6Api(url: string): ShimResponse {
   return respond(200, JSON.stringify({ data: { attributes: { sample: { count } } } }));
 }
 
-export function request(method: string, url: string, body?: string | null, params: { headers?: Record<string, string>; tags?: Record<string, string> } = {}): ShimResponse {
+export function request(
+  method: string,
+  url: string,
+  body?: string | null,
+  params: { headers?: Record<string, string>; tags?: Record<string, string> } = {},
+): ShimResponse {
   if (shim.k6ApiUrl && url.startsWith(shim.k6ApiUrl)) return k6Api(url);
   const reply = shim.fetchSync({ method, url, body: body ?? undefined, headers: params.headers ?? {} });
   shim.requests.push({ method, url, status: reply.status, tags: params.tags ?? {} });

@@ -19,25 +19,40 @@ export function runK6Script(plan: ShimPlan): Promise<ShimResult> {
   return new Promise((resolve, reject) => {
     worker.on('error', reject);
     worker.on('exit', (code) => reject(new Error(`k6 shim worker exited with ${code}`)));
-    worker.on('message', async (message: { type: string; request?: { method: string; url: string; body?: string; headers: Record<string, string> }; result?: ShimResult }) => {
-      if (message.type === 'done') {
-        resolve(message.result!);
-        await worker.terminate();
-        return;
-      }
-      const { method, url, body, headers } = message.request!;
-      let reply: { status: number; body: string; headers: Record<string, string> };
-      try {
-        const response = await fetch(url, { method, body, headers: body && !headers['content-type'] ? { ...headers, 'content-type': 'application/json' } : headers });
-        reply = { status: response.status, body: await response.text(), headers: Object.fromEntries(response.headers) };
-      } catch {
-        reply = { status: 0, body: '', headers: {} }; // like k6: a transport error is status 0
-      }
-      const encoded = new TextEncoder().encode(JSON.stringify(reply));
-      bytes.set(encoded.subarray(0, bytes.length));
-      Atomics.store(state, 1, Math.min(encoded.length, bytes.length));
-      Atomics.store(state, 0, 1);
-      Atomics.notify(state, 0);
-    });
+    worker.on(
+      'message',
+      async (message: {
+        type: string;
+        request?: { method: string; url: string; body?: string; headers: Record<string, string> };
+        result?: ShimResult;
+      }) => {
+        if (message.type === 'done') {
+          resolve(message.result!);
+          await worker.terminate();
+          return;
+        }
+        const { method, url, body, headers } = message.request!;
+        let reply: { status: number; body: string; headers: Record<string, string> };
+        try {
+          const response = await fetch(url, {
+            method,
+            body,
+            headers: body && !headers['content-type'] ? { ...headers, 'content-type': 'application/json' } : headers,
+          });
+          reply = {
+            status: response.status,
+            body: await response.text(),
+            headers: Object.fromEntries(response.headers),
+          };
+        } catch {
+          reply = { status: 0, body: '', headers: {} }; // like k6: a transport error is status 0
+        }
+        const encoded = new TextEncoder().encode(JSON.stringify(reply));
+        bytes.set(encoded.subarray(0, bytes.length));
+        Atomics.store(state, 1, Math.min(encoded.length, bytes.length));
+        Atomics.store(state, 0, 1);
+        Atomics.notify(state, 0);
+      },
+    );
   });
 }

@@ -19,14 +19,26 @@ const { plan, control, data } = workerData as { plan: ShimPlan; control: SharedA
 const state = new Int32Array(control);
 const bytes = new Uint8Array(data);
 
-function fetchSync(request: { method: string; url: string; body?: string; headers: Record<string, string> }): { status: number; body: string; headers: Record<string, string> } {
+function fetchSync(request: { method: string; url: string; body?: string; headers: Record<string, string> }): {
+  status: number;
+  body: string;
+  headers: Record<string, string>;
+} {
   Atomics.store(state, 0, 0);
   parentPort!.postMessage({ type: 'fetch', request });
   Atomics.wait(state, 0, 0);
   return JSON.parse(new TextDecoder().decode(bytes.slice(0, state[1])));
 }
 
-const shim = { checks: {}, metrics: {} as Record<string, { value: number; tags: Record<string, string> }[]>, requests: [] as unknown[], iteration: 0, scenario: plan.exec, k6ApiUrl: plan.env.K6_API_URL, fetchSync };
+const shim = {
+  checks: {},
+  metrics: {} as Record<string, { value: number; tags: Record<string, string> }[]>,
+  requests: [] as unknown[],
+  iteration: 0,
+  scenario: plan.exec,
+  k6ApiUrl: plan.env.K6_API_URL,
+  fetchSync,
+};
 Object.assign(globalThis, { __k6shim: shim, __ENV: plan.env, open: (path: string) => readFileSync(path, 'utf8') });
 
 const modules: Record<string, string> = {
@@ -57,4 +69,13 @@ if (plan.teardown && typeof script.teardown === 'function') {
     teardownError = error instanceof Error ? error.message : String(error);
   }
 }
-parentPort!.postMessage({ type: 'done', result: { checks: shim.checks, metrics: shim.metrics, requests: shim.requests, teardownError, options: JSON.parse(JSON.stringify(script.options ?? {})) } });
+parentPort!.postMessage({
+  type: 'done',
+  result: {
+    checks: shim.checks,
+    metrics: shim.metrics,
+    requests: shim.requests,
+    teardownError,
+    options: JSON.parse(JSON.stringify(script.options ?? {})),
+  },
+});
