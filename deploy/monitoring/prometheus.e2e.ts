@@ -50,12 +50,17 @@ async function api<T>(path: string, params: Record<string, string> = {}): Promis
 
 /** An instant query at `time` (unix seconds; now if omitted). */
 async function query(expr: string, time?: number): Promise<Series[]> {
-  const data = await api<{ resultType: string; result: Series[] }>('/api/v1/query', { query: expr, ...(time !== undefined && { time: time.toFixed(3) }) });
+  const data = await api<{ resultType: string; result: Series[] }>('/api/v1/query', {
+    query: expr,
+    ...(time !== undefined && { time: time.toFixed(3) }),
+  });
   return data.result;
 }
 
-const byInstance = (series: Series[]) => Object.fromEntries(series.map((s) => [s.metric.instance, Number(s.value![1])]));
-const targets = async () => (await api<{ activeTargets: Target[] }>('/api/v1/targets')).activeTargets.filter((t) => t.labels.job === JOB);
+const byInstance = (series: Series[]) =>
+  Object.fromEntries(series.map((s) => [s.metric.instance, Number(s.value![1])]));
+const targets = async () =>
+  (await api<{ activeTargets: Target[] }>('/api/v1/targets')).activeTargets.filter((t) => t.labels.job === JOB);
 
 /** Until both targets are up and have been scraped (the scrape started) after `after` (unix ms). */
 async function scrapedAfter(after: number, timeoutMs = 15_000): Promise<void> {
@@ -138,7 +143,12 @@ function countedFromZero(points: [number, number][]): number {
 }
 
 describe('a real Prometheus scraping both workers (PM2 cluster of 2, scrape every 1 s)', () => {
-  const cluster = new Pm2Cluster({ name: 'prom-scrape', port, instances: 2, env: { OPS_PORT: String(opsPort), OPS_HOST: '127.0.0.1' } });
+  const cluster = new Pm2Cluster({
+    name: 'prom-scrape',
+    port,
+    instances: 2,
+    env: { OPS_PORT: String(opsPort), OPS_HOST: '127.0.0.1' },
+  });
   const scratch = mkdtempSync(`${tmpdir()}/pick-prometheus-`);
   let prometheus: ChildProcess | undefined;
   const logFile = `${scratch}/prometheus.log`;
@@ -177,7 +187,13 @@ describe('a real Prometheus scraping both workers (PM2 cluster of 2, scrape ever
       prometheus!.once('error', resolve);
     });
     expect(spawned, 'prometheus is not installed (apt-get install prometheus; .ci/run does it)').toBeUndefined();
-    await until('prometheus ready', () => fetch(`http://127.0.0.1:${promPort}/-/ready`).then((r) => r.status), (s) => s === 200, 30_000, 250).catch((error: Error) => {
+    await until(
+      'prometheus ready',
+      () => fetch(`http://127.0.0.1:${promPort}/-/ready`).then((r) => r.status),
+      (s) => s === 200,
+      30_000,
+      250,
+    ).catch((error: Error) => {
       throw new Error(`${error.message}\n${readFileSync(logFile, 'utf8').slice(-3000)}`);
     });
     // Both workers' listeners up and scraped once.
@@ -194,46 +210,58 @@ describe('a real Prometheus scraping both workers (PM2 cluster of 2, scrape ever
     rmSync(scratch, { recursive: true, force: true });
   });
 
-  it(`${N} requests over ${RUN_SECONDS} s: sum over both targets is exactly ${N}, and neither target missed a scrape`, async () => {
-    // A fresh cluster: the route has not been asked yet.
-    expect(await query(`sum(pick_http_requests_total${SELECTOR})`)).toEqual([]);
+  it(
+    `${N} requests over ${RUN_SECONDS} s: sum over both targets is exactly ${N}, and neither target missed a scrape`,
+    async () => {
+      // A fresh cluster: the route has not been asked yet.
+      expect(await query(`sum(pick_http_requests_total${SELECTOR})`)).toEqual([]);
 
-    firstRequestAt = Date.now();
-    const result = await load({ count: N });
-    const lastAnswerAt = Date.now();
-    expect(result.other).toEqual({});
-    expect(result.ok).toBe(N);
-    expect(result.servedBy.size).toBe(2);
-    sent = result.ok;
+      firstRequestAt = Date.now();
+      const result = await load({ count: N });
+      const lastAnswerAt = Date.now();
+      expect(result.other).toEqual({});
+      expect(result.ok).toBe(N);
+      expect(result.servedBy.size).toBe(2);
+      sent = result.ok;
 
-    // A scrape that started after the last answer (and after its onResponse hook counted it).
-    await scrapedAfter(lastAnswerAt + 500);
-    const total = await query(`sum(pick_http_requests_total${SELECTOR})`);
-    const perWorker = await query(`pick_http_requests_total${SELECTOR}`);
-    console.log(`sent ${N} in ${((lastAnswerAt - firstRequestAt) / 1000).toFixed(1)} s; Prometheus: sum ${total[0]?.value?.[1]}, per target ${JSON.stringify(byInstance(perWorker))}`);
-    expect(Number(total[0].value![1])).toBe(N);
-    expect(perWorker).toHaveLength(2);
-    expect(perWorker.every((s) => Number(s.value![1]) > 0)).toBe(true);
+      // A scrape that started after the last answer (and after its onResponse hook counted it).
+      await scrapedAfter(lastAnswerAt + 500);
+      const total = await query(`sum(pick_http_requests_total${SELECTOR})`);
+      const perWorker = await query(`pick_http_requests_total${SELECTOR}`);
+      console.log(
+        `sent ${N} in ${((lastAnswerAt - firstRequestAt) / 1000).toFixed(1)} s; Prometheus: sum ${total[0]?.value?.[1]}, per target ${JSON.stringify(byInstance(perWorker))}`,
+      );
+      expect(Number(total[0].value![1])).toBe(N);
+      expect(perWorker).toHaveLength(2);
+      expect(perWorker.every((s) => Number(s.value![1]) > 0)).toBe(true);
 
-    // Staleness over the run: one `up` sample a second per target, all 1, and the app's own series
-    // (a process gauge, the request counter) in every scrape: a scrape that failed, timed out or was
-    // skipped under load would show as a missing sample or a 0.
-    const run = Math.ceil((lastAnswerAt - firstRequestAt) / 1000);
-    const at = lastAnswerAt / 1000;
-    const ups = byInstance(await query(`count_over_time(up{job="${JOB}"}[${run}s])`, at));
-    const upMin = byInstance(await query(`min_over_time(up{job="${JOB}"}[${run}s])`, at));
-    const appSeries = byInstance(await query(`count_over_time(pick_process_start_time_seconds{job="${JOB}"}[${run}s])`, at));
-    // The counter appears at a worker's first request (first scrape after it), 1-2 s into the run.
-    const counterSeries = byInstance(await query(`count_over_time(pick_http_requests_total${SELECTOR}[${run}s])`, at));
-    console.log(`run ${run} s: up samples ${JSON.stringify(ups)}, min(up) ${JSON.stringify(upMin)}, process series samples ${JSON.stringify(appSeries)}, counter samples ${JSON.stringify(counterSeries)}`);
-    for (const target of workerTargets) {
-      expect(Math.abs(ups[target] - run), `${target}: up samples`).toBeLessThanOrEqual(2);
-      expect(upMin[target], `${target}: min(up)`).toBe(1);
-      expect(Math.abs(appSeries[target] - run), `${target}: app series samples`).toBeLessThanOrEqual(2);
-      expect(counterSeries[target], `${target}: counter samples`).toBeGreaterThanOrEqual(run - 4);
-      expect(counterSeries[target], `${target}: counter samples`).toBeLessThanOrEqual(run + 2);
-    }
-  }, (RUN_SECONDS + 60) * 1000);
+      // Staleness over the run: one `up` sample a second per target, all 1, and the app's own series
+      // (a process gauge, the request counter) in every scrape: a scrape that failed, timed out or was
+      // skipped under load would show as a missing sample or a 0.
+      const run = Math.ceil((lastAnswerAt - firstRequestAt) / 1000);
+      const at = lastAnswerAt / 1000;
+      const ups = byInstance(await query(`count_over_time(up{job="${JOB}"}[${run}s])`, at));
+      const upMin = byInstance(await query(`min_over_time(up{job="${JOB}"}[${run}s])`, at));
+      const appSeries = byInstance(
+        await query(`count_over_time(pick_process_start_time_seconds{job="${JOB}"}[${run}s])`, at),
+      );
+      // The counter appears at a worker's first request (first scrape after it), 1-2 s into the run.
+      const counterSeries = byInstance(
+        await query(`count_over_time(pick_http_requests_total${SELECTOR}[${run}s])`, at),
+      );
+      console.log(
+        `run ${run} s: up samples ${JSON.stringify(ups)}, min(up) ${JSON.stringify(upMin)}, process series samples ${JSON.stringify(appSeries)}, counter samples ${JSON.stringify(counterSeries)}`,
+      );
+      for (const target of workerTargets) {
+        expect(Math.abs(ups[target] - run), `${target}: up samples`).toBeLessThanOrEqual(2);
+        expect(upMin[target], `${target}: min(up)`).toBe(1);
+        expect(Math.abs(appSeries[target] - run), `${target}: app series samples`).toBeLessThanOrEqual(2);
+        expect(counterSeries[target], `${target}: counter samples`).toBeGreaterThanOrEqual(run - 4);
+        expect(counterSeries[target], `${target}: counter samples`).toBeLessThanOrEqual(run + 2);
+      }
+    },
+    (RUN_SECONDS + 60) * 1000,
+  );
 
   it('pm2 reload under load: the new workers take their ports over, increase() over both phases stays within the extrapolation bound', async () => {
     expect(sent, 'the steady phase ran').toBe(N);
@@ -270,7 +298,10 @@ describe('a real Prometheus scraping both workers (PM2 cluster of 2, scrape ever
     const raw = await query(`pick_http_requests_total${SELECTOR}[${window}s]`, evaluatedAt);
     const series = raw.map((s) => s.values!.map(([t, v]) => [t, Number(v)] as [number, number]));
     const counted = series.reduce((sum, points) => sum + countedFromZero(points), 0);
-    const replica = series.reduce((sum, points) => sum + extrapolatedIncrease(points, evaluatedAt - window, evaluatedAt), 0);
+    const replica = series.reduce(
+      (sum, points) => sum + extrapolatedIncrease(points, evaluatedAt - window, evaluatedAt),
+      0,
+    );
     const resets = series.map((points) => points.filter(([, v], i) => i > 0 && v < points[i - 1][1]).length);
     const expected = N + M;
     const deviation = promIncrease - expected;
