@@ -3,12 +3,13 @@ import { Injectable } from '@nestjs/common';
 import { AppError } from '../common/errors.js';
 import { CouponStock } from './coupon-stock.js';
 import type { EventStatusDto } from './coupons.dto.js';
-import { Event } from './event.entity.js';
+import { EventsService } from './events.service.js';
 
 /**
- * Live status of an event's coupons for admins: O(coupons) reads, whatever the stock. One MySQL
- * read of the event and its coupons, one grouped count of rows (the UNIQUE(coupon, member) index),
- * one pipelined Redis round trip through CouponStock.
+ * Live status of an event's coupons for admins: O(coupons) reads, whatever the stock. The event
+ * and its coupons from the worker's snapshot cache (what claims are decided on; every write evicts
+ * it everywhere), one pipelined Redis round trip through CouponStock, one grouped count of rows
+ * (the UNIQUE(coupon, member) index): safe to poll each second during a rush.
  *
  * Order: Redis first, then MySQL. A processor writes the row before it clears the pending mark, so
  * a claim persisted in between is counted in both (issued < rows + pending) and `consistent` is
@@ -19,11 +20,11 @@ export class EventStatusService {
   constructor(
     private readonly em: EntityManager,
     private readonly stock: CouponStock,
+    private readonly events: EventsService,
   ) {}
 
   async status(eventId: string): Promise<EventStatusDto> {
-    const em = this.em.fork();
-    const event = await em.findOne(Event, { id: eventId }, { populate: ['coupons'] });
+    const event = await this.events.snapshot(eventId);
     if (!event) throw new AppError('EVENT_NOT_FOUND', `Event ${eventId} does not exist`);
     const coupons = [...event.coupons].sort((a, b) => Number(a.id) - Number(b.id));
     const ids = coupons.map((coupon) => String(coupon.id));
@@ -32,7 +33,7 @@ export class EventStatusService {
     const counted =
       ids.length === 0
         ? []
-        : await em
+        : await this.em
             .getConnection()
             .execute<{ coupon_id: string | number; n: string | number }[]>(
               `select coupon_id, count(*) n from member_coupon where coupon_id in (${ids.map(() => '?').join(', ')}) group by coupon_id`,
