@@ -42,7 +42,7 @@ Pick is up (PM2 cluster "pick", PM2_HOME=$PM2_HOME):
   API       http://127.0.0.1:$PORT/api/general/products
   Docs      http://127.0.0.1:$PORT/docs
   Health    http://127.0.0.1:$PORT/health/ready
-  Metrics   http://127.0.0.1:$PORT/metrics
+  Metrics   http://127.0.0.1:$PORT/metrics (one worker a request); each worker: http://${OPS_HOST:-127.0.0.1}:${OPS_PORT:-9464}/metrics, the next port for the next
   Accounts  customer@email.com / seller@email.com / admin@email.com, password "password"
   Logs      npm run pm2 -- logs        Stop   npm run down
 MSG
