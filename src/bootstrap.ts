@@ -114,12 +114,15 @@ export async function createApp(
     const labels = { method: request.method, route, status: String(reply.statusCode) };
     httpRequests.inc(labels);
     httpDuration.observe(labels, reply.elapsedTime / 1000);
+    // Every request at debug/trace; at info only 5xx (a line per request would cost the hot path more
+    // than the cache saves). Counts and latencies of every request are in the metrics.
     if (reply.statusCode >= 500 || config.LOG_LEVEL === 'debug' || config.LOG_LEVEL === 'trace') {
       // ip: the client as the app sees it (the socket's peer, or the address a trusted proxy forwarded).
       request.log.info(
         {
           requestId: request.id,
           method: request.method,
+          route,
           url: request.url,
           status: reply.statusCode,
           ms: Math.round(reply.elapsedTime),
