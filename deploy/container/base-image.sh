@@ -43,11 +43,14 @@ debian_hooks=(
 )
 debian_key=$(printf '%s\n' "$suite" "${debian_hooks[@]}" | sha256sum | cut -c1-16)
 debian_tar=$cache/debian-$suite-$debian_key.tar
-if [ ! -s "$debian_tar" ]; then
+if [ ! -f "$debian_tar" ] || [ ! -s "$debian_tar" ]; then
   echo "base-image: mmdebstrap $suite (minbase) from Debian's archive" >&2
   hooks=()
   for hook in "${debian_hooks[@]}"; do hooks+=(--customize-hook="$hook"); done
-  mmdebstrap --quiet --variant=minbase --include=ca-certificates "${hooks[@]}" "$suite" "$debian_tar.partial" >&2
+  # --format=tar: mmdebstrap picks the format from the target's extension, and ".partial" has none it
+  # knows, so without it the root became a directory (a fresh machine's build then failed at `cp`).
+  rm -rf "$debian_tar" "$debian_tar.partial"
+  mmdebstrap --quiet --variant=minbase --format=tar --include=ca-certificates "${hooks[@]}" "$suite" "$debian_tar.partial" >&2
   mv "$debian_tar.partial" "$debian_tar"
 fi
 
