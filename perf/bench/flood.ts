@@ -19,6 +19,7 @@ import {
   buildAndSeed,
   machine,
   median,
+  setting,
   round2,
   runLoad,
   writeResult,
@@ -27,7 +28,6 @@ import {
 } from './support.js';
 
 const root = new URL('../..', import.meta.url).pathname;
-const setting = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 
 const LIST_PATHS = [
   '/api/general/products',

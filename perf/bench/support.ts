@@ -127,3 +127,6 @@ export const median = (values: number[]): number => {
   return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 };
 export const round2 = (value: number): number => Math.round(value * 100) / 100;
+
+/** A numeric bench setting from the environment (PICK_BENCH_*), or its default. */
+export const setting = (name: string, fallback: number): number => Number(process.env[name] ?? fallback);
