@@ -27,6 +27,7 @@ import { ISSUANCE_QUEUE } from '../../src/coupons/issuance.queue.js';
 import { MemberRole } from '../../src/members/member.entity.js';
 import { redisOptions } from '../../src/redis/redis-options.js';
 import { Pm2Cluster } from '../../src/testing/cluster.js';
+import { persistedRows } from '../../src/testing/invariants.js';
 import { buildAndSeed, machine, runLoad, writeResult, type BenchResult } from './support.js';
 
 const int = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
@@ -145,15 +146,7 @@ export default async function run(): Promise<BenchResult> {
     const series: Record<string, [number, number][]> = { claimsAccepted: [], rowsInMysql: [] };
     const t0 = performance.now();
     let sampling = true;
-    const countRows = async () =>
-      Number(
-        (
-          await orm.em
-            .fork()
-            .getConnection()
-            .execute<{ n: number }[]>('select count(*) n from member_coupon where coupon_id = ?', [couponId])
-        )[0].n,
-      );
+    const countRows = () => persistedRows(orm.em, couponId);
     const sampler = (async () => {
       while (sampling) {
         const at = Number(((performance.now() - t0) / 1000).toFixed(2));

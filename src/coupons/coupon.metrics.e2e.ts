@@ -8,6 +8,7 @@ import { metricsRegistry } from '../metrics/metrics.js';
 import { startTestApp, type TestApp } from '../testing/app.js';
 import { createEvent, eventBody, mint } from '../testing/fixtures.js';
 import { parseMetrics, sumOf, type Sample } from '../testing/metrics.js';
+import { persistedRows } from '../testing/invariants.js';
 import { until } from '../testing/poll.js';
 import { ClaimSweeper } from './claim-sweeper.js';
 import { couponKeys } from './coupon-stock.js';
@@ -19,13 +20,7 @@ describe('coupon rush metrics', () => {
   let admin: string;
   const samples = async (): Promise<Sample[]> => parseMetrics(await metricsRegistry.metrics());
   const claimPath = (eventId: string, couponId: string) => `/api/events/${eventId}/coupons/${couponId}/issue`;
-  const rows = (t: TestApp, couponId: string) =>
-    t.app
-      .get(EntityManager)
-      .fork()
-      .getConnection()
-      .execute<{ n: number }[]>('select count(*) n from member_coupon where coupon_id = ?', [couponId])
-      .then(([row]) => Number(row.n));
+  const rows = (t: TestApp, couponId: string) => persistedRows(t.app.get(EntityManager), couponId);
 
   beforeAll(async () => {
     // Claims accepted here stay pending: no processor takes their jobs until the second app starts.

@@ -9,6 +9,7 @@ import { startTestApp, type TestApp } from '../testing/app.js';
 import { couponKeys, pendingIndexKey } from './coupon-stock.js';
 import { createEvent, eventBody, mint } from '../testing/fixtures.js';
 import { OwnRedis } from '../testing/own-services.js';
+import { persistedRows } from '../testing/invariants.js';
 import { until } from '../testing/poll.js';
 
 describe('coupon events and claims (in process)', () => {
@@ -18,13 +19,7 @@ describe('coupon events and claims (in process)', () => {
   let next = 0;
   const member = () => members[next++];
   const claimPath = (eventId: string, couponId: string) => `/api/events/${eventId}/coupons/${couponId}/issue`;
-  const rows = (couponId: string) =>
-    t.app
-      .get(EntityManager)
-      .fork()
-      .getConnection()
-      .execute<{ n: number }[]>('select count(*) n from member_coupon where coupon_id = ?', [couponId])
-      .then(([row]) => Number(row.n));
+  const rows = (couponId: string) => persistedRows(t.app.get(EntityManager), couponId);
 
   beforeAll(async () => {
     t = await startTestApp({ COUPON_PENDING_BOUND_MS: '1000', COUPON_SWEEP_INTERVAL_MS: '500' });

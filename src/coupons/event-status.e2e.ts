@@ -5,7 +5,7 @@ import { MemberRole } from '../members/member.entity.js';
 import { startTestApp, type TestApp } from '../testing/app.js';
 import { claimPlan, rush, tally } from '../testing/claim-rush.js';
 import { createEvent, eventBody, mint } from '../testing/fixtures.js';
-import { waitForDrainAndCheck } from '../testing/invariants.js';
+import { persistedRows, waitForDrainAndCheck } from '../testing/invariants.js';
 import { couponKeys } from './coupon-stock.js';
 
 const STOCK = 60;
@@ -46,10 +46,7 @@ describe('GET /api/admin/events/:id/status', () => {
     expect(response.status).toBe(200);
     const [rushed, idle] = response.body.coupons;
     // The same figures read straight from MySQL and Redis.
-    const [{ n: rows }] = await em
-      .fork()
-      .getConnection()
-      .execute<{ n: number }[]>('select count(*) n from member_coupon where coupon_id = ?', [couponId]);
+    const rows = await persistedRows(em, couponId);
     const redis = t.app.get(Redis);
     const keys = couponKeys(t.config.REDIS_PREFIX, couponId);
     expect(rushed).toEqual({

@@ -1,6 +1,16 @@
+import type { SqlEntityManager } from '@mikro-orm/mysql';
 import type { Redis } from 'ioredis';
 import { couponKeys } from '../coupons/coupon-stock.js';
 import type { ClaimOutcome } from './claim-rush.js';
+
+/** Rows of the coupon in MySQL (member_coupon), read in a fork of `em`. */
+export async function persistedRows(em: SqlEntityManager, couponId: string): Promise<number> {
+  const [row] = await em
+    .fork()
+    .getConnection()
+    .execute<{ n: number | string }[]>('select count(*) n from member_coupon where coupon_id = ?', [couponId]);
+  return Number(row.n);
+}
 
 export interface InvariantReport {
   rows: number;
