@@ -1,4 +1,5 @@
 import { Global, Injectable, Module } from '@nestjs/common';
+import { withTimeout } from './timeout.js';
 
 /** The dependencies /health/ready reports, in the order it lists them. */
 export const READINESS_NAMES = ['mysql', 'redis', 'transport', 'queue', 'storage'] as const;
@@ -16,15 +17,9 @@ export interface ReadinessCheck {
 
 const PROBE_TIMEOUT_MS = 1500;
 
-const withTimeout = <T>(promise: Promise<T>, ms: number): Promise<T> =>
-  Promise.race([
-    promise,
-    new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms).unref()),
-  ]);
-
 async function run(check: ReadinessCheck): Promise<CheckResult> {
   try {
-    await withTimeout(check.probe(), PROBE_TIMEOUT_MS);
+    await withTimeout(check.probe(), PROBE_TIMEOUT_MS, () => new Error(`timed out after ${PROBE_TIMEOUT_MS} ms`));
     return { status: 'up' };
   } catch (error) {
     return { status: 'down', error: error instanceof Error ? error.message : String(error) };

@@ -1,4 +1,5 @@
 import { Counter, Gauge } from 'prom-client';
+import { withTimeout } from '../common/timeout.js';
 
 /**
  * Metrics of FCFS coupons. Labels stay bounded: results and states are fixed sets; `coupon` appears
@@ -54,17 +55,9 @@ const SCRAPE_READ_MS = 1_000;
 
 /** A Redis read at scrape time: bounded, and a failure leaves the gauge empty instead of failing the scrape. */
 async function read<T>(what: () => Promise<T>): Promise<T | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      what(),
-      new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), SCRAPE_READ_MS))),
-    ]);
-  } catch {
-    return undefined;
-  } finally {
-    clearTimeout(timer);
-  }
+  return withTimeout(Promise.resolve().then(what), SCRAPE_READ_MS, () => new Error('scrape read timed out')).catch(
+    () => undefined,
+  );
 }
 
 // Both pending gauges come from one Redis read per scrape (prom-client collects metrics concurrently).

@@ -18,6 +18,7 @@ import { storageUnavailable } from '../storage/storage.module.js';
 import { ImageUrls } from './image-urls.js';
 import { SNIFF_BYTES, sniffImageType, type ImageType } from './image-type.js';
 import { MediaObject, MediaObjectState } from './media-object.entity.js';
+import { withTimeout } from '../common/timeout.js';
 
 export const MEDIA_QUEUE = 'media';
 /** Job name: delete the given keys from storage, each only if no product references it. */
@@ -54,17 +55,13 @@ interface StoredFile {
   size: number;
 }
 
-function withTimeout<T>(promise: Promise<T>, what: string): Promise<T> {
-  return Promise.race([
+/** A queue call that must not hang a request: 503 SERVICE_UNAVAILABLE after QUEUE_TIMEOUT_MS. */
+const queueCall = <T>(promise: Promise<T>, what: string): Promise<T> =>
+  withTimeout(
     promise,
-    new Promise<T>((_, reject) =>
-      setTimeout(
-        () => reject(new AppError('SERVICE_UNAVAILABLE', `${what} did not answer; retry shortly`)),
-        QUEUE_TIMEOUT_MS,
-      ).unref(),
-    ),
-  ]);
-}
+    QUEUE_TIMEOUT_MS,
+    () => new AppError('SERVICE_UNAVAILABLE', `${what} did not answer; retry shortly`),
+  );
 
 /**
  * Product images: streamed upload to object storage, the record of stored objects that
@@ -145,7 +142,7 @@ export class MediaService {
 
     const key = `product/${randomUUID()}.${type.ext}`;
     // Whatever happens next, a late cleanup will look at this key: it is deleted unless a product uses it by then.
-    await withTimeout(
+    await queueCall(
       this.queue.add(
         RELEASE_JOB,
         { keys: [key] },
@@ -250,7 +247,7 @@ export class MediaService {
     const unique = [...new Set(keys)].sort();
     if (unique.length === 0) return;
     try {
-      await withTimeout(
+      await queueCall(
         this.queue.add(
           RELEASE_JOB,
           { keys: unique },
