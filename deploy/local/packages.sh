@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The Debian/Ubuntu packages the README's two commands need, installed when missing (apt-get: as
 # root, else with sudo). A machine that has them all is left alone (no apt, no sudo).
-#   for `npm run up`: mariadb-server, redis-server (started by services.sh), curl (readiness wait)
+#   for `npm run up`: mariadb-server, redis-server (started by services.sh), curl (readiness wait),
+#                     procps and gettext-base where the machine is more minimal than a standard install
 #   for `npm test`:   nginx-light, openssl, shellcheck (deploy/*.e2e.ts), mmdebstrap (bullseye.e2e.ts),
 #                     prometheus (promtool and the server: deploy/monitoring)
 # Without root and without sudo it prints the one command to run, and fails.
@@ -22,6 +23,10 @@ need() { # package, then the commands that tell it is installed (all of them, on
 need mariadb-client mysql mysqladmin
 need redis-server redis-server redis-cli
 need curl curl
+# In every standard Debian/Ubuntu install, not in a minimal root: PM2 and the tests run ps and kill;
+# deploy/nginx/render.sh runs envsubst.
+need procps ps kill pgrep
+need gettext-base envsubst
 [ -x /usr/sbin/nginx ] || command -v nginx >/dev/null || missing+=(nginx-light)
 need openssl openssl
 need shellcheck shellcheck
