@@ -20,6 +20,8 @@ const missing = Object.entries(lock.packages ?? {})
   .filter(([path]) => !existsSync(`${path}/package.json`))
   .map(([path]) => path.replace(/^.*node_modules\//, ''));
 if (missing.length > 0) {
-  console.error(`check-install: missing native packages for ${process.platform}-${process.arch} (${libc}): ${missing.join(', ')}`);
+  console.error(
+    `check-install: missing native packages for ${process.platform}-${process.arch} (${libc}): ${missing.join(', ')}`,
+  );
   process.exit(1);
 }

@@ -138,8 +138,7 @@ describe('provisioning: Redis ACL and MySQL grants, applied', () => {
     await t?.close();
     await redis?.stop();
     for (const user of Object.values(users)) {
-      for (const host of ['127.0.0.1', 'localhost'])
-        asTestLogin(['-e', `drop user if exists '${user}'@'${host}'`]);
+      for (const host of ['127.0.0.1', 'localhost']) asTestLogin(['-e', `drop user if exists '${user}'@'${host}'`]);
     }
   });
 

@@ -17,7 +17,11 @@ export function dbLogin(env: NodeJS.ProcessEnv = process.env, file = envFile): R
   if (existsSync(file)) {
     for (const line of readFileSync(file, 'utf8').split('\n')) {
       const match = /^\s*(DB_USER|DB_PASSWORD)=(.*)$/.exec(line);
-      if (match) fromFile[match[1]] = match[2].replace(/\s#.*$/, '').trim().replace(/^(["'])(.*)\1$/, '$2');
+      if (match)
+        fromFile[match[1]] = match[2]
+          .replace(/\s#.*$/, '')
+          .trim()
+          .replace(/^(["'])(.*)\1$/, '$2');
     }
   }
   const login: Record<string, string> = {};
