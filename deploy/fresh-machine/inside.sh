@@ -4,7 +4,7 @@
 set -uo pipefail
 say() { echo "fresh-machine: $*"; }
 say "$(. /etc/os-release && echo "$PRETTY_NAME"), node $(node --version), npm $(npm --version), $(git --version), user $(id -un)"
-git clone --quiet /src/pick.bundle pick || exit 1
+git -c advice.detachedHead=false clone --quiet /src/pick.bundle pick || exit 1
 cd pick || exit 1
 timings=()
 for command in "$@"; do

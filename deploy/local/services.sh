@@ -49,7 +49,9 @@ if ! mysql_ok 2>/dev/null; then
   elif [ -x $mariadbd ]; then
     echo "services: starting MariaDB"
     as_root sh -c 'mkdir -p /run/mysqld && chown mysql:mysql /run/mysqld' 2>/dev/null || true
-    as_root start-stop-daemon --start --oknodo --background --exec $mariadbd
+    # --user: Debian 12's own config leaves `user = mysql` commented out (systemd's unit sets it),
+    # and mariadbd started as root without it refuses to run.
+    as_root start-stop-daemon --start --oknodo --background --exec $mariadbd -- --user=mysql
   else
     echo "services: MySQL/MariaDB is not running on $DB_HOST:$DB_PORT and mariadbd is not installed (npm run up installs it; or apt-get install mariadb-server)" >&2
     exit 1
