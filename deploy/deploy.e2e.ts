@@ -27,6 +27,15 @@ describe('deploy scripts: static checks', () => {
     'deploy/provision/mysql-server.sh',
     'deploy/provision/redis-server.sh',
     'deploy/provision/security.sh',
+    'deploy/local/up.sh',
+    'deploy/local/down.sh',
+    'deploy/local/s3.sh',
+    'deploy/local/services.sh',
+    'deploy/local/packages.sh',
+    'deploy/local/db-login.sh',
+    'deploy/local/db-user.sh',
+    'deploy/fresh-machine/run.sh',
+    'deploy/fresh-machine/inside.sh',
   ];
 
   it('every provisioning and deploy script passes bash -n and shellcheck', () => {

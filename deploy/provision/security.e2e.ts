@@ -100,6 +100,12 @@ describe('provisioning: Redis ACL and MySQL grants, applied', () => {
   let t: TestApp | undefined;
   const mysqlAs = (user: string, password: string, sql: string) =>
     spawnSync('mysql', ['-h127.0.0.1', `-u${user}`, `-p${password}`, dbName, '-e', sql], { encoding: 'utf8' });
+  // The tests' own login (root here; on a fresh machine the user `npm run up` made, allowed to create users).
+  const asTestLogin = (args: string[], input?: string) =>
+    execFileSync('mysql', ['-h127.0.0.1', `-u${process.env.DB_USER || 'root'}`, ...args], {
+      input,
+      env: { ...process.env, MYSQL_PWD: process.env.DB_PASSWORD ?? '' },
+    });
 
   beforeAll(async () => {
     mkdirSync(dir, { recursive: true });
@@ -125,15 +131,14 @@ describe('provisioning: Redis ACL and MySQL grants, applied', () => {
       APP_HOSTS: '127.0.0.1 localhost',
     });
     expect(grants.status, grants.stderr).toBe(0);
-    execFileSync('mysql', ['-uroot'], { input: grants.stdout });
+    asTestLogin([], grants.stdout);
   }, 120_000);
 
   afterAll(async () => {
     await t?.close();
     await redis?.stop();
     for (const user of Object.values(users)) {
-      for (const host of ['127.0.0.1', 'localhost'])
-        execFileSync('mysql', ['-uroot', '-e', `drop user if exists '${user}'@'${host}'`]);
+      for (const host of ['127.0.0.1', 'localhost']) asTestLogin(['-e', `drop user if exists '${user}'@'${host}'`]);
     }
   });
 

@@ -1,6 +1,36 @@
+import { existsSync, readFileSync } from 'node:fs';
+
 // Not 90: with the default base that is 4190, a port fetch() refuses (ManageSieve, on the "bad ports" list).
 export const TEST_S3_PORT_OFFSET = 88;
 export const TEST_S3_BUCKET = 'pick-test';
+
+const envFile = new URL('../../.env', import.meta.url).pathname;
+
+/**
+ * The MariaDB login of the tests, as deploy/local/db-login.sh finds it for `npm run up`: DB_USER /
+ * DB_PASSWORD from the environment, else from .env (on a fresh Debian/Ubuntu, where root logs in
+ * only over the unix socket, `npm run up` creates a user and keeps it there), else none (the app's
+ * default: root with an empty password).
+ */
+export function dbLogin(env: NodeJS.ProcessEnv = process.env, file = envFile): Record<string, string> {
+  const fromFile: Record<string, string> = {};
+  if (existsSync(file)) {
+    for (const line of readFileSync(file, 'utf8').split('\n')) {
+      const match = /^\s*(DB_USER|DB_PASSWORD)=(.*)$/.exec(line);
+      if (match)
+        fromFile[match[1]] = match[2]
+          .replace(/\s#.*$/, '')
+          .trim()
+          .replace(/^(["'])(.*)\1$/, '$2');
+    }
+  }
+  const login: Record<string, string> = {};
+  const user = env.DB_USER || fromFile.DB_USER;
+  const password = env.DB_PASSWORD ?? fromFile.DB_PASSWORD;
+  if (user) login.DB_USER = user;
+  if (password !== undefined) login.DB_PASSWORD = password;
+  return login;
+}
 
 /** The environment every test process (and every app a test starts) runs with. */
 export function testEnv(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
@@ -14,6 +44,7 @@ export function testEnv(env: NodeJS.ProcessEnv = process.env): Record<string, st
     NODE_ENV: 'test',
     DB_DRIVER: env.PICK_TEST_DB_DRIVER ?? 'mariadb', // CI's MySQL 8 service: PICK_TEST_DB_DRIVER=mysql
     DB_NAME: db,
+    ...dbLogin(env),
     REDIS_DB: env.PICK_TEST_REDIS_DB ?? '1',
     REDIS_PREFIX: `pick-test-${db}`,
     LOG_LEVEL: env.LOG_LEVEL ?? 'warn',

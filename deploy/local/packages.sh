@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# The Debian/Ubuntu packages the README's two commands need, installed when missing (apt-get: as
+# root, else with sudo). A machine that has them all is left alone (no apt, no sudo).
+#   for `npm run up`: mariadb-server, redis-server (started by services.sh), curl (readiness wait),
+#                     procps and gettext-base where the machine is more minimal than a standard install
+#   for `npm test`:   nginx-light, openssl, shellcheck (deploy/*.e2e.ts), mmdebstrap (bullseye.e2e.ts),
+#                     prometheus (promtool and the server: deploy/monitoring)
+# Without root and without sudo it prints the one command to run, and fails.
+set -euo pipefail
+
+missing=()
+need() { # package, then the commands that tell it is installed (all of them, on PATH or absolute)
+  local package=$1 command
+  shift
+  for command in "$@"; do
+    if ! command -v "$command" >/dev/null 2>&1 && [ ! -x "$command" ]; then
+      missing+=("$package")
+      return
+    fi
+  done
+}
+[ -x /usr/sbin/mariadbd ] || [ -x /usr/sbin/mysqld ] || missing+=(mariadb-server)
+need mariadb-client mysql mysqladmin
+need redis-server redis-server redis-cli
+need curl curl
+# In every standard Debian/Ubuntu install, not in a minimal root: PM2 and the tests run ps and kill;
+# deploy/nginx/render.sh runs envsubst.
+need procps ps kill pgrep
+need gettext-base envsubst
+[ -x /usr/sbin/nginx ] || command -v nginx >/dev/null || missing+=(nginx-light)
+need openssl openssl
+need shellcheck shellcheck
+need mmdebstrap mmdebstrap
+need prometheus promtool prometheus
+[ ${#missing[@]} -gt 0 ] || exit 0
+
+as_root=()
+if [ "$(id -u)" -ne 0 ]; then
+  # sudo -n: no password needed (CI runners, cloud images); else sudo asks when there is a terminal.
+  if command -v sudo >/dev/null && { sudo -n true 2>/dev/null || [ -t 0 ]; }; then
+    as_root=(sudo)
+  else
+    echo "packages: ${missing[*]} missing, and installing them needs root. Run this, then npm run up again:" >&2
+    echo "  su -c 'apt-get update && apt-get install -y ${missing[*]}'" >&2
+    exit 1
+  fi
+fi
+echo "packages: installing ${missing[*]}${as_root[*]:+ (with sudo)}"
+# Other jobs may hold the dpkg lock for a while: wait for it. `env`: sudo drops DEBIAN_FRONTEND.
+"${as_root[@]}" apt-get -o DPkg::Lock::Timeout=600 update -qq
+"${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq "${missing[@]}" >/dev/null
