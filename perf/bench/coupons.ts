@@ -69,7 +69,7 @@ function claimRequest(
  * stall as the writers see it) until `release()`.
  */
 async function lockTable(database: string, table: string): Promise<{ release: () => Promise<void> }> {
-  const client = spawn('mysql', ['-h', '127.0.0.1', '-u', 'root', '-N', database], {
+  const client = spawn('mysql', ['-h', '127.0.0.1', '-u', 'root', '-N', '--unbuffered', database], {
     stdio: ['pipe', 'pipe', 'inherit'],
   });
   const output = (text: string) =>
