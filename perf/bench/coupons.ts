@@ -2,22 +2,32 @@
  * FCFS coupon benchmark (`npm run bench -- coupons`, or alone:
  * `node --import @swc-node/register/esm-register perf/bench/coupons.ts`).
  *
- * One run, one machine: a PM2 cluster of dist/ on its own database (pick_bench_coupons) and Redis prefix,
- * N members minted in bulk (tokens signed locally, no logins), then
+ * One run, one machine: a PM2 cluster of dist/ on its own database and Redis prefix, N members
+ * minted in bulk (tokens signed locally, no logins), then
  *   1. the cached catalog list under load (the reference for the ratio),
- *   2. a rush of claims with duplicates (each member 1-3 times, shuffled) against a coupon of S,
- *      with the persistence queue paused globally so the claim path is measured alone,
- *   3. the queue resumed: time until every accepted claim is a MySQL row (the drain, rows/s).
- * Checks the outcome (accepted = min(S, members), rows = accepted, one per member) and records
- * claims accepted and rows in MySQL over time for charts.
+ *   2. the live rush: claims with duplicates (each of the first BENCH_RUSH_MEMBERS members 1-3
+ *      times, shuffled) against a coupon of S, persistence running as in production; claim req/s
+ *      against the list, and each 202's lag to its MySQL row (row created_at - time of the 202);
+ *   3. the drain under load: a second coupon of D, claimed once by every member while
+ *      member_coupon is write-locked (LOCK TABLES from a mysql client, a MySQL stall) until
+ *      BENCH_DRAIN_BACKLOG claims are accepted and waiting; then unlocked while the remaining
+ *      claims still arrive: rows/s until the backlog is in MySQL.
+ * Each worker's RSS (/proc/<pid>/status) is sampled at idle and through both rushes.
+ * Checks the outcomes (accepted = min(stock, members), rows = accepted = 202s, one per member,
+ * nothing pending) and records claims accepted and rows in MySQL over time for charts.
  *
- * Settings (env): BENCH_MEMBERS (10000), BENCH_STOCK (5000), BENCH_CONNECTIONS (100),
- * BENCH_LIST_SECONDS (8), PICK_BENCH_INSTANCES (2), PICK_BENCH_PORT (4480), PICK_BENCH_DB (pick_bench_coupons).
+ * Settings (env): BENCH_MEMBERS (70000), BENCH_RUSH_MEMBERS (10000), BENCH_STOCK (5000),
+ * BENCH_DRAIN_STOCK (60000), BENCH_DRAIN_BACKLOG (50000), BENCH_CONNECTIONS (100),
+ * BENCH_LIST_SECONDS (8), PICK_BENCH_INSTANCES (2), PICK_BENCH_PORT (4480),
+ * PICK_BENCH_DB (pick_bench_coupons), PICK_BENCH_REDIS_DB (0).
  */
 import 'reflect-metadata';
 import { MikroORM } from '@mikro-orm/mysql';
 import Bull from 'bull';
 import { Redis } from 'ioredis';
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import type autocannon from 'autocannon';
 import { loadConfig } from '../../config/env.js';
 import { ormOptions } from '../../config/mikro-orm.js';
 import { mintMembers } from '../../src/cli/mint-members.js';
@@ -32,10 +42,69 @@ import { buildAndSeed, machine, runLoad, writeResult, type BenchResult } from '.
 
 const int = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 
+/** A claim request taking the next member of `plan` each time; records each 202's time (epoch ms) by member. */
+function claimRequest(
+  path: string,
+  plan: { id: string; accessToken: string }[],
+  acceptedAt: Map<string, number>,
+): autocannon.Request {
+  let next = 0;
+  return {
+    method: 'POST',
+    path,
+    // autocannon keeps one context per connection, and a connection has one request out at a time.
+    setupRequest: (request, context) => {
+      const member = plan[next++ % plan.length];
+      (context as { memberId?: string }).memberId = member.id;
+      return { ...request, headers: { ...request.headers, authorization: `Bearer ${member.accessToken}` } };
+    },
+    onResponse: (status, _body, context) => {
+      if (status === 202) acceptedAt.set((context as { memberId: string }).memberId, Date.now());
+    },
+  };
+}
+
+/**
+ * Holds a WRITE lock on one table of the bench database from a mysql client of its own (a MySQL
+ * stall as the writers see it) until `release()`.
+ */
+async function lockTable(database: string, table: string): Promise<{ release: () => Promise<void> }> {
+  const client = spawn('mysql', ['-h', '127.0.0.1', '-u', 'root', '-N', '--unbuffered', database], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const output = (text: string) =>
+    new Promise<void>((resolve, reject) => {
+      let seen = '';
+      const onData = (chunk: Buffer) => {
+        seen += chunk.toString();
+        if (seen.includes(text)) {
+          client.stdout.off('data', onData);
+          resolve();
+        }
+      };
+      client.stdout.on('data', onData);
+      client.once('exit', (code) => reject(new Error(`mysql exited (${code}) before "${text}"`)));
+    });
+  const locked = output('locked');
+  client.stdin.write(`LOCK TABLES ${table} WRITE; SELECT 'locked';\n`);
+  await locked;
+  return {
+    release: async () => {
+      const released = output('unlocked');
+      client.stdin.write(`UNLOCK TABLES; SELECT 'unlocked';\n`);
+      await released;
+      client.stdin.end();
+    },
+  };
+}
+
 export default async function run(): Promise<BenchResult> {
   const startedAt = new Date().toISOString();
-  const membersWanted = int('BENCH_MEMBERS', 10_000);
+  const membersWanted = int('BENCH_MEMBERS', 70_000);
+  const rushMembers = Math.min(membersWanted, int('BENCH_RUSH_MEMBERS', 10_000));
   const stock = int('BENCH_STOCK', 5_000);
+  const drainStock = int('BENCH_DRAIN_STOCK', 60_000);
+  const drainBacklog = int('BENCH_DRAIN_BACKLOG', 50_000);
   const connections = int('BENCH_CONNECTIONS', 100);
   const listSeconds = int('BENCH_LIST_SECONDS', 8);
   const port = int('PICK_BENCH_PORT', 4480);
@@ -86,6 +155,16 @@ export default async function run(): Promise<BenchResult> {
             validUntil: window.endsAt,
             maxIssuance: stock,
           },
+          // The drain's coupon: claimed once by every member while MySQL's table is locked.
+          {
+            name: 'Drain coupon',
+            discountType: 'FIXED_AMOUNT',
+            discountValue: 1000,
+            minimumProductPrice: 0,
+            validFrom: window.startsAt,
+            validUntil: window.endsAt,
+            maxIssuance: drainStock,
+          },
           // A coupon of its own for the claim path's warm-up, so the measured coupon starts untouched.
           {
             name: 'Warm-up coupon',
@@ -103,6 +182,7 @@ export default async function run(): Promise<BenchResult> {
     if (created.status !== 201) throw new Error(`event: ${created.status} ${JSON.stringify(created.body)}`);
     const eventId: string = created.body.id;
     const couponId: string = created.body.coupons[0].id;
+    const drainCouponId: string = created.body.coupons[1].id;
     const keys = couponKeys(config.REDIS_PREFIX, couponId);
 
     log(`cached catalog list for ${listSeconds} s`);
@@ -111,7 +191,17 @@ export default async function run(): Promise<BenchResult> {
 
     // The same 2 s warm-up the list got (JIT, connection pools), on the warm-up coupon; its
     // claims are persisted before the measured rush starts.
-    const warmPath = `/api/events/${eventId}/coupons/${created.body.coupons[1].id}/issue`;
+    const distinctMembers = async (id: string) =>
+      Number(
+        (
+          await orm.em
+            .fork()
+            .getConnection()
+            .execute<{ n: number }[]>('select count(distinct member_id) n from member_coupon where coupon_id = ?', [id])
+        )[0].n,
+      );
+
+    const warmPath = `/api/events/${eventId}/coupons/${created.body.coupons[2].id}/issue`;
     let warmNext = 0;
     log('claim path warm-up for 2 s');
     await runLoad({
@@ -138,77 +228,144 @@ export default async function run(): Promise<BenchResult> {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
 
-    // The claim rush, with persistence paused for every worker: the claim path alone.
-    await queue.pause();
-    const plan = claimPlan(members, 3, 7);
-    let next = 0;
-    const claimPath = `/api/events/${eventId}/coupons/${couponId}/issue`;
+    // RSS of each worker, read from /proc (cheap enough to sample every 250 ms during a rush).
+    const pids = (await cluster.workers()).map((worker) => worker.pid);
+    const rssMb = (pid: number) => {
+      const kb = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+      return Number(kb ?? 0) / 1024;
+    };
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const rssIdle = pids.map(rssMb);
+    const rssPeak = [...rssIdle];
+
     const series: Record<string, [number, number][]> = { claimsAccepted: [], rowsInMysql: [] };
     const t0 = performance.now();
     let sampling = true;
-    const countRows = () => persistedRows(orm.em, couponId);
+    let tablesLocked = false; // a count(*) would wait behind the lock
+    const countRows = (id: string) => persistedRows(orm.em, id);
+    const drainKeys = couponKeys(config.REDIS_PREFIX, drainCouponId);
     const sampler = (async () => {
       while (sampling) {
         const at = Number(((performance.now() - t0) / 1000).toFixed(2));
+        pids.forEach((pid, i) => (rssPeak[i] = Math.max(rssPeak[i], rssMb(pid))));
         try {
-          series.claimsAccepted.push([at, await redis.scard(keys.members)]);
-          series.rowsInMysql.push([at, await countRows()]);
+          series.claimsAccepted.push([at, (await redis.scard(keys.members)) + (await redis.scard(drainKeys.members))]);
+          if (!tablesLocked)
+            series.rowsInMysql.push([at, (await countRows(couponId)) + (await countRows(drainCouponId))]);
         } catch (error) {
           log(`sample at ${at} s failed: ${(error as Error).message}`);
         }
         await new Promise((resolve) => setTimeout(resolve, 250));
       }
     })();
-    log(`rush: ${plan.length} claims by ${members.length} members, stock ${stock}, ${connections} connections`);
+
+    // 2. The live rush: persistence running, as in production. Each 202's time (epoch ms) by member.
+    const plan = claimPlan(members.slice(0, rushMembers), 3, 7);
+    const claimPath = `/api/events/${eventId}/coupons/${couponId}/issue`;
+    const acceptedAt = new Map<string, number>();
+    log(`live rush: ${plan.length} claims by ${rushMembers} members, stock ${stock}, ${connections} connections`);
     const claims = await runLoad({
       url: cluster.url,
       connections,
       amount: plan.length,
-      requests: [
-        {
-          method: 'POST',
-          path: claimPath,
-          setupRequest: (request) => ({
-            ...request,
-            headers: { ...request.headers, authorization: `Bearer ${plan[next++ % plan.length].accessToken}` },
-          }),
-        },
-      ],
+      requests: [claimRequest(claimPath, plan, acceptedAt)],
     });
     const accepted = await redis.scard(keys.members);
-    const pendingAtResume = await redis.zcard(keys.pending);
-
-    log(`drain: resuming persistence of ${pendingAtResume} pending claims`);
-    const drainStarted = performance.now();
-    await queue.resume();
-    let rows = await countRows();
-    while (rows < accepted && performance.now() - drainStarted < 120_000) {
+    let rows = await countRows(couponId);
+    for (const deadline = performance.now() + 60_000; rows < accepted && performance.now() < deadline;) {
       await new Promise((resolve) => setTimeout(resolve, 50));
-      rows = await countRows();
+      rows = await countRows(couponId);
+    }
+    const lags = (
+      await orm.em
+        .fork()
+        .getConnection()
+        .execute<{ member_id: string | number; t: string | number }[]>(
+          'select member_id, unix_timestamp(created_at) * 1000 t from member_coupon where coupon_id = ?',
+          [couponId],
+        )
+    )
+      .filter((row) => acceptedAt.has(String(row.member_id)))
+      .map((row) => Number(row.t) - acceptedAt.get(String(row.member_id))!)
+      .sort((a, b) => a - b);
+    const lagAt = (q: number) => (lags.length ? lags[Math.min(lags.length - 1, Math.floor(q * lags.length))] : NaN);
+    const distinct = await distinctMembers(couponId);
+    const pendingAfterLive = await redis.zcard(keys.pending);
+
+    // 3. The drain under load: member_coupon write-locked (a MySQL stall) while the backlog builds.
+    const drainPlan = claimPlan(members, 1, 9);
+    const drainPath = `/api/events/${eventId}/coupons/${drainCouponId}/issue`;
+    const lock = await lockTable(env.DB_NAME, 'member_coupon');
+    tablesLocked = true;
+    log(`drain: member_coupon locked; ${drainPlan.length} claims for a stock of ${drainStock}`);
+    const drainAcceptedAt = new Map<string, number>();
+    const drainRush = runLoad({
+      url: cluster.url,
+      connections,
+      amount: drainPlan.length,
+      requests: [claimRequest(drainPath, drainPlan, drainAcceptedAt)],
+    });
+    let backlog = 0;
+    for (const deadline = performance.now() + 120_000; performance.now() < deadline;) {
+      backlog = await redis.zcard(drainKeys.pending);
+      if (backlog >= drainBacklog) break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const drainStarted = performance.now();
+    await lock.release();
+    tablesLocked = false;
+    log(`drain: ${backlog} claims waiting; unlocked while claims still arrive`);
+    let drainRows = await countRows(drainCouponId);
+    while (drainRows < backlog && performance.now() - drainStarted < 120_000) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      drainRows = await countRows(drainCouponId);
     }
     const drainSec = (performance.now() - drainStarted) / 1000;
+    const arrivingAtDrainEnd = drainAcceptedAt.size < Math.min(drainStock, members.length);
+    const drainClaims = await drainRush;
+    const drainAccepted = await redis.scard(drainKeys.members);
+    let drainRowsAll = await countRows(drainCouponId);
+    for (const deadline = performance.now() + 60_000; drainRowsAll < drainAccepted && performance.now() < deadline;) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      drainRowsAll = await countRows(drainCouponId);
+    }
+    const drainDistinct = await distinctMembers(drainCouponId);
+    const pendingAfterDrain = await redis.zcard(drainKeys.pending);
     sampling = false;
     await sampler;
-    const distinct = Number(
-      (
-        await orm.em
-          .fork()
-          .getConnection()
-          .execute<{ n: number }[]>('select count(distinct member_id) n from member_coupon where coupon_id = ?', [
-            couponId,
-          ])
-      )[0].n,
-    );
 
-    const expectedAccepted = Math.min(stock, members.length);
+    const expectedAccepted = Math.min(stock, rushMembers);
+    const expectedDrain = Math.min(drainStock, members.length);
     const notes = [
       `${machine().cores} cores shared by the cluster (${cluster.options.instances} workers), MariaDB, Redis and the load generator (autocannon, in this process)`,
-      'claims measured with the persistence queue paused globally; the drain measured alone right after (queue resumed)',
-      `claims: ${claims.statuses['2xx']} accepted (202), ${claims.statuses['4xx']} rejected (409), ${claims.statuses['5xx']} 5xx, ${claims.errors} errors`,
-      `outcome: accepted ${accepted} (expected ${expectedAccepted}), rows ${rows}, distinct members ${distinct}`,
+      'claims measured with persistence running (write-behind: each worker writes the claims it accepted in batches; no queue paused)',
+      `live rush: ${claims.statuses['2xx']} accepted (202), ${claims.statuses['4xx']} rejected (409), ${claims.statuses['5xx']} 5xx, ${claims.errors} errors; ` +
+        `accepted in Redis ${accepted} (expected ${expectedAccepted}), rows ${rows}, distinct members ${distinct}, pending after ${pendingAfterLive}`,
+      `lag from a 202 (as autocannon saw it) to its row's created_at (MariaDB's clock, same machine; negative: the row was in before the 202 reached the client): ` +
+        `p50 ${lagAt(0.5)} ms, p99 ${lagAt(0.99)} ms, max ${lags.at(-1)} ms over ${lags.length} claims`,
+      `drain: ${backlog} accepted claims waiting behind a write lock on member_coupon; after the unlock ${drainRows} rows in ${drainSec.toFixed(3)} s while claims were ${arrivingAtDrainEnd ? 'still arriving' : 'no longer being accepted (only refusals arriving)'}; ` +
+        `drain rush ${drainClaims.statuses['2xx']} × 202, ${drainClaims.statuses['4xx']} × 409, ${drainClaims.statuses['5xx']} 5xx, ${drainClaims.errors} errors; ` +
+        `accepted ${drainAccepted} (expected ${expectedDrain}), rows ${drainRowsAll}, distinct ${drainDistinct}, pending after ${pendingAfterDrain}`,
+      `RSS per worker (MB) idle: ${rssIdle.map((v) => v.toFixed(0)).join(', ')}; peak over both rushes: ${rssPeak.map((v) => v.toFixed(0)).join(', ')}`,
     ];
-    if (accepted !== expectedAccepted || rows !== accepted || distinct !== rows || claims.statuses['2xx'] !== accepted)
-      notes.push('OUTCOME WRONG: see the figures');
+    const wrong =
+      accepted !== expectedAccepted ||
+      rows !== accepted ||
+      distinct !== rows ||
+      claims.statuses['2xx'] !== accepted ||
+      pendingAfterLive !== 0 ||
+      drainAccepted !== expectedDrain ||
+      drainRowsAll !== drainAccepted ||
+      drainDistinct !== drainRowsAll ||
+      drainClaims.statuses['2xx'] !== drainAccepted ||
+      pendingAfterDrain !== 0;
+    if (wrong) notes.push('OUTCOME WRONG: see the figures');
+    const workerFigures = Object.fromEntries(
+      pids.flatMap((_, i) => [
+        [`worker${i}RssIdleMb`, Math.round(rssIdle[i])],
+        [`worker${i}RssPeakMb`, Math.round(rssPeak[i])],
+      ]),
+    );
     const result: BenchResult = {
       name: 'coupons',
       startedAt,
@@ -219,22 +376,37 @@ export default async function run(): Promise<BenchResult> {
         claims: claims.requests,
         accepted: claims.statuses['2xx'],
         rejected: claims.statuses['4xx'],
-        serverErrors: claims.statuses['5xx'],
+        serverErrors: claims.statuses['5xx'] + drainClaims.statuses['5xx'],
         claimReqPerSec: claims.reqPerSec,
         claimP50Ms: claims.p50Ms,
         claimP99Ms: claims.p99Ms,
         listReqPerSec: list.reqPerSec,
         listP50Ms: list.p50Ms,
         listP99Ms: list.p99Ms,
-        drainSec: Number(drainSec.toFixed(3)),
-        drainRowsPerSec: Math.round(rows / drainSec),
+        lagToRowP50Ms: lagAt(0.5),
+        lagToRowP99Ms: lagAt(0.99),
         rowsInMysql: rows,
         distinctMembers: distinct,
-        overIssued: Math.max(0, rows - stock),
+        overIssued: Math.max(0, rows - stock) + Math.max(0, drainRowsAll - drainStock),
+        drainStock,
+        drainBacklog: backlog,
+        drainClaimReqPerSec: drainClaims.reqPerSec,
+        drainSec: Number(drainSec.toFixed(3)),
+        drainRowsPerSec: Math.round(drainRows / drainSec),
+        drainRowsInMysql: drainRowsAll,
+        ...workerFigures,
+        rssPeakMaxMb: Math.round(Math.max(...rssPeak)),
+        outcomeWrong: wrong ? 1 : 0,
         mintMembersMs: Math.round(mintMs),
       },
       ratios: { claimOverCachedList: Number((claims.reqPerSec / list.reqPerSec).toFixed(3)) },
-      targets: { claimOverCachedList: 0.5 },
+      targets: { claimOverCachedList: 0.7 },
+      bounds: {
+        drainRowsPerSec: { min: 20_000 },
+        drainBacklog: { min: 50_000 },
+        rssPeakMaxMb: { max: 300 },
+        outcomeWrong: { max: 1 },
+      },
       series,
       notes,
     };

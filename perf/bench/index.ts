@@ -9,7 +9,7 @@
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { inspect } from 'node:util';
 import { writeReport, type ReportInput } from './report.js';
-import { machine, onProgress, writeResult, type BenchResult } from './support.js';
+import { machine, onProgress, verdicts, writeResult, type BenchResult } from './support.js';
 
 const BENCHMARKS = ['catalog', 'coupons', 'flood'] as const;
 type BenchName = (typeof BENCHMARKS)[number];
@@ -139,10 +139,8 @@ async function main(): Promise<number> {
       const result = await run();
       writeResult(result, stamp);
       results.push(result);
-      const missed = Object.entries(result.targets).filter(
-        ([ratio, target]) => (result.ratios[ratio] ?? -Infinity) < target,
-      );
-      progress.end(missed.length === 0 ? 'done' : `done, below target: ${missed.map(([ratio]) => ratio).join(', ')}`);
+      const missed = verdicts(result).filter((verdict) => !verdict.pass);
+      progress.end(missed.length === 0 ? 'done' : `done, target missed: ${missed.map((v) => v.name).join(', ')}`);
     } catch (error) {
       failures[name] = error instanceof Error ? (error.stack ?? error.message) : String(error);
       log(`${name} failed: ${failures[name]}`);
@@ -163,9 +161,7 @@ async function main(): Promise<number> {
   writeFileSync(`${dir}/run.json`, JSON.stringify(run, null, 2) + '\n');
   const report = writeReport(dir, { results, cores, cpuModel, ...run });
   console.log(report);
-  const belowTarget = results.some((r) =>
-    Object.entries(r.targets).some(([ratio, target]) => (r.ratios[ratio] ?? -Infinity) < target),
-  );
+  const belowTarget = results.some((r) => verdicts(r).some((verdict) => !verdict.pass));
   return Object.keys(failures).length > 0 || belowTarget ? 1 : 0;
 }
 

@@ -14,7 +14,7 @@ import {
   writeReport,
   type ReportInput,
 } from './report.js';
-import type { BenchResult } from './support.js';
+import { verdicts, type BenchResult } from './support.js';
 
 const catalog: BenchResult = {
   name: 'catalog',
@@ -215,5 +215,50 @@ describe('benchmark report', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('targets on figures (bounds)', () => {
+  const rush: BenchResult = {
+    name: 'coupons',
+    startedAt: '2026-12-03T10:00:00.000Z',
+    cores: 2,
+    cpuModel: 'Test CPU',
+    figures: { drainRowsPerSec: 23_456, drainBacklog: 49_999, rssPeakMaxMb: 212, worker0RssPeakMb: 300 },
+    ratios: { claimOverCachedList: 0.71 },
+    targets: { claimOverCachedList: 0.7 },
+    bounds: {
+      drainRowsPerSec: { min: 20_000 },
+      drainBacklog: { min: 50_000 },
+      rssPeakMaxMb: { max: 300 },
+      worker0RssPeakMb: { max: 300 },
+      lagToRowP99Ms: { max: 1000 },
+    },
+  };
+
+  it('judges min as >= and max as strictly below; a figure that is missing fails', () => {
+    expect(verdicts(rush).map((v) => [v.name, v.kind, v.pass])).toEqual([
+      ['claimOverCachedList', 'ratio', true],
+      ['drainRowsPerSec', 'min', true],
+      ['drainBacklog', 'min', false],
+      ['rssPeakMaxMb', 'max', true],
+      ['worker0RssPeakMb', 'max', false],
+      ['lagToRowP99Ms', 'max', false],
+    ]);
+  });
+
+  it('lists each bound with its measured figure, target and verdict', () => {
+    const { markdown } = renderReport({ ...input, results: [rush], failures: {} });
+    expect(markdown).toContain('## Figures vs targets');
+    expect(markdown).toMatch(/\| coupons \| claim over cached list \| 0\.71× \| ≥ 0\.7× \| pass \|/);
+    expect(markdown).toContain('| coupons | drain rows/s | 23,456 | ≥ 20,000 | pass |');
+    expect(markdown).toContain('| coupons | drain backlog | 49,999 | ≥ 50,000 | **FAIL** |');
+    expect(markdown).toContain('| coupons | rss peak max mb | 212 | < 300 | pass |');
+    expect(markdown).toContain('| coupons | worker0 rss peak mb | 300 | < 300 | **FAIL** |');
+    expect(markdown).toContain('| coupons | lag to row p99 (ms) | NaN | < 1,000 | **FAIL** |');
+  });
+
+  it('adds no such section when no benchmark sets bounds', () => {
+    expect(renderReport(input).markdown).not.toContain('Figures vs targets');
   });
 });

@@ -5,7 +5,7 @@
  * rendering (`renderReport`) is separate from writing files, so a unit test can check the output.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import type { BenchResult } from './support.js';
+import { verdicts, type BenchResult } from './support.js';
 
 export interface ReportInput {
   results: BenchResult[];
@@ -213,6 +213,17 @@ export function renderReport(input: ReportInput): RenderedReport {
       allRatios.map((r) => ({ label: `${r.bench}: ${humanize(r.name)}`, value: r.value, target: r.target })),
     );
     md.push(`![ratios](${file})`, '');
+  }
+  const bounds = input.results.flatMap((result) => verdicts(result).filter((verdict) => verdict.kind !== 'ratio'));
+  if (bounds.length > 0) {
+    md.push(`## Figures vs targets`, '');
+    md.push('| benchmark | figure | measured | target | verdict |', '|---|---|---:|---:|---|');
+    for (const bound of bounds) {
+      md.push(
+        `| ${bound.bench} | ${humanize(bound.name)} | ${formatNumber(bound.measured)} | ${bound.kind === 'min' ? '≥' : '<'} ${formatNumber(bound.target)} | ${bound.pass ? 'pass' : '**FAIL**'} |`,
+      );
+    }
+    md.push('');
   }
   md.push(
     `For scale, the original (Spring Boot on 2 servers, nGrinder 1,000 VUs for 2 min) went from ${formatNumber(ORIGINAL.uncachedTps)} to ${formatNumber(ORIGINAL.cachedTps)} TPS ` +

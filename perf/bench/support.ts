@@ -87,9 +87,42 @@ export interface BenchResult {
   ratios: Record<string, number>;
   /** targets the issue sets, e.g. { cachedOverUncached: 4 } (ratio >= target passes) */
   targets: Record<string, number>;
+  /**
+   * targets on absolute figures (issue 14: drain rows/s, RSS): figure name -> bound; `min`: the
+   * figure must be >= min, `max`: it must be < max
+   */
+  bounds?: Record<string, { min?: number; max?: number }>;
   /** time series for charts: name -> [[secondsSinceStart, value], …] */
   series?: Record<string, [number, number][]>;
   notes?: string[];
+}
+
+export interface Verdict {
+  bench: string;
+  name: string;
+  /** 'ratio' (measured >= target) or a bound on a figure ('min': >=, 'max': <) */
+  kind: 'ratio' | 'min' | 'max';
+  measured: number;
+  target: number;
+  pass: boolean;
+}
+
+/** Every target of a result with its verdict; a missing figure or ratio fails. */
+export function verdicts(result: BenchResult): Verdict[] {
+  const ratios = Object.entries(result.targets).map(([name, target]): Verdict => {
+    const measured = result.ratios[name] ?? NaN;
+    return { bench: result.name, name, kind: 'ratio', measured, target, pass: measured >= target };
+  });
+  const bounds = Object.entries(result.bounds ?? {}).flatMap(([name, bound]) => {
+    const measured = result.figures[name] ?? NaN;
+    const out: Verdict[] = [];
+    if (bound.min !== undefined)
+      out.push({ bench: result.name, name, kind: 'min', measured, target: bound.min, pass: measured >= bound.min });
+    if (bound.max !== undefined)
+      out.push({ bench: result.name, name, kind: 'max', measured, target: bound.max, pass: measured < bound.max });
+    return out;
+  });
+  return [...ratios, ...bounds];
 }
 
 export function machine(): Pick<BenchResult, 'cores' | 'cpuModel'> {
