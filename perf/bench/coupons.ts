@@ -338,7 +338,7 @@ export default async function run(): Promise<BenchResult> {
     const expectedDrain = Math.min(drainStock, members.length);
     const notes = [
       `${machine().cores} cores shared by the cluster (${cluster.options.instances} workers), MariaDB, Redis and the load generator (autocannon, in this process)`,
-      'claims measured with persistence running (write-behind: each worker writes the claims it accepted in batches; no queue paused)',
+      'claims measured with persistence running (one Bull job per accepted claim, processed while the rush goes on; no queue paused)',
       `live rush: ${claims.statuses['2xx']} accepted (202), ${claims.statuses['4xx']} rejected (409), ${claims.statuses['5xx']} 5xx, ${claims.errors} errors; ` +
         `accepted in Redis ${accepted} (expected ${expectedAccepted}), rows ${rows}, distinct members ${distinct}, pending after ${pendingAfterLive}`,
       `lag from a 202 (as autocannon saw it) to its row's created_at (MariaDB's clock, same machine; negative: the row was in before the 202 reached the client): ` +
