@@ -57,15 +57,15 @@ function podman(...args: string[]): string {
   return execFileSync(docker, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
 }
 
-async function deploy(...args: string[]): Promise<{ code: number; output: string; ms: number }> {
+async function deploy(readyTimeoutS: number, ...args: string[]): Promise<{ code: number; output: string; ms: number }> {
   const started = Date.now();
-  // READY_TIMEOUT bounds the broken release's gate. NOFILE=host: without CAP_SYS_RESOURCE, podman
+  // READY_TIMEOUT: the readiness gate per server (the broken v3 fails it; 30 s is enough for that). NOFILE=host: without CAP_SYS_RESOURCE, podman
   // cannot apply an explicit --ulimit here (it also sets nproc); Docker Engine on a server does.
   const env = {
     ...process.env,
     ...nginx.lbEnv(),
     DOCKER: docker,
-    READY_TIMEOUT: '60',
+    READY_TIMEOUT: String(readyTimeoutS),
     NOFILE: 'host',
     PRODUCTION_TAG: image('production'),
   };
@@ -108,20 +108,30 @@ function removeOurContainers(): void {
 
 describe('the image is the release: containers behind nginx, rolled by deploy.sh', () => {
   beforeAll(async () => {
+    // Our containers and the images earlier runs left untagged (the store is a cache kept between runs).
+    removeOurContainers();
+    podman('image', 'prune', '--force');
     const started = Date.now();
     await run('bash', [`${root}deploy/container/build-image.sh`, image('v1'), 'v1'], { maxBuffer: 16 << 20 });
     timings.buildV1 = `${Date.now() - started} ms`;
+    // v2: the same build as another release (its own image id, revision label and PICK_RELEASE). The
+    // Dockerfile is what v1 proved; building it twice would only double the test's slowest step.
     const v2Started = Date.now();
-    await run('bash', [`${root}deploy/container/build-image.sh`, image('v2'), 'v2'], { maxBuffer: 16 << 20 });
-    timings.buildV2 = `${Date.now() - v2Started} ms (layers cached)`;
+    const derive = async (tag: string, dir: string, containerfile: string, files: Record<string, string> = {}) => {
+      mkdirSync(`${work}/${dir}`, { recursive: true });
+      for (const [name, text] of Object.entries(files)) writeFileSync(`${work}/${dir}/${name}`, text);
+      writeFileSync(`${work}/${dir}/Containerfile`, containerfile);
+      await run('bash', [
+        '-c',
+        `. ${root}deploy/container/podman-env.sh && buildah build --quiet --layers=false --format docker -t ${image(tag)} ${work}/${dir} >/dev/null`,
+      ]);
+    };
+    await derive('v2', 'v2', `FROM ${image('v1')}\nLABEL org.opencontainers.image.revision=v2\nENV PICK_RELEASE=v2\n`);
+    timings.buildV2 = `${Date.now() - v2Started} ms (from v1)`;
     // v3: v2 with an entry point that exits at once, so its workers never become ready.
-    mkdirSync(`${work}/broken`, { recursive: true });
-    writeFileSync(`${work}/broken/main.js`, 'console.error("v3 refuses to boot"); process.exit(1);\n');
-    writeFileSync(`${work}/broken/Containerfile`, `FROM ${image('v2')}\nCOPY main.js /app/dist/src/main.js\n`);
-    await run('bash', [
-      '-c',
-      `. ${root}deploy/container/podman-env.sh && buildah build --quiet --format docker -t ${image('v3')} ${work}/broken >/dev/null`,
-    ]);
+    await derive('v3', 'broken', `FROM ${image('v2')}\nCOPY main.js /app/dist/src/main.js\n`, {
+      'main.js': 'console.error("v3 refuses to boot"); process.exit(1);\n',
+    });
     timings.imageSize = `${(Number(podman('image', 'inspect', '--format', '{{.Size}}', image('v1'))) / 1e6).toFixed(0)} MB`;
     console.log(`[image] built in ${JSON.stringify(timings)}`);
 
@@ -140,6 +150,9 @@ describe('the image is the release: containers behind nginx, rolled by deploy.sh
         SERVED_BY_HEADER: 'true',
         DB_DRIVER: process.env.DB_DRIVER,
         DB_NAME: process.env.DB_NAME,
+        // The tests' MariaDB login (root here; the user `npm run up` made on a fresh machine).
+        DB_USER: process.env.DB_USER,
+        DB_PASSWORD: process.env.DB_PASSWORD,
         REDIS_DB: process.env.REDIS_DB,
         REDIS_PREFIX: process.env.REDIS_PREFIX,
         S3_ENDPOINT: process.env.S3_ENDPOINT,
@@ -156,13 +169,17 @@ describe('the image is the release: containers behind nginx, rolled by deploy.sh
       );
     }
     // An empty database (the deploy's migration step, from the image, creates the schema) and no stale keys.
-    execFileSync('mysql', [
-      '-h',
-      '127.0.0.1',
-      '-uroot',
-      '-e',
-      `drop database if exists \`${process.env.DB_NAME}\`; create database \`${process.env.DB_NAME}\``,
-    ]);
+    execFileSync(
+      'mysql',
+      [
+        '-h',
+        '127.0.0.1',
+        `-u${process.env.DB_USER || 'root'}`,
+        '-e',
+        `drop database if exists \`${process.env.DB_NAME}\`; create database \`${process.env.DB_NAME}\``,
+      ],
+      { env: { ...process.env, MYSQL_PWD: process.env.DB_PASSWORD ?? '' } },
+    );
     const redis = new Redis({ host: '127.0.0.1', db: Number(process.env.REDIS_DB) });
     const keys = await redis.keys(`${process.env.REDIS_PREFIX}*`);
     if (keys.length > 0) await redis.del(...keys);
@@ -176,7 +193,7 @@ describe('the image is the release: containers behind nginx, rolled by deploy.sh
   });
 
   it('first deploy: migrations from the image, both servers up as the non-root user with their PM2 workers', async () => {
-    const first = await deploy('--image', image('v1'));
+    const first = await deploy(90, '--image', image('v1'));
     console.log(`[image] first deploy of v1 in ${first.ms} ms`);
     expect(first.code, first.output).toBe(0);
     expect(first.output.split('\n').filter((l) => l.includes('migrations from'))).toHaveLength(1);
@@ -261,7 +278,7 @@ describe('the image is the release: containers behind nginx, rolled by deploy.sh
     };
     const load = steadyLoad(`${nginx.url}/api/general/products`, 6, { freshConnections: true });
     const claimers = Array.from({ length: 8 }, claimer);
-    const second = await deploy('--image', image('v2'));
+    const second = await deploy(90, '--image', image('v2'));
     deploying = false;
     paced = false; // the rest of the rush at once, so the stock runs out
     await Promise.all(claimers);
@@ -308,6 +325,7 @@ describe('the image is the release: containers behind nginx, rolled by deploy.sh
       expect(state(server, 'current-image')).toBe(image('v2'));
       expect(state(server, 'previous-image')).toBe(image('v1'));
       expect(podman('inspect', '--format', '{{.ImageName}}', liveContainer(server))).toBe(image('v2'));
+      expect(podman('exec', liveContainer(server), 'printenv', 'PICK_RELEASE')).toBe('v2');
       // one container per server: the old slot was stopped and removed
       expect(
         podman('ps', '-a', '--format', '{{.Names}}')
@@ -320,7 +338,7 @@ describe('the image is the release: containers behind nginx, rolled by deploy.sh
 
   it('a release that fails readiness (v3) is never switched to: v2 keeps serving, production stays on v2', async () => {
     const load = steadyLoad(`${nginx.url}/api/general/products`, 4, { freshConnections: true });
-    const third = await deploy('--image', image('v3'));
+    const third = await deploy(30, '--image', image('v3'));
     const report = await load.stop();
     console.log(
       `[image] broken v3: exit ${third.code} after ${third.ms} ms; ${third.output
