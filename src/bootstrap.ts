@@ -10,6 +10,7 @@ import { hostname } from 'node:os';
 import { Redis } from 'ioredis';
 import type { AppConfig } from '../config/env.js';
 import { AppModule } from './app.module.js';
+import { CatalogFastPath } from './catalog/catalog-fast-path.js';
 import { AppError } from './common/errors.js';
 import { toErrorBody } from './common/exception.filter.js';
 import { jsonBodyParser, validationPipe } from './common/validation.js';
@@ -133,6 +134,10 @@ export async function createApp(
     }
     done();
   });
+
+  // Cache hits of the public catalog reads, answered before Nest's pipeline (route-level hooks: they
+  // run after the app-wide onRequest above, and onResponse counts them like any request).
+  app.get(CatalogFastPath).attach(fastify);
 
   app.useGlobalPipes(validationPipe);
   app.enableShutdownHooks();
