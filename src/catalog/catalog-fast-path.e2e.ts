@@ -137,7 +137,8 @@ describe('catalog fast path (cache hits before Nest)', () => {
 
   it('after a write no worker serves the old bytes: the writer at once, the other after the broadcast', async () => {
     const id = await createProduct(`fp-write-${randomUUID()}`, 0);
-    const list = `/api/general/products?sort=LOW_PRICE&category=${category}`;
+    // A cursor just before it (price 0, ties by id): the page starts with this product whatever else the database holds.
+    const list = `/api/general/products?sort=LOW_PRICE&category=${category}&lastPrice=0&lastId=${BigInt(id) - 1n}`;
     const one = `/api/general/products/${id}`;
     // Warm both workers' caches and check the reads are hits (fast path) before the write.
     for (const app of [a, b]) for (const path of [list, one]) await rawGet(app.url, path);

@@ -38,44 +38,51 @@ export function etagListMatches(header: string, etag: string): boolean {
 }
 
 /**
- * The hottest routes' cache hits, answered in a route-level Fastify onRequest hook instead of
- * Nest's pipeline (guards, pipes, handler, serialization: most of a hit's time). A hit is fully
- * answered here; anything else (a miss, a query or id the controller would refuse, an incomplete
- * cursor, a remembered "not found", the cache off) falls through to the controller unchanged,
- * which validates, loads, answers errors and fills the cache.
+ * The hottest routes' cache hits, answered in an app-wide Fastify onRequest hook (bootstrap.ts adds
+ * it before Nest's middleware) instead of Nest's pipeline (MikroORM's request context, guards,
+ * pipes, handler, serialization: most of a hit's time). A hit is fully answered here; anything else
+ * (a miss, a query or id the controller would refuse, an incomplete cursor, a remembered "not
+ * found", the cache off, HEAD) goes on to the controller unchanged, which validates, loads, answers
+ * errors and fills the cache.
  *
- * What a hit keeps: the app-wide onRequest hook (bootstrap.ts) has already run (x-request-id,
- * x-served-by, the shutdown 503), the onResponse hook still counts it in pick_http_requests_total
- * under its route, pick_cache_hits_total counts it (ReadThroughCache.peek), and it reads the very
- * entries `read` fills, so every invalidation (write, broadcast, reconnect, the stale re-insert
- * guard) applies to it alike. These routes are public and not throttled, so no guard is skipped.
- * Queries go through the pipe's own `wellFormedListQuery` and the service's `listPageKey`, so a
- * hit is keyed exactly as the controller keys it.
+ * What a hit keeps: the app-wide onRequest hook before this one (bootstrap.ts) has run
+ * (x-request-id, x-served-by, the shutdown 503), the onResponse hook still counts it in
+ * pick_http_requests_total under its route, pick_cache_hits_total counts it (ReadThroughCache.peek),
+ * and it reads the very entries `read` fills, so every invalidation (write, broadcast, reconnect,
+ * the stale re-insert guard) applies to it alike. These routes are public and not throttled, so no
+ * guard is skipped. Queries go through the pipe's own `wellFormedListQuery` and the service's
+ * `listPageKey`, so a hit is keyed exactly as the controller keys it.
  */
 @Injectable()
 export class CatalogFastPath {
-  private readonly attached = new Set<string>();
+  private readonly routes = new Set<string>();
 
   constructor(private readonly cache: CatalogCache) {}
 
-  /** Adds the hooks to the routes as Nest registers them: call before the app is initialised. */
+  /** Checks, as Nest registers its routes, that the routes this answers for exist: call before the app is initialised. */
   attach(fastify: FastifyInstance): void {
     fastify.addHook('onRoute', (route: RouteOptions) => {
-      if (route.method !== 'GET') return;
-      const hook = route.url === LIST_ROUTE ? this.listHit : route.url === DETAIL_ROUTE ? this.detailHit : undefined;
-      if (!hook) return;
-      const own = route.onRequest;
-      route.onRequest = own === undefined ? [hook] : Array.isArray(own) ? [...own, hook] : [own, hook];
-      this.attached.add(route.url);
+      if (route.method === 'GET' && (route.url === LIST_ROUTE || route.url === DETAIL_ROUTE))
+        this.routes.add(route.url);
     });
     // A renamed route would silently lose its fast path: refuse to start instead.
     fastify.addHook('onReady', (done) => {
-      const missing = [LIST_ROUTE, DETAIL_ROUTE].filter((url) => !this.attached.has(url));
+      const missing = [LIST_ROUTE, DETAIL_ROUTE].filter((url) => !this.routes.has(url));
       done(missing.length > 0 ? new Error(`catalog fast path: no GET route ${missing.join(', ')}`) : undefined);
     });
   }
 
-  private readonly listHit = (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void => {
+  /** The onRequest hook: a hit is answered, anything else goes on (`done`). */
+  onRequest(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
+    // The raw URL first: every other request passes with one string check.
+    if (request.method !== 'GET' || !request.url.startsWith(LIST_ROUTE)) return done();
+    const route = request.routeOptions.url;
+    if (route === LIST_ROUTE) return this.listHit(request, reply, done);
+    if (route === DETAIL_ROUTE) return this.detailHit(request, reply, done);
+    done();
+  }
+
+  private listHit(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
     const query = wellFormedListQuery(request.query as Record<string, unknown>);
     if (!query) return done();
     let page: ListPageKey;
@@ -85,13 +92,13 @@ export class CatalogFastPath {
       return done(); // INVALID_CURSOR: the controller answers it
     }
     this.answer(this.cache.peekListPage(page), reply, done);
-  };
+  }
 
-  private readonly detailHit = (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void => {
+  private detailHit(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
     const { id } = request.params as { id?: unknown };
     if (typeof id !== 'string' || !POSITIVE_ID.test(id)) return done();
     this.answer(this.cache.peekProduct(id), reply, done);
-  };
+  }
 
   private answer(found: Promise<CachedBody | undefined>, reply: FastifyReply, done: HookHandlerDoneFunction): void {
     found.then(
