@@ -10,6 +10,7 @@ import { hostname } from 'node:os';
 import { Redis } from 'ioredis';
 import type { AppConfig } from '../config/env.js';
 import { AppModule } from './app.module.js';
+import { CatalogFastPath } from './catalog/catalog-fast-path.js';
 import { AppError } from './common/errors.js';
 import { toErrorBody } from './common/exception.filter.js';
 import { jsonBodyParser, validationPipe } from './common/validation.js';
@@ -62,16 +63,10 @@ export async function createApp(
       ...(options.logStream && { stream: options.logStream }),
     },
   });
-  // bodyParser: false — no form-encoded parser: the API speaks JSON (and multipart where a route
-  // registers it); any other body type gets 415 UNSUPPORTED_MEDIA_TYPE instead of being half-parsed.
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {
-    bodyParser: false,
-    logger: new ConsoleLogger({ json: true, colors: false, logLevels: nestLogLevels(config.LOG_LEVEL) }),
-  });
-  const fastify = app.getHttpAdapter().getInstance();
-  fastify.removeContentTypeParser(['text/plain', 'application/json']);
-  fastify.addContentTypeParser('application/json', { parseAs: 'string' }, jsonBodyParser(fastify));
-
+  const fastify = adapter.getInstance();
+  // The onRequest hooks below are added before NestFactory.create, which registers Nest's middleware
+  // (middie: MikroORM's request context, an EntityManager fork per request), so they run first: a
+  // request refused here, and a catalog cache hit, never pay for it.
   // x-served-by tells ops (and the topology tests) which server and worker answered; off in production
   // by default (SERVED_BY_HEADER): host names and process ids are nobody else's business.
   const servedBy = config.SERVED_BY_HEADER
@@ -109,6 +104,22 @@ export async function createApp(
     }
     done();
   });
+  // Cache hits of the public catalog reads, answered before Nest (CatalogFastPath); its provider
+  // exists once the app is created, and no request arrives before that.
+  const provided: { catalogFastPath?: CatalogFastPath } = {};
+  fastify.addHook('onRequest', (request, reply, done) =>
+    provided.catalogFastPath ? provided.catalogFastPath.onRequest(request, reply, done) : done(),
+  );
+
+  // bodyParser: false — no form-encoded parser: the API speaks JSON (and multipart where a route
+  // registers it); any other body type gets 415 UNSUPPORTED_MEDIA_TYPE instead of being half-parsed.
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {
+    bodyParser: false,
+    logger: new ConsoleLogger({ json: true, colors: false, logLevels: nestLogLevels(config.LOG_LEVEL) }),
+  });
+  fastify.removeContentTypeParser(['text/plain', 'application/json']);
+  fastify.addContentTypeParser('application/json', { parseAs: 'string' }, jsonBodyParser(fastify));
+
   fastify.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? 'unmatched';
     const labels = { method: request.method, route, status: String(reply.statusCode) };
@@ -133,6 +144,10 @@ export async function createApp(
     }
     done();
   });
+
+  const catalogFastPath = app.get(CatalogFastPath);
+  catalogFastPath.attach(fastify);
+  provided.catalogFastPath = catalogFastPath;
 
   app.useGlobalPipes(validationPipe);
   app.enableShutdownHooks();

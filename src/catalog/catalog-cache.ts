@@ -1,5 +1,6 @@
 import { CACHE_MANAGER, type Cache } from '@nestjs/cache-manager';
 import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import { createHash } from 'node:crypto';
 import type { AppConfig } from '../../config/env.js';
 import { Broadcaster } from '../cache/broadcaster.js';
 import { ReadThroughCache, type EvictionReason } from '../cache/read-through-cache.js';
@@ -8,12 +9,28 @@ import { APP_CONFIG } from '../common/config.module.js';
 import { POSITIVE_ID } from '../common/validation.js';
 import { TransportState } from '../redis/transport-state.js';
 import { ProductSort } from './catalog.dto.js';
+import type { ProductCategory } from './product.entity.js';
 
 export interface ListPageKey {
   sort: ProductSort;
-  category?: string;
+  category?: ProductCategory;
   lastId?: string;
   lastPrice?: number;
+}
+
+/**
+ * A response body as the catalog cache keeps it: the JSON bytes, serialized once per load, and
+ * their strong ETag (a hash of the bytes, so every worker of every server gives the same page the
+ * same tag and a client revalidates against whichever worker it reaches).
+ */
+export interface CachedBody {
+  readonly json: Buffer;
+  readonly etag: string;
+}
+
+export function toCachedBody(value: unknown): CachedBody {
+  const json = Buffer.from(JSON.stringify(value));
+  return { json, etag: `"${createHash('sha1').update(json).digest('base64url')}"` };
 }
 
 /**
@@ -45,16 +62,23 @@ export class CatalogCache implements OnModuleDestroy {
     this.entries.close();
   }
 
-  product<T>(productId: string, load: () => Promise<T>): Promise<T> {
-    return this.entries.read('product', productId, load);
+  /** The product's detail as response bytes: from memory, or loaded once and serialized once. */
+  product(productId: string, load: () => Promise<unknown>): Promise<CachedBody> {
+    return this.entries.read('product', productId, () => load().then(toCachedBody));
   }
 
-  listPage<T>(page: ListPageKey, load: () => Promise<T>): Promise<T> {
-    return this.entries.read(
-      'product_list',
-      `${page.sort}:${page.category ?? '*'}:${page.lastId ?? ''}:${page.lastPrice ?? ''}`,
-      load,
-    );
+  listPage(page: ListPageKey, load: () => Promise<unknown>): Promise<CachedBody> {
+    return this.entries.read('product_list', listPageId(page), () => load().then(toCachedBody));
+  }
+
+  /** The detail's bytes if this worker holds them (a hit, counted as one); never loads. */
+  peekProduct(productId: string): Promise<CachedBody | undefined> {
+    return this.entries.peek('product', productId);
+  }
+
+  /** The page's bytes if this worker holds them (a hit, counted as one); never loads. */
+  peekListPage(page: ListPageKey): Promise<CachedBody | undefined> {
+    return this.entries.peek('product_list', listPageId(page));
   }
 
   /**
@@ -84,4 +108,8 @@ export class CatalogCache implements OnModuleDestroy {
     this.entries.evictGroup('product_list', reason);
     await this.entries.evict('product', productId, reason);
   }
+}
+
+function listPageId(page: ListPageKey): string {
+  return `${page.sort}:${page.category ?? '*'}:${page.lastId ?? ''}:${page.lastPrice ?? ''}`;
 }

@@ -1,13 +1,16 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query, Res } from '@nestjs/common';
 import {
   ApiBearerAuth,
   ApiCreatedResponse,
+  ApiHeader,
   ApiNoContentResponse,
   ApiOkResponse,
   ApiOperation,
   ApiQuery,
+  ApiResponse,
   ApiTags,
 } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
 import { POSITIVE_ID } from '../common/validation.js';
 import { APPROVED_SELLER_ONLY, ApiErrors, JSON_BODY, PATH_PARAMS } from '../openapi/api-errors.js';
 import { ApprovedSeller, CurrentMember, Public, Roles } from '../auth/auth.decorators.js';
@@ -24,8 +27,31 @@ import {
 } from './catalog.dto.js';
 import { ProductCategory } from './product.entity.js';
 import { CatalogService } from './catalog.service.js';
+import { sendCachedBody } from './catalog-fast-path.js';
 import { ProductListQueryPipe, type ParsedProductListQuery } from './product-list-query.pipe.js';
 import { Throttled } from '../throttle/throttle.guard.js';
+
+// The public reads answer with cached JSON bytes and their ETag (sendCachedBody).
+const IF_NONE_MATCH = {
+  name: 'If-None-Match',
+  required: false,
+  description: 'an ETag of an earlier answer: 304 without a body while it is still current',
+};
+const CACHED_HEADERS = {
+  ETag: {
+    description: 'strong tag of the body; the same on every worker for the same bytes',
+    schema: { type: 'string' as const },
+  },
+  'Cache-Control': {
+    description: '`no-cache`: revalidate (If-None-Match) before reuse',
+    schema: { type: 'string' as const },
+  },
+};
+const NOT_MODIFIED = {
+  status: 304,
+  description: 'If-None-Match named the current ETag: no body',
+  headers: CACHED_HEADERS,
+};
 
 @ApiTags('catalog')
 @Controller('api/general/products')
@@ -57,19 +83,24 @@ export class ProductsController {
     example: 25000,
     description: '`next.lastPrice` of the previous page; with HIGH_PRICE and LOW_PRICE it needs `lastId`',
   })
-  @ApiOkResponse({ type: ProductPageDto })
+  @ApiHeader(IF_NONE_MATCH)
+  @ApiOkResponse({ type: ProductPageDto, headers: CACHED_HEADERS })
+  @ApiResponse(NOT_MODIFIED)
   @ApiErrors('VALIDATION_FAILED', 'INVALID_CURSOR')
-  list(@Query(ProductListQueryPipe) query: ParsedProductListQuery): Promise<ProductPageDto> {
-    return this.catalog.listPage(query);
+  // Cache hits never get here: CatalogFastPath answers them from the same cache before Nest.
+  async list(@Query(ProductListQueryPipe) query: ParsedProductListQuery, @Res() reply: FastifyReply): Promise<void> {
+    sendCachedBody(reply, await this.catalog.listPage(query));
   }
 
   @Public()
   @Get(':id')
   @ApiOperation({ operationId: 'getProduct', summary: 'A product with all its image URLs' })
-  @ApiOkResponse({ type: ProductDetailDto })
+  @ApiHeader(IF_NONE_MATCH)
+  @ApiOkResponse({ type: ProductDetailDto, headers: CACHED_HEADERS })
+  @ApiResponse(NOT_MODIFIED)
   @ApiErrors(PATH_PARAMS, 'PRODUCT_NOT_FOUND')
-  detail(@Param() { id }: ProductIdParam): Promise<ProductDetailDto> {
-    return this.catalog.detail(id);
+  async detail(@Param() { id }: ProductIdParam, @Res() reply: FastifyReply): Promise<void> {
+    sendCachedBody(reply, await this.catalog.detail(id));
   }
 }
 

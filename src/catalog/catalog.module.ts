@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { MediaModule } from '../media/media.module.js';
 import { CatalogCache } from './catalog-cache.js';
+import { CatalogFastPath } from './catalog-fast-path.js';
 import { CatalogEventsController } from './catalog-events.controller.js';
 import { ProductsController, SellerProductsController } from './catalog.controller.js';
 import { CatalogService } from './catalog.service.js';
@@ -9,7 +10,7 @@ import { ProductImageReferences } from './product-image.references.js';
 @Module({
   imports: [MediaModule],
   controllers: [ProductsController, SellerProductsController, CatalogEventsController],
-  providers: [CatalogService, CatalogCache, ProductImageReferences],
-  exports: [CatalogService, CatalogCache],
+  providers: [CatalogService, CatalogCache, CatalogFastPath, ProductImageReferences],
+  exports: [CatalogService, CatalogCache, CatalogFastPath],
 })
 export class CatalogModule {}

@@ -15,9 +15,30 @@ import {
   ProductSort,
   UpdateProductDto,
 } from './catalog.dto.js';
-import { CatalogCache } from './catalog-cache.js';
+import { CatalogCache, type CachedBody, type ListPageKey } from './catalog-cache.js';
 import { ProductImage, ProductImageType } from './product-image.entity.js';
 import { Product } from './product.entity.js';
+
+/**
+ * The page a list query asks for, as the cache keys it; throws INVALID_CURSOR for an incomplete
+ * cursor. The controller's path and the fast path (catalog-fast-path.ts) both key pages with it.
+ */
+export function listPageKey(query: ProductListQuery): ListPageKey {
+  const sort = query.sort ?? ProductSort.NEW;
+  if (query.lastPrice !== undefined && query.lastId === undefined) {
+    throw new AppError('INVALID_CURSOR', 'lastPrice needs lastId');
+  }
+  if (sort !== ProductSort.NEW && query.lastId !== undefined && query.lastPrice === undefined) {
+    throw new AppError('INVALID_CURSOR', `sort=${sort} needs both lastId and lastPrice`);
+  }
+  // NEW pages ignore lastPrice: leave it out of the key so it cannot split one page into many.
+  return {
+    sort,
+    category: query.category,
+    lastId: query.lastId,
+    lastPrice: sort === ProductSort.NEW ? undefined : query.lastPrice,
+  };
+}
 
 interface SummaryRow {
   id: string;
@@ -34,26 +55,14 @@ export class CatalogService {
     private readonly cache: CatalogCache,
   ) {}
 
-  /** One list page, from this worker's cache or MySQL (cursor checked before either). */
-  async listPage(query: ProductListQuery): Promise<ProductPageDto> {
-    const sort = query.sort ?? ProductSort.NEW;
-    if (query.lastPrice !== undefined && query.lastId === undefined) {
-      throw new AppError('INVALID_CURSOR', 'lastPrice needs lastId');
-    }
-    if (sort !== ProductSort.NEW && query.lastId !== undefined && query.lastPrice === undefined) {
-      throw new AppError('INVALID_CURSOR', `sort=${sort} needs both lastId and lastPrice`);
-    }
-    // NEW pages ignore lastPrice: leave it out of the key so it cannot split one page into many.
-    const page = {
-      sort,
-      category: query.category,
-      lastId: query.lastId,
-      lastPrice: sort === ProductSort.NEW ? undefined : query.lastPrice,
-    };
+  /** One list page (a ProductPageDto as JSON bytes), from this worker's cache or MySQL (cursor checked before either). */
+  async listPage(query: ProductListQuery): Promise<CachedBody> {
+    const page = listPageKey(query);
     return this.cache.listPage(page, () => this.loadListPage(page));
   }
 
-  async detail(id: string): Promise<ProductDetailDto> {
+  /** A ProductDetailDto as JSON bytes. */
+  async detail(id: string): Promise<CachedBody> {
     return this.cache.product(id, () => this.loadDetail(id));
   }
 

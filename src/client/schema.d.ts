@@ -2825,7 +2825,10 @@ export interface operations {
                 /** @description default NEW */
                 sort?: components["schemas"]["ProductSort"];
             };
-            header?: never;
+            header?: {
+                /** @description an ETag of an earlier answer: 304 without a body while it is still current */
+                "If-None-Match"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -2835,11 +2838,27 @@ export interface operations {
             200: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    /** @description strong tag of the body; the same on every worker for the same bytes */
+                    ETag?: string;
+                    /** @description `no-cache`: revalidate (If-None-Match) before reuse */
+                    "Cache-Control"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ProductPageDto"];
                 };
+            };
+            /** @description If-None-Match named the current ETag: no body */
+            304: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    /** @description strong tag of the body; the same on every worker for the same bytes */
+                    ETag?: string;
+                    /** @description `no-cache`: revalidate (If-None-Match) before reuse */
+                    "Cache-Control"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description BAD_REQUEST, INVALID_CURSOR, VALIDATION_FAILED */
             400: {
@@ -2891,7 +2910,10 @@ export interface operations {
     getProduct: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description an ETag of an earlier answer: 304 without a body while it is still current */
+                "If-None-Match"?: string;
+            };
             path: {
                 id: string;
             };
@@ -2903,11 +2925,27 @@ export interface operations {
             200: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    /** @description strong tag of the body; the same on every worker for the same bytes */
+                    ETag?: string;
+                    /** @description `no-cache`: revalidate (If-None-Match) before reuse */
+                    "Cache-Control"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ProductDetailDto"];
                 };
+            };
+            /** @description If-None-Match named the current ETag: no body */
+            304: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    /** @description strong tag of the body; the same on every worker for the same bytes */
+                    ETag?: string;
+                    /** @description `no-cache`: revalidate (If-None-Match) before reuse */
+                    "Cache-Control"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description BAD_REQUEST, VALIDATION_FAILED */
             400: {
