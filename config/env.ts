@@ -74,6 +74,8 @@ export class EnvironmentVariables {
   @IsString() HOST = '0.0.0.0';
   @Transform(toInt) @IsInt() @Min(0) @Max(65535) PORT = 3000;
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) LOG_LEVEL = 'info';
+  /** At info, a request line for every request slower than this (ms; 0: none); 5xx always. */
+  @Transform(toInt) @IsInt() @Min(0) SLOW_REQUEST_LOG_MS = 1000;
   /** Largest JSON body accepted, in bytes; larger gets 413. */
   @Transform(toInt) @IsInt() @Min(1024) BODY_LIMIT_BYTES = 1_048_576;
   /** false: a worker-only process (Bull processors, no HTTP listener). */

@@ -125,9 +125,10 @@ export async function createApp(
     const labels = { method: request.method, route, status: String(reply.statusCode) };
     httpRequests.inc(labels);
     httpDuration.observe(labels, reply.elapsedTime / 1000);
-    // Every request at debug/trace; at info only 5xx (a line per request would cost the hot path more
-    // than the cache saves). Counts and latencies of every request are in the metrics.
-    if (reply.statusCode >= 500 || config.LOG_LEVEL === 'debug' || config.LOG_LEVEL === 'trace') {
+    // Every request at debug/trace; at info only 5xx and slow requests (a line per request would cost
+    // the hot path more than the cache saves). Counts and latencies of every request are in the metrics.
+    const slow = config.SLOW_REQUEST_LOG_MS > 0 && reply.elapsedTime >= config.SLOW_REQUEST_LOG_MS;
+    if (reply.statusCode >= 500 || slow || config.LOG_LEVEL === 'debug' || config.LOG_LEVEL === 'trace') {
       // ip: the client as the app sees it (the socket's peer, or the address a trusted proxy forwarded).
       request.log.info(
         {
@@ -138,6 +139,7 @@ export async function createApp(
           status: reply.statusCode,
           ms: Math.round(reply.elapsedTime),
           ip: request.ip,
+          ...(slow && { slow: true }),
         },
         'request',
       );

@@ -282,3 +282,60 @@ describe('TRUSTED_PROXIES without loopback: a local client cannot pick its addre
     expect(JSON.parse(line!)).toMatchObject({ requestId: 'ops-xff-untrusted', ip: '127.0.0.1' });
   });
 });
+
+describe('request log lines at LOG_LEVEL=info: 5xx and slow requests only', () => {
+  const logLines: string[] = [];
+  let t: TestApp;
+  beforeAll(async () => {
+    // 1 ms: a signup (a password hash, tens of ms) is always slower; the threshold is what is tested.
+    t = await startTestApp({ LOG_LEVEL: 'info', SLOW_REQUEST_LOG_MS: '1' }, { logLines });
+  });
+  afterAll(() => t?.close());
+
+  it('logs a slow request as one JSON line with request id, worker, route, status and latency, no secrets', async () => {
+    const tag = String(Date.now()).slice(-7);
+    const member = await t.http.member();
+    // A login verifies a password hash: tens of milliseconds, always over the 1 ms threshold.
+    const login = await t.http.request<{ accessToken: string; refreshToken: string }>('POST', '/api/auth/login', {
+      headers: { 'x-request-id': `ops-slow-${tag}` },
+      body: { email: member.email, password: 'password123' },
+    });
+    expect(login.status).toBe(200);
+    const line = await until(
+      'slow request log line',
+      () => logLines.find((l) => l.includes(`"ops-slow-${tag}"`)),
+      (l) => l !== undefined,
+      5000,
+      20,
+    );
+    const entry = JSON.parse(line!);
+    expect(entry).toMatchObject({
+      msg: 'request',
+      requestId: `ops-slow-${tag}`,
+      method: 'POST',
+      route: '/api/auth/login',
+      status: 200,
+      slow: true,
+      pid: process.pid,
+    });
+    // worker: PM2's pm_id (absent outside PM2, as in this test process).
+    expect(entry.worker).toBe(process.env.pm_id);
+    expect(entry.ms).toBeGreaterThanOrEqual(1);
+    for (const secret of ['password123', login.body.accessToken, login.body.refreshToken, member.email])
+      expect(line).not.toContain(secret);
+  });
+
+  it('logs no line for a request under the threshold (the default 1000 ms keeps the hot path quiet)', async () => {
+    const quiet = await startTestApp({ LOG_LEVEL: 'info' }, { logLines });
+    try {
+      expect(quiet.config.SLOW_REQUEST_LOG_MS).toBe(1000);
+      const live = await quiet.http.request('GET', '/health/live', { headers: { 'x-request-id': 'ops-quiet-live' } });
+      expect(live.status).toBe(200);
+      // The line would be written in the response's onResponse hook, before the next request is read.
+      await quiet.http.get('/health/live');
+      expect(logLines.some((l) => l.includes('"ops-quiet-live"'))).toBe(false);
+    } finally {
+      await quiet.close();
+    }
+  });
+});
