@@ -3,9 +3,11 @@
 #   - the login already works (DB_USER/DB_PASSWORD from the environment or .env, else root with an
 #     empty password over TCP, as on a developer machine set up that way): nothing to do;
 #   - else (a fresh Debian/Ubuntu, whose MariaDB root logs in only over the unix socket): as root
-#     over the socket (or sudo), create `pick`@localhost and @127.0.0.1 with a random password,
-#     allowed everything on the app's database and the tests' (pick_test*, pick_bench*) and to
-#     create users (deploy/provision/security.e2e.ts applies the production grants), and keep
+#     over the socket (or sudo), create `pick`@localhost and @127.0.0.1 with a random password and
+#     every privilege with GRANT OPTION (a local development login: the tests create databases
+#     pick_test*/pick_bench*, and deploy/provision/security.e2e.ts creates users and grants them the
+#     production rights on pick_test, which MariaDB refused to a grantor holding them only through
+#     a `pick\_test%` wildcard grant), and keep
 #     DB_USER/DB_PASSWORD in .env (git-ignored) for up.sh, services.sh and the tests.
 # shellcheck source-path=SCRIPTDIR
 set -euo pipefail
@@ -23,16 +25,12 @@ password=$DB_PASSWORD
 [ -n "$password" ] || password=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
 [[ $user =~ ^[A-Za-z0-9_]+$ && $password =~ ^[A-Za-z0-9_.-]+$ ]] ||
   { echo "db-user: DB_USER / DB_PASSWORD in .env: letters, digits, _ . - only" >&2; exit 1; }
-db_name=$(sed -n 's/^DB_NAME=//p' config/local.env)
 
 sql=""
 for host in localhost 127.0.0.1; do
   sql+="CREATE USER IF NOT EXISTS '$user'@'$host' IDENTIFIED BY '$password';
 ALTER USER '$user'@'$host' IDENTIFIED BY '$password';
-GRANT ALL PRIVILEGES ON \`${db_name:-pick}\`.* TO '$user'@'$host' WITH GRANT OPTION;
-GRANT ALL PRIVILEGES ON \`pick\\_test%\`.* TO '$user'@'$host' WITH GRANT OPTION;
-GRANT ALL PRIVILEGES ON \`pick\\_bench%\`.* TO '$user'@'$host' WITH GRANT OPTION;
-GRANT CREATE USER, RELOAD ON *.* TO '$user'@'$host';
+GRANT ALL PRIVILEGES ON *.* TO '$user'@'$host' WITH GRANT OPTION;
 "
 done
 client=mysql

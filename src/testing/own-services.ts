@@ -1,6 +1,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
+import { userInfo } from 'node:os';
 import { until } from './poll.js';
 
 /**
@@ -82,7 +83,7 @@ export class OwnMariaDb extends OwnServer {
         [
           '--no-defaults',
           `--datadir=${this.dir}`,
-          '--user=root',
+          `--user=${userInfo().username}`,
           '--skip-test-db',
           '--auth-root-authentication-method=normal',
         ],
@@ -99,7 +100,7 @@ export class OwnMariaDb extends OwnServer {
         '--bind-address=127.0.0.1',
         `--socket=${this.dir}.sock`,
         `--pid-file=${this.dir}.pid`,
-        '--user=root',
+        `--user=${userInfo().username}`,
         '--skip-grant-tables',
         '--skip-log-bin',
         '--innodb-buffer-pool-size=64M',
