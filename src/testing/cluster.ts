@@ -89,9 +89,31 @@ export class Pm2Cluster {
     return this.pm2('logs', this.options.name, '--nostream', '--lines', String(lines));
   }
 
-  /** Stops the workers and the private daemon. */
+  /**
+   * Stops the workers and the private daemon. Then makes sure no worker outlived it: in a fresh
+   * Debian container (`npm run test:fresh-machine`), workers of a stopped test cluster went on taking
+   * the test queue's jobs, and the next files' "no processor" assertions failed. A worker left on
+   * the shared test database and Redis prefix corrupts every later test, so it gets SIGKILL.
+   */
   async stop(): Promise<void> {
+    const pids = await this.workers()
+      .then((workers) => workers.map((worker) => worker.pid).filter((pid) => pid > 0))
+      .catch(() => [] as number[]);
     await this.pm2('kill').catch(() => undefined);
+    const alive = (pid: number) => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    const deadline = Date.now() + 5_000;
+    while (pids.some(alive) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    for (const pid of pids.filter(alive)) {
+      console.warn(`[cluster ${this.options.name}] worker ${pid} outlived pm2 kill: SIGKILL`);
+      process.kill(pid, 'SIGKILL');
+    }
   }
 }
 
