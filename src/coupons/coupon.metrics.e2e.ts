@@ -22,9 +22,13 @@ describe('coupon rush metrics', () => {
   const claimPath = (eventId: string, couponId: string) => `/api/events/${eventId}/coupons/${couponId}/issue`;
   const rows = (t: TestApp, couponId: string) => persistedRows(t.app.get(EntityManager), couponId);
 
+  // A Redis prefix of this file's own (queue, pending marks, coupon state): the exact counts below
+  // must not see jobs or pending coupons that other files left in the shared test prefix, nor a
+  // processor of theirs (in a fresh clone's file order, one took these claims: pending read 0).
+  const ownPrefix = `${process.env.REDIS_PREFIX ?? 'pick-test'}-metrics-${Date.now()}`;
   beforeAll(async () => {
     // Claims accepted here stay pending: no processor takes their jobs until the second app starts.
-    held = await startTestApp({ QUEUE_PROCESSORS_ENABLED: 'false' });
+    held = await startTestApp({ QUEUE_PROCESSORS_ENABLED: 'false', REDIS_PREFIX: ownPrefix });
     admin = (await mint(held.config, 1, MemberRole.ADMIN))[0].accessToken;
   });
   afterAll(() => held?.close());
@@ -84,7 +88,7 @@ describe('coupon rush metrics', () => {
 
     // A processing app drains them: 6 rows persisted, nothing pending, nothing waiting.
     await t.close();
-    held = await startTestApp();
+    held = await startTestApp({ REDIS_PREFIX: ownPrefix });
     await until(
       '6 rows',
       () => rows(held!, couponId),

@@ -78,7 +78,12 @@ describe('GET /api/admin/events/:id/status', () => {
   });
 
   it('shows claims still pending (no processor): pending and oldest age, consistent (issued = rows + pending)', async () => {
-    const held = await startTestApp({ QUEUE_PROCESSORS_ENABLED: 'false' });
+    // Its own Redis prefix: no processor of another app (or file) on the shared test prefix can take
+    // these claims (in a fresh clone's file order one did: pending read 0, rows 3).
+    const held = await startTestApp({
+      QUEUE_PROCESSORS_ENABLED: 'false',
+      REDIS_PREFIX: `${process.env.REDIS_PREFIX ?? 'pick-test'}-status-${Date.now()}`,
+    });
     // The main app's processors would take the jobs: stop it for this case.
     await t.close();
     try {

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { solidPng } from '../storage/demo-images.js';
 import { createS3Client } from '../storage/storage.module.js';
 import { startTestApp, type TestApp } from '../testing/app.js';
+import { until } from '../testing/poll.js';
 import { MediaCleanupProcessor } from './media-cleanup.processor.js';
 import { MediaObject, MediaObjectState } from './media-object.entity.js';
 
@@ -179,7 +180,14 @@ describe('product images on object storage', () => {
 
     expect((await t.http.delete(`/api/seller/products/${other.body.id}`, seller.accessToken)).status).toBe(204);
     await waitGone([pngKey]);
-    const left = await db.fork().count(MediaObject, { objectKey: { $in: [jpgKey, pngKey, webpKey] } });
+    // The cleanup deletes the object, then its record (a crash in between leaves a DELETING record a
+    // retry finishes): wait for the record too.
+    const left = await until(
+      'media records gone',
+      () => db.fork().count(MediaObject, { objectKey: { $in: [jpgKey, pngKey, webpKey] } }),
+      (n) => n === 0,
+      5_000,
+    );
     expect(left).toBe(0);
     // A deleted image can never be attached again.
     const reattach = await t.http.post(
