@@ -20,7 +20,13 @@ describe('per-worker metrics listeners (PM2 cluster of 2)', () => {
     name: 'ops-metrics',
     port,
     instances: 2,
-    env: { OPS_PORT: String(opsPort), OPS_HOST: '127.0.0.1' },
+    // A Redis prefix of its own: its exact rows-persisted sum must not lose claims to a processor of
+    // another file on the shared test prefix (seen in a fresh machine's run).
+    env: {
+      OPS_PORT: String(opsPort),
+      OPS_HOST: '127.0.0.1',
+      REDIS_PREFIX: `${process.env.REDIS_PREFIX ?? 'pick-test'}-ops-metrics-${Date.now()}`,
+    },
   });
   const targets = [`http://127.0.0.1:${opsPort}/metrics`, `http://127.0.0.1:${opsPort + 1}/metrics`];
   const route = { method: 'GET', route: '/health/live', status: '200' };
