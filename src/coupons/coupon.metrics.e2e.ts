@@ -24,7 +24,7 @@ describe('coupon rush metrics', () => {
 
   // A Redis prefix of this file's own (queue, pending marks, coupon state): the exact counts below
   // must not see jobs or pending coupons that other files left in the shared test prefix, nor a
-  // processor of theirs (in a fresh clone's file order, one took these claims: pending read 0).
+  // processor of theirs.
   const ownPrefix = `${process.env.REDIS_PREFIX ?? 'pick-test'}-metrics-${Date.now()}`;
   beforeAll(async () => {
     // Claims accepted here stay pending: no processor takes their jobs until the second app starts.

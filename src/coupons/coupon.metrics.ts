@@ -60,16 +60,22 @@ async function read<T>(what: () => Promise<T>): Promise<T | undefined> {
   );
 }
 
-// Both pending gauges come from one Redis read per scrape (prom-client collects metrics concurrently).
+// Both pending gauges come from one Redis read per scrape: prom-client collects a registry's metrics
+// concurrently, so the second gauge joins the read still in flight. A settled read is never reused (a
+// scrape right after another must see the claims accepted in between).
 type PendingRows = Awaited<ReturnType<CouponGaugeSource['pending']>>;
-let pendingRead: { at: number; result: Promise<PendingRows | undefined> } | undefined;
-function pendingSnapshot() {
-  if (!pendingRead || Date.now() - pendingRead.at > 500)
-    pendingRead = {
-      at: Date.now(),
-      result: source ? read(() => source!.pending()).then((r) => r ?? []) : Promise.resolve(undefined),
-    };
-  return pendingRead.result;
+let pendingInFlight: Promise<PendingRows | undefined> | undefined;
+function pendingSnapshot(): Promise<PendingRows | undefined> {
+  if (!source) return Promise.resolve(undefined);
+  if (!pendingInFlight) {
+    const current = source;
+    pendingInFlight = read(() => current.pending())
+      .then((r) => r ?? [])
+      .finally(() => {
+        pendingInFlight = undefined;
+      });
+  }
+  return pendingInFlight;
 }
 
 new Gauge({
