@@ -12,7 +12,8 @@
  *      member_coupon is write-locked (LOCK TABLES from a mysql client, a MySQL stall) until
  *      BENCH_DRAIN_BACKLOG claims are accepted and waiting; then unlocked while the remaining
  *      claims still arrive: rows/s until the backlog is in MySQL.
- * Each worker's RSS (/proc/<pid>/status) is sampled at idle and through both rushes.
+ * Each worker's RSS (/proc/<pid>/status) is sampled at idle and through both rushes; an admin polls
+ * the event's live status (GET /api/admin/events/:id/status) 10 times a second through the live rush.
  * Checks the outcomes (accepted = min(stock, members), rows = accepted = 202s, one per member,
  * nothing pending) and records claims accepted and rows in MySQL over time for charts.
  *
@@ -264,12 +265,41 @@ export default async function run(): Promise<BenchResult> {
     const claimPath = `/api/events/${eventId}/coupons/${couponId}/issue`;
     const acceptedAt = new Map<string, number>();
     log(`live rush: ${plan.length} claims by ${rushMembers} members, stock ${stock}, ${connections} connections`);
+    // An admin polls the event's live status 10 times a second through the rush (issue 12: the
+    // status must be safe and quick to poll while it happens): each answer's latency.
+    const statusLatencies: number[] = [];
+    let statusFailures = 0;
+    let polling = true;
+    const poller = (async () => {
+      while (polling) {
+        const begun = performance.now();
+        const answer = await fetch(`${cluster.url}/api/admin/events/${eventId}/status`, {
+          headers: { authorization: `Bearer ${admin.accessToken}` },
+        }).then(
+          async (response) => (await response.arrayBuffer(), response.status),
+          () => 0,
+        );
+        const took = performance.now() - begun;
+        if (answer === 200) statusLatencies.push(took);
+        else statusFailures++;
+        await new Promise((resolve) => setTimeout(resolve, Math.max(0, 100 - took)));
+      }
+    })();
     const claims = await runLoad({
       url: cluster.url,
       connections,
       amount: plan.length,
       requests: [claimRequest(claimPath, plan, acceptedAt)],
     });
+    polling = false;
+    await poller;
+    statusLatencies.sort((a, b) => a - b);
+    const statusAt = (q: number) =>
+      statusLatencies.length
+        ? Number(
+            statusLatencies[Math.min(statusLatencies.length - 1, Math.floor(q * statusLatencies.length))].toFixed(1),
+          )
+        : NaN;
     const accepted = await redis.scard(keys.members);
     let rows = await countRows(couponId);
     for (const deadline = performance.now() + 60_000; rows < accepted && performance.now() < deadline;) {
@@ -346,6 +376,8 @@ export default async function run(): Promise<BenchResult> {
       `drain: ${backlog} accepted claims waiting behind a write lock on member_coupon; after the unlock ${drainRows} rows in ${drainSec.toFixed(3)} s while claims were ${arrivingAtDrainEnd ? 'still arriving' : 'no longer being accepted (only refusals arriving)'}; ` +
         `drain rush ${drainClaims.statuses['2xx']} × 202, ${drainClaims.statuses['4xx']} × 409, ${drainClaims.statuses['5xx']} 5xx, ${drainClaims.errors} errors; ` +
         `accepted ${drainAccepted} (expected ${expectedDrain}), rows ${drainRowsAll}, distinct ${drainDistinct}, pending after ${pendingAfterDrain}`,
+      `event status polled at 10/s by an admin through the live rush: ${statusLatencies.length} answers, ${statusFailures} failed; ` +
+        `p50 ${statusAt(0.5)} ms, p99 ${statusAt(0.99)} ms, max ${statusAt(1)} ms`,
       `RSS per worker (MB) idle: ${rssIdle.map((v) => v.toFixed(0)).join(', ')}; peak over both rushes: ${rssPeak.map((v) => v.toFixed(0)).join(', ')}`,
     ];
     const wrong =
@@ -385,6 +417,10 @@ export default async function run(): Promise<BenchResult> {
         listP99Ms: list.p99Ms,
         lagToRowP50Ms: lagAt(0.5),
         lagToRowP99Ms: lagAt(0.99),
+        statusPolls: statusLatencies.length,
+        statusPollFailures: statusFailures,
+        statusP50Ms: statusAt(0.5),
+        statusP99Ms: statusAt(0.99),
         rowsInMysql: rows,
         distinctMembers: distinct,
         overIssued: Math.max(0, rows - stock) + Math.max(0, drainRowsAll - drainStock),
@@ -405,6 +441,8 @@ export default async function run(): Promise<BenchResult> {
         drainRowsPerSec: { min: 20_000 },
         drainBacklog: { min: 50_000 },
         rssPeakMaxMb: { max: 300 },
+        statusP99Ms: { max: 20 },
+        statusPollFailures: { max: 1 },
         outcomeWrong: { max: 1 },
       },
       series,
