@@ -27,6 +27,14 @@ export function claimPlan(
   return plan;
 }
 
+/**
+ * How long one claim may take. A rush sends thousands at once and the server interleaves them, so
+ * they all finish near the end of the rush, not one after another: with 10 s, a loaded 2-core box
+ * (a fresh machine's run at 135 claims/s) saw every one of 3,271 claims time out, though the server
+ * was answering them. The rushes' assertions are on outcomes; this bound only catches a stuck claim.
+ */
+const CLAIM_TIMEOUT_MS = 45_000;
+
 /** Sends claims concurrently over real HTTP; `waves` spreads them over time (wave every `gapMs`). */
 export async function rush(
   baseUrl: string,
@@ -48,7 +56,7 @@ export async function rush(
       response = await fetch(url, {
         method: 'POST',
         headers: { authorization: `Bearer ${m.accessToken}` },
-        signal: AbortSignal.timeout(10_000),
+        signal: AbortSignal.timeout(CLAIM_TIMEOUT_MS),
       });
       text = await response.text();
     } catch (error) {
