@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# `npm run test:fresh-machine`: the README's promise, kept honest. A fresh Debian 12 machine with only
-# Debian's nodejs, npm, git (and sudo for its non-root user, like a newcomer's VM) clones this
-# checkout's committed HEAD and runs the README's "Two commands" block exactly as written, timing
-# each. Last line: "fresh-machine: PASS ..." or "fresh-machine: FAIL ...".
+# `npm run test:fresh-machine`: the README's promise, kept honest. A fresh Debian 12, Ubuntu 20.04 or
+# Ubuntu 22.04 machine with only the distribution's nodejs, npm, git (and sudo for its non-root user,
+# like a newcomer's VM) clones this checkout's committed HEAD and runs the README's "Two commands"
+# block exactly as written, timing each. Last line: "fresh-machine: PASS ..." or "fresh-machine: FAIL ...".
+#
+#   PICK_FRESH_DISTRO=bookworm (default) | focal (Ubuntu 20.04) | jammy (Ubuntu 22.04)
 #
 # The machine is a podman container of a Debian root made with mmdebstrap (minbase) from Debian's
 # archive, cached by content under PICK_PODMAN_DIR (default ~/.cache/pick-fresh-machine: its own
@@ -49,15 +51,47 @@ mapfile -t commands < <(awk '
 [ ${#commands[@]} -eq 2 ] || { say "FAIL: expected two commands in README.md's \"Two commands\" block, found ${#commands[@]}: ${commands[*]:-none}"; exit 1; }
 say "the README's commands: $(printf '"%s" ' "${commands[@]}")"
 
-# --- the machine: Debian 12 minbase + nodejs, npm, git, ca-certificates, sudo; user `newcomer` ---
-suite=bookworm
+# --- the machine: the distribution's minbase + nodejs, npm, git, ca-certificates, sudo; user `newcomer` ---
+suite=${PICK_FRESH_DISTRO:-bookworm}
 packages=nodejs,npm,git,ca-certificates,sudo
-# What a fresh Debian 12 has in sources.list: the release, its updates and its security archive.
-mirrors=(
-  "deb http://deb.debian.org/debian $suite main"
-  "deb http://deb.debian.org/debian $suite-updates main"
-  "deb http://deb.debian.org/debian-security $suite-security main"
-)
+keyring_args=()
+case $suite in
+  bookworm)
+    # What a fresh Debian 12 has in sources.list: the release, its updates and its security archive.
+    mirrors=(
+      "deb http://deb.debian.org/debian $suite main"
+      "deb http://deb.debian.org/debian $suite-updates main"
+      "deb http://deb.debian.org/debian-security $suite-security main"
+    )
+    ;;
+  focal | jammy)
+    # What a fresh Ubuntu server has: main and universe (nodejs and npm are in universe), with the
+    # release's updates and security pockets.
+    mirrors=(
+      "deb http://archive.ubuntu.com/ubuntu $suite main universe"
+      "deb http://archive.ubuntu.com/ubuntu $suite-updates main universe"
+      "deb http://archive.ubuntu.com/ubuntu $suite-security main universe"
+    )
+    packages+=,ubuntu-keyring
+    # Debian has no package of Ubuntu's archive keys: take them from Ubuntu's own ubuntu-keyring
+    # package, pinned by its SHA-256 (Ubuntu's Packages index for jammy lists the same hash).
+    keyring_deb=ubuntu-keyring_2021.03.26_all.deb
+    keyring_sha256=0d0e7ed6b112f5d03eabf3c7eb01ebdacf9c57714b279e90495cfc58c8c4520f
+    keyring_dir=$PICK_PODMAN_DIR/ubuntu-keyring-$keyring_sha256
+    if [ ! -f "$keyring_dir/usr/share/keyrings/ubuntu-archive-keyring.gpg" ]; then
+      mkdir -p "$PICK_PODMAN_DIR/tmp"
+      curl -fsS -o "$PICK_PODMAN_DIR/tmp/$keyring_deb" "http://archive.ubuntu.com/ubuntu/pool/main/u/ubuntu-keyring/$keyring_deb"
+      echo "$keyring_sha256  $PICK_PODMAN_DIR/tmp/$keyring_deb" | sha256sum --check --quiet
+      dpkg-deb -x "$PICK_PODMAN_DIR/tmp/$keyring_deb" "$keyring_dir"
+      rm -f "$PICK_PODMAN_DIR/tmp/$keyring_deb"
+    fi
+    keyring_args=(--keyring="$keyring_dir/usr/share/keyrings/ubuntu-archive-keyring.gpg")
+    ;;
+  *)
+    say "FAIL: PICK_FRESH_DISTRO=$suite: expected bookworm, focal or jammy"
+    exit 1
+    ;;
+esac
 ca_bundle=${CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}
 # shellcheck disable=SC2016 # "$1" is the hook's argument, expanded by mmdebstrap
 hooks=(
@@ -77,7 +111,7 @@ if ! pick_podman image exists "$image"; then
   awk -v dir="$work/host-ca" '/BEGIN CERTIFICATE/ { if (f) close(f); f = dir "/host-" ++n ".crt" } f { print > f }' "$ca_bundle"
   hook_args=(--customize-hook="copy-in $work/host-ca /usr/local/share/ca-certificates")
   for hook in "${hooks[@]}"; do hook_args+=(--customize-hook="$hook"); done
-  mmdebstrap --quiet --variant=minbase --format=tar --include="$packages" "${hook_args[@]}" \
+  mmdebstrap --quiet --variant=minbase --format=tar --include="$packages" "${keyring_args[@]}" "${hook_args[@]}" \
     "$suite" "$work/rootfs.tar" "${mirrors[@]}" >&2
   pick_podman import --quiet \
     --change "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" \
@@ -92,7 +126,7 @@ say "machine image $image ($(($(date +%s) - started)) s so far)"
 
 # --- the repository: the committed HEAD, as a bundle the machine clones ---
 share=$(mktemp -d "$PICK_PODMAN_DIR/tmp/share.XXXXXX")
-name=pick-fresh-machine-$$
+name=pick-fresh-machine-$suite-$$
 # shellcheck disable=SC2317 # run by the trap
 cleanup() {
   [ "${PICK_FRESH_KEEP:-0}" = 1 ] || pick_podman rm -f --ignore "$name" >/dev/null 2>&1 || true

@@ -10,26 +10,68 @@ bash deploy/local/packages.sh   # MariaDB, Redis, curl and the tests' tools, whe
 bash deploy/local/services.sh
 bash deploy/local/db-user.sh    # the app's MariaDB login (made, and kept in .env, when root's is refused)
 
+# Dependencies from package-lock.json. The machine's npm does it when it reads the lock file (npm 7
+# and later); `pinned_npm_install` uses a known npm on the project's Node instead, fetched from the
+# npm registry into .local/ once.
+npm_version=11.19.1   # the npm of the project's container images (deploy/container/base-image.sh)
+npm_dir=$root/.local/npm-$npm_version
+machine_path=$PATH   # the machine's own node and npm: `npm pack` below runs on them
+pinned_npm_install() {
+  local node_bin=$root/node_modules/.bin/node
+  if [ ! -x "$node_bin" ]; then
+    # No project Node yet: the npm registry's build of the version package.json pins (the `node`
+    # package's own binary package), fetched with the machine's npm, which any version can do.
+    local version arch
+    version=$(grep -oE '"node": "[0-9]+\.[0-9]+\.[0-9]+"' package.json | head -1 | grep -oE '[0-9.]+"$' | tr -d '"')
+    case $(uname -m) in x86_64) arch=x64 ;; aarch64) arch=arm64 ;; *) arch=$(uname -m) ;; esac
+    node_bin=$root/.local/node-$version/bin/node
+    if [ ! -x "$node_bin" ]; then
+      echo "up: fetching Node $version (node-linux-$arch) from the npm registry"
+      mkdir -p "$root/.local/node-$version"
+      (cd "$root/.local" && PATH=$machine_path npm pack --silent "node-linux-$arch@$version" >/dev/null)
+      tar -C "$root/.local/node-$version" --strip-components=1 -xzf "$root/.local/node-linux-$arch-$version.tgz"
+      rm -f "$root/.local/node-linux-$arch-$version.tgz"
+    fi
+  fi
+  if [ ! -x "$npm_dir/shim/npm" ]; then
+    mkdir -p "$npm_dir"
+    (cd "$root/.local" && PATH=$machine_path npm pack --silent "npm@$npm_version" >/dev/null)
+    tar -C "$npm_dir" --strip-components=1 -xzf "$root/.local/npm-$npm_version.tgz"
+    rm -f "$root/.local/npm-$npm_version.tgz"
+    # A plain `npm` for PATH (the package's bin/npm looks for npm beside a global Node).
+    mkdir -p "$npm_dir/shim"
+    printf '#!/bin/sh\nexec node "%s/bin/npm-cli.js" "$@"\n' "$npm_dir" >"$npm_dir/shim/npm"
+    chmod +x "$npm_dir/shim/npm"
+  fi
+  echo "up: installing dependencies with npm $npm_version on Node $("$node_bin" --version)"
+  # Both first on PATH: install scripts run `node` and `npm` (the `node` package's own runs `npm
+  # install` of its binary package), and the machine's may be too old for the project's Node.
+  PATH="$(dirname "$node_bin"):$npm_dir/shim:$PATH" npm install --no-audit --no-fund
+}
+mkdir -p "$root/.local"
+machine_npm_major=$(npm --version | cut -d. -f1)
 if [ ! -x node_modules/.bin/node ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  echo "up: installing dependencies"
-  npm install --no-audit --no-fund
+  if [ "$machine_npm_major" -ge 7 ]; then
+    echo "up: installing dependencies"
+    npm install --no-audit --no-fund
+  else
+    # npm 6 (Ubuntu 20.04's) cannot read a version 3 lock file: it resolves every range afresh and
+    # rewrites package-lock.json as version 1.
+    pinned_npm_install
+  fi
 fi
 export PATH="$root/node_modules/.bin:$PATH"   # the project's Node 24 for everything below
 # An old npm can leave out native packages without a word (Debian 12's npm 9.2 on its Node 18
-# skipped @rolldown/binding-linux-x64-gnu, so vitest could not start): then install again with a
-# known npm on the project's Node 24, fetched from the npm registry into .local/ once.
+# skipped @rolldown/binding-linux-x64-gnu, so vitest could not start): then install again.
 if ! node deploy/local/check-install.mjs; then
-  npm_version=11.19.1   # the npm of the project's container images (deploy/container/base-image.sh)
-  npm_dir=$root/.local/npm-$npm_version
-  if [ ! -f "$npm_dir/bin/npm-cli.js" ]; then
-    mkdir -p "$npm_dir"
-    (cd "$root/.local" && npm pack --silent "npm@$npm_version" >/dev/null)
-    tar -C "$npm_dir" --strip-components=1 -xzf "$root/.local/npm-$npm_version.tgz"
-    rm -f "$root/.local/npm-$npm_version.tgz"
-  fi
-  echo "up: installing dependencies again with npm $npm_version on Node $(node --version)"
-  node "$npm_dir/bin/npm-cli.js" install --no-audit --no-fund
+  pinned_npm_install
   node deploy/local/check-install.mjs
+fi
+# The npm scripts below run on the project's Node; an npm older than 7 (Ubuntu 20.04's) does not run
+# there (it loads its modules from the distribution's Node paths), so the pinned one runs them.
+if [ "$machine_npm_major" -lt 7 ]; then
+  [ -x "$npm_dir/shim/npm" ] || pinned_npm_install
+  export PATH="$root/node_modules/.bin:$npm_dir/shim:$PATH"
 fi
 
 set -a
