@@ -3,15 +3,11 @@ import { ClientProxy } from '@nestjs/microservices';
 import { randomUUID } from 'node:crypto';
 import { firstValueFrom } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { cacheEvictions } from '../cache/cache.metrics.js';
 import { BROADCAST_CLIENT, BroadcastEvents } from '../common/broadcast.js';
 import { startTestApp, type TestApp } from '../testing/app.js';
+import { createProductBroadcast, productBroadcastEvictions } from '../testing/catalog.js';
 import { sleep, until } from '../testing/poll.js';
 import { CatalogService } from './catalog.service.js';
-
-const broadcastEvictions = async () =>
-  (await cacheEvictions.get()).values.find((v) => v.labels.cache === 'product' && v.labels.reason === 'broadcast')
-    ?.value ?? 0;
 
 /** The cache in one worker (the app in this process), against the real MySQL and Redis transport. */
 describe('catalog cache (one worker)', () => {
@@ -21,21 +17,8 @@ describe('catalog cache (one worker)', () => {
   // A category of its own per run keeps list pages free of other tests' products.
   const category = 'SHOES';
 
-  /**
-   * Creates a product and waits until this worker has also received the write's own broadcast:
-   * that echo evicts again, so a read cached before it arrives would be dropped under the test.
-   */
-  const createProduct = async (name: string, price = 1000) => {
-    const before = await broadcastEvictions();
-    const res = await t.http.post(
-      '/api/seller/products',
-      { name, price, description: 'd', stock: 5, category, status: 'IN_STOCK' },
-      seller,
-    );
-    expect(res.status).toBe(201);
-    await until('own broadcast echoed', async () => (await broadcastEvictions()) > before, Boolean, 5000, 20);
-    return res.body.id as string;
-  };
+  const createProduct = (name: string, price = 1000) =>
+    createProductBroadcast(t.http, seller, { name, price, category });
   /** Changes a row behind the app's back: only a cache that is really used keeps the old value. */
   const sqlRename = (id: string, name: string) =>
     t.app.get(EntityManager).fork().getConnection().execute('update product set name = ? where id = ?', [name, id]);
@@ -97,12 +80,18 @@ describe('catalog cache (one worker)', () => {
     try {
       const slow = t.http.get(`/api/general/products/${id}`);
       await oldRead;
-      const evictionsBefore = await broadcastEvictions();
+      const evictionsBefore = await productBroadcastEvictions();
       expect((await t.http.patch(`/api/seller/products/${id}`, { name: 'after' }, seller)).status).toBe(200);
       // A read that starts after the write must not join the old load (which waits for `release`).
       expect(await Promise.race([detailName(id), sleep(3000).then(() => 'joined the old load')])).toBe('after');
       // Let the broadcast eviction pass too, so it cannot clean up after a missing guard.
-      await until('broadcast eviction', async () => (await broadcastEvictions()) > evictionsBefore, Boolean, 5000, 20);
+      await until(
+        'broadcast eviction',
+        async () => (await productBroadcastEvictions()) > evictionsBefore,
+        Boolean,
+        5000,
+        20,
+      );
       release();
       expect((await slow).body.name).toBe('before'); // it began before the write: fine for its caller
       expect(await detailName(id)).toBe('after');
@@ -133,11 +122,17 @@ describe('catalog cache (one worker)', () => {
       const renamed = `list-after-${randomUUID()}`;
       const slow = t.http.get(`/api/general/products?category=${category}&lastId=999999999`);
       await oldRead;
-      const evictionsBefore = await broadcastEvictions();
+      const evictionsBefore = await productBroadcastEvictions();
       expect((await t.http.patch(`/api/seller/products/${id}`, { name: renamed }, seller)).status).toBe(200);
       const during = await t.http.get(`/api/general/products?category=${category}&lastId=999999999`);
       expect(during.body.items[0].name).toBe(renamed);
-      await until('broadcast eviction', async () => (await broadcastEvictions()) > evictionsBefore, Boolean, 5000, 20);
+      await until(
+        'broadcast eviction',
+        async () => (await productBroadcastEvictions()) > evictionsBefore,
+        Boolean,
+        5000,
+        20,
+      );
       release();
       expect((await slow).body.items[0].name).toBe(oldName);
       expect((await t.http.get(`/api/general/products?category=${category}&lastId=999999999`)).body.items[0].name).toBe(

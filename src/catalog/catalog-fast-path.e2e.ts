@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, vi, type MockInstance } from 'vitest';
-import { cacheEvictions, cacheHits } from '../cache/cache.metrics.js';
+import { cacheHits } from '../cache/cache.metrics.js';
 import { httpRequests } from '../metrics/metrics.js';
 import { startTestApp, type TestApp } from '../testing/app.js';
+import { createProductBroadcast } from '../testing/catalog.js';
+import { counterValue } from '../testing/metrics.js';
 import { openApiChecker } from '../testing/openapi-check.js';
 import { sleep, until } from '../testing/poll.js';
 import { etagListMatches } from './catalog-fast-path.js';
@@ -25,14 +27,6 @@ async function rawGet(base: string, path: string, headers: Record<string, string
 /** Headers that differ between any two responses by design. */
 const withoutPerRequest = ({ date: _date, 'x-request-id': _id, ...rest }: Record<string, string>) => rest;
 
-const counterValue = async (
-  counter: typeof httpRequests | typeof cacheHits | typeof cacheEvictions,
-  labels: Record<string, string>,
-): Promise<number> =>
-  (await counter.get()).values
-    .filter((v) => Object.entries(labels).every(([k, value]) => (v.labels as Record<string, unknown>)[k] === value))
-    .reduce((sum, v) => sum + v.value, 0);
-
 /**
  * Cache hits of GET /api/general/products and /:id are answered by CatalogFastPath (a Fastify hook,
  * before Nest): the same bytes and headers as the controller, 304 on If-None-Match, counted in the
@@ -46,25 +40,9 @@ describe('catalog fast path (cache hits before Nest)', () => {
   let detail: MockInstance;
   const category = 'PANTS';
 
-  const broadcastEvictions = () => counterValue(cacheEvictions, { cache: 'product', reason: 'broadcast' });
   /** Creates a product and waits until both workers have had its broadcast (which evicts again). */
-  const createProduct = async (name: string, price = 100) => {
-    const evictions = await broadcastEvictions();
-    const res = await a.http.post(
-      '/api/seller/products',
-      { name, price, description: 'd', stock: 5, category, status: 'IN_STOCK' },
-      seller,
-    );
-    expect(res.status).toBe(201);
-    await until(
-      'broadcast on both workers',
-      async () => (await broadcastEvictions()) - evictions,
-      (n) => n >= 2,
-      5000,
-      10,
-    );
-    return res.body.id as string;
-  };
+  const createProduct = (name: string, price = 100) =>
+    createProductBroadcast(a.http, seller, { name, price, category }, 2);
 
   beforeAll(async () => {
     // Two workers in this process, sharing MySQL and the Redis transport like two PM2 workers.

@@ -46,3 +46,13 @@ export function scrape(url: string, timeoutMs = 5_000): Promise<{ status: number
     req.end();
   });
 }
+
+/** The sum of an in-process prom-client metric's values whose labels include `labels`. */
+export async function counterValue(
+  metric: { get(): Promise<{ values: { labels: object; value: number }[] }> },
+  labels: Record<string, string> = {},
+): Promise<number> {
+  return (await metric.get()).values
+    .filter((v) => Object.entries(labels).every(([k, value]) => (v.labels as Record<string, unknown>)[k] === value))
+    .reduce((sum, v) => sum + v.value, 0);
+}
