@@ -72,7 +72,7 @@ case $suite in
       "deb http://archive.ubuntu.com/ubuntu $suite-updates main universe"
       "deb http://archive.ubuntu.com/ubuntu $suite-security main universe"
     )
-    packages+=,ubuntu-keyring
+    packages+=,ubuntu-keyring,apt   # mmdebstrap's Ubuntu minbase leaves apt out; every Ubuntu install has it
     # Debian has no package of Ubuntu's archive keys: take them from Ubuntu's own ubuntu-keyring
     # package, pinned by its SHA-256 (Ubuntu's Packages index for jammy lists the same hash).
     keyring_deb=ubuntu-keyring_2021.03.26_all.deb
