@@ -12,7 +12,8 @@
  */
 import { MikroORM } from '@mikro-orm/mysql';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../config/env.js';
@@ -52,8 +53,35 @@ const as = (argv: string[]): [string, string[]] => {
 
 const hasCommand = (name: string) => spawnSync('sh', ['-c', `command -v ${name}`]).status === 0;
 
+/**
+ * mmdebstrap's `--keyring` for Debian's archive. A Debian host's own keyring knows the keys that
+ * sign bullseye today; an Ubuntu host has none, or (20.04's debian-archive-keyring 2019.1) one from
+ * before them. There: Debian 12's debian-archive-keyring package, from Debian's archive, pinned by
+ * its SHA-256 (bookworm's Packages index lists the same), unpacked into the cache once.
+ */
+const DEBIAN_KEYRING_DEB = 'debian-archive-keyring_2023.3+deb12u2_all.deb';
+const DEBIAN_KEYRING_SHA256 = 'f699e2f88dca05212f2a452b58475f2993cb6993dfbafb1d0205a3291eb8b4b8';
+async function debianKeyringArgs(): Promise<string[]> {
+  const osRelease = existsSync('/etc/os-release') ? readFileSync('/etc/os-release', 'utf8') : '';
+  if (/^ID=debian$/m.test(osRelease) && existsSync('/usr/share/keyrings/debian-archive-keyring.gpg')) return [];
+  const dir = `${cache}/debian-keyring-${DEBIAN_KEYRING_SHA256.slice(0, 12)}`;
+  const keyring = `${dir}/usr/share/keyrings/debian-archive-keyring.gpg`;
+  if (!existsSync(keyring)) {
+    const response = await fetch(`${mirror}/pool/main/d/debian-archive-keyring/${DEBIAN_KEYRING_DEB}`);
+    if (!response.ok) throw new Error(`${DEBIAN_KEYRING_DEB}: HTTP ${response.status}`);
+    const deb = Buffer.from(await response.arrayBuffer());
+    const sha256 = createHash('sha256').update(deb).digest('hex');
+    if (sha256 !== DEBIAN_KEYRING_SHA256)
+      throw new Error(`${DEBIAN_KEYRING_DEB}: SHA-256 ${sha256}, expected ${DEBIAN_KEYRING_SHA256}`);
+    mkdirSync(cache, { recursive: true });
+    writeFileSync(`${dir}.deb`, deb);
+    run('dpkg-deb', ['-x', `${dir}.deb`, dir], 60_000);
+  }
+  return [`--keyring=${keyring}`];
+}
+
 /** The bullseye root, bootstrapped once (minbase: ~140 MB) and reused by later runs. */
-function ensureBullseyeRoot(): { builtMs: number } {
+async function ensureBullseyeRoot(): Promise<{ builtMs: number }> {
   if (existsSync(complete)) return { builtMs: 0 };
   if (!hasCommand('mmdebstrap')) {
     if (!isRoot)
@@ -67,7 +95,15 @@ function ensureBullseyeRoot(): { builtMs: number } {
   run(...as(['rm', '-rf', building, rootfs]), 120_000);
   // Root mode when we are root; otherwise mmdebstrap's own user-namespace mode.
   run(
-    ...as(['mmdebstrap', '--variant=minbase', `--mode=${isRoot ? 'root' : 'unshare'}`, 'bullseye', building, mirror]),
+    ...as([
+      'mmdebstrap',
+      '--variant=minbase',
+      `--mode=${isRoot ? 'root' : 'unshare'}`,
+      ...(await debianKeyringArgs()),
+      'bullseye',
+      building,
+      mirror,
+    ]),
     1_500_000,
   );
   run(...as(['mv', building, rootfs]), 30_000);
@@ -99,10 +135,10 @@ const NODE = '/pick/node_modules/node/bin/node';
 
 describe('Ubuntu 20.04 stand-in: Debian bullseye root (glibc 2.31)', () => {
   let rootBuiltMs = 0;
-  beforeAll(() => {
+  beforeAll(async () => {
     if (!hasCommand('unshare') || !hasCommand('chroot'))
       throw new Error('unshare and chroot (util-linux, coreutils) are needed');
-    rootBuiltMs = ensureBullseyeRoot().builtMs;
+    rootBuiltMs = (await ensureBullseyeRoot()).builtMs;
     console.log(
       rootBuiltMs
         ? `bullseye root bootstrapped with mmdebstrap in ${(rootBuiltMs / 1000).toFixed(1)} s`
