@@ -67,9 +67,10 @@ if ! node deploy/local/check-install.mjs; then
   pinned_npm_install
   node deploy/local/check-install.mjs
 fi
-# The npm scripts below run on the project's Node; an npm older than 7 (Ubuntu 20.04's) does not run
-# there (it loads its modules from the distribution's Node paths), so the pinned one runs them.
-if [ "$machine_npm_major" -lt 7 ]; then
+# The npm scripts below run on the project's Node. A distribution's npm may not run there (Ubuntu
+# 20.04's npm 6 loads its modules from its own Node's global paths: "Cannot find module 'semver'"):
+# then the pinned one runs them.
+if ! npm --version >/dev/null 2>&1; then
   [ -x "$npm_dir/shim/npm" ] || pinned_npm_install
   export PATH="$root/node_modules/.bin:$npm_dir/shim:$PATH"
 fi
