@@ -217,6 +217,14 @@ export class EnvironmentVariables {
   @Transform(toInt) @IsInt() @Min(1) @Max(1000) COUPON_QUEUE_CONCURRENCY = 100;
   /** Largest multi-row INSERT of claimed coupons. */
   @Transform(toInt) @IsInt() @Min(1) @Max(5000) COUPON_INSERT_BATCH_MAX = 500;
+  /**
+   * Claims one worker accepts within this window (ms) go out as one Bull job per coupon: each job
+   * costs Bull three scripts in Redis whatever it carries. Paid by each claim's 202, so keep it a
+   * few ms; 0 still batches the claims of one event-loop turn.
+   */
+  @Transform(toInt) @IsInt() @Min(0) @Max(100) COUPON_ENQUEUE_WINDOW_MS = 3;
+  /** Most claims in one enqueued job; a full batch goes out before its window closes. */
+  @Transform(toInt) @IsInt() @Min(1) @Max(5000) COUPON_ENQUEUE_BATCH_MAX = 500;
 
   @IsUrl({ require_tld: false, require_protocol: true }) S3_ENDPOINT = 'http://127.0.0.1:4568';
   @IsString() S3_REGION = 'kr-standard';

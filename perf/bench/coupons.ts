@@ -34,7 +34,7 @@ import { ormOptions } from '../../config/mikro-orm.js';
 import { mintMembers } from '../../src/cli/mint-members.js';
 import { couponKeys } from '../../src/coupons/coupon-stock.js';
 import { claimPlan } from '../../src/testing/claim-rush.js';
-import { ISSUANCE_QUEUE } from '../../src/coupons/issuance.queue.js';
+import { ISSUANCE_QUEUES } from '../../src/coupons/issuance.queue.js';
 import { MemberRole } from '../../src/members/member.entity.js';
 import { redisOptions } from '../../src/redis/redis-options.js';
 import { Pm2Cluster } from '../../src/testing/cluster.js';
@@ -126,7 +126,9 @@ export default async function run(): Promise<BenchResult> {
 
   const orm = await MikroORM.init(ormOptions(config));
   const redis = new Redis(redisOptions(config));
-  const queue = new Bull(ISSUANCE_QUEUE, { prefix: `${config.REDIS_PREFIX}:bull`, redis: redisOptions(config) });
+  const queues = ISSUANCE_QUEUES.map(
+    (name) => new Bull(name, { prefix: `${config.REDIS_PREFIX}:bull`, redis: redisOptions(config) }),
+  );
   // Leftovers of an earlier run under this prefix (the database was just reset).
   for (const key of await redis.keys(`${config.REDIS_PREFIX}:*`)) await redis.del(key);
   const cluster = new Pm2Cluster({ name: 'bench-coupons', port, instances: int('PICK_BENCH_INSTANCES', 2), env });
@@ -224,8 +226,8 @@ export default async function run(): Promise<BenchResult> {
       ],
     });
     for (const deadline = performance.now() + 60_000; performance.now() < deadline;) {
-      const counts = await queue.getJobCounts();
-      if (counts.waiting + counts.active + counts.delayed === 0) break;
+      const counts = await Promise.all(queues.map((queue) => queue.getJobCounts()));
+      if (counts.every((count) => count.waiting + count.active + count.delayed === 0)) break;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
 
@@ -368,7 +370,7 @@ export default async function run(): Promise<BenchResult> {
     const expectedDrain = Math.min(drainStock, members.length);
     const notes = [
       `${machine().cores} cores shared by the cluster (${cluster.options.instances} workers), MariaDB, Redis and the load generator (autocannon, in this process)`,
-      'claims measured with persistence running (one Bull job per accepted claim, processed while the rush goes on; no queue paused)',
+      'claims measured with persistence running (one Bull job per coupon for the claims a worker accepts within COUPON_ENQUEUE_WINDOW_MS, processed while the rush goes on; no queue paused)',
       `live rush: ${claims.statuses['2xx']} accepted (202), ${claims.statuses['4xx']} rejected (409), ${claims.statuses['5xx']} 5xx, ${claims.errors} errors; ` +
         `accepted in Redis ${accepted} (expected ${expectedAccepted}), rows ${rows}, distinct members ${distinct}, pending after ${pendingAfterLive}`,
       `lag from a 202 (as autocannon saw it) to its row's created_at (MariaDB's clock, same machine; negative: the row was in before the 202 reached the client): ` +
@@ -452,7 +454,7 @@ export default async function run(): Promise<BenchResult> {
     return result;
   } finally {
     await cluster.stop();
-    await queue.close().catch(() => undefined);
+    for (const queue of queues) await queue.close().catch(() => undefined);
     redis.disconnect();
     await orm.close(true);
   }

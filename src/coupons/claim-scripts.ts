@@ -60,9 +60,17 @@ redis.call('HSET', KEYS[1], 'max', ARGV[1])
 return -1
 `;
 
-/** Clears persisted claims' pending marks; drops the coupon from the index when none is left. KEYS: pending, pendingIndex. ARGV: couponId, memberId... */
+/**
+ * Clears persisted claims' pending marks and their claim -> job entries (in the same step, so no
+ * entry outlives its mark); drops the coupon from the index when none is left.
+ * KEYS: pending, pendingIndex, jobs. ARGV: couponId, memberId...
+ */
 const CLEAR_PENDING = `
-redis.call('ZREM', KEYS[1], unpack(ARGV, 2))
+for i = 2, #ARGV, 1000 do
+  local last = math.min(i + 999, #ARGV)
+  redis.call('ZREM', KEYS[1], unpack(ARGV, i, last))
+  redis.call('HDEL', KEYS[3], unpack(ARGV, i, last))
+end
 if redis.call('ZCARD', KEYS[1]) == 0 then redis.call('SREM', KEYS[2], ARGV[1]) end
 return 1
 `;
@@ -93,7 +101,13 @@ export interface ClaimCommands {
     ...memberIds: string[]
   ): Promise<number>;
   couponSetMax(state: string, members: string, max: number): Promise<number>;
-  couponClearPending(pending: string, pendingIndex: string, couponId: string, ...memberIds: string[]): Promise<number>;
+  couponClearPending(
+    pending: string,
+    pendingIndex: string,
+    jobs: string,
+    couponId: string,
+    ...memberIds: string[]
+  ): Promise<number>;
   couponUnlock(lock: string, token: string): Promise<number>;
 }
 
@@ -109,7 +123,7 @@ export function defineClaimCommands(redis: Redis): ClaimRedis {
     redis.defineCommand('couponClaim', { numberOfKeys: 5, lua: CLAIM });
     redis.defineCommand('couponRebuild', { numberOfKeys: 3, lua: REBUILD });
     redis.defineCommand('couponSetMax', { numberOfKeys: 2, lua: SET_MAX });
-    redis.defineCommand('couponClearPending', { numberOfKeys: 2, lua: CLEAR_PENDING });
+    redis.defineCommand('couponClearPending', { numberOfKeys: 3, lua: CLEAR_PENDING });
     redis.defineCommand('couponUnlock', { numberOfKeys: 1, lua: UNLOCK });
   }
   return target;

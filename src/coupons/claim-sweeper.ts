@@ -1,12 +1,19 @@
 import { InjectQueue } from '@nestjs/bull';
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import type { Queue } from 'bull';
+import type { Job, Queue } from 'bull';
 import { randomUUID } from 'node:crypto';
 import type { AppConfig } from '../../config/env.js';
 import { APP_CONFIG } from '../common/config.module.js';
 import { CouponStock } from './coupon-stock.js';
 import { sweeperReenqueued, sweeperRetried } from './coupon.metrics.js';
-import { ISSUANCE_JOB_OPTIONS, ISSUANCE_QUEUE, issuanceJobId, type IssuanceJob } from './issuance.queue.js';
+import {
+  ISSUANCE_BATCH_QUEUE,
+  ISSUANCE_JOB_OPTIONS,
+  ISSUANCE_QUEUE,
+  issuanceJobId,
+  type IssuanceBatchJob,
+  type IssuanceJob,
+} from './issuance.queue.js';
 
 export interface SweepReport {
   reenqueued: number;
@@ -18,7 +25,10 @@ export interface SweepReport {
  * The safety net behind "accepted = durable". Every processing worker ticks, but a Redis lock
  * (SET NX PX one interval) lets exactly one worker of all servers sweep per interval:
  * - a claim pending longer than COUPON_PENDING_BOUND_MS whose job is gone (worker died between
- *   the Lua accept and the enqueue, job lost) is enqueued again; a failed one is retried;
+ *   the Lua accept and the enqueue, job lost) is enqueued again, as a single-claim job; a failed
+ *   job is retried. "Its job" is the batch job CouponStock recorded for the claim if that job
+ *   still exists, else the single-claim job `<couponId>:<memberId>` (the sweeper's own, or the
+ *   previous release's);
  * - an active coupon whose Redis state is missing (data loss) is rebuilt from MySQL + pending.
  */
 @Injectable()
@@ -31,6 +41,7 @@ export class ClaimSweeper implements OnApplicationBootstrap, OnApplicationShutdo
   constructor(
     private readonly stock: CouponStock,
     @InjectQueue(ISSUANCE_QUEUE) private readonly queue: Queue<IssuanceJob>,
+    @InjectQueue(ISSUANCE_BATCH_QUEUE) private readonly batchQueue: Queue<IssuanceBatchJob>,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -63,7 +74,24 @@ export class ClaimSweeper implements OnApplicationBootstrap, OnApplicationShutdo
     const report: SweepReport = { reenqueued: 0, retried: 0, rebuilt: await this.stock.ensureActive(now) };
     for (const couponId of await this.stock.pendingCoupons()) {
       const stale = await this.stock.pendingSince(couponId, now - this.config.COUPON_PENDING_BOUND_MS);
-      for (const memberId of stale) {
+      const recorded = await this.stock.jobsOf(couponId, stale);
+      // Each batch job is looked up (and retried) once per sweep, however many claims it carries.
+      const batches = new Map<string, Job<IssuanceBatchJob> | null>();
+      for (const [i, memberId] of stale.entries()) {
+        const batchId = recorded[i];
+        if (batchId !== null) {
+          if (!batches.has(batchId)) {
+            const batch = await this.batchQueue.getJob(batchId);
+            batches.set(batchId, batch);
+            if (batch && (await batch.isFailed())) {
+              await batch.retry();
+              report.retried++;
+              sweeperRetried.inc();
+            }
+          }
+          // waiting, delayed (backing off), active or just retried: Bull has it.
+          if (batches.get(batchId)) continue;
+        }
         const jobId = issuanceJobId(couponId, memberId);
         const job = await this.queue.getJob(jobId);
         if (!job) {

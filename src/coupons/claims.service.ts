@@ -1,14 +1,12 @@
 import { EntityManager } from '@mikro-orm/mysql';
-import { InjectQueue } from '@nestjs/bull';
 import { Injectable, Logger } from '@nestjs/common';
-import type { Queue } from 'bull';
 import { AppError } from '../common/errors.js';
+import { ClaimEnqueuer } from './claim-enqueuer.js';
 import { claimWindowError } from './claim-window.js';
 import { ClaimResult, CouponStock } from './coupon-stock.js';
 import { claimDecisions } from './coupon.metrics.js';
 import type { ClaimStatus, MemberCouponDto } from './coupons.dto.js';
 import { EventsService } from './events.service.js';
-import { ISSUANCE_JOB_OPTIONS, ISSUANCE_QUEUE, issuanceJobId, type IssuanceJob } from './issuance.queue.js';
 import { MemberCoupon } from './member-coupon.entity.js';
 
 // Bull's client waits for Redis forever; the claim is already recorded as pending, so a slow
@@ -29,12 +27,13 @@ export class ClaimsService {
     private readonly em: EntityManager,
     private readonly events: EventsService,
     private readonly stock: CouponStock,
-    @InjectQueue(ISSUANCE_QUEUE) private readonly queue: Queue<IssuanceJob>,
+    private readonly enqueuer: ClaimEnqueuer,
   ) {}
 
   /**
    * Claims a coupon: checks in process (coupon of this event, both time windows), then one
-   * atomic Lua decision in Redis, then a Bull job to persist it. Accepted = durable: the
+   * atomic Lua decision in Redis, then a Bull job to persist it (shared with the other claims this
+   * worker accepts in the same few ms: ClaimEnqueuer). Accepted = durable: the
    * pending mark is in Redis before the 202, and the sweeper re-enqueues it if the job is lost.
    */
   async claim(eventId: string, couponId: string, memberId: string): Promise<void> {
@@ -68,10 +67,7 @@ export class ClaimsService {
   }
 
   private async enqueue(couponId: string, memberId: string): Promise<void> {
-    const add = this.queue.add(
-      { couponId, memberId },
-      { ...ISSUANCE_JOB_OPTIONS, jobId: issuanceJobId(couponId, memberId) },
-    );
+    const add = this.enqueuer.enqueue(couponId, memberId);
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), ENQUEUE_WAIT_MS)));
     try {

@@ -3,14 +3,15 @@ import { Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import type { Queue } from 'bull';
 import { PENDING_GAUGE_COUPONS, setCouponGaugeSource, type CouponGaugeSource } from './coupon.metrics.js';
 import { CouponStock } from './coupon-stock.js';
-import { ISSUANCE_QUEUE, type IssuanceJob } from './issuance.queue.js';
+import { ISSUANCE_BATCH_QUEUE, ISSUANCE_QUEUE } from './issuance.queue.js';
 
 /** Feeds the scrape-time coupon gauges (coupon.metrics.ts) from Redis through CouponStock and the Bull queue. */
 @Injectable()
 export class CouponGauges implements CouponGaugeSource, OnModuleInit, OnModuleDestroy {
   constructor(
     private readonly stock: CouponStock,
-    @InjectQueue(ISSUANCE_QUEUE) private readonly queue: Queue<IssuanceJob>,
+    @InjectQueue(ISSUANCE_QUEUE) private readonly queue: Queue,
+    @InjectQueue(ISSUANCE_BATCH_QUEUE) private readonly batchQueue: Queue,
   ) {}
 
   onModuleInit(): void {
@@ -32,8 +33,13 @@ export class CouponGauges implements CouponGaugeSource, OnModuleInit, OnModuleDe
     }));
   }
 
+  /** Both issuance queues (single claims, batches), by queue name. */
   async queueCounts() {
-    const counts = await this.queue.getJobCounts();
-    return { waiting: counts.waiting, active: counts.active, failed: counts.failed, delayed: counts.delayed };
+    const read = async (queue: Queue) => {
+      const counts = await queue.getJobCounts();
+      return { waiting: counts.waiting, active: counts.active, failed: counts.failed, delayed: counts.delayed };
+    };
+    const [single, batch] = await Promise.all([read(this.queue), read(this.batchQueue)]);
+    return { [this.queue.name]: single, [this.batchQueue.name]: batch };
   }
 }

@@ -17,11 +17,16 @@ import { MemberCoupon } from './member-coupon.entity.js';
  * - `members` set of member ids whose claim was accepted (pending or persisted). Its size is
  *             the issued count: remaining = max - SCARD(members).
  * - `pending` sorted set member id -> accept time (ms): accepted, not yet in MySQL.
+ * - `jobs`    hash member id -> id of the batch job carrying the pending claim (written before the
+ *             job is added, deleted with the pending mark): the sweeper re-enqueues exactly the
+ *             claims whose job is gone. A claim without an entry (accepted by a release before
+ *             batching, or a worker killed before writing it) is looked up as a single-claim job.
  */
 export interface CouponKeys {
   state: string;
   members: string;
   pending: string;
+  jobs: string;
   rebuildLock: string;
 }
 
@@ -31,6 +36,7 @@ export function couponKeys(prefix: string, couponId: string): CouponKeys {
     state: `${base}:state`,
     members: `${base}:members`,
     pending: `${base}:pending`,
+    jobs: `${base}:jobs`,
     rebuildLock: `${base}:rebuild-lock`,
   };
 }
@@ -164,10 +170,34 @@ export class CouponStock {
     if (result !== -1) throw new AppError('SERVICE_UNAVAILABLE', 'The coupon stock could not be changed; retry');
   }
 
-  /** Persisted claims: their pending marks go (the coupon leaves the pending index when none is left). */
+  /**
+   * Persisted claims: their pending marks and claim -> job entries go (the coupon leaves the
+   * pending index when none is left).
+   */
   async clearPending(couponId: string, memberIds: string[]): Promise<void> {
     const keys = this.keys(couponId);
-    await this.redis.couponClearPending(keys.pending, pendingIndexKey(this.prefix), couponId, ...memberIds);
+    await this.redis.couponClearPending(keys.pending, pendingIndexKey(this.prefix), keys.jobs, couponId, ...memberIds);
+  }
+
+  /**
+   * Records which batch job carries each claim, for the sweeper; one round trip for all the
+   * batches of an enqueue window. Called before the jobs are added: a crash in between leaves
+   * entries naming jobs that do not exist, whose claims the sweeper then re-enqueues.
+   */
+  async recordJobs(batches: { couponId: string; memberIds: string[]; jobId: string }[]): Promise<void> {
+    if (batches.length === 0) return;
+    const pipeline = this.redis.pipeline();
+    for (const { couponId, memberIds, jobId } of batches)
+      pipeline.hset(this.keys(couponId).jobs, Object.fromEntries(memberIds.map((memberId) => [memberId, jobId])));
+    const replies = (await pipeline.exec()) ?? [];
+    const failed = replies.find(([error]) => error);
+    if (failed) throw failed[0] as Error;
+  }
+
+  /** The batch job recorded for each pending claim (null: none recorded), in the order asked. */
+  async jobsOf(couponId: string, memberIds: string[]): Promise<(string | null)[]> {
+    if (memberIds.length === 0) return [];
+    return this.redis.hmget(this.keys(couponId).jobs, ...memberIds);
   }
 
   /** A claim that can never become a row: its slot is freed and its pending mark cleared. */

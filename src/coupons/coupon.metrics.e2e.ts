@@ -12,7 +12,7 @@ import { persistedRows } from '../testing/invariants.js';
 import { until } from '../testing/poll.js';
 import { ClaimSweeper } from './claim-sweeper.js';
 import { couponKeys } from './coupon-stock.js';
-import { ISSUANCE_QUEUE, issuanceJobId } from './issuance.queue.js';
+import { ISSUANCE_BATCH_QUEUE, ISSUANCE_QUEUE, issuanceJobId, type IssuanceBatchJob } from './issuance.queue.js';
 
 /** The rush metrics move by exactly what happened: claims by result, rows persisted, pending, queue, sweeper, rebuilds. */
 describe('coupon rush metrics', () => {
@@ -28,7 +28,13 @@ describe('coupon rush metrics', () => {
   const ownPrefix = `${process.env.REDIS_PREFIX ?? 'pick-test'}-metrics-${Date.now()}`;
   beforeAll(async () => {
     // Claims accepted here stay pending: no processor takes their jobs until the second app starts.
-    held = await startTestApp({ QUEUE_PROCESSORS_ENABLED: 'false', REDIS_PREFIX: ownPrefix });
+    // Batches of at most 2 claims: the 6 accepted below travel in 3 or more jobs, so losing one
+    // job loses some of them, not all.
+    held = await startTestApp({
+      QUEUE_PROCESSORS_ENABLED: 'false',
+      REDIS_PREFIX: ownPrefix,
+      COUPON_ENQUEUE_BATCH_MAX: '2',
+    });
     admin = (await mint(held.config, 1, MemberRole.ADMIN))[0].accessToken;
   });
   afterAll(() => held?.close());
@@ -59,32 +65,57 @@ describe('coupon rush metrics', () => {
       not_found: delta('pick_coupon_claims_total', { result: 'not_found' }),
     }).toEqual({ accepted, sold_out: soldOut, duplicate: duplicates, not_found: 1 });
 
-    // Pending: all 6 in Redis, their jobs waiting in Bull (no processor here).
+    // Pending: all 6 in Redis, their batch jobs waiting in Bull (no processor here), each claim in exactly one.
     await new Promise((resolve) => setTimeout(resolve, 300));
     const pending = await samples();
     expect(sumOf(pending, 'pick_coupon_pending_claims', { coupon: couponId })).toBe(6);
     expect(sumOf(pending, 'pick_coupon_oldest_pending_age_seconds', { coupon: couponId })).toBeGreaterThanOrEqual(0.3);
-    expect(sumOf(pending, 'pick_queue_jobs', { queue: 'coupon-issuance', state: 'waiting' })).toBe(6);
+    const queue = t.app.get<Queue>(getQueueToken(ISSUANCE_QUEUE));
+    const batchQueue = t.app.get<Queue<IssuanceBatchJob>>(getQueueToken(ISSUANCE_BATCH_QUEUE));
+    const batches = await batchQueue.getWaiting();
+    const accepting = members.filter((_, i) => answers[i].status === 202);
+    expect(batches.flatMap((job) => job.data.memberIds).sort()).toEqual(accepting.map((m) => m.id).sort());
+    expect(batches.every((job) => job.data.couponId === couponId && job.data.memberIds.length <= 2)).toBe(true);
+    expect(sumOf(pending, 'pick_queue_jobs', { queue: 'coupon-issuance-batch', state: 'waiting' })).toBe(
+      batches.length,
+    );
+    expect(sumOf(pending, 'pick_queue_jobs', { queue: 'coupon-issuance', state: 'waiting' })).toBe(0);
     expect(
       pending.filter((s) => s.name === 'pick_coupon_pending_claims').every((s) => /^\d+$/.test(s.labels.coupon)),
     ).toBe(true);
 
-    // Two jobs lost: the sweeper re-enqueues exactly those two.
-    const queue = t.app.get<Queue>(getQueueToken(ISSUANCE_QUEUE));
-    const accepting = members.filter((_, i) => answers[i].status === 202);
-    for (const m of accepting.slice(0, 2)) await (await queue.getJob(issuanceJobId(couponId, m.id)))!.remove();
-    expect(sumOf(await samples(), 'pick_queue_jobs', { queue: 'coupon-issuance', state: 'waiting' })).toBe(4);
+    // One batch job lost (the fullest: 2 of the 6 claims, or 1 if every job took one): the sweeper
+    // re-enqueues exactly its claims, as single-claim jobs, and none of the others.
+    const lost = batches.reduce((most, job) => (job.data.memberIds.length > most.data.memberIds.length ? job : most));
+    const lostMembers = lost.data.memberIds;
+    await lost.remove();
+    const afterLoss = await samples();
+    expect(sumOf(afterLoss, 'pick_queue_jobs', { queue: 'coupon-issuance-batch', state: 'waiting' })).toBe(
+      batches.length - 1,
+    );
+    expect(sumOf(afterLoss, 'pick_queue_jobs', { queue: 'coupon-issuance', state: 'waiting' })).toBe(0);
     // A coupon whose state vanished is rebuilt by the same sweep.
     const redis = t.app.get(Redis);
     const keys = couponKeys(t.config.REDIS_PREFIX, couponId);
     await redis.del(keys.state);
     const report = await t.app.get(ClaimSweeper).sweep(Date.now() + t.config.COUPON_PENDING_BOUND_MS + 1000);
-    expect(report.reenqueued).toBe(2);
+    expect(report.reenqueued).toBe(lostMembers.length);
     expect(report.rebuilt).toContain(couponId);
+    const single = await queue.getWaiting();
+    expect(single.map((job) => String(job.id)).sort()).toEqual(
+      lostMembers.map((id) => issuanceJobId(couponId, id)).sort(),
+    );
     const swept = await samples();
-    expect(delta('pick_coupon_sweeper_reenqueued_total', {}, swept)).toBe(2);
+    expect(delta('pick_coupon_sweeper_reenqueued_total', {}, swept)).toBe(lostMembers.length);
     expect(delta('pick_coupon_state_rebuilds_total', {}, swept)).toBeGreaterThanOrEqual(1);
-    expect(sumOf(swept, 'pick_queue_jobs', { queue: 'coupon-issuance', state: 'waiting' })).toBe(6);
+    expect(sumOf(swept, 'pick_queue_jobs', { queue: 'coupon-issuance', state: 'waiting' })).toBe(lostMembers.length);
+    expect(sumOf(swept, 'pick_queue_jobs', { queue: 'coupon-issuance-batch', state: 'waiting' })).toBe(
+      batches.length - 1,
+    );
+    // A second sweep finds every claim's job (batch or single): nothing more is enqueued.
+    expect((await t.app.get(ClaimSweeper).sweep(Date.now() + t.config.COUPON_PENDING_BOUND_MS + 1000)).reenqueued).toBe(
+      0,
+    );
 
     // A processing app drains them: 6 rows persisted, nothing pending, nothing waiting.
     await t.close();
@@ -103,6 +134,9 @@ describe('coupon rush metrics', () => {
     );
     expect(delta('pick_coupon_claims_persisted_total', {}, drained)).toBe(6);
     expect(sumOf(drained, 'pick_queue_jobs', { queue: 'coupon-issuance', state: 'waiting' })).toBe(0);
+    expect(sumOf(drained, 'pick_queue_jobs', { queue: 'coupon-issuance-batch', state: 'waiting' })).toBe(0);
+    // The claim -> job records went with the pending marks.
+    expect(await held!.app.get(Redis).hlen(keys.jobs)).toBe(0);
   });
 
   it('exports event-loop lag, memory and cache hits/misses', async () => {

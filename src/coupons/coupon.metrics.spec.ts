@@ -15,7 +15,7 @@ describe('coupon pending gauges', () => {
       return state.pending ? [{ couponId: '7', pending: state.pending, oldestPendingAgeMs: 1_500 }] : [];
     },
     async queueCounts() {
-      return { waiting: state.pending, active: 0, failed: 0, delayed: 0 };
+      return { 'coupon-issuance': { waiting: state.pending, active: 0, failed: 0, delayed: 0 } };
     },
   });
   const scrape = async (registry: Registry = metricsRegistry) => parseMetrics(await registry.metrics());

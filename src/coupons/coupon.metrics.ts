@@ -42,7 +42,8 @@ export const PENDING_GAUGE_COUPONS = 100;
 /** Where the scrape-time gauges read from: set by CouponMetrics while the app runs. */
 export interface CouponGaugeSource {
   pending(): Promise<{ couponId: string; pending: number; oldestPendingAgeMs: number | null }[]>;
-  queueCounts(): Promise<Record<'waiting' | 'active' | 'failed' | 'delayed', number>>;
+  /** Job counts by queue name (the issuance queues: single claims and batches). */
+  queueCounts(): Promise<Record<string, Record<(typeof QUEUE_STATES)[number], number>>>;
 }
 
 let source: CouponGaugeSource | undefined;
@@ -103,12 +104,12 @@ export const QUEUE_STATES = ['waiting', 'active', 'failed', 'delayed'] as const;
 
 new Gauge({
   name: 'pick_queue_jobs',
-  help: 'Bull jobs by queue and state (deployment-wide: aggregate with max)',
+  help: 'Bull jobs by queue and state: coupon-issuance (single claims), coupon-issuance-batch (batches of claims); deployment-wide: aggregate with max',
   labelNames: ['queue', 'state'],
   async collect() {
     this.reset();
-    const counts = source ? await read(() => source!.queueCounts()) : undefined;
-    if (!counts) return;
-    for (const state of QUEUE_STATES) this.set({ queue: 'coupon-issuance', state }, counts[state] ?? 0);
+    const queues = source ? await read(() => source!.queueCounts()) : undefined;
+    for (const [queue, counts] of Object.entries(queues ?? {}))
+      for (const state of QUEUE_STATES) this.set({ queue, state }, counts[state] ?? 0);
   },
 });

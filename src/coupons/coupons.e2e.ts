@@ -1,12 +1,16 @@
 import { EntityManager } from '@mikro-orm/mysql';
 import type { ClientProxy } from '@nestjs/microservices';
+import { getQueueToken } from '@nestjs/bull';
+import type { Queue } from 'bull';
 import { Redis } from 'ioredis';
 import { firstValueFrom } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BROADCAST_CLIENT, BroadcastEvents } from '../common/broadcast.js';
 import { MemberRole } from '../members/member.entity.js';
 import { startTestApp, type TestApp } from '../testing/app.js';
-import { couponKeys, pendingIndexKey } from './coupon-stock.js';
+import { ClaimEnqueuer } from './claim-enqueuer.js';
+import { ClaimResult, CouponStock, couponKeys, pendingIndexKey } from './coupon-stock.js';
+import { ISSUANCE_BATCH_QUEUE, type IssuanceBatchJob } from './issuance.queue.js';
 import { createEvent, eventBody, mint } from '../testing/fixtures.js';
 import { OwnRedis } from '../testing/own-services.js';
 import { persistedRows } from '../testing/invariants.js';
@@ -380,6 +384,55 @@ describe('a claim that can never be persisted', () => {
       await until('nothing pending', async () => (await redis.zcard(keys.pending)) === 0, Boolean, 5000);
       expect(await redis.smembers(keys.members)).toEqual([kept.id]);
       expect((await web.http.get(`/api/events/${eventId}`)).body.coupons[0].remaining).toBe(4);
+    } finally {
+      await worker?.close();
+      await web.close();
+    }
+  });
+});
+
+describe('a batch job holding a claim that can never be persisted', () => {
+  it('voids that claim and persists the others of the same job, which completes', async () => {
+    // Own prefix: the exact job counts below must not see another file's batches.
+    const prefix = `${process.env.REDIS_PREFIX ?? 'pick-test'}-badrow-${Date.now()}`;
+    const web = await startTestApp({ QUEUE_PROCESSORS_ENABLED: 'false', REDIS_PREFIX: prefix });
+    let worker: TestApp | undefined;
+    try {
+      const admin = (await mint(web.config, 1, MemberRole.ADMIN))[0].accessToken;
+      const [first, gone, last] = await mint(web.config, 3);
+      const { couponIds } = await createEvent(web.http, admin, eventBody({ max: 5 }));
+      const [couponId] = couponIds;
+      // Accepted in Redis, then enqueued in one turn of the event loop: one window, one job of 3.
+      const stock = web.app.get(CouponStock);
+      for (const m of [first, gone, last]) expect(await stock.claim(couponId, m.id)).toBe(ClaimResult.ACCEPTED);
+      const enqueuer = web.app.get(ClaimEnqueuer);
+      await Promise.all([first, gone, last].map((m) => enqueuer.enqueue(couponId, m.id)));
+      const batchQueue = web.app.get<Queue<IssuanceBatchJob>>(getQueueToken(ISSUANCE_BATCH_QUEUE));
+      const [job, ...others] = await batchQueue.getWaiting();
+      expect(others).toEqual([]);
+      expect([...job.data.memberIds].sort()).toEqual([first.id, gone.id, last.id].sort());
+      await web.app.get(EntityManager).fork().getConnection().execute('delete from member where id = ?', [gone.id]);
+
+      worker = await startTestApp({ HTTP_ENABLED: 'false', REDIS_PREFIX: prefix });
+      const keys = couponKeys(prefix, couponId);
+      const redis = web.app.get(Redis);
+      await until('nothing pending', async () => (await redis.zcard(keys.pending)) === 0, Boolean, 8000);
+      const rows = await web.app
+        .get(EntityManager)
+        .fork()
+        .getConnection()
+        .execute<{ member_id: string | number }[]>('select member_id from member_coupon where coupon_id = ?', [
+          couponId,
+        ]);
+      expect(rows.map((row) => String(row.member_id)).sort()).toEqual([first.id, last.id].sort());
+      expect((await redis.smembers(keys.members)).sort()).toEqual([first.id, last.id].sort());
+      expect(await redis.hlen(keys.jobs)).toBe(0);
+      await until(
+        'job completed',
+        async () => (await batchQueue.getJobCounts()).failed === 0 && !(await batchQueue.getJob(String(job.id))),
+        Boolean,
+        5000,
+      );
     } finally {
       await worker?.close();
       await web.close();

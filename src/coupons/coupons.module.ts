@@ -10,17 +10,24 @@ import { CouponStock } from './coupon-stock.js';
 import { AdminEventsController, EventsController, MemberCouponsController } from './coupons.controller.js';
 import { EventStatusService } from './event-status.service.js';
 import { EventsService } from './events.service.js';
-import { ISSUANCE_QUEUE, ISSUANCE_QUEUE_SETTINGS } from './issuance.queue.js';
+import { ISSUANCE_BATCH_QUEUE, ISSUANCE_QUEUE, ISSUANCE_QUEUE_SETTINGS } from './issuance.queue.js';
+import { ClaimEnqueuer } from './claim-enqueuer.js';
 import { IssuanceProcessor } from './issuance.processor.js';
 
 /** FCFS coupon events: admin writes, the atomic claim, Bull persistence and the sweeper. */
 @Module({
-  imports: [BullModule.registerQueue({ name: ISSUANCE_QUEUE, settings: ISSUANCE_QUEUE_SETTINGS })],
+  imports: [
+    BullModule.registerQueue(
+      { name: ISSUANCE_QUEUE, settings: ISSUANCE_QUEUE_SETTINGS },
+      { name: ISSUANCE_BATCH_QUEUE, settings: ISSUANCE_QUEUE_SETTINGS },
+    ),
+  ],
   controllers: [AdminEventsController, EventsController, MemberCouponsController, CouponEventsController],
   providers: [
     CouponStock,
     EventsService,
     ClaimsService,
+    ClaimEnqueuer,
     IssuanceProcessor,
     ClaimSweeper,
     CouponGauges,
@@ -29,8 +36,16 @@ import { IssuanceProcessor } from './issuance.processor.js';
   exports: [EventsService],
 })
 export class CouponsModule {
-  constructor(@InjectQueue(ISSUANCE_QUEUE) issuance: Queue, readiness: ReadinessRegistry) {
-    // The claim persistence queue's own Redis connection.
-    readiness.register({ name: 'queue', gates: true, probe: () => issuance.client.ping() });
+  constructor(
+    @InjectQueue(ISSUANCE_QUEUE) issuance: Queue,
+    @InjectQueue(ISSUANCE_BATCH_QUEUE) batches: Queue,
+    readiness: ReadinessRegistry,
+  ) {
+    // The claim persistence queues' own Redis connections.
+    readiness.register({
+      name: 'queue',
+      gates: true,
+      probe: () => Promise.all([issuance.client.ping(), batches.client.ping()]),
+    });
   }
 }

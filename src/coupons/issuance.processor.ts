@@ -11,18 +11,22 @@ import {
 import type { Job, Queue } from 'bull';
 import type { AppConfig } from '../../config/env.js';
 import { APP_CONFIG } from '../common/config.module.js';
+import { ClaimEnqueuer } from './claim-enqueuer.js';
 import { CouponStock } from './coupon-stock.js';
 import { claimsPersisted } from './coupon.metrics.js';
 import { isServiceUnavailable } from '../common/unavailable.js';
-import { ISSUANCE_QUEUE, type IssuanceJob } from './issuance.queue.js';
+import { ISSUANCE_BATCH_QUEUE, ISSUANCE_QUEUE, type IssuanceBatchJob, type IssuanceJob } from './issuance.queue.js';
+import { WindowBatch } from './window-batch.js';
 
-interface Waiting {
-  job: IssuanceJob;
+/** One Bull job taken by this worker: its claims (one for a single-claim job) and its outcome. */
+interface Taken {
+  claims: IssuanceJob[];
   resolve: () => void;
   reject: (error: unknown) => void;
 }
 
-// A batch leaves after this long even if not full: latency stays low when traffic is thin.
+// Jobs taken within this window go to MySQL together even if COUPON_INSERT_BATCH_MAX rows are not
+// reached: latency stays low when traffic is thin.
 const BATCH_WINDOW_MS = 5;
 // Each shutdown step (pause, close) waits this long at most; PM2's kill_timeout is 15 s.
 const SHUTDOWN_WAIT_MS = 6_000;
@@ -38,123 +42,172 @@ async function withinShutdownWait<T>(step: Promise<T>): Promise<T | 'late'> {
 }
 
 /**
- * Persists accepted claims. Bull hands each worker up to COUPON_QUEUE_CONCURRENCY jobs at once;
- * their rows go out together as one multi-row insert (the UNIQUE(coupon, member) key makes
- * a replay harmless), in a fresh MikroORM context, and only then are the pending marks cleared
- * and the jobs completed. A failed batch fails its jobs, which Bull retries with backoff.
+ * Persists accepted claims from both issuance queues: batch jobs (ClaimEnqueuer: the claims one
+ * worker accepted within a few ms) and single-claim jobs (the sweeper's, and the previous
+ * release's). Bull hands each worker up to COUPON_QUEUE_CONCURRENCY jobs per queue at once; their
+ * rows go out together as one multi-row insert (the UNIQUE(coupon, member) key makes a replay
+ * harmless), in a fresh MikroORM context, and only then are the pending marks cleared and the jobs
+ * completed. A failed insert fails its jobs, which Bull retries with backoff.
  */
 @Injectable()
 export class IssuanceProcessor implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
   private readonly logger = new Logger(IssuanceProcessor.name);
-  private batch: Waiting[] = [];
-  private timer: NodeJS.Timeout | undefined;
+  private readonly batch: WindowBatch<Taken>;
 
   constructor(
     private readonly em: EntityManager,
     private readonly stock: CouponStock,
+    private readonly enqueuer: ClaimEnqueuer,
     @InjectQueue(ISSUANCE_QUEUE) private readonly queue: Queue<IssuanceJob>,
+    @InjectQueue(ISSUANCE_BATCH_QUEUE) private readonly batchQueue: Queue<IssuanceBatchJob>,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {}
+  ) {
+    this.batch = new WindowBatch<Taken>({
+      windowMs: BATCH_WINDOW_MS,
+      max: config.COUPON_INSERT_BATCH_MAX,
+      sizeOf: (taken) => taken.claims.length,
+      send: (taken) => this.write(taken),
+      onSendError: (error, taken) => taken.forEach((job) => job.reject(error)),
+    });
+  }
+
+  private get queues(): Queue[] {
+    return [this.queue, this.batchQueue];
+  }
 
   onApplicationBootstrap(): void {
     if (!this.config.QUEUE_PROCESSORS_ENABLED) return;
-    void this.queue.process(this.config.COUPON_QUEUE_CONCURRENCY, (job: Job<IssuanceJob>) => this.persist(job.data));
-    this.queue.on('failed', (job, error) =>
-      this.logger.warn(`issuance ${job.id} attempt ${job.attemptsMade} failed: ${error.message}`),
+    const concurrency = this.config.COUPON_QUEUE_CONCURRENCY;
+    void this.queue.process(concurrency, (job: Job<IssuanceJob>) =>
+      this.persist([{ couponId: job.data.couponId, memberId: job.data.memberId }]),
     );
+    void this.batchQueue.process(concurrency, (job: Job<IssuanceBatchJob>) =>
+      this.persist(job.data.memberIds.map((memberId) => ({ couponId: job.data.couponId, memberId }))),
+    );
+    for (const queue of this.queues)
+      queue.on('failed', (job, error) =>
+        this.logger.warn(`issuance ${job.id} attempt ${job.attemptsMade} failed: ${error.message}`),
+      );
   }
 
   /**
-   * Stop taking jobs and wait for the active ones while MySQL is still open. The queue itself
-   * stays open: the HTTP listener is closed only after this hook (Nest's order), and claims it
+   * Stop taking jobs and wait for the active ones while MySQL is still open. The queues themselves
+   * stay open: the HTTP listener is closed only after this hook (Nest's order), and claims it
    * is still draining must be able to enqueue their jobs for the other workers.
    */
   async beforeApplicationShutdown(): Promise<void> {
     if (!this.config.QUEUE_PROCESSORS_ENABLED) return;
-    const paused = this.queue.pause(true).then(
-      () => 'paused' as const,
-      (error: Error) => this.logger.warn(`queue pause: ${error.message}`),
-    );
+    const paused = Promise.all(
+      this.queues.map((queue) =>
+        queue.pause(true).catch((error: Error) => this.logger.warn(`queue ${queue.name} pause: ${error.message}`)),
+      ),
+    ).then(() => 'paused' as const);
     if ((await withinShutdownWait(paused)) === 'late')
       this.logger.warn(`active jobs did not finish within ${SHUTDOWN_WAIT_MS} ms; they are retried elsewhere`);
   }
 
   /**
-   * HTTP is closed now: close the queue. Bounded: after a Redis restart Bull's close can wait
-   * forever on its blocking connection; then its clients are cut (a job cut short is retried
-   * elsewhere: the insert is idempotent). Runs before @nestjs/bull's own close of the queue
-   * (this module is nearer the root), which then finds it closed.
+   * HTTP is closed now: first the claims it accepted last (still in ClaimEnqueuer's open window, or
+   * their add in flight) go to Bull, then the queues close. Bounded: after a Redis restart Bull's
+   * close can wait forever on its blocking connection; then its clients are cut (a job cut short is
+   * retried elsewhere: the insert is idempotent). Runs before @nestjs/bull's own close of the queues
+   * (this module is nearer the root), which then finds them closed.
    */
   async onApplicationShutdown(): Promise<void> {
     if (!this.config.QUEUE_PROCESSORS_ENABLED) return;
-    const closing = this.queue.close().then(
-      () => 'closed' as const,
-      (error: Error) => this.logger.warn(`queue close: ${error.message}`),
-    );
+    await this.enqueuer.drain();
+    const closing = Promise.all(
+      this.queues.map((queue) =>
+        queue.close().catch((error: Error) => this.logger.warn(`queue ${queue.name} close: ${error.message}`)),
+      ),
+    ).then(() => 'closed' as const);
     if ((await withinShutdownWait(closing)) === 'late') {
-      this.logger.warn(`queue did not close within ${SHUTDOWN_WAIT_MS} ms; disconnecting it`);
-      for (const client of this.queue.clients) client.disconnect();
+      this.logger.warn(`queues did not close within ${SHUTDOWN_WAIT_MS} ms; disconnecting them`);
+      for (const queue of this.queues) for (const client of queue.clients) client.disconnect();
       await Promise.race([closing, new Promise((resolve) => setTimeout(resolve, 1000))]);
     }
   }
 
-  persist(job: IssuanceJob): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      this.batch.push({ job, resolve, reject });
-      if (this.batch.length >= this.config.COUPON_INSERT_BATCH_MAX) this.flushNow();
-      else this.timer ??= setTimeout(() => this.flushNow(), BATCH_WINDOW_MS);
-    });
+  /** Resolves when every claim of one job is in MySQL (or voided) and its pending mark cleared. */
+  persist(claims: IssuanceJob[]): Promise<void> {
+    return new Promise<void>((resolve, reject) => this.batch.push({ claims, resolve, reject }));
   }
 
-  private flushNow(): void {
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    const items = this.batch;
-    this.batch = [];
-    if (items.length > 0) void this.write(items);
-  }
-
-  private async write(items: Waiting[]): Promise<void> {
+  private async write(jobs: Taken[]): Promise<void> {
+    const claims = jobs.flatMap((job) => job.claims);
     try {
-      await insertClaims(
-        this.em,
-        items.map((item) => item.job),
-      );
-      claimsPersisted.inc(items.length);
+      await insertClaims(this.em, claims);
+      claimsPersisted.inc(claims.length);
     } catch (error) {
-      if (items.length === 1 && isMissingReference(error)) {
-        // The member (or coupon) was deleted after the claim: it can never become a row. Void it
-        // in Redis (frees the slot) instead of retrying forever.
-        await this.voidClaim(items[0]).catch((voidError: unknown) => items[0].reject(voidError));
-        return;
-      }
-      if (items.length === 1 || isServiceUnavailable(error)) {
-        items.forEach((item) => item.reject(error));
-        return;
-      }
+      // MySQL away: every job fails and Bull retries it (idempotent).
+      if (isServiceUnavailable(error)) jobs.forEach((job) => job.reject(error));
       // A bad row (say, a member deleted meanwhile) must not hold the others back: one by one.
-      for (const item of items) await this.write([item]);
+      else await this.writeRowByRow(jobs);
       return;
     }
     try {
-      await this.clearPending(items.map((item) => item.job));
-      items.forEach((item) => item.resolve());
+      await this.clearPending(claims);
+      jobs.forEach((job) => job.resolve());
     } catch (error) {
       // Rows are in; the marks stay and a retry (or the sweeper) clears them. Idempotent.
-      items.forEach((item) => item.reject(error));
+      jobs.forEach((job) => job.reject(error));
     }
   }
 
-  private async voidClaim(item: Waiting): Promise<void> {
-    const { couponId, memberId } = item.job;
-    this.logger.error(`claim ${couponId}:${memberId} voided: its member or coupon no longer exists`);
-    await this.stock.voidClaim(couponId, memberId);
-    item.resolve();
+  /**
+   * Each claim on its own: a claim whose member (or coupon) was deleted after it was accepted can
+   * never become a row, so it is voided in Redis (frees the slot) instead of retried forever; any
+   * other failure fails that claim's job only (once MySQL is found away, the rest are not tried).
+   * The rows that did go in are cleared, whichever job they belong to; a failed job's retry
+   * replays them harmlessly.
+   */
+  private async writeRowByRow(jobs: Taken[]): Promise<void> {
+    const persisted: IssuanceJob[] = [];
+    const failures = new Map<Taken, unknown>();
+    let unavailable: unknown;
+    for (const job of jobs) {
+      for (const claim of job.claims) {
+        try {
+          if (unavailable) throw unavailable;
+          await insertClaims(this.em, [claim]);
+          persisted.push(claim);
+        } catch (error) {
+          if (!unavailable && isMissingReference(error)) {
+            await this.voidClaim(claim).catch((voidError: unknown) => {
+              if (!failures.has(job)) failures.set(job, voidError);
+            });
+            continue;
+          }
+          if (isServiceUnavailable(error)) unavailable = error;
+          if (!failures.has(job)) failures.set(job, error);
+        }
+      }
+    }
+    claimsPersisted.inc(persisted.length);
+    try {
+      await this.clearPending(persisted);
+    } catch (error) {
+      jobs.forEach((job) => job.reject(error));
+      return;
+    }
+    for (const job of jobs) {
+      if (failures.has(job)) job.reject(failures.get(job));
+      else job.resolve();
+    }
   }
 
-  private async clearPending(jobs: IssuanceJob[]): Promise<void> {
+  private async voidClaim({ couponId, memberId }: IssuanceJob): Promise<void> {
+    this.logger.error(`claim ${couponId}:${memberId} voided: its member or coupon no longer exists`);
+    await this.stock.voidClaim(couponId, memberId);
+  }
+
+  private async clearPending(claims: IssuanceJob[]): Promise<void> {
     const byCoupon = new Map<string, string[]>();
-    for (const job of jobs) byCoupon.set(job.couponId, [...(byCoupon.get(job.couponId) ?? []), job.memberId]);
+    for (const { couponId, memberId } of claims) {
+      const members = byCoupon.get(couponId);
+      if (members) members.push(memberId);
+      else byCoupon.set(couponId, [memberId]);
+    }
     await Promise.all([...byCoupon].map(([couponId, memberIds]) => this.stock.clearPending(couponId, memberIds)));
   }
 }
