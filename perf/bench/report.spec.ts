@@ -239,6 +239,14 @@ describe('benchmark report', () => {
     parseXml(lineChart('empty', { nothing: [] }));
   });
 
+  it('puts every tick of a line chart on a round number', () => {
+    const ticks = (svg: string) =>
+      [...svg.matchAll(/text-anchor="end" font-size="11" fill="#4b5563">([^<]+)</g)].map((m) => m[1]);
+    expect(ticks(lineChart('fifths', { a: [[0, 22]] }))).toEqual(['0', '5', '10', '15', '20', '25']);
+    expect(ticks(lineChart('quarters', { a: [[0, 7]] }))).toEqual(['0', '2', '4', '6', '8']);
+    expect(lineChart('x in fifths', { a: [[250, 1]] })).toContain('>50 s<');
+  });
+
   it('ends axes on round numbers', () => {
     expect([niceCeil(6900), niceCeil(6), niceCeil(5000), niceCeil(14.73), niceCeil(0.3), niceCeil(1)]).toEqual([
       8000, 8, 5000, 20, 0.4, 1,

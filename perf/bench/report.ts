@@ -140,6 +140,16 @@ export interface LineChartOptions {
   maxX?: number;
 }
 
+/**
+ * Where the ticks go on an axis ending at `max` (a niceCeil): fifths when it is 2.5 or 5 × a power
+ * of ten (25 → 5, 10, 15, 20), quarters otherwise (8 → 2, 4, 6), so every tick is a round number.
+ */
+function tickFractions(max: number): number[] {
+  const mantissa = max / 10 ** Math.floor(Math.log10(max));
+  const parts = Math.abs(mantissa - 2.5) < 1e-9 || Math.abs(mantissa - 5) < 1e-9 ? 5 : 4;
+  return Array.from({ length: parts + 1 }, (_, i) => i / parts);
+}
+
 /** Roughly how wide `text` is at 12 px (the legend's size), to lay legend items out without measuring. */
 function legendTextWidth(text: string): number {
   return text.length * 7;
@@ -187,16 +197,18 @@ export function lineChart(
   const maxY = highest > 0 ? niceCeil(highest) : 1;
   const sx = (x: number) => left + (x / maxX) * (width - left - right);
   const sy = (y: number) => plotBottom - (y / maxY) * (plotBottom - top);
-  const ticks = [0, 0.25, 0.5, 0.75, 1];
-  const grid = ticks.map((t) => {
+  const yGrid = tickFractions(maxY).map((t) => {
     const y = sy(maxY * t);
-    const x = sx(maxX * t);
     return [
       `<line x1="${left}" y1="${y.toFixed(1)}" x2="${width - right}" y2="${y.toFixed(1)}" stroke="#e5e7eb"/>`,
       `<text x="${left - 6}" y="${(y + 4).toFixed(1)}" text-anchor="end" font-size="11" fill="#4b5563">${escapeXml(formatY(maxY * t))}</text>`,
-      `<text x="${x.toFixed(1)}" y="${plotBottom + 16}" text-anchor="middle" font-size="11" fill="#4b5563">${escapeXml(`${formatNumber(maxX * t)} s`)}</text>`,
     ].join('\n  ');
   });
+  const xLabels = tickFractions(maxX).map((t) => {
+    const x = sx(maxX * t);
+    return `<text x="${x.toFixed(1)}" y="${plotBottom + 16}" text-anchor="middle" font-size="11" fill="#4b5563">${escapeXml(`${formatNumber(maxX * t)} s`)}</text>`;
+  });
+  const grid = [...yGrid, ...xLabels];
   const lines = names.map((name, i) => {
     let gap = true;
     const d = series[name]
