@@ -1,10 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Pm2Cluster, testPort } from '../../src/testing/cluster.js';
 import { freshGet } from '../../src/testing/http.js';
 import { sleep, until } from '../../src/testing/poll.js';
+import { TestPrometheus, type PromSeries } from '../../src/testing/prometheus.js';
 
 /**
  * A real Prometheus (Debian's `prometheus`, .ci/run installs it) scraping both workers of a PM2
@@ -27,51 +25,12 @@ const opsPort = testPort(82);
 const promPort = testPort(85);
 const workerTargets = [`127.0.0.1:${opsPort}`, `127.0.0.1:${opsPort + 1}`];
 
-interface Target {
-  labels: Record<string, string>;
-  health: string;
-  lastScrape: string;
-  lastError: string;
-}
-interface Series {
-  metric: Record<string, string>;
-  value?: [number, string];
-  values?: [number, string][];
-}
+const prometheus = new TestPrometheus({ port: promPort, job: JOB, targets: workerTargets });
+const query = (expr: string, time?: number) => prometheus.query(expr, time);
+const scrapedAfter = (after: number, timeoutMs?: number) => prometheus.scrapedAfter(after, timeoutMs);
 
-async function api<T>(path: string, params: Record<string, string> = {}): Promise<T> {
-  const url = new URL(`http://127.0.0.1:${promPort}${path}`);
-  for (const [key, value] of Object.entries(params)) url.searchParams.set(key, value);
-  const response = await fetch(url, { signal: AbortSignal.timeout(10_000) });
-  const body = (await response.json()) as { status: string; data: T; error?: string };
-  if (body.status !== 'success') throw new Error(`${path} ${JSON.stringify(params)}: ${body.error}`);
-  return body.data;
-}
-
-/** An instant query at `time` (unix seconds; now if omitted). */
-async function query(expr: string, time?: number): Promise<Series[]> {
-  const data = await api<{ resultType: string; result: Series[] }>('/api/v1/query', {
-    query: expr,
-    ...(time !== undefined && { time: time.toFixed(3) }),
-  });
-  return data.result;
-}
-
-const byInstance = (series: Series[]) =>
+const byInstance = (series: PromSeries[]) =>
   Object.fromEntries(series.map((s) => [s.metric.instance, Number(s.value![1])]));
-const targets = async () =>
-  (await api<{ activeTargets: Target[] }>('/api/v1/targets')).activeTargets.filter((t) => t.labels.job === JOB);
-
-/** Until both targets are up and have been scraped (the scrape started) after `after` (unix ms). */
-async function scrapedAfter(after: number, timeoutMs = 15_000): Promise<void> {
-  await until(
-    `both targets scraped after ${new Date(after).toISOString()}`,
-    targets,
-    (ts) => ts.length === 2 && ts.every((t) => t.health === 'up' && Date.parse(t.lastScrape) > after),
-    timeoutMs,
-    200,
-  );
-}
 
 /**
  * GET the route at RATE/s on fresh connections (PM2 hands each new connection to the next
@@ -149,65 +108,20 @@ describe('a real Prometheus scraping both workers (PM2 cluster of 2, scrape ever
     instances: 2,
     env: { OPS_PORT: String(opsPort), OPS_HOST: '127.0.0.1' },
   });
-  const scratch = mkdtempSync(`${tmpdir()}/pick-prometheus-`);
-  let prometheus: ChildProcess | undefined;
-  const logFile = `${scratch}/prometheus.log`;
   // Phase 1 (steady load) and phase 2 (reload) figures, shared between the tests.
   let firstRequestAt = 0;
   let sent = 0;
 
   beforeAll(async () => {
     await cluster.start();
-    writeFileSync(
-      `${scratch}/prometheus.yml`,
-      [
-        'global:',
-        '  scrape_interval: 1s',
-        '  scrape_timeout: 1s',
-        'scrape_configs:',
-        `  - job_name: ${JOB}`,
-        '    static_configs:',
-        `      - targets: [${workerTargets.map((t) => `'${t}'`).join(', ')}]`,
-        '',
-      ].join('\n'),
-    );
-    const log = openSync(logFile, 'a');
-    prometheus = spawn(
-      'prometheus',
-      [
-        `--config.file=${scratch}/prometheus.yml`,
-        `--storage.tsdb.path=${scratch}/data`,
-        `--web.listen-address=127.0.0.1:${promPort}`,
-        '--storage.tsdb.retention.time=1h',
-      ],
-      { stdio: ['ignore', log, log] },
-    );
-    const spawned = await new Promise<Error | undefined>((resolve) => {
-      prometheus!.once('spawn', () => resolve(undefined));
-      prometheus!.once('error', resolve);
-    });
-    expect(spawned, 'prometheus is not installed (apt-get install prometheus; .ci/run does it)').toBeUndefined();
-    await until(
-      'prometheus ready',
-      () => fetch(`http://127.0.0.1:${promPort}/-/ready`).then((r) => r.status),
-      (s) => s === 200,
-      30_000,
-      250,
-    ).catch((error: Error) => {
-      throw new Error(`${error.message}\n${readFileSync(logFile, 'utf8').slice(-3000)}`);
-    });
+    await prometheus.start();
     // Both workers' listeners up and scraped once.
     await scrapedAfter(Date.now(), 30_000);
   }, 120_000);
 
   afterAll(async () => {
-    if (prometheus && prometheus.exitCode === null) {
-      const exited = new Promise((resolve) => prometheus!.once('exit', resolve));
-      prometheus.kill('SIGTERM');
-      await Promise.race([exited, sleep(10_000)]);
-    }
+    await prometheus.stop();
     await cluster.stop();
-    rmSync(scratch, { recursive: true, force: true });
   });
 
   it(

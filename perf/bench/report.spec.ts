@@ -183,12 +183,68 @@ describe('benchmark report', () => {
     expect(svg).toContain('>8 s<'); // the x axis the last time (6 s), rounded up
   });
 
+  it('a line chart breaks a line at a point that is not a number, and says "No data" when it has none', () => {
+    const svg = lineChart('gaps', {
+      a: [
+        [0, 1],
+        [1, NaN],
+        [2, 2],
+        [3, 3],
+      ],
+    });
+    parseXml(svg);
+    const [d] = [...svg.matchAll(/<path d="([^"]+)"/g)].map((m) => m[1]);
+    expect(d.match(/M/g)).toHaveLength(2); // two pieces: 0, then 2-3
+    expect(d.match(/L/g)).toHaveLength(1);
+    expect(d).not.toContain('NaN');
+    expect(svg).not.toContain('No data');
+    const empty = lineChart('nothing', { a: [], b: [[0, NaN]] });
+    parseXml(empty);
+    expect(empty).toContain('>No data<');
+    expect(empty).not.toContain('<path');
+    // all zero: a 0..1 axis
+    expect(lineChart('zero', { a: [[0, 0]] })).toContain('>1<');
+  });
+
+  it('a line chart takes legend names as given, a y tick format and the x range to cover; long legends wrap', () => {
+    const svg = lineChart(
+      'options',
+      { '/api/general/products': [[0, 0.25]] },
+      {
+        label: (name) => name,
+        formatY: (value) => `${value * 100} %`,
+        maxX: 200,
+      },
+    );
+    expect(svg).toContain('>/api/general/products<');
+    expect(svg).toContain('>25 %<');
+    expect(svg).toContain('>200 s<');
+    const names = Object.fromEntries(
+      Array.from({ length: 8 }, (_, i) => [`series number ${i}`, [[0, i]] as [number, number][]]),
+    );
+    const wrapped = lineChart('many', names, { label: (name) => name });
+    parseXml(wrapped);
+    const legendYs = new Set([...wrapped.matchAll(/<rect x="\d+" y="([\d.]+)" width="12"/g)].map((m) => m[1]));
+    expect(legendYs.size).toBeGreaterThan(1);
+    const xs = [...wrapped.matchAll(/<rect x="(\d+)" y="[\d.]+" width="12"/g)].map((m) => Number(m[1]));
+    expect(Math.max(...xs)).toBeLessThan(760 - 100);
+    expect(Number(/height="(\d+)"/.exec(wrapped)![1])).toBeGreaterThan(320);
+  });
+
   it('escapes text that would break the XML', () => {
     const svg = barChart('a <b> & "c"', 'ms', [{ label: "<script>&'", value: 3 }]);
     parseXml(svg);
     expect(unescape(svg)).toContain(`<script>&'`);
     expect(escapeXml(`<&>"'`)).toBe('&lt;&amp;&gt;&quot;&apos;');
     parseXml(lineChart('empty', { nothing: [] }));
+  });
+
+  it('puts every tick of a line chart on a round number', () => {
+    const ticks = (svg: string) =>
+      [...svg.matchAll(/text-anchor="end" font-size="11" fill="#4b5563">([^<]+)</g)].map((m) => m[1]);
+    expect(ticks(lineChart('fifths', { a: [[0, 22]] }))).toEqual(['0', '5', '10', '15', '20', '25']);
+    expect(ticks(lineChart('quarters', { a: [[0, 7]] }))).toEqual(['0', '2', '4', '6', '8']);
+    expect(lineChart('x in fifths', { a: [[250, 1]] })).toContain('>50 s<');
   });
 
   it('ends axes on round numbers', () => {

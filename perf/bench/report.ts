@@ -67,7 +67,19 @@ export function humanize(name: string): string {
 }
 
 const FONT = 'font-family="system-ui, -apple-system, Segoe UI, sans-serif"';
-const COLORS = ['#2563eb', '#16a34a', '#d97706', '#9333ea', '#dc2626', '#0891b2'];
+// More than six: a dashboard panel can have a line per route or per cache.
+const COLORS = [
+  '#2563eb',
+  '#16a34a',
+  '#d97706',
+  '#9333ea',
+  '#dc2626',
+  '#0891b2',
+  '#db2777',
+  '#65a30d',
+  '#4f46e5',
+  '#ea580c',
+];
 
 export interface Bar {
   label: string;
@@ -119,51 +131,120 @@ export function niceCeil(value: number): number {
   return step * power;
 }
 
-/** Lines over time (x: seconds since start), with axes, a few ticks and a legend. */
-export function lineChart(title: string, series: Record<string, [number, number][]>): string {
+export interface LineChartOptions {
+  /** legend text of a series (default: humanize(name); the dashboard panels pass names as they are) */
+  label?: (name: string) => string;
+  /** y tick text (default: formatNumber) */
+  formatY?: (value: number) => string;
+  /** the x axis covers at least 0..maxX, also where the series end earlier (a panel's time range) */
+  maxX?: number;
+}
+
+/**
+ * Where the ticks go on an axis ending at `max` (a niceCeil): fifths when it is 2.5 or 5 × a power
+ * of ten (25 → 5, 10, 15, 20), quarters otherwise (8 → 2, 4, 6), so every tick is a round number.
+ */
+function tickFractions(max: number): number[] {
+  const mantissa = max / 10 ** Math.floor(Math.log10(max));
+  const parts = Math.abs(mantissa - 2.5) < 1e-9 || Math.abs(mantissa - 5) < 1e-9 ? 5 : 4;
+  return Array.from({ length: parts + 1 }, (_, i) => i / parts);
+}
+
+/** Roughly how wide `text` is at 12 px (the legend's size), to lay legend items out without measuring. */
+function legendTextWidth(text: string): number {
+  return text.length * 7;
+}
+
+/**
+ * Lines over time (x: seconds since start), with axes, a few ticks and a legend (wrapped onto
+ * more rows when the names do not fit on one). A point whose y is not finite (NaN: Prometheus'
+ * answer for 0/0, or a missing sample) breaks its line there, as Grafana draws a gap. With no
+ * point at all the plot says "No data".
+ */
+export function lineChart(
+  title: string,
+  series: Record<string, [number, number][]>,
+  options: LineChartOptions = {},
+): string {
+  const label = options.label ?? humanize;
+  const formatY = options.formatY ?? formatNumber;
   const width = 760;
-  const height = 320;
   const left = 70;
   const right = 20;
   const top = 44;
   const bottom = 50;
   const names = Object.keys(series);
-  const points = names.flatMap((name) => series[name]);
-  const maxX = niceCeil(Math.max(1e-9, ...points.map(([x]) => x)));
-  const maxY = niceCeil(Math.max(1e-9, ...points.map(([, y]) => y)));
+  // Legend items flow left to right at least 200 px apart, onto a new row when the next one would not fit.
+  const legend: { x: number; row: number }[] = [];
+  let cursor = left;
+  let row = 0;
+  for (const name of names) {
+    const itemWidth = Math.max(200, 16 + legendTextWidth(label(name)) + 24);
+    if (cursor > left && cursor + itemWidth > width - right) {
+      cursor = left;
+      row++;
+    }
+    legend.push({ x: cursor, row });
+    cursor += itemWidth;
+  }
+  const legendRows = names.length === 0 ? 1 : row + 1;
+  const height = 320 + (legendRows - 1) * 18;
+  const plotBottom = height - bottom - (legendRows - 1) * 18;
+  const points = names.flatMap((name) => series[name]).filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y));
+  const maxX = niceCeil(Math.max(1e-9, options.maxX ?? 0, ...points.map(([x]) => x)));
+  const highest = Math.max(0, ...points.map(([, y]) => y));
+  // All zero (or nothing): a 0..1 axis, as Grafana shows it, not one ending at 1e-9.
+  const maxY = highest > 0 ? niceCeil(highest) : 1;
   const sx = (x: number) => left + (x / maxX) * (width - left - right);
-  const sy = (y: number) => height - bottom - (y / maxY) * (height - top - bottom);
-  const ticks = [0, 0.25, 0.5, 0.75, 1];
-  const grid = ticks.map((t) => {
+  const sy = (y: number) => plotBottom - (y / maxY) * (plotBottom - top);
+  const yGrid = tickFractions(maxY).map((t) => {
     const y = sy(maxY * t);
-    const x = sx(maxX * t);
     return [
       `<line x1="${left}" y1="${y.toFixed(1)}" x2="${width - right}" y2="${y.toFixed(1)}" stroke="#e5e7eb"/>`,
-      `<text x="${left - 6}" y="${(y + 4).toFixed(1)}" text-anchor="end" font-size="11" fill="#4b5563">${escapeXml(formatNumber(maxY * t))}</text>`,
-      `<text x="${x.toFixed(1)}" y="${height - bottom + 16}" text-anchor="middle" font-size="11" fill="#4b5563">${escapeXml(`${formatNumber(maxX * t)} s`)}</text>`,
+      `<text x="${left - 6}" y="${(y + 4).toFixed(1)}" text-anchor="end" font-size="11" fill="#4b5563">${escapeXml(formatY(maxY * t))}</text>`,
     ].join('\n  ');
   });
+  const xLabels = tickFractions(maxX).map((t) => {
+    const x = sx(maxX * t);
+    return `<text x="${x.toFixed(1)}" y="${plotBottom + 16}" text-anchor="middle" font-size="11" fill="#4b5563">${escapeXml(`${formatNumber(maxX * t)} s`)}</text>`;
+  });
+  const grid = [...yGrid, ...xLabels];
   const lines = names.map((name, i) => {
+    let gap = true;
     const d = series[name]
-      .map(([x, y], j) => `${j === 0 ? 'M' : 'L'}${sx(x).toFixed(1)},${sy(y).toFixed(1)}`)
+      .flatMap(([x, y]) => {
+        if (!Number.isFinite(x) || !Number.isFinite(y)) {
+          gap = true;
+          return [];
+        }
+        const command = `${gap ? 'M' : 'L'}${sx(x).toFixed(1)},${sy(y).toFixed(1)}`;
+        gap = false;
+        return [command];
+      })
       .join(' ');
     const color = COLORS[i % COLORS.length];
-    const legendX = left + i * 200;
+    const legendX = legend[i].x;
+    const legendY = plotBottom + 30 + legend[i].row * 18;
     return [
       d
-        ? `<path d="${d}" fill="none" stroke="${color}" stroke-width="2"><title>${escapeXml(humanize(name))}</title></path>`
+        ? `<path d="${d}" fill="none" stroke="${color}" stroke-width="2"><title>${escapeXml(label(name))}</title></path>`
         : '',
-      `<rect x="${legendX}" y="${height - 20}" width="12" height="12" fill="${color}"/>`,
-      `<text x="${legendX + 16}" y="${height - 10}" font-size="12" fill="#111827">${escapeXml(humanize(name))}</text>`,
+      `<rect x="${legendX}" y="${legendY}" width="12" height="12" fill="${color}"/>`,
+      `<text x="${legendX + 16}" y="${legendY + 10}" font-size="12" fill="#111827">${escapeXml(label(name))}</text>`,
     ].join('\n  ');
   });
+  const noData =
+    points.length === 0
+      ? `<text x="${((left + width - right) / 2).toFixed(1)}" y="${((top + plotBottom) / 2).toFixed(1)}" text-anchor="middle" font-size="14" fill="#6b7280">No data</text>`
+      : '';
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" ${FONT}>`,
     `  <rect width="${width}" height="${height}" fill="#ffffff"/>`,
     `  <text x="16" y="26" font-size="16" font-weight="600" fill="#111827">${escapeXml(title)}</text>`,
     `  ${grid.join('\n  ')}`,
-    `  <line x1="${left}" y1="${top}" x2="${left}" y2="${height - bottom}" stroke="#6b7280"/>`,
-    `  <line x1="${left}" y1="${height - bottom}" x2="${width - right}" y2="${height - bottom}" stroke="#6b7280"/>`,
+    `  <line x1="${left}" y1="${top}" x2="${left}" y2="${plotBottom}" stroke="#6b7280"/>`,
+    `  <line x1="${left}" y1="${plotBottom}" x2="${width - right}" y2="${plotBottom}" stroke="#6b7280"/>`,
+    ...(noData ? [`  ${noData}`] : []),
     `  ${lines.join('\n  ')}`,
     `</svg>`,
     '',
