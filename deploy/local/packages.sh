@@ -22,6 +22,20 @@ need() { # package, then the commands that tell it is installed (all of them, on
 [ -x /usr/sbin/mariadbd ] || [ -x /usr/sbin/mysqld ] || missing+=(mariadb-server)
 need mariadb-client mysql mysqladmin
 need redis-server redis-server redis-cli
+# Pick needs Redis >= 6.2 (src/redis/redis-version.ts). Ubuntu 20.04 ships 5.0 and 22.04 ships 6.0:
+# there redis-server comes from Redis' own signed apt repository, as production's does
+# (deploy/provision/redis-server.sh).
+redis_from_redis_io=0
+# shellcheck disable=SC1091
+os_codename=$(. /etc/os-release 2>/dev/null && echo "${VERSION_CODENAME:-}")
+if command -v redis-server >/dev/null 2>&1; then
+  if ! redis-server --version | grep -Eq 'v=(6\.[2-9]|[7-9]\.|[1-9][0-9]+\.)'; then
+    missing+=(redis-server)
+    redis_from_redis_io=1
+  fi
+elif [ "$os_codename" = focal ] || [ "$os_codename" = jammy ]; then
+  redis_from_redis_io=1
+fi
 need curl curl
 # In every standard Debian/Ubuntu install, not in a minimal root: PM2 and the tests run ps and kill;
 # deploy/nginx/render.sh runs envsubst.
@@ -47,5 +61,14 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 echo "packages: installing ${missing[*]}${as_root[*]:+ (with sudo)}"
 # Other jobs may hold the dpkg lock for a while: wait for it. `env`: sudo drops DEBIAN_FRONTEND.
+if [ "$redis_from_redis_io" = 1 ]; then
+  echo "packages: Redis >= 6.2 from packages.redis.io (the distribution's is older)"
+  "${as_root[@]}" apt-get -o DPkg::Lock::Timeout=600 update -qq
+  "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq \
+    ca-certificates curl gnupg >/dev/null
+  curl -fsSL https://packages.redis.io/gpg | "${as_root[@]}" gpg --dearmor --yes -o /usr/share/keyrings/redis-archive-keyring.gpg
+  echo "deb [signed-by=/usr/share/keyrings/redis-archive-keyring.gpg] https://packages.redis.io/deb $os_codename main" |
+    "${as_root[@]}" tee /etc/apt/sources.list.d/redis.list >/dev/null
+fi
 "${as_root[@]}" apt-get -o DPkg::Lock::Timeout=600 update -qq
 "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq "${missing[@]}" >/dev/null
