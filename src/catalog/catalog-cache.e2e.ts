@@ -5,7 +5,7 @@ import { firstValueFrom } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { BROADCAST_CLIENT, BroadcastEvents } from '../common/broadcast.js';
 import { startTestApp, type TestApp } from '../testing/app.js';
-import { createProductBroadcast, productBroadcastEvictions } from '../testing/catalog.js';
+import { createProductBroadcast, productBroadcastEvictions, untilProductBroadcast } from '../testing/catalog.js';
 import { sleep, until } from '../testing/poll.js';
 import { CatalogService } from './catalog.service.js';
 
@@ -85,13 +85,7 @@ describe('catalog cache (one worker)', () => {
       // A read that starts after the write must not join the old load (which waits for `release`).
       expect(await Promise.race([detailName(id), sleep(3000).then(() => 'joined the old load')])).toBe('after');
       // Let the broadcast eviction pass too, so it cannot clean up after a missing guard.
-      await until(
-        'broadcast eviction',
-        async () => (await productBroadcastEvictions()) > evictionsBefore,
-        Boolean,
-        5000,
-        20,
-      );
+      await untilProductBroadcast(evictionsBefore);
       release();
       expect((await slow).body.name).toBe('before'); // it began before the write: fine for its caller
       expect(await detailName(id)).toBe('after');
@@ -126,13 +120,7 @@ describe('catalog cache (one worker)', () => {
       expect((await t.http.patch(`/api/seller/products/${id}`, { name: renamed }, seller)).status).toBe(200);
       const during = await t.http.get(`/api/general/products?category=${category}&lastId=999999999`);
       expect(during.body.items[0].name).toBe(renamed);
-      await until(
-        'broadcast eviction',
-        async () => (await productBroadcastEvictions()) > evictionsBefore,
-        Boolean,
-        5000,
-        20,
-      );
+      await untilProductBroadcast(evictionsBefore);
       release();
       expect((await slow).body.items[0].name).toBe(oldName);
       expect((await t.http.get(`/api/general/products?category=${category}&lastId=999999999`)).body.items[0].name).toBe(

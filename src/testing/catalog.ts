@@ -25,6 +25,12 @@ export async function createProductBroadcast(
     sellerToken,
   );
   if (res.status !== 201) throw new Error(`product create: ${res.status} ${JSON.stringify(res.body)}`);
+  await untilProductBroadcast(before, workers);
+  return res.body.id as string;
+}
+
+/** Waits (5 s at most) until `workers` more product broadcast evictions than `before` were counted. */
+export async function untilProductBroadcast(before: number, workers = 1): Promise<void> {
   await until(
     `broadcast on ${workers} worker(s)`,
     async () => (await productBroadcastEvictions()) - before,
@@ -32,5 +38,4 @@ export async function createProductBroadcast(
     5000,
     10,
   );
-  return res.body.id as string;
 }
