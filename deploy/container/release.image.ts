@@ -108,6 +108,11 @@ function removeOurContainers(): void {
 
 describe('the image is the release: containers behind nginx, rolled by deploy.sh', () => {
   beforeAll(async () => {
+    // podman, buildah, runc... from Debian when this machine has none yet (a fresh CI machine): before
+    // the first podman call below, not only in build-image.sh.
+    await run('bash', ['-c', `. ${root}deploy/container/podman-env.sh && pick_podman_install`], {
+      maxBuffer: 16 << 20,
+    });
     // Our containers and the images earlier runs left untagged (the store is a cache kept between runs).
     removeOurContainers();
     podman('image', 'prune', '--force');
