@@ -34,8 +34,8 @@ const sudo =
   process.getuid?.() !== 0 && spawnSync('sudo', ['-n', 'true']).status === 0 ? ['sudo', '-n', '--preserve-env'] : [];
 const isRoot = process.getuid?.() === 0 || sudo.length > 0;
 
-function run(command: string, args: string[], timeoutMs: number): string {
-  const result = spawnSync(command, args, { encoding: 'utf8', timeout: timeoutMs });
+function run(command: string, args: string[], timeoutMs: number, input?: string): string {
+  const result = spawnSync(command, args, { encoding: 'utf8', timeout: timeoutMs, input });
   if (result.error || result.status !== 0) {
     const output = `${result.stdout ?? ''}${result.stderr ?? ''}`.trim().split('\n').slice(-15).join('\n');
     throw new Error(
@@ -54,16 +54,17 @@ const as = (argv: string[]): [string, string[]] => {
 const hasCommand = (name: string) => spawnSync('sh', ['-c', `command -v ${name}`]).status === 0;
 
 /**
- * mmdebstrap's `--keyring` for Debian's archive. A Debian host's own keyring knows the keys that
- * sign bullseye today; an Ubuntu host has none, or (20.04's debian-archive-keyring 2019.1) one from
- * before them. There: Debian 12's debian-archive-keyring package, from Debian's archive, pinned by
- * its SHA-256 (bookworm's Packages index lists the same), unpacked into the cache once.
+ * The keyring that verifies Debian's archive, for the bootstrap's source line (undefined: the
+ * host's own). A Debian host's own keyring knows the keys that sign bullseye today; an Ubuntu host
+ * has none, or (20.04's debian-archive-keyring 2019.1) one from before them. There: Debian 12's
+ * debian-archive-keyring package, from Debian's archive, pinned by its SHA-256 (bookworm's Packages
+ * index lists the same), unpacked into the cache once.
  */
 const DEBIAN_KEYRING_DEB = 'debian-archive-keyring_2023.3+deb12u2_all.deb';
 const DEBIAN_KEYRING_SHA256 = 'f699e2f88dca05212f2a452b58475f2993cb6993dfbafb1d0205a3291eb8b4b8';
-async function debianKeyringArgs(): Promise<string[]> {
+async function debianKeyring(): Promise<string | undefined> {
   const osRelease = existsSync('/etc/os-release') ? readFileSync('/etc/os-release', 'utf8') : '';
-  if (/^ID=debian$/m.test(osRelease) && existsSync('/usr/share/keyrings/debian-archive-keyring.gpg')) return [];
+  if (/^ID=debian$/m.test(osRelease) && existsSync('/usr/share/keyrings/debian-archive-keyring.gpg')) return undefined;
   const dir = `${cache}/debian-keyring-${DEBIAN_KEYRING_SHA256.slice(0, 12)}`;
   const keyring = `${dir}/usr/share/keyrings/debian-archive-keyring.gpg`;
   if (!existsSync(keyring)) {
@@ -77,7 +78,7 @@ async function debianKeyringArgs(): Promise<string[]> {
     writeFileSync(`${dir}.deb`, deb);
     run('dpkg-deb', ['-x', `${dir}.deb`, dir], 60_000);
   }
-  return [`--keyring=${keyring}`];
+  return keyring;
 }
 
 /** The bullseye root, bootstrapped once (minbase: ~140 MB) and reused by later runs. */
@@ -93,18 +94,21 @@ async function ensureBullseyeRoot(): Promise<{ builtMs: number }> {
   mkdirSync(cache, { recursive: true });
   const building = `${rootfs}.building`;
   run(...as(['rm', '-rf', building, rootfs]), 120_000);
-  // Root mode when we are root; otherwise mmdebstrap's own user-namespace mode.
+  // Root mode when we are root; otherwise mmdebstrap's own user-namespace mode. A keyring of our own
+  // goes in a `signed-by` source line read from stdin: Ubuntu 20.04's mmdebstrap 0.4 has no
+  // `--keyring`, and its apt fails the bootstrap on the warning a `Dir::Etc::Trusted` file gives.
+  const keyring = await debianKeyring();
   run(
     ...as([
       'mmdebstrap',
       '--variant=minbase',
       `--mode=${isRoot ? 'root' : 'unshare'}`,
-      ...(await debianKeyringArgs()),
       'bullseye',
       building,
-      mirror,
+      keyring ? '-' : mirror,
     ]),
     1_500_000,
+    keyring ? `deb [signed-by=${keyring}] ${mirror} bullseye main\n` : undefined,
   );
   run(...as(['mv', building, rootfs]), 30_000);
   writeFileSync(complete, `${new Date().toISOString()} ${mirror}\n`);

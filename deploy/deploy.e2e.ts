@@ -175,7 +175,7 @@ describe('deploy scripts: static checks', () => {
       '--init',
       '--restart unless-stopped',
       '--stop-timeout',
-      '--ulimit nofile=',
+      '--ulimit "nofile=',
       'max-size=',
       'max-file=',
       '--env-file',

@@ -69,7 +69,7 @@ parse_target() {
 
 # deploy/server.sh on the target: piped over SSH (nothing to install there but Docker), or run here.
 server() {
-  local settings=(PICK_STATE="$t_state" PICK_NAME="$t_name" PORTS="$t_ports")
+  local settings=("PICK_STATE=$t_state" "PICK_NAME=$t_name" "PORTS=$t_ports")
   local name
   for name in READY_TIMEOUT STOP_TIMEOUT NOFILE LOG_MAX_SIZE LOG_MAX_FILE; do
     if [ -n "${!name:-}" ]; then settings+=("$name=${!name}"); fi

@@ -64,7 +64,7 @@ case $command in
     docker rm -f "$name-$slot" >/dev/null 2>&1 || true
     # NOFILE=host keeps the host's limits: for a test machine without CAP_SYS_RESOURCE, where any
     # explicit --ulimit makes podman set limits it may not (production sets them).
-    if [ "${NOFILE:-}" = host ]; then ulimits=(--ulimit host); else ulimits=(--ulimit nofile="${NOFILE:-65535}:${NOFILE:-65535}"); fi
+    if [ "${NOFILE:-}" = host ]; then ulimits=(--ulimit host); else ulimits=(--ulimit "nofile=${NOFILE:-65535}:${NOFILE:-65535}"); fi
     log "starting $image in slot $slot (port $port)"
     # --init: tini as PID 1 (reaps, forwards SIGTERM to pm2-runtime). Host network: nginx reaches
     # the slot's port directly, no NAT in the path. The restart policy brings the live container

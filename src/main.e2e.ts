@@ -1,6 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { assertNodeVersion } from '../config/env.js';
 
 /**
  * The real entry point (what PM2 runs) refuses a bad environment or an old Node: it exits
@@ -64,5 +65,7 @@ describe('node dist/src/main.js', () => {
     expect(result.code).toBe(1);
     expect(result.output).toContain(`Pick needs Node >= 22.17`);
     expect(result.output).toContain(systemVersion);
+    // main.ts cannot import config/env.ts (an old Node must parse it): the CLIs' check says the same.
+    expect(() => assertNodeVersion(systemVersion)).toThrow(result.output.trim());
   });
 });

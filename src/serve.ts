@@ -1,9 +1,9 @@
 import 'reflect-metadata';
-import { assertNodeVersion, loadConfig } from '../config/env.js';
+import { loadConfig } from '../config/env.js';
 import { exitOnConfigError } from './cli/cli-support.js';
 
-async function main(): Promise<void> {
-  assertNodeVersion();
+// Loaded by main.ts once the Node version is known to be new enough.
+async function serve(): Promise<void> {
   const config = loadConfig();
   // libuv reads this when its pool first gets work (nothing has yet), so the validated setting,
   // default included, is the pool size: hashing takes PASSWORD_HASH_CONCURRENCY threads at most,
@@ -18,4 +18,4 @@ async function main(): Promise<void> {
   process.send?.('ready');
 }
 
-main().catch(exitOnConfigError);
+serve().catch(exitOnConfigError);

@@ -13,6 +13,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
+# shellcheck source=deploy/container/podman-env.sh
 . "$here/podman-env.sh"
 
 suite=${DEBIAN_SUITE:-bookworm}
@@ -46,7 +47,7 @@ debian_tar=$cache/debian-$suite-$debian_key.tar
 if [ ! -f "$debian_tar" ] || [ ! -s "$debian_tar" ]; then
   echo "base-image: mmdebstrap $suite (minbase) from Debian's archive" >&2
   hooks=()
-  for hook in "${debian_hooks[@]}"; do hooks+=(--customize-hook="$hook"); done
+  for hook in "${debian_hooks[@]}"; do hooks+=("--customize-hook=$hook"); done
   # --format=tar: mmdebstrap picks the format from the target's extension, and ".partial" has none it
   # knows, so without it the root became a directory (a fresh machine's build then failed at `cp`).
   rm -rf "$debian_tar" "$debian_tar.partial"

@@ -9,6 +9,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
+# shellcheck source=deploy/container/podman-env.sh
 . "$here/podman-env.sh"
 tag=${1:?TAG} revision=${2:-dev}
 pick_podman_install

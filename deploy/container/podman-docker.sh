@@ -4,5 +4,6 @@
 # so the very commands production runs with Docker Engine run here with podman.
 # shellcheck source-path=SCRIPTDIR
 set -euo pipefail
+# shellcheck source=deploy/container/podman-env.sh
 . "$(dirname "$0")/podman-env.sh"
 exec podman "$@"

@@ -25,6 +25,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 export PICK_PODMAN_DIR=${PICK_FRESH_PODMAN_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/pick-fresh-machine}
+# shellcheck source=deploy/container/podman-env.sh
 . "$root/deploy/container/podman-env.sh"
 
 say() { echo "fresh-machine: $*" >&2; }
@@ -85,7 +86,7 @@ case $suite in
       dpkg-deb -x "$PICK_PODMAN_DIR/tmp/$keyring_deb" "$keyring_dir"
       rm -f "$PICK_PODMAN_DIR/tmp/$keyring_deb"
     fi
-    keyring_args=(--keyring="$keyring_dir/usr/share/keyrings/ubuntu-archive-keyring.gpg")
+    keyring_args=("--keyring=$keyring_dir/usr/share/keyrings/ubuntu-archive-keyring.gpg")
     ;;
   *)
     say "FAIL: PICK_FRESH_DISTRO=$suite: expected bookworm, focal or jammy"
@@ -109,8 +110,8 @@ if ! pick_podman image exists "$image"; then
   say "building the machine: mmdebstrap --variant=minbase $suite + $packages (a few minutes, once)"
   mkdir -p "$work/host-ca"
   awk -v dir="$work/host-ca" '/BEGIN CERTIFICATE/ { if (f) close(f); f = dir "/host-" ++n ".crt" } f { print > f }' "$ca_bundle"
-  hook_args=(--customize-hook="copy-in $work/host-ca /usr/local/share/ca-certificates")
-  for hook in "${hooks[@]}"; do hook_args+=(--customize-hook="$hook"); done
+  hook_args=("--customize-hook=copy-in $work/host-ca /usr/local/share/ca-certificates")
+  for hook in "${hooks[@]}"; do hook_args+=("--customize-hook=$hook"); done
   mmdebstrap --quiet --variant=minbase --format=tar --include="$packages" "${keyring_args[@]}" "${hook_args[@]}" \
     "$suite" "$work/rootfs.tar" "${mirrors[@]}" >&2
   pick_podman import --quiet \

@@ -3,7 +3,7 @@
 # root, else with sudo). A machine that has them all is left alone (no apt, no sudo).
 #   for `npm run up`: mariadb-server, redis-server (started by services.sh), curl (readiness wait),
 #                     procps and gettext-base where the machine is more minimal than a standard install
-#   for `npm test`:   nginx-light, openssl, shellcheck (deploy/*.e2e.ts), mmdebstrap (bullseye.e2e.ts),
+#   for `npm test`:   nginx-light (nginx-core on Ubuntu), openssl, shellcheck (deploy/*.e2e.ts), mmdebstrap (bullseye.e2e.ts),
 #                     prometheus (promtool and the server: deploy/monitoring)
 # Without root and without sudo it prints the one command to run, and fails.
 set -euo pipefail
@@ -41,7 +41,11 @@ need curl curl
 # deploy/nginx/render.sh runs envsubst.
 need procps ps kill pgrep
 need gettext-base envsubst
-[ -x /usr/sbin/nginx ] || command -v nginx >/dev/null || missing+=(nginx-light)
+# Ubuntu's nginx-light is built without limit_req and limit_conn, which the site uses (Debian's has
+# them); nginx-core is what production's `nginx` package brings there.
+nginx_package=nginx-light
+[ "$os_codename" = focal ] || [ "$os_codename" = jammy ] && nginx_package=nginx-core
+[ -x /usr/sbin/nginx ] || command -v nginx >/dev/null || missing+=("$nginx_package")
 need openssl openssl
 need shellcheck shellcheck
 need mmdebstrap mmdebstrap

@@ -13,6 +13,7 @@
 # Run as root: sudo DEPLOY_KEY="…" bash deploy/provision/app-server.sh   (idempotent: re-run to change a setting)
 # shellcheck source-path=SCRIPTDIR
 set -euo pipefail
+# shellcheck source=deploy/provision/lib.sh
 . "$(dirname "$0")/lib.sh"
 require_root
 check_ubuntu
@@ -71,6 +72,7 @@ net.ipv4.ip_local_port_range = 10240 65000
 SYSCTL
 
 # Firewall: SSH from OPS_SSH_RANGE, the app's ports from NGINX_SERVERS only (deploy/provision/security.sh).
+# shellcheck source=deploy/provision/security.sh
 . "$(dirname "$0")/security.sh" && apply_ufw app
 
 log "app server ready: $(docker --version), deploy user $deploy_user, state in $state"

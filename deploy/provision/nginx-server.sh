@@ -15,6 +15,7 @@
 # shellcheck source-path=SCRIPTDIR
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=deploy/provision/lib.sh
 . "$here/lib.sh"
 require_root
 check_ubuntu
@@ -68,6 +69,7 @@ elif [ $changed = 1 ]; then
   systemctl reload nginx # graceful: old workers finish their requests
 fi
 # Firewall: 80/443 from anywhere, SSH from OPS_SSH_RANGE (deploy/provision/security.sh).
+# shellcheck source=deploy/provision/security.sh
 . "$here/security.sh" && apply_ufw nginx
 
 log "nginx ready: upstreams $(/usr/local/sbin/pick-upstream list | tr '\n' ' ')"

@@ -15,7 +15,9 @@
 # shellcheck source-path=SCRIPTDIR
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=deploy/provision/lib.sh
 . "$here/lib.sh"
+# shellcheck source=deploy/provision/security.sh
 . "$here/security.sh"
 require_root
 check_ubuntu

@@ -202,7 +202,9 @@ http {
   }
 }
 
+/** The nginx the deploy tests run: PICK_NGINX (another build, e.g. Ubuntu 20.04's 1.18), else the installed one. */
 export function nginxBin(): string {
+  if (process.env.PICK_NGINX) return process.env.PICK_NGINX;
   for (const candidate of ['/usr/sbin/nginx', '/usr/local/sbin/nginx', '/usr/local/bin/nginx'])
     if (existsSync(candidate)) return candidate;
   throw new Error('nginx is not installed: apt-get install -y nginx-light (.ci/run does it)');

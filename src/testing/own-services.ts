@@ -18,6 +18,9 @@ export const portOpen = (port: number) =>
     socket.once('error', () => resolve(false));
   });
 
+const onPath = (command: string) =>
+  (process.env.PATH ?? '').split(':').some((dir) => dir && existsSync(`${dir}/${command}`));
+
 const exited = (child: ChildProcess) =>
   new Promise<void>((resolve) =>
     child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', () => resolve()),
@@ -78,21 +81,19 @@ export class OwnMariaDb extends OwnServer {
       10_000,
     );
     if (!existsSync(`${this.dir}/mysql`)) {
-      execFileSync(
-        'mariadb-install-db',
-        [
-          '--no-defaults',
-          `--datadir=${this.dir}`,
-          `--user=${userInfo().username}`,
-          '--skip-test-db',
-          '--auth-root-authentication-method=normal',
-        ],
-        { stdio: 'ignore' },
-      );
+      const base = ['--no-defaults', `--datadir=${this.dir}`, `--user=${userInfo().username}`];
+      // MariaDB 10.4+ names it mariadb-install-db; 10.3 (Ubuntu 20.04) has only mysql_install_db,
+      // which knows neither option (grants are skipped below anyway).
+      if (onPath('mariadb-install-db'))
+        execFileSync('mariadb-install-db', [...base, '--skip-test-db', '--auth-root-authentication-method=normal'], {
+          stdio: 'ignore',
+        });
+      else execFileSync('mysql_install_db', base, { stdio: 'ignore' });
     }
     const log = openSync(`${this.dir}.log`, 'a');
     this.child = spawn(
-      '/usr/sbin/mariadbd',
+      // 10.3 ships the server as mysqld only.
+      existsSync('/usr/sbin/mariadbd') ? '/usr/sbin/mariadbd' : '/usr/sbin/mysqld',
       [
         '--no-defaults',
         `--datadir=${this.dir}`,
