@@ -39,6 +39,7 @@ import { MemberRole } from '../../src/members/member.entity.js';
 import { redisOptions } from '../../src/redis/redis-options.js';
 import { Pm2Cluster } from '../../src/testing/cluster.js';
 import { persistedRows } from '../../src/testing/invariants.js';
+import { startStatusPoller } from '../../src/testing/status-poller.js';
 import { buildAndSeed, machine, runLoad, writeResult, type BenchResult } from './support.js';
 
 const int = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
@@ -268,34 +269,24 @@ export default async function run(): Promise<BenchResult> {
     const acceptedAt = new Map<string, number>();
     log(`live rush: ${plan.length} claims by ${rushMembers} members, stock ${stock}, ${connections} connections`);
     // An admin polls the event's live status 10 times a second through the rush (issue 12: the
-    // status must be safe and quick to poll while it happens): each answer's latency.
-    const statusLatencies: number[] = [];
-    let statusFailures = 0;
-    let polling = true;
-    const poller = (async () => {
-      while (polling) {
-        const begun = performance.now();
-        const answer = await fetch(`${cluster.url}/api/admin/events/${eventId}/status`, {
-          headers: { authorization: `Bearer ${admin.accessToken}` },
-        }).then(
-          async (response) => (await response.arrayBuffer(), response.status),
-          () => 0,
-        );
-        const took = performance.now() - begun;
-        if (answer === 200) statusLatencies.push(took);
-        else statusFailures++;
-        await new Promise((resolve) => setTimeout(resolve, Math.max(0, 100 - took)));
-      }
-    })();
+    // status must be safe and quick to poll while it happens): each answer's latency, timed in a
+    // thread of its own (autocannon's connections share this thread's event loop: timed here, each
+    // poll would also count the load generator's own delays).
+    const poller = startStatusPoller(`${cluster.url}/api/admin/events/${eventId}/status`, admin.accessToken, 100);
+    await poller.warm;
+    poller.mark('rush');
     const claims = await runLoad({
       url: cluster.url,
       connections,
       amount: plan.length,
       requests: [claimRequest(claimPath, plan, acceptedAt)],
     });
-    polling = false;
-    await poller;
-    statusLatencies.sort((a, b) => a - b);
+    const polls = (await poller.stop()).filter((poll) => poll.phase === 'rush');
+    const statusLatencies = polls
+      .filter((poll) => poll.status === 200)
+      .map((poll) => poll.ms)
+      .sort((a, b) => a - b);
+    const statusFailures = polls.length - statusLatencies.length;
     const statusAt = (q: number) =>
       statusLatencies.length
         ? Number(

@@ -1,4 +1,3 @@
-import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../config/env.js';
 import { MemberRole } from '../members/member.entity.js';
@@ -6,6 +5,7 @@ import { Pm2Cluster, testPort } from '../testing/cluster.js';
 import { claimPlan, rush, tally } from '../testing/claim-rush.js';
 import { createEvent, eventBody, mint } from '../testing/fixtures.js';
 import { until } from '../testing/poll.js';
+import { startStatusPoller, type StatusPoll } from '../testing/status-poller.js';
 import { percentile } from '../testing/workers.js';
 
 const MEMBERS = 1_000;
@@ -21,107 +21,13 @@ const POLL_EVERY_MS = 100;
  * whatever else runs fails on load, not on code (a fresh machine's loaded run saw p50 152 ms). This
  * test keeps what is not about speed: every poll answers 200 during the rush, the polls watch it
  * move, the figures settle exactly, and a gross bound that still catches a poll stuck behind the
- * rush or reading O(stock): p99 < 1 s. Measured here on a quiet box: rush p99 121 ms, p50 9.9 ms;
- * no rush p99 11.7 ms, p50 7.4 ms.
+ * rush or reading O(stock): p99 < 1 s. Measured here on a quiet 2-core box (2026-12-06), twice each:
+ * Redis and MySQL read at once, rush p99 12.2 and 23.2 ms (p50 3.0, 3.2); read one after the other,
+ * as before, 23.5 and 38.9 ms (p50 2.7, 2.9); no rush p99 ~5 ms.
  */
 const P99_BOUND_MS = 1_000;
 
-interface Poll {
-  at: number;
-  servedBy?: string;
-  ms: number;
-  status: number;
-  issued?: number;
-  pending?: number;
-}
-
-/**
- * The admin's status poll, in a thread of its own (its own event loop: the rush's thousands of
- * fetches in the test's main thread must not delay the timing). GET every POLL_EVERY_MS (or as soon
- * as the previous answer is in, when it took longer) on one
- * keep-alive connection (an admin's browser, or nginx's upstream keep-alive: it reaches one worker
- * and never waits in PM2's accept queue behind the rush's new connections); time from the request to
- * the whole body read. `mark` messages split the polls into phases.
- */
-const POLLER = `
-const { parentPort, workerData } = require('node:worker_threads');
-const http = require('node:http');
-const { url, token, everyMs } = workerData;
-// One connection, one poll at a time: each time is the endpoint's answer alone, not a wait behind
-// the previous poll.
-const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-let phase = 'warmup';
-let stopped = false;
-let warm = false;
-const polls = [];
-parentPort.on('message', (message) => {
-  if (message === 'stop') stopped = true;
-  else phase = message;
-});
-function poll(phaseAtStart) {
-  const started = performance.now();
-  return new Promise((resolve) => {
-    const done = (entry) => {
-      polls.push({ phase: phaseAtStart, at: started, ms: performance.now() - started, ...entry });
-      resolve();
-    };
-    const request = http.get(url, { agent, headers: { authorization: 'Bearer ' + token } }, (response) => {
-      let text = '';
-      response.setEncoding('utf8');
-      response.on('data', (chunk) => (text += chunk));
-      response.on('end', () => {
-        let coupon;
-        try {
-          coupon = JSON.parse(text).coupons[0];
-        } catch {}
-        done({ status: response.statusCode, servedBy: response.headers['x-served-by'], issued: coupon && coupon.issued, pending: coupon && coupon.pending });
-      });
-    });
-    request.on('error', (error) => done({ status: 0, error: String(error) }));
-  });
-}
-(async () => {
-  const started = performance.now();
-  for (let i = 0; !stopped; i++) {
-    const due = started + i * everyMs;
-    const wait = due - performance.now();
-    // A poll that took longer than the interval delays the next one (no backlog sent at once).
-    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-    else i = Math.floor((performance.now() - started) / everyMs);
-    if (stopped) break;
-    await poll(phase);
-    if (i >= 4 && !warm) {
-      warm = true;
-      parentPort.postMessage('warm');
-    }
-  }
-  agent.destroy();
-  parentPort.postMessage(polls);
-})();
-`;
-
-function startPoller(url: string, token: string) {
-  const worker = new Worker(POLLER, { eval: true, workerData: { url, token, everyMs: POLL_EVERY_MS } });
-  const warm = new Promise<void>((resolve, reject) => {
-    worker.once('error', reject);
-    worker.on('message', (message) => message === 'warm' && resolve());
-  });
-  return {
-    warm,
-    mark: (phase: string) => worker.postMessage(phase),
-    async stop(): Promise<(Poll & { phase: string })[]> {
-      const result = new Promise<(Poll & { phase: string })[]>((resolve) =>
-        worker.on('message', (message) => typeof message !== 'string' && resolve(message)),
-      );
-      worker.postMessage('stop');
-      const polls = await result;
-      await worker.terminate();
-      return polls;
-    },
-  };
-}
-
-const summary = (polls: Poll[]) => {
+const summary = (polls: StatusPoll[]) => {
   const ms = polls.map((p) => p.ms);
   return { polls: polls.length, p50: percentile(ms, 50), p99: percentile(ms, 99), max: Math.max(...ms) };
 };
@@ -143,7 +49,7 @@ describe('GET /api/admin/events/:id/status polled at 10/s during a claim rush (P
     // One answer checked against the API document (the poller's are not: it runs in its own thread).
     expect((await cluster.http.get(path, admin.accessToken)).status).toBe(200);
 
-    const poller = startPoller(cluster.url + path, admin.accessToken);
+    const poller = startStatusPoller(cluster.url + path, admin.accessToken, POLL_EVERY_MS);
     await poller.warm;
     // Quiet: the same poll with nothing else going on, for comparison.
     poller.mark('quiet');

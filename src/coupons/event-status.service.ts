@@ -11,9 +11,11 @@ import { EventsService } from './events.service.js';
  * it everywhere), one pipelined Redis round trip through CouponStock, one grouped count of rows
  * (the UNIQUE(coupon, member) index): safe to poll each second during a rush.
  *
- * Order: Redis first, then MySQL. A processor writes the row before it clears the pending mark, so
- * a claim persisted in between is counted in both (issued < rows + pending) and `consistent` is
- * false for that instant; once no claim is in flight the figures agree exactly.
+ * Redis and MySQL are read at once (during a rush each read waits its turn in a busy event loop;
+ * one after the other, the poll waited for both turns). A claim persisted while they are in flight
+ * may be counted in both reads or in neither (a processor writes the row, then clears the pending
+ * mark), so `consistent` can be false for that instant; once no claim is in flight the figures
+ * agree exactly.
  */
 @Injectable()
 export class EventStatusService {
@@ -29,16 +31,17 @@ export class EventStatusService {
     const coupons = [...event.coupons].sort((a, b) => Number(a.id) - Number(b.id));
     const ids = coupons.map((coupon) => String(coupon.id));
     const now = Date.now();
-    const redis = await this.stock.status(ids, now);
-    const counted =
+    const [redis, counted] = await Promise.all([
+      this.stock.status(ids, now),
       ids.length === 0
         ? []
-        : await this.em
+        : this.em
             .getConnection()
             .execute<{ coupon_id: string | number; n: string | number }[]>(
               `select coupon_id, count(*) n from member_coupon where coupon_id in (${ids.map(() => '?').join(', ')}) group by coupon_id`,
               ids,
-            );
+            ),
+    ]);
     const rows = new Map(counted.map((row) => [String(row.coupon_id), Number(row.n)]));
     return {
       eventId: String(event.id),
