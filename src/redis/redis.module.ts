@@ -28,7 +28,7 @@ const redisTooOld = new WeakMap<Redis, string | undefined>();
           commandTimeout: 2000,
           // Commands issued in one event-loop turn go out in one socket write: during a rush a worker
           // has dozens of claims in flight, and a write per command cost ~10% of its CPU (profiled).
-          enableAutoPipelining: true,
+          enableAutoPipelining: config.REDIS_AUTO_PIPELINING,
           connectTimeout: 3000,
           retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
         });
