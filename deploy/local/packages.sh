@@ -70,7 +70,12 @@ if [ "$redis_from_redis_io" = 1 ]; then
   "${as_root[@]}" apt-get -o DPkg::Lock::Timeout=600 update -qq
   "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq \
     ca-certificates curl gnupg >/dev/null
-  curl -fsSL https://packages.redis.io/gpg | "${as_root[@]}" gpg --dearmor --yes -o /usr/share/keyrings/redis-archive-keyring.gpg
+  if ! redis_key=$(curl -fsSL --max-time 30 https://packages.redis.io/gpg); then
+    echo "packages: packages.redis.io is not reachable from here, and Pick needs Redis >= 6.2 (this distribution's is older)." >&2
+    echo "  Install Redis 6.2 or later another way (https://redis.io/docs/latest/operate/oss_and_stack/install/), then run npm run up again." >&2
+    exit 1
+  fi
+  printf '%s\n' "$redis_key" | "${as_root[@]}" gpg --dearmor --yes -o /usr/share/keyrings/redis-archive-keyring.gpg
   echo "deb [signed-by=/usr/share/keyrings/redis-archive-keyring.gpg] https://packages.redis.io/deb $os_codename main" |
     "${as_root[@]}" tee /etc/apt/sources.list.d/redis.list >/dev/null
 fi
