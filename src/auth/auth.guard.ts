@@ -45,7 +45,7 @@ export class AuthGuard implements CanActivate {
     if (!match) throw new AppError('UNAUTHORIZED', 'A Bearer access token is required');
     let claims: AccessClaims;
     try {
-      claims = this.signing.access.verify<AccessClaims>(match[1]);
+      claims = this.signing.verifyAccess(match[1]);
     } catch (error) {
       if (error instanceof TokenExpiredError)
         throw new AppError('TOKEN_EXPIRED', 'The access token has expired; refresh it');
