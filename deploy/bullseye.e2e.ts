@@ -19,6 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../config/env.js';
 import { ormOptions } from '../config/mikro-orm.js';
 import { testPort } from '../src/testing/cluster.js';
+import { hasCommand } from '../src/testing/commands.js';
 import { HttpClient } from '../src/testing/http.js';
 import { ARGON2_045_HASHES, insertMemberWithHash } from '../src/testing/legacy-hashes.js';
 
@@ -50,8 +51,6 @@ const as = (argv: string[]): [string, string[]] => {
   const full = [...sudo, ...argv];
   return [full[0], full.slice(1)];
 };
-
-const hasCommand = (name: string) => spawnSync('sh', ['-c', `command -v ${name}`]).status === 0;
 
 /**
  * The keyring that verifies Debian's archive, for the bootstrap's source line (undefined: the

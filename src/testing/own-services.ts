@@ -2,6 +2,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { userInfo } from 'node:os';
+import { hasCommand } from './commands.js';
 import { until } from './poll.js';
 
 /**
@@ -17,9 +18,6 @@ export const portOpen = (port: number) =>
     socket.once('connect', () => (socket.destroy(), resolve(true)));
     socket.once('error', () => resolve(false));
   });
-
-const onPath = (command: string) =>
-  (process.env.PATH ?? '').split(':').some((dir) => dir && existsSync(`${dir}/${command}`));
 
 const exited = (child: ChildProcess) =>
   new Promise<void>((resolve) =>
@@ -84,7 +82,7 @@ export class OwnMariaDb extends OwnServer {
       const base = ['--no-defaults', `--datadir=${this.dir}`, `--user=${userInfo().username}`];
       // MariaDB 10.4+ names it mariadb-install-db; 10.3 (Ubuntu 20.04) has only mysql_install_db,
       // which knows neither option (grants are skipped below anyway).
-      if (onPath('mariadb-install-db'))
+      if (hasCommand('mariadb-install-db'))
         execFileSync('mariadb-install-db', [...base, '--skip-test-db', '--auth-root-authentication-method=normal'], {
           stdio: 'ignore',
         });
