@@ -34,11 +34,17 @@ const config = {
       merge_logs: true,
       ...(inContainer ? { out_file: '/dev/null', error_file: '/dev/null' } : {}),
       time: false,
-      // --max-semi-space-size=16 (MiB): on a machine with much memory Node 24's V8 sizes the young
-      // generation at 128 MiB per worker, most of a worker's RSS (live heap after a rush: ~73 MiB).
-      // At 16 a 2-core box measured RSS 257-286 MB after 30,000 claims (340-356 MB at the default)
-      // and the same claims and list req/s within run-to-run noise.
-      env: { NODE_OPTIONS: '--enable-source-maps --max-semi-space-size=16' },
+      // V8 heap settings, as node_args: PM2 forks cluster workers with its daemon's environment, so a
+      // NODE_OPTIONS in `env` here never reached a worker (it was read only after V8 had started).
+      // --max-semi-space-size=16 (MiB): on a machine with much memory Node 24 sizes the young
+      //   generation at 128 MiB per worker.
+      // --heap-growing-percent=50: V8 lets the old generation grow to up to 4x its live size before
+      //   a full GC; in a rush a worker's old space climbed from 56 to 233 MiB of mostly garbage
+      //   (75 MiB live after the next full GC). At 1.5x it is collected sooner.
+      // npm run bench (coupons, 2 cores, 2026-12-06), worker RSS peak / claims req/s / drain rows/s:
+      //   neither flag 470-474 MB / 3,972 / 35,650-42,000; semi-space 16 alone 379-403 MB / 3,311 /
+      //   34,971-39,444; both 270 MB / 3,974 / 39,541. (--optimize-for-size: 206 MB but 1,806 claims/s.)
+      node_args: ['--max-semi-space-size=16', '--heap-growing-percent=50'],
     },
   ],
 };
