@@ -15,7 +15,7 @@ import {
   ValidateIf,
   ValidateNested,
 } from 'class-validator';
-import { IsDisplayText, POSITIVE_ID } from '../common/validation.js';
+import { IsDisplayText, POSITIVE_ID, queryInteger } from '../common/validation.js';
 import { ProductCategory, ProductStatus } from './product.entity.js';
 import { ProductImageType } from './product-image.entity.js';
 
@@ -32,11 +32,6 @@ export enum ProductSort {
 
 const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
 /** Query-string digits that may become a number. */
-export const DECIMAL_DIGITS = /^\d{1,10}$/;
-
-// Query strings arrive as text: only plain decimal digits become numbers, anything else stays and fails validation.
-const integer = ({ value }: { value: unknown }) =>
-  typeof value === 'string' && DECIMAL_DIGITS.test(value) ? Number(value) : value;
 
 /** The list's query rules (documented on the route: ProductsController.list; fast path: ProductListQueryPipe). */
 export class ProductListQuery {
@@ -53,7 +48,7 @@ export class ProductListQuery {
   lastId?: string;
 
   @IsOptional()
-  @Transform(integer)
+  @Transform(queryInteger)
   @IsInt({ message: 'lastPrice must be a non-negative integer' })
   @Min(0)
   @Max(MAX_PRICE)

@@ -1,6 +1,7 @@
 import { Injectable, type PipeTransform } from '@nestjs/common';
 import { POSITIVE_ID, validationPipe } from '../common/validation.js';
-import { DECIMAL_DIGITS, MAX_PRICE, ProductListQuery, ProductSort } from './catalog.dto.js';
+import { DECIMAL_DIGITS } from '../common/validation.js';
+import { MAX_PRICE, ProductListQuery, ProductSort } from './catalog.dto.js';
 import { ProductCategory } from './product.entity.js';
 
 const SORTS = new Set<string>(Object.values(ProductSort));

@@ -365,7 +365,7 @@ export interface paths {
         };
         /**
          * Live status of an event's coupons: issued, remaining, pending, rows in MySQL, claims per second
-         * @description Roles: ADMIN. Read live from Redis and MySQL (O(coupons) reads, never cached). `consistent`: issued == rows + pending.
+         * @description Roles: ADMIN. Read live from Redis and MySQL (O(coupons) reads), or with `maxAgeMs` from the figures this worker read at most that long ago (an admin change to the event is never answered from older figures). `consistent`: issued == rows + pending.
          */
         get: operations["getEventStatus"];
         put?: never;
@@ -3742,7 +3742,10 @@ export interface operations {
     };
     getEventStatus: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description the oldest figures (ms) this poll accepts. 0: read Redis and MySQL now. A dashboard polling during a rush passes a few hundred: it is then answered at once from the figures this worker reads every 100 ms while it is polled (`at` says when they were read) */
+                maxAgeMs?: number;
+            };
             header?: never;
             path: {
                 id: string;

@@ -32,6 +32,12 @@ export const NoBody = {
 /** A row id as text (BIGINT UNSIGNED, never 0), in paths, queries and bodies. */
 export const POSITIVE_ID = /^[1-9]\d{0,18}$/;
 
+export const DECIMAL_DIGITS = /^\d{1,10}$/;
+
+/** For @Transform on a query's integer: only plain decimal digits become numbers, anything else stays and fails validation. */
+export const queryInteger = ({ value }: { value: unknown }) =>
+  typeof value === 'string' && DECIMAL_DIGITS.test(value) ? Number(value) : value;
+
 /** Bodies, params and queries: unknown fields rejected, types converted, 400 VALIDATION_FAILED with details. */
 export const validationPipe = new ValidationPipe({
   whitelist: true,

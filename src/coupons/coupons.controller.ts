@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Param, Patch, Post } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import {
   ApiAcceptedResponse,
   ApiBearerAuth,
@@ -22,6 +22,7 @@ import {
   CreateEventDto,
   EventDto,
   EventIdParam,
+  EventStatusQuery,
   EventPathParams,
   EventStatusDto,
   MemberCouponDto,
@@ -78,12 +79,12 @@ export class AdminEventsController {
     operationId: 'getEventStatus',
     summary: "Live status of an event's coupons: issued, remaining, pending, rows in MySQL, claims per second",
     description:
-      'Roles: ADMIN. Read live from Redis and MySQL (O(coupons) reads, never cached). `consistent`: issued == rows + pending.',
+      'Roles: ADMIN. Read live from Redis and MySQL (O(coupons) reads), or with `maxAgeMs` from the figures this worker read at most that long ago (an admin change to the event is never answered from older figures). `consistent`: issued == rows + pending.',
   })
   @ApiOkResponse({ type: EventStatusDto })
   @ApiErrors(ROLES_ONLY, PATH_PARAMS, 'EVENT_NOT_FOUND')
-  status(@Param() { id }: EventIdParam): Promise<EventStatusDto> {
-    return this.eventStatus.status(id);
+  status(@Param() { id }: EventIdParam, @Query() { maxAgeMs }: EventStatusQuery): Promise<EventStatusDto> {
+    return this.eventStatus.status(id, maxAgeMs);
   }
 }
 

@@ -15,7 +15,14 @@ import {
   Min,
   ValidateNested,
 } from 'class-validator';
-import { INSTANT_PATTERN, IsDisplayText, IsInstant, IsOmittable, POSITIVE_ID } from '../common/validation.js';
+import {
+  INSTANT_PATTERN,
+  IsDisplayText,
+  IsInstant,
+  IsOmittable,
+  POSITIVE_ID,
+  queryInteger,
+} from '../common/validation.js';
 import { DiscountType } from './coupon.entity.js';
 import { MemberCouponStatus } from './member-coupon.entity.js';
 
@@ -266,6 +273,26 @@ export class CouponStatusDto {
   acceptedLastMinute: number;
   @ApiProperty({ type: 'number', minimum: 0, example: 100, description: 'acceptedLastMinute / 60' })
   claimsPerSecond: number;
+}
+
+/** Longest `maxAgeMs` a status poll may accept. */
+export const STATUS_MAX_AGE_LIMIT_MS = 5_000;
+
+export class EventStatusQuery {
+  @ApiPropertyOptional({
+    type: 'integer',
+    minimum: 0,
+    maximum: STATUS_MAX_AGE_LIMIT_MS,
+    default: 0,
+    description:
+      'the oldest figures (ms) this poll accepts. 0: read Redis and MySQL now. A dashboard polling during a rush passes a few hundred: it is then answered at once from the figures this worker reads every 100 ms while it is polled (`at` says when they were read)',
+  })
+  @IsOptional()
+  @Transform(queryInteger)
+  @IsInt({ message: `maxAgeMs must be an integer from 0 to ${STATUS_MAX_AGE_LIMIT_MS}` })
+  @Min(0, { message: `maxAgeMs must be an integer from 0 to ${STATUS_MAX_AGE_LIMIT_MS}` })
+  @Max(STATUS_MAX_AGE_LIMIT_MS, { message: `maxAgeMs must be an integer from 0 to ${STATUS_MAX_AGE_LIMIT_MS}` })
+  maxAgeMs = 0;
 }
 
 export class EventStatusDto {

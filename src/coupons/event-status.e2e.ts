@@ -119,6 +119,53 @@ describe('GET /api/admin/events/:id/status', () => {
     }
   });
 
+  it('maxAgeMs: answered from figures no older than asked, read again while polled; an admin change is never answered from older figures', async () => {
+    const [member] = await mint(t.config, 1);
+    const body = eventBody({ max: 10 });
+    const { eventId, couponIds } = await createEvent(t.http, admin, body);
+    const poll = async (maxAgeMs: number) => {
+      const sentAt = Date.now();
+      const response = await t.http.get(`/api/admin/events/${eventId}/status?maxAgeMs=${maxAgeMs}`, admin);
+      expect(response.status).toBe(200);
+      // Never older than the poll accepts.
+      expect(Date.parse(response.body.at)).toBeGreaterThanOrEqual(sentAt - maxAgeMs);
+      return response.body;
+    };
+    expect((await poll(5_000)).coupons[0].issued).toBe(0);
+
+    const claimed = await t.http.post(
+      `/api/events/${eventId}/coupons/${couponIds[0]}/issue`,
+      undefined,
+      member.accessToken,
+    );
+    expect(claimed.status).toBe(202);
+    const claimedAt = Date.now();
+    // With a generous maxAgeMs the figures still move: they are read again every 100 ms while polled
+    // (kept as they were, they would show issued 0 for up to 5 s).
+    let issued = (await poll(5_000)).coupons[0].issued;
+    while (issued !== 1 && Date.now() - claimedAt < 1_500) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      issued = (await poll(5_000)).coupons[0].issued;
+    }
+    expect(issued).toBe(1);
+    // Without maxAgeMs the figures are read at once.
+    expect((await statusOf(eventId)).body.coupons[0].issued).toBe(1);
+
+    // An admin adds a coupon: the next poll shows it, however old the figures it accepts.
+    const patched = await t.http.patch(
+      `/api/admin/events/${eventId}`,
+      { coupons: [{ ...body.coupons[0], name: 'Coupon 2' }] },
+      admin,
+    );
+    expect(patched.status).toBe(200);
+    expect((await poll(5_000)).coupons.map((c: { name: string }) => c.name)).toEqual(['Coupon 1', 'Coupon 2']);
+
+    for (const bad of ['-1', '5001', '1.5', 'abc', '']) {
+      const response = await t.http.get(`/api/admin/events/${eventId}/status?maxAgeMs=${bad}`, admin);
+      expect([bad, response.status, response.body.code]).toEqual([bad, 400, 'VALIDATION_FAILED']);
+    }
+  });
+
   it('404 EVENT_NOT_FOUND, 403 for a non-admin, 401 without a token, 400 for a bad id', async () => {
     const { eventId } = await createEvent(t.http, admin, eventBody());
     const missing = await statusOf('999999999');

@@ -1,9 +1,26 @@
 import { EntityManager } from '@mikro-orm/mysql';
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { AppError } from '../common/errors.js';
+import type { EventSnapshot } from './claim-window.js';
 import { CouponStock } from './coupon-stock.js';
 import type { EventStatusDto } from './coupons.dto.js';
 import { EventsService } from './events.service.js';
+
+/** How often a watched event's status is read again in the background. */
+const REFRESH_MS = 100;
+/** An event is watched for this long after its last poll that accepted a snapshot. */
+const WATCH_MS = 5_000;
+/** Events watched at once per worker; more are simply read at each poll. */
+const MAX_WATCHED = 64;
+
+/** An event whose polls accept a snapshot: its latest status and what it was read from. */
+interface Watched {
+  event: EventSnapshot;
+  status: EventStatusDto;
+  readAt: number;
+  askedAt: number;
+  refreshing: boolean;
+}
 
 /**
  * Live status of an event's coupons for admins: O(coupons) reads, whatever the stock. The event
@@ -16,21 +33,93 @@ import { EventsService } from './events.service.js';
  * may be counted in both reads or in neither (a processor writes the row, then clears the pending
  * mark), so `consistent` can be false for that instant; once no claim is in flight the figures
  * agree exactly.
+ *
+ * A poll that accepts figures up to `maxAgeMs` old (a dashboard) is answered from memory without
+ * waiting for Redis or MySQL: under a saturating rush each of those replies waits for another turn
+ * of the worker's busy event loop. While such polls keep coming (WATCH_MS), this worker reads the
+ * event's status again every REFRESH_MS; `at` says when the figures were read. A snapshot is
+ * served only for the very event snapshot it was read with: an admin's change evicts that from
+ * the cache, and the next poll reads afresh. Without `maxAgeMs` every poll reads.
  */
 @Injectable()
-export class EventStatusService {
+export class EventStatusService implements OnModuleDestroy {
+  private readonly logger = new Logger(EventStatusService.name);
+  private readonly watched = new Map<string, Watched>();
+  private timer: NodeJS.Timeout | undefined;
+
   constructor(
     private readonly em: EntityManager,
     private readonly stock: CouponStock,
     private readonly events: EventsService,
   ) {}
 
-  async status(eventId: string): Promise<EventStatusDto> {
+  onModuleDestroy(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    this.watched.clear();
+  }
+
+  /** `maxAgeMs`: the oldest figures this poll accepts (0: read now). */
+  async status(eventId: string, maxAgeMs = 0): Promise<EventStatusDto> {
     const event = await this.events.snapshot(eventId);
-    if (!event) throw new AppError('EVENT_NOT_FOUND', `Event ${eventId} does not exist`);
+    if (!event) {
+      this.watched.delete(eventId);
+      throw new AppError('EVENT_NOT_FOUND', `Event ${eventId} does not exist`);
+    }
+    const now = Date.now();
+    const known = this.watched.get(eventId);
+    if (maxAgeMs > 0 && known?.event === event && now - known.readAt <= maxAgeMs) {
+      known.askedAt = now;
+      return known.status;
+    }
+    const status = await this.read(event, now);
+    if (maxAgeMs > 0 || known) this.remember(eventId, event, status, now, maxAgeMs > 0 ? now : known!.askedAt);
+    return status;
+  }
+
+  private remember(eventId: string, event: EventSnapshot, status: EventStatusDto, readAt: number, askedAt: number) {
+    const known = this.watched.get(eventId);
+    if (known) {
+      // A slower read that started earlier never replaces a newer one.
+      if (readAt < known.readAt) return;
+      Object.assign(known, { event, status, readAt, askedAt: Math.max(askedAt, known.askedAt) });
+      return;
+    }
+    if (this.watched.size >= MAX_WATCHED) return;
+    this.watched.set(eventId, { event, status, readAt, askedAt, refreshing: false });
+    this.timer ??= setInterval(() => this.refresh(), REFRESH_MS).unref();
+  }
+
+  /** Reads each watched event again (one read at a time per event); forgets those no one polls. */
+  private refresh(): void {
+    const now = Date.now();
+    for (const [eventId, known] of this.watched) {
+      if (now - known.askedAt > WATCH_MS) {
+        this.watched.delete(eventId);
+        continue;
+      }
+      if (known.refreshing) continue;
+      known.refreshing = true;
+      void this.events
+        .snapshot(eventId)
+        .then(async (event) => {
+          if (!event) return void this.watched.delete(eventId);
+          const readAt = Date.now();
+          this.remember(eventId, event, await this.read(event, readAt), readAt, known.askedAt);
+        })
+        // The next poll reads for itself when no fresh snapshot is there.
+        .catch((error: Error) => this.logger.warn(`event ${eventId} status refresh: ${error.message}`))
+        .finally(() => (known.refreshing = false));
+    }
+    if (this.watched.size === 0) {
+      clearInterval(this.timer);
+      this.timer = undefined;
+    }
+  }
+
+  private async read(event: EventSnapshot, now: number): Promise<EventStatusDto> {
     const coupons = [...event.coupons].sort((a, b) => Number(a.id) - Number(b.id));
     const ids = coupons.map((coupon) => String(coupon.id));
-    const now = Date.now();
     const [redis, counted] = await Promise.all([
       this.stock.status(ids, now),
       ids.length === 0
