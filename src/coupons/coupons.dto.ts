@@ -277,6 +277,7 @@ export class CouponStatusDto {
 
 /** Longest `maxAgeMs` a status poll may accept. */
 export const STATUS_MAX_AGE_LIMIT_MS = 5_000;
+const MAX_AGE_RULE = `maxAgeMs must be an integer from 0 to ${STATUS_MAX_AGE_LIMIT_MS}`;
 
 export class EventStatusQuery {
   @ApiPropertyOptional({
@@ -289,9 +290,9 @@ export class EventStatusQuery {
   })
   @IsOptional()
   @Transform(queryInteger)
-  @IsInt({ message: `maxAgeMs must be an integer from 0 to ${STATUS_MAX_AGE_LIMIT_MS}` })
-  @Min(0, { message: `maxAgeMs must be an integer from 0 to ${STATUS_MAX_AGE_LIMIT_MS}` })
-  @Max(STATUS_MAX_AGE_LIMIT_MS, { message: `maxAgeMs must be an integer from 0 to ${STATUS_MAX_AGE_LIMIT_MS}` })
+  @IsInt({ message: MAX_AGE_RULE })
+  @Min(0, { message: MAX_AGE_RULE })
+  @Max(STATUS_MAX_AGE_LIMIT_MS, { message: MAX_AGE_RULE })
   maxAgeMs = 0;
 }
 

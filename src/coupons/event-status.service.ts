@@ -73,10 +73,12 @@ export class EventStatusService implements OnModuleDestroy {
       return known.status;
     }
     const status = await this.read(event, now);
-    if (maxAgeMs > 0 || known) this.remember(eventId, event, status, now, maxAgeMs > 0 ? now : known!.askedAt);
+    // A plain read refreshes a watched event's figures too, without counting as a poll that watches it.
+    if (maxAgeMs > 0 || known) this.remember(eventId, event, status, now, maxAgeMs > 0 ? now : 0);
     return status;
   }
 
+  /** `askedAt`: when a poll that accepts figures asked (0: a read no such poll asked for). */
   private remember(eventId: string, event: EventSnapshot, status: EventStatusDto, readAt: number, askedAt: number) {
     const known = this.watched.get(eventId);
     if (known) {
@@ -105,7 +107,7 @@ export class EventStatusService implements OnModuleDestroy {
         .then(async (event) => {
           if (!event) return void this.watched.delete(eventId);
           const readAt = Date.now();
-          this.remember(eventId, event, await this.read(event, readAt), readAt, known.askedAt);
+          this.remember(eventId, event, await this.read(event, readAt), readAt, 0);
         })
         // The next poll reads for itself when no fresh snapshot is there.
         .catch((error: Error) => this.logger.warn(`event ${eventId} status refresh: ${error.message}`))
