@@ -14,6 +14,7 @@
 import cluster from 'node:cluster';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { runPrimary } from './bare-primary.mjs';
 
 const [portArg, workersArg, pagesFile] = process.argv.slice(2);
 const port = Number(portArg);
@@ -21,18 +22,7 @@ const workers = Number(workersArg);
 
 if (cluster.isPrimary) {
   if (!port || !workers || !pagesFile) throw new Error('usage: bare-server.mjs PORT WORKERS PAGES_JSON');
-  let listening = 0;
-  for (let i = 0; i < workers; i++) {
-    cluster.fork().on('listening', () => {
-      if (++listening === workers) console.log('ready');
-    });
-  }
-  const stop = () => {
-    for (const worker of Object.values(cluster.workers ?? {})) worker?.kill();
-    process.exit(0);
-  };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
+  runPrimary(workers);
 } else {
   const pages = new Map(
     Object.entries(JSON.parse(readFileSync(pagesFile, 'utf8'))).map(([path, body]) => [path, Buffer.from(body)]),

@@ -14,9 +14,6 @@
  * Settings: PICK_BENCH_DB (pick_bench), PICK_BENCH_REDIS_DB (0), PICK_BENCH_PORT_BASE (4780),
  * PICK_BENCH_SECONDS per target and round (2), PICK_BENCH_ROUNDS (9), PICK_BENCH_CONNECTIONS (32).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { Pm2Cluster } from '../../src/testing/cluster.js';
 import {
   buildAndSeed,
@@ -25,12 +22,11 @@ import {
   setting,
   round2,
   runLoad,
+  startBareListCluster,
   writeResult,
   type BenchResult,
   type LoadResult,
 } from './support.js';
-
-const root = new URL('../..', import.meta.url).pathname;
 
 const LIST_PATHS = [
   '/api/general/products',
@@ -44,39 +40,6 @@ const LIST_PATHS = [
 ];
 
 type Target = 'cachedList' | 'uncachedList' | 'trivial' | 'bare';
-
-/** Starts bench/bare-server.mjs on `port` with `workers` workers answering `pages` (path → body). */
-async function startBareCluster(
-  port: number,
-  workers: number,
-  pages: Record<string, string>,
-): Promise<{ url: string; stop: () => void }> {
-  const dir = mkdtempSync(`${tmpdir()}/pick-bare-`);
-  writeFileSync(`${dir}/pages.json`, JSON.stringify(pages));
-  const child: ChildProcess = spawn(
-    process.execPath,
-    [`${root}perf/bench/bare-server.mjs`, String(port), String(workers), `${dir}/pages.json`],
-    { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  const stop = () => {
-    child.kill('SIGTERM');
-    rmSync(dir, { recursive: true, force: true });
-  };
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('the bare node:http cluster did not start within 60 s')), 60_000);
-    child.stdout?.on('data', (chunk: Buffer) => {
-      if (chunk.toString().includes('ready')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    child.on('exit', (code) => reject(new Error(`the bare node:http cluster exited with ${code}`)));
-  }).catch((error: unknown) => {
-    stop();
-    throw error;
-  });
-  return { url: `http://127.0.0.1:${port}`, stop };
-}
 
 export default async function run(): Promise<BenchResult> {
   const startedAt = new Date().toISOString();
@@ -132,7 +95,7 @@ export default async function run(): Promise<BenchResult> {
       if (response.status !== 200) throw new Error(`${path}: ${response.status}`);
       pages[path] = await response.text();
     }
-    bare = await startBareCluster(portBase + 2, cores, pages);
+    bare = await startBareListCluster(portBase + 2, cores, pages);
     console.log(
       `[catalog] bare node:http cluster of ${cores} workers on :${portBase + 2} serving the same ${LIST_PATHS.length} pages`,
     );

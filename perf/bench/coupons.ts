@@ -12,6 +12,9 @@
  *      member_coupon is write-locked (LOCK TABLES from a mysql client, a MySQL stall) until
  *      BENCH_DRAIN_BACKLOG claims are accepted and waiting; then unlocked while the remaining
  *      claims still arrive: rows/s until the backlog is in MySQL.
+ *   4. the ceiling, after Pick's phases: bare node:http clusters (bench/bare-server.mjs serving the
+ *      list's bytes, bench/bare-claim-server.mjs doing only a claim's token check and claim script)
+ *      under the same load: bare claim / bare list bounds what claim / list can reach here.
  * Each worker's RSS (/proc/<pid>/status) is sampled at idle and through both rushes; an admin polls
  * the event's live status (GET /api/admin/events/:id/status?maxAgeMs=250, as a dashboard does) 10 times
  * a second through the live rush.
@@ -41,7 +44,16 @@ import { redisOptions } from '../../src/redis/redis-options.js';
 import { Pm2Cluster } from '../../src/testing/cluster.js';
 import { persistedRows } from '../../src/testing/invariants.js';
 import { startStatusPoller } from '../../src/testing/status-poller.js';
-import { buildAndSeed, machine, runLoad, writeResult, type BenchResult } from './support.js';
+import {
+  buildAndSeed,
+  machine,
+  runLoad,
+  startBareClaimCluster,
+  startBareListCluster,
+  writeResult,
+  type BenchResult,
+  type LoadResult,
+} from './support.js';
 
 const int = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 
@@ -363,6 +375,64 @@ export default async function run(): Promise<BenchResult> {
     sampling = false;
     await sampler;
 
+    // 4. The machine's ceiling, measured after Pick's phases, with the same load: a bare node:http
+    // cluster serving the very bytes of the cached list, and one doing only a claim's core (token
+    // check, Pick's claim script once) on a coupon of the same stock, with the same claim plan.
+    const listBody = await (await fetch(`${cluster.url}/api/general/products`)).text();
+    const bareKeyPrefix = `${config.REDIS_PREFIX}:bench-bare:{bare}`;
+    const resetBareCoupon = async () => {
+      const bareKeys = await redis.keys(`${bareKeyPrefix}:*`);
+      if (bareKeys.length) await redis.del(...bareKeys);
+      await redis.hset(`${bareKeyPrefix}:state`, 'max', stock);
+    };
+    const bareList = await startBareListCluster(port + 2, pids.length, { '/api/general/products': listBody });
+    const bareClaim = await startBareClaimCluster(port + 3, pids.length, {
+      jwtSecret: config.JWT_ACCESS_SECRET,
+      keyPrefix: bareKeyPrefix,
+      redisHost: config.REDIS_HOST,
+      redisPort: config.REDIS_PORT,
+      redisDb: config.REDIS_DB,
+    });
+    let bareListRun: LoadResult;
+    let bareClaims: LoadResult;
+    try {
+      log('ceiling: bare node:http list and claim');
+      await runLoad({ url: `${bareList.url}/api/general/products`, connections: 20, duration: 2 });
+      bareListRun = await runLoad({ url: `${bareList.url}/api/general/products`, connections, duration: listSeconds });
+      await resetBareCoupon();
+      let bareWarmNext = 0;
+      await runLoad({
+        url: bareClaim.url,
+        connections: 20,
+        duration: 2,
+        requests: [
+          {
+            method: 'POST',
+            path: '/claim',
+            setupRequest: (request) => ({
+              ...request,
+              headers: {
+                ...request.headers,
+                authorization: `Bearer ${members[bareWarmNext++ % members.length].accessToken}`,
+              },
+            }),
+          },
+        ],
+      });
+      await resetBareCoupon();
+      bareClaims = await runLoad({
+        url: bareClaim.url,
+        connections,
+        amount: plan.length,
+        requests: [claimRequest('/claim', plan, new Map())],
+      });
+    } finally {
+      bareList.stop();
+      bareClaim.stop();
+      const bareKeys = await redis.keys(`${bareKeyPrefix}:*`);
+      if (bareKeys.length) await redis.del(...bareKeys);
+    }
+
     const expectedAccepted = Math.min(stock, rushMembers);
     const expectedDrain = Math.min(drainStock, members.length);
     const notes = [
@@ -390,6 +460,12 @@ export default async function run(): Promise<BenchResult> {
       drainDistinct !== drainRowsAll ||
       drainClaims.statuses['2xx'] !== drainAccepted ||
       pendingAfterDrain !== 0;
+    notes.push(
+      `ceiling (after Pick's phases, same connections): a bare node:http cluster of ${pids.length} workers serving the list's bytes, ${bareListRun.reqPerSec} req/s; ` +
+        `one doing only a claim's core (token check, Pick's claim script once; no throttle, event checks, persistence, metrics or logs) with the same ${plan.length} claims on a coupon of ${stock}: ` +
+        `${bareClaims.reqPerSec} req/s, p50 ${bareClaims.p50Ms} ms, ${bareClaims.statuses['2xx']} × 202, ${bareClaims.statuses['4xx']} × 409, ${bareClaims.statuses['5xx']} 5xx. ` +
+        `bare claim / bare list is the most claim / list can be here`,
+    );
     if (wrong) notes.push('OUTCOME WRONG: see the figures');
     const workerFigures = Object.fromEntries(
       pids.flatMap((_, i) => [
@@ -414,6 +490,11 @@ export default async function run(): Promise<BenchResult> {
         listReqPerSec: list.reqPerSec,
         listP50Ms: list.p50Ms,
         listP99Ms: list.p99Ms,
+        bareListReqPerSec: bareListRun.reqPerSec,
+        bareClaimReqPerSec: bareClaims.reqPerSec,
+        bareClaimP50Ms: bareClaims.p50Ms,
+        bareClaimP99Ms: bareClaims.p99Ms,
+        bareClaimAccepted: bareClaims.statuses['2xx'],
         lagToRowP50Ms: lagAt(0.5),
         lagToRowP99Ms: lagAt(0.99),
         statusPolls: statusLatencies.length,
@@ -434,7 +515,12 @@ export default async function run(): Promise<BenchResult> {
         outcomeWrong: wrong ? 1 : 0,
         mintMembersMs: Math.round(mintMs),
       },
-      ratios: { claimOverCachedList: Number((claims.reqPerSec / list.reqPerSec).toFixed(3)) },
+      ratios: {
+        claimOverCachedList: Number((claims.reqPerSec / list.reqPerSec).toFixed(3)),
+        // The ceiling of the ratio above on this machine, and how close Pick's claim comes to its own.
+        bareClaimOverBareList: Number((bareClaims.reqPerSec / bareListRun.reqPerSec).toFixed(3)),
+        claimOverBareClaim: Number((claims.reqPerSec / bareClaims.reqPerSec).toFixed(3)),
+      },
       targets: { claimOverCachedList: 0.7 },
       bounds: {
         drainRowsPerSec: { min: 20_000 },
