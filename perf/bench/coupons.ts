@@ -79,6 +79,16 @@ function claimRequest(
   };
 }
 
+/** CPU seconds (user + system) the processes have used so far, from /proc/<pid>/stat. */
+function workersCpuSec(pids: number[]): number {
+  const ticksPerSec = 100; // USER_HZ: 100 on Linux for every architecture Node runs on
+  return pids.reduce((sum, pid) => {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return sum + (Number(fields[11]) + Number(fields[12])) / ticksPerSec;
+  }, 0);
+}
+
 /**
  * Holds a WRITE lock on one table of the bench database from a mysql client of its own (a MySQL
  * stall as the writers see it) until `release()`.
@@ -204,7 +214,10 @@ export default async function run(): Promise<BenchResult> {
 
     log(`cached catalog list for ${listSeconds} s`);
     await runLoad({ url: `${cluster.url}/api/general/products`, connections: 20, duration: 2 }); // warm every worker's cache
+    const workerPids = (await cluster.workers()).map((worker) => worker.pid);
+    const listCpuBefore = workersCpuSec(workerPids);
     const list = await runLoad({ url: `${cluster.url}/api/general/products`, connections, duration: listSeconds });
+    const listCpuSec = workersCpuSec(workerPids) - listCpuBefore;
 
     // The same 2 s warm-up the list got (JIT, connection pools), on the warm-up coupon; its
     // claims are persisted before the measured rush starts.
@@ -246,7 +259,7 @@ export default async function run(): Promise<BenchResult> {
     }
 
     // RSS of each worker, read from /proc (cheap enough to sample every 250 ms during a rush).
-    const pids = (await cluster.workers()).map((worker) => worker.pid);
+    const pids = workerPids;
     const rssMb = (pid: number) => {
       const kb = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
       return Number(kb ?? 0) / 1024;
@@ -293,12 +306,14 @@ export default async function run(): Promise<BenchResult> {
     );
     await poller.warm;
     poller.mark('rush');
+    const claimCpuBefore = workersCpuSec(workerPids);
     const claims = await runLoad({
       url: cluster.url,
       connections,
       amount: plan.length,
       requests: [claimRequest(claimPath, plan, acceptedAt)],
     });
+    const claimCpuSec = workersCpuSec(workerPids) - claimCpuBefore;
     const polls = (await poller.stop()).filter((poll) => poll.phase === 'rush');
     const statusLatencies = polls
       .filter((poll) => poll.status === 200)
@@ -490,6 +505,9 @@ export default async function run(): Promise<BenchResult> {
         listReqPerSec: list.reqPerSec,
         listP50Ms: list.p50Ms,
         listP99Ms: list.p99Ms,
+        // Worker CPU (user + system, /proc/<pid>/stat) per request: steadier than req/s on shared cores.
+        listWorkerCpuUs: Math.round((listCpuSec / list.requests) * 1e6),
+        claimWorkerCpuUs: Math.round((claimCpuSec / claims.requests) * 1e6),
         bareListReqPerSec: bareListRun.reqPerSec,
         bareClaimReqPerSec: bareClaims.reqPerSec,
         bareClaimP50Ms: bareClaims.p50Ms,
