@@ -1,5 +1,5 @@
-import { MikroOrmMiddleware, MikroOrmModule } from '@mikro-orm/nestjs';
-import { DynamicModule, type MiddlewareConsumer, Module, type NestModule, RequestMethod } from '@nestjs/common';
+import { MikroOrmModule } from '@mikro-orm/nestjs';
+import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { ClientsModule, Transport } from '@nestjs/microservices';
 import type { AppConfig } from '../config/env.js';
@@ -23,26 +23,14 @@ import { StorageModule } from './storage/storage.module.js';
 import { ThrottleModule } from './throttle/throttle.module.js';
 
 @Module({})
-export class AppModule implements NestModule {
-  /**
-   * MikroORM's request context (an EntityManager fork per request) on every route but a rush's
-   * hottest: a claim never uses the request's EntityManager (its one read, a snapshot miss, forks its
-   * own), and creating the context cost ~3% of a worker's CPU in a claim-rush profile.
-   */
-  configure(consumer: MiddlewareConsumer): void {
-    consumer
-      .apply(MikroOrmMiddleware)
-      .exclude({ path: 'api/events/:eventId/coupons/:couponId/issue', method: RequestMethod.POST })
-      .forRoutes({ path: '{*all}', method: RequestMethod.ALL });
-  }
-
+export class AppModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: AppModule,
       imports: [
         ConfigModule.forRoot(config),
         ReadinessModule,
-        // The request context is registered below, for every route but the claim.
+        // The request context is a Fastify hook (bootstrap.ts), for every route but the claim.
         MikroOrmModule.forRoot({ ...ormOptions(config), registerRequestContext: false }),
         RedisModule,
         AppCacheModule,

@@ -39,8 +39,8 @@ export function etagListMatches(header: string, etag: string): boolean {
 
 /**
  * The hottest routes' cache hits, answered in an app-wide Fastify onRequest hook (bootstrap.ts adds
- * it before Nest's middleware) instead of Nest's pipeline (MikroORM's request context, guards,
- * pipes, handler, serialization: most of a hit's time). A hit is fully answered here; anything else
+ * it before the one that creates MikroORM's request context) instead of Nest's pipeline (request
+ * context, guards, pipes, handler, serialization: most of a hit's time). A hit is fully answered here; anything else
  * (a miss, a query or id the controller would refuse, an incomplete cursor, a remembered "not
  * found", the cache off, HEAD) goes on to the controller unchanged, which validates, loads, answers
  * errors and fills the cache.
