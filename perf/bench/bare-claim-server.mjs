@@ -6,8 +6,8 @@
  * defineClaimCommands) once in Redis over an auto-pipelining ioredis client, then answer 202 or
  * 409 with a body the size of Pick's.
  *
- * Left out, so its rate bounds Pick's from above: the per-member throttle (a second Redis round
- * trip), the event and time-window checks, persistence (the claim -> job record and the Bull job
+ * Left out, so its rate bounds Pick's from above: the per-member limit (counted by the same script
+ * in Pick), the event and time-window checks, persistence (the claim -> job record and the Bull job
  * of each accepted batch, the drain's inserts), the request id, metrics and logs.
  *
  *   node perf/bench/bare-claim-server.mjs PORT WORKERS
@@ -71,8 +71,9 @@ if (cluster.isPrimary) {
     if (!memberId) return reply(response, 401, '{"statusCode":401,"code":"UNAUTHORIZED"}');
     // Drain the (empty) body, then decide.
     request.resume();
-    redis.couponClaim(...keys, memberId, Date.now(), 'bare').then(
-      (result) => (result === 0 ? reply(response, 202, ACCEPTED) : reply(response, 409, REFUSED[result] ?? '{}')),
+    // No rate limit (limit 0: the script counts nothing).
+    redis.couponClaim(...keys, `${prefix}:limit`, memberId, Date.now(), 'bare', 0, 0).then(
+      ([result]) => (result === 0 ? reply(response, 202, ACCEPTED) : reply(response, 409, REFUSED[result] ?? '{}')),
       () => reply(response, 503, '{"statusCode":503,"code":"SERVICE_UNAVAILABLE"}'),
     );
   }).listen(port, '127.0.0.1');

@@ -1,6 +1,7 @@
 import { EntityManager } from '@mikro-orm/mysql';
 import { Injectable, Logger } from '@nestjs/common';
 import { AppError } from '../common/errors.js';
+import { Throttle } from '../throttle/throttle.service.js';
 import { ClaimEnqueuer } from './claim-enqueuer.js';
 import { claimWindowError } from './claim-window.js';
 import { ClaimResult, CouponStock } from './coupon-stock.js';
@@ -28,6 +29,7 @@ export class ClaimsService {
     private readonly events: EventsService,
     private readonly stock: CouponStock,
     private readonly enqueuer: ClaimEnqueuer,
+    private readonly throttle: Throttle,
   ) {}
 
   /**
@@ -48,10 +50,19 @@ export class ClaimsService {
     if (refusal === 'EVENT_ENDED') throw new AppError(refusal, 'This coupon event has ended');
     if (refusal) throw new AppError(refusal, 'This coupon event has not started yet');
 
-    const result = await this.stock.claim(couponId, memberId).catch((error: unknown) => {
+    // The member's claim limit (THROTTLE_CLAIM_MEMBER_*) is counted by the claim script itself, in
+    // the same Redis round trip as the decision; a member already over it is refused from memory.
+    const limit = this.throttle.scriptLimit('claim', memberId);
+    const decision = await this.stock.claim(couponId, memberId, limit).catch(async (error: unknown) => {
+      // Redis unavailable: the limit is counted in this worker's memory instead (429 past it).
+      const over = limit && (await this.throttle.scriptFailed('claim', memberId));
+      if (over) throw over;
       claimDecisions.inc({ result: 'unavailable' });
       throw error;
     });
+    if (decision.result === ClaimResult.THROTTLED)
+      throw this.throttle.scriptOver('claim', memberId, decision.retryInMs);
+    const result = decision.result;
     claimDecisions.inc({ result: RESULT_LABEL[result] ?? 'unavailable' });
     switch (result) {
       case ClaimResult.ACCEPTED:

@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import type { AppConfig } from '../../config/env.js';
 import { APP_CONFIG } from '../common/config.module.js';
 import { AppError } from '../common/errors.js';
+import type { ScriptLimit } from '../throttle/throttle.service.js';
 import { ClaimResult, defineClaimCommands, type ClaimRedis } from './claim-scripts.js';
 import { stateRebuilds } from './coupon.metrics.js';
 import { Coupon } from './coupon.entity.js';
@@ -39,6 +40,12 @@ export function couponKeys(prefix: string, couponId: string): CouponKeys {
     jobs: `${base}:jobs`,
     rebuildLock: `${base}:rebuild-lock`,
   };
+}
+
+/** The claim script's answer: the decision, and the ms left in the limit's window when THROTTLED (else 0). */
+export interface ClaimDecision {
+  result: ClaimResult;
+  retryInMs: number;
 }
 
 /** Accepted claims of one coupon in one second (`second` = epoch ms / 1000, floored); expires after 2 min. */
@@ -100,24 +107,32 @@ export class CouponStock {
     return couponKeys(this.prefix, couponId);
   }
 
-  /** The atomic claim decision; missing state is rebuilt first (never decided without it). */
-  async claim(couponId: string, memberId: string): Promise<ClaimResult> {
+  /**
+   * The atomic claim decision, with the member's rate limit counted in the same step when `limit` is
+   * given (THROTTLED: over it, nothing decided; `retryInMs` is what is left of its window); missing
+   * state is rebuilt first (never decided without it, nor counted).
+   */
+  async claim(couponId: string, memberId: string, limit?: ScriptLimit): Promise<ClaimDecision> {
     const keys = this.keys(couponId);
-    const decide = () => {
+    const decide = async (): Promise<ClaimDecision> => {
       const now = Date.now();
-      return this.redis.couponClaim(
+      const [result, retryInMs] = await this.redis.couponClaim(
         keys.state,
         keys.members,
         keys.pending,
         pendingIndexKey(this.prefix),
         rateKey(this.prefix, couponId, Math.floor(now / 1000)),
+        limit?.key ?? keys.state,
         memberId,
         now,
         couponId,
+        limit?.points ?? 0,
+        limit?.windowMs ?? 0,
       );
+      return { result, retryInMs };
     };
-    const result = await decide();
-    if (result !== ClaimResult.STATE_MISSING) return result;
+    const decision = await decide();
+    if (decision.result !== ClaimResult.STATE_MISSING) return decision;
     await this.rebuild(couponId);
     return decide();
   }

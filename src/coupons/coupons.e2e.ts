@@ -404,7 +404,8 @@ describe('a batch job holding a claim that can never be persisted', () => {
       const [couponId] = couponIds;
       // Accepted in Redis, then enqueued in one turn of the event loop: one window, one job of 3.
       const stock = web.app.get(CouponStock);
-      for (const m of [first, gone, last]) expect(await stock.claim(couponId, m.id)).toBe(ClaimResult.ACCEPTED);
+      for (const m of [first, gone, last])
+        expect((await stock.claim(couponId, m.id)).result).toBe(ClaimResult.ACCEPTED);
       const enqueuer = web.app.get(ClaimEnqueuer);
       await Promise.all([first, gone, last].map((m) => enqueuer.enqueue(couponId, m.id)));
       const batchQueue = web.app.get<Queue<IssuanceBatchJob>>(getQueueToken(ISSUANCE_BATCH_QUEUE));

@@ -197,6 +197,37 @@ describe('throttling (Redis-backed, shared)', () => {
     expectRetryAfter(answered, t.config.THROTTLE_CLAIM_MEMBER_WINDOW_SECONDS);
   });
 
+  it('a claim is counted by the claim script, once; past the limit the worker refuses from memory, without Redis', async () => {
+    const [member] = await mint(config, 1);
+    const { eventId, couponIds } = await createEvent(t.http, admin, eventBody({ max: 100 }));
+    const path = `/api/events/${eventId}/coupons/${couponIds[0]}/issue`;
+    const counter = `${config.REDIS_PREFIX}:throttle:claim:${member.id}`;
+    const scriptCalls = async () => {
+      const stats = await redis.info('commandstats');
+      return ['evalsha', 'eval'].reduce(
+        (sum, command) => sum + Number(new RegExp(`cmdstat_${command}:calls=(\\d+)`).exec(stats)?.[1] ?? 0),
+        0,
+      );
+    };
+    // One after another: 20 within the limit (one 202, then duplicates), the 21st over it, 4 more.
+    const answered: HttpResult[] = [];
+    const within: number[] = [];
+    for (let i = 0; i < 25; i++) {
+      const before = await scriptCalls();
+      answered.push(await t.http.post(path, undefined, member.accessToken));
+      if (i > 0 && i < 20) within.push((await scriptCalls()) - before);
+      if (i === 20) expect(await redis.get(counter)).toBe('21');
+    }
+    expect(statusesOf(answered)).toEqual({ 202: 1, 409: 19, 429: 5 });
+    expectRetryAfter(answered, t.config.THROTTLE_CLAIM_MEMBER_WINDOW_SECONDS);
+    // A refused (duplicate) claim is one script call in Redis, limit and decision together (the
+    // calls of whatever else runs meanwhile, Bull's and the sweeper's, can only add to the least).
+    expect(Math.min(...within)).toBe(1);
+    // The last 4 never reached Redis: the counter stayed at 21.
+    expect(await redis.get(counter)).toBe('21');
+    expect(Number(await redis.pttl(counter))).toBeGreaterThan(0);
+  });
+
   it('honest members in a rush (one claim each, 100 at once) never meet the limit', async () => {
     const members = await mint(config, 100);
     const { eventId, couponIds } = await createEvent(t.http, admin, eventBody({ max: 50 }));

@@ -6,13 +6,14 @@ import { Throttle, type LimitName } from './throttle.service.js';
 const THROTTLED = 'pick:throttled';
 
 /** Limits counted per member (the route needs a token; AuthGuard, the global guard, has run first). */
-const PER_MEMBER = new Set<LimitName>(['claim', 'productWrite', 'upload']);
+const PER_MEMBER = new Set<LimitName>(['productWrite', 'upload']);
 
 /**
  * Counts each request of the route against a limit (per member or per client IP, see PER_MEMBER):
  * 429 TOO_MANY_REQUESTS with Retry-After past it. List 'TOO_MANY_REQUESTS' in the route's @ApiErrors.
+ * (Logins count in the auth controller, claims in the claim script: Throttle.loginAttempt, scriptLimit.)
  */
-export const Throttled = (limit: Exclude<LimitName, 'loginEmail' | 'loginIp'>) =>
+export const Throttled = (limit: Exclude<LimitName, 'loginEmail' | 'loginIp' | 'claim'>) =>
   applyDecorators(SetMetadata(THROTTLED, limit), UseGuards(ThrottleGuard));
 
 @Injectable()

@@ -46,6 +46,19 @@ const heldGauge = new Gauge({
   help: '429 replies of this worker held back at this moment (THROTTLE_HELD_MAX)',
 });
 
+/**
+ * A limit counted by its caller's own Redis script, in the same round trip as the caller's work (the
+ * claim script): the counter's key, and `points` requests per window of `windowMs`.
+ */
+export interface ScriptLimit {
+  key: string;
+  points: number;
+  windowMs: number;
+}
+
+/** Keys refused from memory at most, per worker; past it the expired ones are dropped, then all. */
+const BLOCKED_KEYS_MAX = 100_000;
+
 /** What a login's controller does once it knows how the password check went. */
 export interface LoginAttempt {
   /** Not a failed guess (success, banned, busy, service down): give back what the attempt counted. */
@@ -68,14 +81,24 @@ export interface LoginAttempt {
 export class Throttle {
   private readonly logger = new Logger('Throttle');
   private readonly limiters: Record<LimitName, RLWrapperTimeouts>;
+  /** Each limit's insurance: the same limit counted in this worker's memory while Redis fails. */
+  private readonly inMemory: Record<LimitName, RateLimiterMemory>;
+  /** Script-counted keys seen over their limit -> end of their window (epoch ms): refused from memory. */
+  private readonly blocked = new Map<string, number>();
   private held = 0;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(Redis) redis: Redis,
   ) {
+    this.inMemory = Object.fromEntries(
+      Object.keys(SETTINGS).map((name) => {
+        const [points, duration] = this.settings(name as LimitName);
+        return [name, new RateLimiterMemory({ keyPrefix: name, points, duration })];
+      }),
+    ) as Record<LimitName, RateLimiterMemory>;
     const build = (name: LimitName): RLWrapperTimeouts => {
-      const [points, duration] = SETTINGS[name].map((key) => config[key] as number);
+      const [points, duration] = this.settings(name);
       const redisLimiter = new RateLimiterRedis({
         storeClient: redis,
         keyPrefix: throttleKeyPrefix(config.REDIS_PREFIX, name),
@@ -86,7 +109,7 @@ export class Throttle {
         // window ends: a flood past its limit costs no Redis round trip per request (a claim bot's
         // 2,000 requests: one Redis call per worker past the limit, not 2,000 during the rush).
         inMemoryBlockOnConsumed: points + 1,
-        insuranceLimiter: new RateLimiterMemory({ keyPrefix: name, points, duration }),
+        insuranceLimiter: this.inMemory[name],
       });
       // Past CHECK_TIMEOUT_MS the wrapper answers from the same insurance limiter.
       return new RLWrapperTimeouts({ limiter: redisLimiter, timeoutMs: CHECK_TIMEOUT_MS });
@@ -97,10 +120,55 @@ export class Throttle {
     >;
   }
 
+  /**
+   * For a limit its caller counts in its own Redis script (the claim, in the claim script: one round
+   * trip for both): where and how to count `key`, on the key and window RateLimiterRedis would use.
+   * undefined when throttling is off. Throws the 429 at once when this worker already refuses `key`
+   * from memory (seen over its limit in this window), as RateLimiterRedis' inMemoryBlockOnConsumed does.
+   */
+  scriptLimit(limit: LimitName, key: string): ScriptLimit | undefined {
+    if (!this.config.THROTTLE_ENABLED) return undefined;
+    const until = this.blocked.get(`${limit}:${key}`);
+    if (until !== undefined) {
+      const left = until - Date.now();
+      if (left > 0) throw this.tooMany(limit, left);
+      this.blocked.delete(`${limit}:${key}`);
+    }
+    const [points, duration] = this.settings(limit);
+    return { key: `${throttleKeyPrefix(this.config.REDIS_PREFIX, limit)}:${key}`, points, windowMs: duration * 1000 };
+  }
+
+  /** The caller's script found `key` over its limit with `msLeft` of the window to go: the 429, refused from memory until then. */
+  scriptOver(limit: LimitName, key: string, msLeft: number): AppError {
+    if (this.blocked.size >= BLOCKED_KEYS_MAX) {
+      const now = Date.now();
+      for (const [blockedKey, until] of this.blocked) if (until <= now) this.blocked.delete(blockedKey);
+      if (this.blocked.size >= BLOCKED_KEYS_MAX) this.blocked.clear();
+    }
+    this.blocked.set(`${limit}:${key}`, Date.now() + msLeft);
+    return this.tooMany(limit, msLeft);
+  }
+
+  /**
+   * The caller's script could not run (Redis unavailable): `key` is counted in this worker's memory,
+   * as RateLimiterRedis' insurance limiter does; the 429 when over, else undefined (the caller
+   * answers its own failure).
+   */
+  async scriptFailed(limit: LimitName, key: string): Promise<AppError | undefined> {
+    if (!this.config.THROTTLE_ENABLED) return undefined;
+    storeErrors.inc({ limit });
+    try {
+      await this.inMemory[limit].consume(key);
+      return undefined;
+    } catch (error) {
+      return error instanceof RateLimiterRes ? this.tooMany(limit, error.msBeforeNext) : undefined;
+    }
+  }
+
   /** Counts one request of `key` (an IP or a member id) against a limit; 429 past it. */
   async consume(limit: LimitName, key: string): Promise<void> {
     const over = await this.take(limit, key);
-    if (over) throw this.tooMany(limit, over);
+    if (over) throw this.tooMany(limit, over.msBeforeNext);
   }
 
   /**
@@ -124,7 +192,7 @@ export class Throttle {
           ? Infinity
           : over.consumedPoints - (byIp ? this.config.THROTTLE_LOGIN_IP_LIMIT : this.config.THROTTLE_LOGIN_EMAIL_LIMIT);
       const heldMs = await this.hold(Math.min(this.config.THROTTLE_LOGIN_DELAY_MAX_MS, LOGIN_DELAY_STEP_MS * excess));
-      throw this.tooMany(limit, over, heldMs);
+      throw this.tooMany(limit, over.msBeforeNext, heldMs);
     }
     if (!this.config.THROTTLE_ENABLED) return { refund: () => undefined };
     return {
@@ -170,9 +238,14 @@ export class Throttle {
     }
   }
 
-  private tooMany(limit: LimitName, res: RateLimiterRes, heldMs = 0): AppError {
+  private settings(limit: LimitName): [points: number, durationSeconds: number] {
+    const [points, duration] = SETTINGS[limit];
+    return [this.config[points] as number, this.config[duration] as number];
+  }
+
+  private tooMany(limit: LimitName, msBeforeNext: number, heldMs = 0): AppError {
     throttled.inc({ limit });
-    const retryAfter = Math.max(1, Math.ceil((res.msBeforeNext - heldMs) / 1000));
+    const retryAfter = Math.max(1, Math.ceil((msBeforeNext - heldMs) / 1000));
     return new AppError(
       'TOO_MANY_REQUESTS',
       'Too many requests; retry after the time in Retry-After',
