@@ -39,20 +39,24 @@ export class ClaimsService {
    * pending mark is in Redis before the 202, and the sweeper re-enqueues it if the job is lost.
    */
   async claim(eventId: string, couponId: string, memberId: string): Promise<void> {
+    // Every claim counts against the member's limit (THROTTLE_CLAIM_MEMBER_*): a member already seen
+    // over it by this worker is refused from memory; a claim that reaches Redis is counted by the claim
+    // script itself, in the same round trip as the decision; one refused before, by `refuse`.
+    const limit = this.throttle.scriptLimit('claim', memberId);
     const event = await this.events.snapshot(eventId);
     const coupon = event?.coupons.find((candidate) => candidate.id === couponId);
-    if (!event || !coupon) {
-      claimDecisions.inc({ result: 'not_found' });
-      throw new AppError('COUPON_NOT_FOUND', `Coupon ${couponId} is not part of event ${eventId}`);
-    }
+    if (!event || !coupon)
+      return this.refuse(
+        memberId,
+        new AppError('COUPON_NOT_FOUND', `Coupon ${couponId} is not part of event ${eventId}`),
+        'not_found',
+      );
     const refusal = claimWindowError(event, coupon, Date.now());
-    if (refusal) claimDecisions.inc({ result: refusal === 'EVENT_ENDED' ? 'ended' : 'not_started' });
-    if (refusal === 'EVENT_ENDED') throw new AppError(refusal, 'This coupon event has ended');
-    if (refusal) throw new AppError(refusal, 'This coupon event has not started yet');
+    if (refusal === 'EVENT_ENDED')
+      return this.refuse(memberId, new AppError(refusal, 'This coupon event has ended'), 'ended');
+    if (refusal)
+      return this.refuse(memberId, new AppError(refusal, 'This coupon event has not started yet'), 'not_started');
 
-    // The member's claim limit (THROTTLE_CLAIM_MEMBER_*) is counted by the claim script itself, in
-    // the same Redis round trip as the decision; a member already over it is refused from memory.
-    const limit = this.throttle.scriptLimit('claim', memberId);
     const decision = await this.stock.claim(couponId, memberId, limit).catch(async (error: unknown) => {
       // Redis unavailable: the limit is counted in this worker's memory instead (429 past it).
       const over = limit && (await this.throttle.scriptFailed('claim', memberId));
@@ -75,6 +79,17 @@ export class ClaimsService {
       default:
         throw new AppError('SERVICE_UNAVAILABLE', 'The coupon stock is unavailable; retry shortly');
     }
+  }
+
+  /**
+   * A claim refused before the claim script (malformed ids, no such coupon, outside its window):
+   * counted against the member's limit in Redis all the same (429 past it, whatever was wrong with
+   * the claim), then refused with `error`, counted under `result` in the claim metrics.
+   */
+  async refuse(memberId: string, error: AppError, result?: string): Promise<never> {
+    await this.throttle.consume('claim', memberId);
+    if (result) claimDecisions.inc({ result });
+    throw error;
   }
 
   private async enqueue(couponId: string, memberId: string): Promise<void> {

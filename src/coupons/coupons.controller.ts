@@ -31,12 +31,12 @@ import {
 import { EventStatusService } from './event-status.service.js';
 import { EventsService } from './events.service.js';
 
-function checkIds(eventId: string, couponId: string): void {
+function idsError(eventId: string, couponId: string): AppError | undefined {
   const bad = [
     ...(POSITIVE_ID.test(eventId) ? [] : [{ field: 'eventId', errors: ['eventId must be a positive integer'] }]),
     ...(POSITIVE_ID.test(couponId) ? [] : [{ field: 'couponId', errors: ['couponId must be a positive integer'] }]),
   ];
-  if (bad.length > 0) throw new AppError('VALIDATION_FAILED', 'The request is invalid', bad);
+  return bad.length > 0 ? new AppError('VALIDATION_FAILED', 'The request is invalid', bad) : undefined;
 }
 
 @ApiTags('admin')
@@ -138,7 +138,9 @@ export class EventsController {
     @Param('eventId') eventId: string,
     @Param('couponId') couponId: string,
   ): Promise<ClaimAcceptedDto> {
-    checkIds(eventId, couponId);
+    const malformed = idsError(eventId, couponId);
+    // Counted against the member's claim limit all the same: past it, 429 whatever the ids.
+    if (malformed) return this.claims.refuse(member.id, malformed);
     await this.claims.claim(eventId, couponId, member.id);
     return { status: 'PENDING' };
   }
