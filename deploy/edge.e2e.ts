@@ -20,6 +20,12 @@ let nginx: TestNginx;
 type Answer = Awaited<ReturnType<TestNginx['send']>>;
 const json = (answer: Answer) =>
   JSON.parse(answer.body) as { statusCode: number; code: string; message: string; requestId: string };
+/** The security headers nginx adds to every answer, the app's and its own refusals alike. */
+function expectSecurityHeaders(headers: Answer['headers']): void {
+  expect(headers['x-content-type-options']).toBe('nosniff');
+  expect(headers['x-frame-options']).toBe('DENY');
+  expect(headers['referrer-policy']).toBe('no-referrer');
+}
 const tally = (answers: Answer[]) =>
   answers.reduce<Record<number, number>>((counts, a) => ({ ...counts, [a.status]: (counts[a.status] ?? 0) + 1 }), {});
 
@@ -34,11 +40,12 @@ describe('edge: nginx in front of the app (TLS, limits, headers)', () => {
     await app?.close();
   });
 
-  it('serves HTTPS with the configured certificate, HSTS, and a Server header without a version', async () => {
+  it('serves HTTPS with the configured certificate, HSTS, the security headers, and a Server header without a version', async () => {
     const live = await nginx.send('GET', `${nginx.url}/health/live`);
     expect(live.status).toBe(200);
     expect(JSON.parse(live.body)).toEqual({ status: 'ok' });
     expect(live.headers['strict-transport-security']).toBe('max-age=31536000');
+    expectSecurityHeaders(live.headers);
     expect(live.headers.server).toBe('nginx');
     // nginx's own pages too (a 404 of the app passes through; the redirect is nginx's).
     const redirect = await nginx.send('GET', `${nginx.httpUrl}/`);
@@ -90,6 +97,7 @@ describe('edge: nginx in front of the app (TLS, limits, headers)', () => {
     });
     expect(login.status).toBe(413);
     expect(login.headers['content-type']).toBe('application/json');
+    expectSecurityHeaders(login.headers);
     expect(json(login)).toMatchObject({
       statusCode: 413,
       code: 'PAYLOAD_TOO_LARGE',
@@ -137,6 +145,7 @@ describe('edge: nginx in front of the app (TLS, limits, headers)', () => {
     expect(refused.headers['content-type']).toBe('application/json');
     expect(refused.headers['retry-after']).toBe('1');
     expect(refused.headers['strict-transport-security']).toBe('max-age=31536000');
+    expectSecurityHeaders(refused.headers);
     expect(json(refused)).toEqual({
       statusCode: 429,
       code: 'TOO_MANY_REQUESTS',
