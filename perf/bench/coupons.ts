@@ -232,25 +232,12 @@ export default async function run(): Promise<BenchResult> {
       );
 
     const warmPath = `/api/events/${eventId}/coupons/${created.body.coupons[2].id}/issue`;
-    let warmNext = 0;
     log('claim path warm-up for 2 s');
     await runLoad({
       url: cluster.url,
       connections: 20,
       duration: 2,
-      requests: [
-        {
-          method: 'POST',
-          path: warmPath,
-          setupRequest: (request) => ({
-            ...request,
-            headers: {
-              ...request.headers,
-              authorization: `Bearer ${members[warmNext++ % members.length].accessToken}`,
-            },
-          }),
-        },
-      ],
+      requests: [claimRequest(warmPath, members, new Map())],
     });
     for (const deadline = performance.now() + 60_000; performance.now() < deadline;) {
       const counts = await Promise.all(queues.map((queue) => queue.getJobCounts()));
@@ -259,13 +246,12 @@ export default async function run(): Promise<BenchResult> {
     }
 
     // RSS of each worker, read from /proc (cheap enough to sample every 250 ms during a rush).
-    const pids = workerPids;
     const rssMb = (pid: number) => {
       const kb = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
       return Number(kb ?? 0) / 1024;
     };
     await new Promise((resolve) => setTimeout(resolve, 1000));
-    const rssIdle = pids.map(rssMb);
+    const rssIdle = workerPids.map(rssMb);
     const rssPeak = [...rssIdle];
 
     const series: Record<string, [number, number][]> = { claimsAccepted: [], rowsInMysql: [] };
@@ -277,7 +263,7 @@ export default async function run(): Promise<BenchResult> {
     const sampler = (async () => {
       while (sampling) {
         const at = Number(((performance.now() - t0) / 1000).toFixed(2));
-        pids.forEach((pid, i) => (rssPeak[i] = Math.max(rssPeak[i], rssMb(pid))));
+        workerPids.forEach((pid, i) => (rssPeak[i] = Math.max(rssPeak[i], rssMb(pid))));
         try {
           series.claimsAccepted.push([at, (await redis.scard(keys.members)) + (await redis.scard(drainKeys.members))]);
           if (!tablesLocked)
@@ -395,13 +381,16 @@ export default async function run(): Promise<BenchResult> {
     // check, Pick's claim script once) on a coupon of the same stock, with the same claim plan.
     const listBody = await (await fetch(`${cluster.url}/api/general/products`)).text();
     const bareKeyPrefix = `${config.REDIS_PREFIX}:bench-bare:{bare}`;
-    const resetBareCoupon = async () => {
+    const dropBareCoupon = async () => {
       const bareKeys = await redis.keys(`${bareKeyPrefix}:*`);
       if (bareKeys.length) await redis.del(...bareKeys);
+    };
+    const resetBareCoupon = async () => {
+      await dropBareCoupon();
       await redis.hset(`${bareKeyPrefix}:state`, 'max', stock);
     };
-    const bareList = await startBareListCluster(port + 2, pids.length, { '/api/general/products': listBody });
-    const bareClaim = await startBareClaimCluster(port + 3, pids.length, {
+    const bareList = await startBareListCluster(port + 2, workerPids.length, { '/api/general/products': listBody });
+    const bareClaim = await startBareClaimCluster(port + 3, workerPids.length, {
       jwtSecret: config.JWT_ACCESS_SECRET,
       keyPrefix: bareKeyPrefix,
       redisHost: config.REDIS_HOST,
@@ -415,24 +404,11 @@ export default async function run(): Promise<BenchResult> {
       await runLoad({ url: `${bareList.url}/api/general/products`, connections: 20, duration: 2 });
       bareListRun = await runLoad({ url: `${bareList.url}/api/general/products`, connections, duration: listSeconds });
       await resetBareCoupon();
-      let bareWarmNext = 0;
       await runLoad({
         url: bareClaim.url,
         connections: 20,
         duration: 2,
-        requests: [
-          {
-            method: 'POST',
-            path: '/claim',
-            setupRequest: (request) => ({
-              ...request,
-              headers: {
-                ...request.headers,
-                authorization: `Bearer ${members[bareWarmNext++ % members.length].accessToken}`,
-              },
-            }),
-          },
-        ],
+        requests: [claimRequest('/claim', members, new Map())],
       });
       await resetBareCoupon();
       bareClaims = await runLoad({
@@ -444,8 +420,7 @@ export default async function run(): Promise<BenchResult> {
     } finally {
       bareList.stop();
       bareClaim.stop();
-      const bareKeys = await redis.keys(`${bareKeyPrefix}:*`);
-      if (bareKeys.length) await redis.del(...bareKeys);
+      await dropBareCoupon();
     }
 
     const expectedAccepted = Math.min(stock, rushMembers);
@@ -476,14 +451,14 @@ export default async function run(): Promise<BenchResult> {
       drainClaims.statuses['2xx'] !== drainAccepted ||
       pendingAfterDrain !== 0;
     notes.push(
-      `ceiling (after Pick's phases, same connections): a bare node:http cluster of ${pids.length} workers serving the list's bytes, ${bareListRun.reqPerSec} req/s; ` +
+      `ceiling (after Pick's phases, same connections): a bare node:http cluster of ${workerPids.length} workers serving the list's bytes, ${bareListRun.reqPerSec} req/s; ` +
         `one doing only a claim's core (token check, Pick's claim script once; no throttle, event checks, persistence, metrics or logs) with the same ${plan.length} claims on a coupon of ${stock}: ` +
         `${bareClaims.reqPerSec} req/s, p50 ${bareClaims.p50Ms} ms, ${bareClaims.statuses['2xx']} × 202, ${bareClaims.statuses['4xx']} × 409, ${bareClaims.statuses['5xx']} 5xx. ` +
         `bare claim / bare list is the most claim / list can be here`,
     );
     if (wrong) notes.push('OUTCOME WRONG: see the figures');
     const workerFigures = Object.fromEntries(
-      pids.flatMap((_, i) => [
+      workerPids.flatMap((_, i) => [
         [`worker${i}RssIdleMb`, Math.round(rssIdle[i])],
         [`worker${i}RssPeakMb`, Math.round(rssPeak[i])],
       ]),
