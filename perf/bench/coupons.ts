@@ -43,7 +43,7 @@ import { MemberRole } from '../../src/members/member.entity.js';
 import { redisOptions } from '../../src/redis/redis-options.js';
 import { Pm2Cluster } from '../../src/testing/cluster.js';
 import { persistedRows } from '../../src/testing/invariants.js';
-import { startStatusPoller } from '../../src/testing/status-poller.js';
+import { startStatusPoller, type StatusPoll } from '../../src/testing/status-poller.js';
 import {
   buildAndSeed,
   machine,
@@ -87,6 +87,18 @@ function workersCpuSec(pids: number[]): number {
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return sum + (Number(fields[11]) + Number(fields[12])) / ticksPerSec;
   }, 0);
+}
+
+/** Latency quantiles (ms) of a status poller's answers during the rush. */
+function pollFigures(polls: StatusPoll[]) {
+  const during = polls.filter((poll) => poll.phase === 'rush');
+  const ms = during
+    .filter((poll) => poll.status === 200)
+    .map((poll) => poll.ms)
+    .sort((a, b) => a - b);
+  const at = (q: number) =>
+    ms.length ? Number(ms[Math.min(ms.length - 1, Math.floor(q * ms.length))].toFixed(1)) : NaN;
+  return { answers: ms.length, failures: during.length - ms.length, at };
 }
 
 /**
@@ -155,7 +167,15 @@ export default async function run(): Promise<BenchResult> {
   );
   // Leftovers of an earlier run under this prefix (the database was just reset).
   for (const key of await redis.keys(`${config.REDIS_PREFIX}:*`)) await redis.del(key);
-  const cluster = new Pm2Cluster({ name: 'bench-coupons', port, instances: int('PICK_BENCH_INSTANCES', 2), env });
+  // The admin process (ecosystem.config.js's PICK_ADMIN_PORT) answers the status polls, as Nginx
+  // routes /api/admin/ in production.
+  const cluster = new Pm2Cluster({
+    name: 'bench-coupons',
+    port,
+    adminPort: port + 1,
+    instances: int('PICK_BENCH_INSTANCES', 2),
+    env,
+  });
   try {
     const mintStarted = performance.now();
     const [admin] = await mintMembers(orm, config, { count: 1, role: MemberRole.ADMIN, prefix: 'benchadm' });
@@ -214,7 +234,9 @@ export default async function run(): Promise<BenchResult> {
 
     log(`cached catalog list for ${listSeconds} s`);
     await runLoad({ url: `${cluster.url}/api/general/products`, connections: 20, duration: 2 }); // warm every worker's cache
-    const workerPids = (await cluster.workers()).map((worker) => worker.pid);
+    const workerPids = (await cluster.workers())
+      .filter((worker) => worker.name === cluster.options.name)
+      .map((worker) => worker.pid);
     const listCpuBefore = workersCpuSec(workerPids);
     const list = await runLoad({ url: `${cluster.url}/api/general/products`, connections, duration: listSeconds });
     const listCpuSec = workersCpuSec(workerPids) - listCpuBefore;
@@ -284,14 +306,15 @@ export default async function run(): Promise<BenchResult> {
     // status must be safe and quick to poll while it happens): each answer's latency, timed in a
     // thread of its own (autocannon's connections share this thread's event loop: timed here, each
     // poll would also count the load generator's own delays). As a dashboard does, it accepts figures
-    // up to 250 ms old (answered from the worker's memory, read again every 100 ms while polled).
-    const poller = startStatusPoller(
-      `${cluster.url}/api/admin/events/${eventId}/status?maxAgeMs=250`,
-      admin.accessToken,
-      100,
-    );
-    await poller.warm;
+    // up to 250 ms old (answered from the process's memory, read again every 100 ms while polled).
+    // The admin process answers it, as behind Nginx; the same poll through the workers' port, side
+    // by side, shows what that process is for.
+    const statusPath = `/api/admin/events/${eventId}/status?maxAgeMs=250`;
+    const poller = startStatusPoller(`${cluster.adminUrl}${statusPath}`, admin.accessToken, 100);
+    const workersPoller = startStatusPoller(`${cluster.url}${statusPath}`, admin.accessToken, 100);
+    await Promise.all([poller.warm, workersPoller.warm]);
     poller.mark('rush');
+    workersPoller.mark('rush');
     const claimCpuBefore = workersCpuSec(workerPids);
     const claims = await runLoad({
       url: cluster.url,
@@ -300,18 +323,8 @@ export default async function run(): Promise<BenchResult> {
       requests: [claimRequest(claimPath, plan, acceptedAt)],
     });
     const claimCpuSec = workersCpuSec(workerPids) - claimCpuBefore;
-    const polls = (await poller.stop()).filter((poll) => poll.phase === 'rush');
-    const statusLatencies = polls
-      .filter((poll) => poll.status === 200)
-      .map((poll) => poll.ms)
-      .sort((a, b) => a - b);
-    const statusFailures = polls.length - statusLatencies.length;
-    const statusAt = (q: number) =>
-      statusLatencies.length
-        ? Number(
-            statusLatencies[Math.min(statusLatencies.length - 1, Math.floor(q * statusLatencies.length))].toFixed(1),
-          )
-        : NaN;
+    const status = pollFigures(await poller.stop());
+    const statusViaWorkers = pollFigures(await workersPoller.stop());
     const accepted = await redis.scard(keys.members);
     let rows = await countRows(couponId);
     for (const deadline = performance.now() + 60_000; rows < accepted && performance.now() < deadline;) {
@@ -435,8 +448,10 @@ export default async function run(): Promise<BenchResult> {
       `drain: ${backlog} accepted claims waiting behind a write lock on member_coupon; after the unlock ${drainRows} rows in ${drainSec.toFixed(3)} s while claims were ${arrivingAtDrainEnd ? 'still arriving' : 'no longer being accepted (only refusals arriving)'}; ` +
         `drain rush ${drainClaims.statuses['2xx']} × 202, ${drainClaims.statuses['4xx']} × 409, ${drainClaims.statuses['5xx']} 5xx, ${drainClaims.errors} errors; ` +
         `accepted ${drainAccepted} (expected ${expectedDrain}), rows ${drainRowsAll}, distinct ${drainDistinct}, pending after ${pendingAfterDrain}`,
-      `event status polled at 10/s by an admin (?maxAgeMs=250) through the live rush: ${statusLatencies.length} answers, ${statusFailures} failed; ` +
-        `p50 ${statusAt(0.5)} ms, p99 ${statusAt(0.99)} ms, max ${statusAt(1)} ms`,
+      `event status polled at 10/s by an admin (?maxAgeMs=250) through the live rush, from the admin process: ${status.answers} answers, ${status.failures} failed; ` +
+        `p50 ${status.at(0.5)} ms, p99 ${status.at(0.99)} ms, max ${status.at(1)} ms; ` +
+        `the same poll through the workers' port: ${statusViaWorkers.answers} answers, ${statusViaWorkers.failures} failed; ` +
+        `p50 ${statusViaWorkers.at(0.5)} ms, p99 ${statusViaWorkers.at(0.99)} ms, max ${statusViaWorkers.at(1)} ms`,
       `RSS per worker (MB) idle: ${rssIdle.map((v) => v.toFixed(0)).join(', ')}; peak over both rushes: ${rssPeak.map((v) => v.toFixed(0)).join(', ')}`,
     ];
     const wrong =
@@ -490,10 +505,12 @@ export default async function run(): Promise<BenchResult> {
         bareClaimAccepted: bareClaims.statuses['2xx'],
         lagToRowP50Ms: lagAt(0.5),
         lagToRowP99Ms: lagAt(0.99),
-        statusPolls: statusLatencies.length,
-        statusPollFailures: statusFailures,
-        statusP50Ms: statusAt(0.5),
-        statusP99Ms: statusAt(0.99),
+        statusPolls: status.answers,
+        statusPollFailures: status.failures,
+        statusP50Ms: status.at(0.5),
+        statusP99Ms: status.at(0.99),
+        statusViaWorkersP50Ms: statusViaWorkers.at(0.5),
+        statusViaWorkersP99Ms: statusViaWorkers.at(0.99),
         rowsInMysql: rows,
         distinctMembers: distinct,
         overIssued: Math.max(0, rows - stock) + Math.max(0, drainRowsAll - drainStock),

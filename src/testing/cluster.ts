@@ -12,6 +12,8 @@ export interface ClusterOptions {
   name: string;
   port: number;
   instances?: number;
+  /** Also start the admin process (`<name>-admin`, ecosystem.config.js's PICK_ADMIN_PORT) on this port. */
+  adminPort?: number;
   env?: Record<string, string>;
 }
 
@@ -23,11 +25,14 @@ export class Pm2Cluster {
   readonly home: string;
   readonly http: HttpClient;
   readonly url: string;
+  /** The admin process's URL (empty without `adminPort`). */
+  readonly adminUrl: string;
 
   constructor(readonly options: ClusterOptions) {
     this.home = `${root}.pm2/test-${options.name}`;
     this.url = `http://127.0.0.1:${options.port}`;
     this.http = new HttpClient(this.url);
+    this.adminUrl = options.adminPort ? `http://127.0.0.1:${options.adminPort}` : '';
   }
 
   private env(): NodeJS.ProcessEnv {
@@ -38,6 +43,7 @@ export class Pm2Cluster {
       PICK_INSTANCES: String(this.options.instances ?? 2),
       HOST: '127.0.0.1',
       PORT: String(this.options.port),
+      PICK_ADMIN_PORT: this.options.adminPort ? String(this.options.adminPort) : '',
       PATH: `${root}node_modules/.bin:${process.env.PATH}`,
       ...this.options.env,
     };
@@ -56,23 +62,30 @@ export class Pm2Cluster {
   async start(): Promise<this> {
     rmSync(this.home, { recursive: true, force: true });
     mkdirSync(this.home, { recursive: true });
-    await this.pm2('start', 'ecosystem.config.js', '--only', this.options.name, '--update-env');
+    const only = this.options.adminPort ? `${this.options.name},${this.options.name}-admin` : this.options.name;
+    await this.pm2('start', 'ecosystem.config.js', '--only', only, '--update-env');
     await this.waitReady();
+    if (this.adminUrl) await this.waitReady(60_000, new HttpClient(this.adminUrl));
     return this;
   }
 
-  /** Process ids (pids) of the workers as PM2 reports them. */
-  async workers(): Promise<{ pmId: number; pid: number; status: string }[]> {
-    const list = JSON.parse(await this.pm2('jlist')) as { pm_id: number; pid: number; pm2_env: { status: string } }[];
-    return list.map((p) => ({ pmId: p.pm_id, pid: p.pid, status: p.pm2_env.status }));
+  /** The processes as PM2 reports them: the workers, and the admin process (`<name>-admin`) if started. */
+  async workers(): Promise<{ name: string; pmId: number; pid: number; status: string }[]> {
+    const list = JSON.parse(await this.pm2('jlist')) as {
+      name: string;
+      pm_id: number;
+      pid: number;
+      pm2_env: { status: string };
+    }[];
+    return list.map((p) => ({ name: p.name, pmId: p.pm_id, pid: p.pid, status: p.pm2_env.status }));
   }
 
-  async waitReady(timeoutMs = 60_000): Promise<void> {
+  async waitReady(timeoutMs = 60_000, http = this.http): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     let last = '';
     while (Date.now() < deadline) {
       try {
-        const result = await this.http.get('/health/ready');
+        const result = await http.get('/health/ready');
         if (result.status === 200) return;
         last = JSON.stringify(result.body);
       } catch (error) {
@@ -81,12 +94,12 @@ export class Pm2Cluster {
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
     throw new Error(
-      `cluster ${this.options.name} not ready after ${timeoutMs} ms: ${last}\n${await this.logs().catch(() => '')}`,
+      `cluster ${this.options.name} (${http === this.http ? this.url : this.adminUrl}) not ready after ${timeoutMs} ms: ${last}\n${await this.logs().catch(() => '')}`,
     );
   }
 
   async logs(lines = 80): Promise<string> {
-    return this.pm2('logs', this.options.name, '--nostream', '--lines', String(lines));
+    return this.pm2('logs', '--nostream', '--lines', String(lines));
   }
 
   /**
