@@ -89,6 +89,9 @@ describe('deploy scripts: static checks', () => {
     };
     const conf = execFileSync('bash', ['deploy/nginx/render.sh'], { cwd: root, env, encoding: 'utf8' });
     expect(conf).toContain('include /etc/nginx/pick-upstreams.conf;'); // the servers: a file deploys switch
+    // /api/admin/ to the admin processes, an upstream derived from the first by lb.sh.
+    expect(conf).toContain('include /etc/nginx/pick-admin-upstreams.conf;');
+    expect(conf).toMatch(/location \/api\/admin\/ \{\n\s+proxy_pass http:\/\/pick_admin;/);
     const upstreams = execFileSync('bash', ['deploy/nginx/render.sh', '--upstreams'], {
       cwd: root,
       env,
@@ -192,7 +195,9 @@ describe('lb.sh switches an upstream with a graceful nginx reload', () => {
   // Two "slots" of one server (old and new port) and a second server: small HTTP servers that
   // answer after 30 ms, so requests are in flight when the switch happens.
   const ports = { old: testPort(40), next: testPort(41), other: testPort(42) };
-  const nginx = new TestNginx('lb-switch', testPort(43), [`127.0.0.1:${ports.old}`, `127.0.0.1:${ports.other}`]);
+  const nginx = new TestNginx('lb-switch', testPort(43), [`127.0.0.1:${ports.old}`, `127.0.0.1:${ports.other}`], {
+    adminPortOffset: 100,
+  });
   const hits: Record<string, number> = { old: 0, next: 0, other: 0 };
   const servers = Object.entries(ports).map(([name, port]) => {
     const server = createServer((request, response) => {
@@ -255,6 +260,18 @@ describe('lb.sh switches an upstream with a graceful nginx reload', () => {
       `127.0.0.1:${ports.next}`,
       `127.0.0.1:${ports.other}`,
     ]);
+    // The admin upstream followed: each server's admin process (port + 100), the server itself as backup.
+    const adminServers = (file: string) =>
+      readFileSync(file, 'utf8')
+        .split('\n')
+        .filter((line) => line.trim().startsWith('server '))
+        .map((line) => line.trim().replace(' max_fails=3 fail_timeout=5s', ''));
+    expect(adminServers(nginx.adminUpstreamFile)).toEqual([
+      `server 127.0.0.1:${ports.next + 100};`,
+      `server 127.0.0.1:${ports.next} backup;`,
+      `server 127.0.0.1:${ports.other + 100};`,
+      `server 127.0.0.1:${ports.other} backup;`,
+    ]);
 
     // A line nginx -t refuses (an unknown host) leaves the file as it was and nginx serving.
     const before = readFileSync(nginx.upstreamFile, 'utf8');
@@ -265,6 +282,7 @@ describe('lb.sh switches an upstream with a graceful nginx reload', () => {
     ).catch((error: { code: number; stderr: string }) => error);
     expect((bad as { code: number }).code).toBe(1);
     expect(readFileSync(nginx.upstreamFile, 'utf8')).toBe(before);
+    expect(adminServers(nginx.adminUpstreamFile)).toContain(`server 127.0.0.1:${ports.next + 100};`);
     expect((await fetch(`${nginx.url}/x`)).status).toBe(200);
   }, 60_000);
 });

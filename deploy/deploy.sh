@@ -30,7 +30,7 @@
 #     image (`docker tag`, and `docker push` with PUSH_PRODUCTION=1).
 #
 # Environment: DOCKER (local docker CLI, for local targets and the tag), BLUE_PORT, GREEN_PORT,
-# PICK_STATE (/srv/pick), and passed to the servers: READY_TIMEOUT, STOP_TIMEOUT, NOFILE,
+# PICK_STATE (/srv/pick), and passed to the servers: READY_TIMEOUT, STOP_TIMEOUT, NOFILE, ADMIN_PORT_OFFSET,
 # LOG_MAX_SIZE, LOG_MAX_FILE.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -71,7 +71,7 @@ parse_target() {
 server() {
   local settings=("PICK_STATE=$t_state" "PICK_NAME=$t_name" "PORTS=$t_ports")
   local name
-  for name in READY_TIMEOUT STOP_TIMEOUT NOFILE LOG_MAX_SIZE LOG_MAX_FILE; do
+  for name in READY_TIMEOUT STOP_TIMEOUT NOFILE LOG_MAX_SIZE LOG_MAX_FILE ADMIN_PORT_OFFSET; do
     if [ -n "${!name:-}" ]; then settings+=("$name=${!name}"); fi
   done
   if [ "$t_kind" = local ]; then

@@ -14,7 +14,11 @@
 #   current-image   image reference running in the live slot
 #   previous-image  the one before it (what --rollback goes back to)
 #
-# Environment: DOCKER (docker), PICK_NAME (container name prefix, pick), PORTS, NOFILE (65535; "host"),
+# Each slot also runs the admin process (ecosystem.config.js's PICK_ADMIN_PORT) on its port +
+# ADMIN_PORT_OFFSET (100: 3100 and 3101), where nginx sends /api/admin/ (deploy/lb.sh derives that
+# upstream with the same offset); ADMIN_PORT_OFFSET=0: none.
+#
+# Environment: DOCKER (docker), PICK_NAME (container name prefix, pick), PORTS, ADMIN_PORT_OFFSET, NOFILE (65535; "host"),
 # STOP_TIMEOUT (s, 45: above PM2's kill_timeout of 15 s plus the drain), READY_TIMEOUT (s, 120),
 # LOG_MAX_SIZE (50m), LOG_MAX_FILE (5).
 #
@@ -22,7 +26,8 @@
 #   server.sh migrate IMAGE        migrations from IMAGE (a one-off container; MySQL named lock)
 #   server.sh live                 "SLOT PORT IMAGE" of the live slot, or "none"
 #   server.sh start IMAGE          start IMAGE in the idle slot; prints "SLOT PORT"
-#   server.sh ready SLOT           readiness gate: running, every PM2 worker online, 3 x 200
+#   server.sh ready SLOT           readiness gate: running, every PM2 process online, 3 x 200 (and
+#                                  from the admin process)
 #   server.sh retire SLOT          graceful stop (drain) and removal of that slot's container
 #   server.sh commit SLOT IMAGE    record SLOT as live with IMAGE (previous-image moves)
 #   server.sh discard SLOT         remove a container that failed its gate (logs first)
@@ -33,11 +38,15 @@ name=${PICK_NAME:-pick}
 state=${PICK_STATE:-/srv/pick}
 read -r -a ports <<<"${PORTS:-3000 3001}"
 stop_timeout=${STOP_TIMEOUT:-45}
+admin_offset=${ADMIN_PORT_OFFSET:-100}
+[[ $admin_offset =~ ^[0-9]{1,5}$ ]] || { echo "server.sh: ADMIN_PORT_OFFSET must be a number, not '$admin_offset'" >&2; exit 2; }
 ready_timeout=${READY_TIMEOUT:-120}
 
 log() { echo "[$(date -u +%H:%M:%S)] $(hostname -s) $name: $*" >&2; }
 docker() { $docker_cmd "$@"; }
 port_of() { case $1 in blue) echo "${ports[0]}" ;; green) echo "${ports[1]}" ;; *) echo "bad slot $1" >&2; exit 2 ;; esac; }
+# The admin process's port of a slot port, or nothing when there is none.
+admin_port_of() { if [ "$admin_offset" -gt 0 ]; then echo $(($1 + admin_offset)); fi; }
 other() { if [ "$1" = blue ]; then echo green; else echo blue; fi; }
 live_slot() { cat "$state/live" 2>/dev/null || echo none; }
 
@@ -70,7 +79,7 @@ case $command in
     # the slot's port directly, no NAT in the path. The restart policy brings the live container
     # back after a crash or a reboot; `docker stop` (a deploy) is not undone by it.
     docker run -d --name "$name-$slot" --init --restart unless-stopped \
-      --network host --env-file "$state/.env" -e PORT="$port" \
+      --network host --env-file "$state/.env" -e PORT="$port" -e PICK_ADMIN_PORT="$(admin_port_of "$port")" \
       --stop-timeout "$stop_timeout" \
       "${ulimits[@]}" \
       --log-driver json-file --log-opt max-size="${LOG_MAX_SIZE:-50m}" --log-opt max-file="${LOG_MAX_FILE:-5}" \
@@ -85,7 +94,9 @@ case $command in
     while [ $SECONDS -lt $deadline ]; do
       running=$(docker inspect -f '{{.State.Running}}' "$name-$slot" 2>/dev/null || echo false)
       workers=unchecked
-      if [ "$running" = true ] && curl -fsS -m 3 "http://127.0.0.1:$port/health/ready" >/dev/null 2>&1; then
+      admin_port=$(admin_port_of "$port")
+      if [ "$running" = true ] && curl -fsS -m 3 "http://127.0.0.1:$port/health/ready" >/dev/null 2>&1 &&
+        { [ -z "$admin_port" ] || curl -fsS -m 3 "http://127.0.0.1:$admin_port/health/ready" >/dev/null 2>&1; }; then
         ok=$((ok + 1))
       else
         ok=0

@@ -6,7 +6,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../config/env.js';
 import { ormOptions } from '../config/mikro-orm.js';
 import { Pm2Cluster, testPort } from '../src/testing/cluster.js';
+import { mint } from '../src/testing/fixtures.js';
 import { HttpClient } from '../src/testing/http.js';
+import { until } from '../src/testing/poll.js';
+import { MemberRole } from '../src/members/member.entity.js';
 import { steadyLoad } from './test/load.js';
 import { LOAD_TEST_LIMITS, serverOf, TestNginx } from './test/nginx.js';
 
@@ -15,12 +18,26 @@ import { LOAD_TEST_LIMITS, serverOf, TestNginx } from './test/nginx.js';
  * front of two "servers", each a real PM2 cluster of dist/ with its own daemon and port, both
  * on the same MySQL and Redis.
  */
-const a = new Pm2Cluster({ name: 'srv-a', port: testPort(10), instances: 2 });
-const b = new Pm2Cluster({ name: 'srv-b', port: testPort(11), instances: 2 });
+// Each server also runs its admin process (ecosystem.config.js's PICK_ADMIN_PORT) on its port + 5,
+// the offset nginx's admin upstream is derived with here (deploy/lb.sh's ADMIN_PORT_OFFSET).
+const ADMIN_PORT_OFFSET = 5;
+const a = new Pm2Cluster({
+  name: 'srv-a',
+  port: testPort(10),
+  adminPort: testPort(10 + ADMIN_PORT_OFFSET),
+  instances: 2,
+});
+const b = new Pm2Cluster({
+  name: 'srv-b',
+  port: testPort(11),
+  adminPort: testPort(11 + ADMIN_PORT_OFFSET),
+  instances: 2,
+});
 // Plain HTTP (TLS: edge.e2e.ts); every request of the loads and the rush comes from 127.0.0.1, so the
 // per-address limits are raised (what they do: edge.e2e.ts).
 const nginx = new TestNginx('topology', testPort(20), [`127.0.0.1:${testPort(10)}`, `127.0.0.1:${testPort(11)}`], {
   render: LOAD_TEST_LIMITS,
+  adminPortOffset: ADMIN_PORT_OFFSET,
 });
 const lb = new HttpClient(nginx.url);
 
@@ -70,6 +87,58 @@ describe('topology: nginx round-robin over two PM2 servers', () => {
     expect(docs.status).toBe(200);
     expect(docs.headers.get('content-encoding')).toBe('gzip');
   });
+
+  it("sends /api/admin/ to the servers' admin processes, and nothing else; with them down, to the workers", async () => {
+    const [admin] = await mint(loadConfig(process.env), 1, MemberRole.ADMIN);
+    const servedBy = async (path: string, times = 20, method = 'GET') => {
+      const answers: string[] = [];
+      for (let i = 0; i < times; i++) {
+        const response = await lb.request(method, path, { token: admin.accessToken });
+        answers.push(`${response.status} ${serverOf(response.headers.get('x-served-by'))}`);
+      }
+      return answers;
+    };
+    const count = (answers: string[]) =>
+      answers.reduce<Record<string, number>>(
+        (counts, answer) => ({ ...counts, [answer]: (counts[answer] ?? 0) + 1 }),
+        {},
+      );
+
+    const adminRoute = await servedBy('/api/admin/sellers');
+    const shopperRoute = await servedBy('/api/general/products');
+    console.log(
+      `[topology] /api/admin/sellers: ${JSON.stringify(count(adminRoute))}; /api/general/products: ${JSON.stringify(count(shopperRoute))}`,
+    );
+    expect(count(adminRoute)).toEqual({ '200 srv-a-admin': 10, '200 srv-b-admin': 10 });
+    expect(count(shopperRoute)).toEqual({ '200 srv-a': 10, '200 srv-b': 10 });
+
+    // Both admin processes stopped (a crash, an older release without them): the workers answer, no 502;
+    // a write too (nothing reached the refused port, so nginx may try the next: a 404 from the app).
+    await Promise.all([a.pm2('stop', 'srv-a-admin'), b.pm2('stop', 'srv-b-admin')]);
+    const down = await servedBy('/api/admin/sellers');
+    const write = await servedBy('/api/admin/members/999999999/ban', 4, 'POST');
+    console.log(
+      `[topology] admin processes stopped: ${JSON.stringify(count(down))}; POST ban: ${JSON.stringify(count(write))}`,
+    );
+    expect(down.every((answer) => /^200 srv-[ab]$/.test(answer))).toBe(true);
+    expect(new Set(down)).toEqual(new Set(['200 srv-a', '200 srv-b']));
+    expect(write.every((answer) => /^404 srv-[ab]$/.test(answer))).toBe(true);
+
+    // Back: once nginx tries them again (fail_timeout, 5 s), the admin processes answer again.
+    await Promise.all([a.pm2('start', 'srv-a-admin'), b.pm2('start', 'srv-b-admin')]);
+    await Promise.all([
+      a.waitReady(60_000, new HttpClient(a.adminUrl)),
+      b.waitReady(60_000, new HttpClient(b.adminUrl)),
+    ]);
+    const back = await until(
+      'admin processes serving again',
+      () => servedBy('/api/admin/sellers', 4),
+      (answers) => answers.every((answer) => /^200 srv-[ab]-admin$/.test(answer)),
+      15_000,
+      500,
+    );
+    expect(back).toHaveLength(4);
+  }, 90_000);
 
   it('loses no GET while one server is reloaded and then every process of the other is killed -9', async () => {
     const load = steadyLoad(`${nginx.url}/api/general/products`, 8);

@@ -32,9 +32,11 @@ const prefix = `pick-image-test-${base}`;
 const image = (tag: string) => `localhost/${prefix}:${tag}`;
 const work = `${root}.local/image-test`;
 const servers = [
-  // opsPort: the workers' metrics listeners (OPS_PORT + worker), shared by a server's blue and green slots.
-  { name: 'srv-a', dir: `${work}/${prefix}-a`, ports: [testPort(60), testPort(61)], opsPort: testPort(74) },
-  { name: 'srv-b', dir: `${work}/${prefix}-b`, ports: [testPort(62), testPort(63)], opsPort: testPort(76) },
+  // opsPort: the metrics listeners (OPS_PORT + worker, then the admin process's), shared by a server's
+  // blue and green slots. Each slot's admin process listens on its port + 100 (server.sh's
+  // ADMIN_PORT_OFFSET), which the app refuses within 256 above OPS_PORT: the metrics ports lie above.
+  { name: 'srv-a', dir: `${work}/${prefix}-a`, ports: [testPort(60), testPort(61)], opsPort: testPort(600) },
+  { name: 'srv-b', dir: `${work}/${prefix}-b`, ports: [testPort(62), testPort(63)], opsPort: testPort(603) },
 ];
 const targets = servers.map((s) => `local:${s.dir}:${s.ports[0]}:${s.ports[1]}`);
 // Plain HTTP, per-address limits raised: every request of the loads and the rush comes from 127.0.0.1.
@@ -42,7 +44,7 @@ const nginx = new TestNginx(
   'image',
   testPort(64),
   servers.map((s) => `127.0.0.1:${s.ports[0]}`),
-  { render: LOAD_TEST_LIMITS },
+  { render: LOAD_TEST_LIMITS, adminPortOffset: 100 },
 );
 const lb = new HttpClient(nginx.url);
 const secrets = {
@@ -213,7 +215,9 @@ describe('the image is the release: containers behind nginx, rolled by deploy.sh
       expect(podman('exec', container, 'cat', '/proc/1/comm')).toMatch(/catatonit|podman-init|tini|docker-init/);
       const pm2 = podman('exec', container, 'pm2', 'ls');
       console.log(`[image] ${container}: pm2 ls\n${pm2}`);
-      expect(pm2.match(/online/g)).toHaveLength(2);
+      // Two workers and the admin process.
+      expect(pm2.match(/online/g)).toHaveLength(3);
+      expect(pm2).toContain(`${server.name}-admin`);
       // The code is root's and read-only for the runtime user.
       expect(() => podman('exec', container, 'touch', '/app/dist/src/main.js')).toThrow();
       expect(podman('inspect', '--format', '{{.Config.Healthcheck.Test}}', container)).toContain('/health/live');
@@ -224,6 +228,15 @@ describe('the image is the release: containers behind nginx, rolled by deploy.sh
     const served = new Set<string>();
     for (let i = 0; i < 8; i++) served.add(serverOf((await lb.get('/health/live')).headers.get('x-served-by')));
     expect([...served].sort()).toEqual(['srv-a', 'srv-b']);
+    // /api/admin/ reaches the admin processes (nginx's admin upstream, derived by lb.sh).
+    const [admin] = await mint(config, 1, MemberRole.ADMIN);
+    const adminServed = new Set<string>();
+    for (let i = 0; i < 8; i++) {
+      const response = await lb.get('/api/admin/sellers', admin.accessToken);
+      expect(response.status).toBe(200);
+      adminServed.add(serverOf(response.headers.get('x-served-by')));
+    }
+    expect([...adminServed].sort()).toEqual(['srv-a-admin', 'srv-b-admin']);
   });
 
   it('`podman stop` of a server under a steady GET load drains its workers: 0 failed', async () => {
@@ -283,8 +296,24 @@ describe('the image is the release: containers behind nginx, rolled by deploy.sh
     };
     const load = steadyLoad(`${nginx.url}/api/general/products`, 6, { freshConnections: true });
     const claimers = Array.from({ length: 8 }, claimer);
+    // An admin watches the event's live status through the release (each slot's admin process).
+    const adminPolls: string[] = [];
+    const adminPoller = (async () => {
+      while (deploying) {
+        try {
+          const response = await freshRequest('GET', `${nginx.url}/api/admin/events/${eventId}/status`, {
+            headers: { authorization: `Bearer ${admin.accessToken}` },
+          });
+          adminPolls.push(`${response.status} ${serverOf(response.servedBy)}`);
+        } catch (error) {
+          adminPolls.push(`error ${String(error)}`);
+        }
+        await sleep(250);
+      }
+    })();
     const second = await deploy(90, '--image', image('v2'));
     deploying = false;
+    await adminPoller;
     paced = false; // the rest of the rush at once, so the stock runs out
     await Promise.all(claimers);
     const report = await load.stop();
@@ -310,8 +339,11 @@ describe('the image is the release: containers behind nginx, rolled by deploy.sh
       console.log(
         `[image] deploy v1 -> v2 in ${second.ms} ms (${perServer.join('; ')}); GETs: ${report.sent} sent, ${report.failed} failed ${JSON.stringify(report.statuses)} ${JSON.stringify(report.byServer)}; ` +
           `claims: ${outcomes.length} (${duringDeploy.length} during the deploy, ${duringDeploy.filter((o) => o.status === 202).length} accepted then) ${JSON.stringify(tally(outcomes))}, ${failedClaims.length} failed; ` +
-          `202s ${check.accepted202}, rows ${check.rows}, distinct members ${check.distinctMembers}, stock ${stock}`,
+          `202s ${check.accepted202}, rows ${check.rows}, distinct members ${check.distinctMembers}, stock ${stock}; ` +
+          `admin status polls: ${JSON.stringify(adminPolls.reduce<Record<string, number>>((counts, poll) => ({ ...counts, [poll]: (counts[poll] ?? 0) + 1 }), {}))}`,
       );
+      expect(adminPolls.length).toBeGreaterThan(20);
+      expect(adminPolls.filter((poll) => !/^200 srv-[ab]-admin$/.test(poll))).toEqual([]);
       expect(second.code, second.output).toBe(0);
       expect(perServer).toHaveLength(2);
       expect(report.failed).toBe(0);

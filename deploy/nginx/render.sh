@@ -4,6 +4,8 @@
 #   UPSTREAM_FILE    default /etc/nginx/pick-upstreams.conf: the upstream's server lines live in
 #                    their own file, included by the site, because deploys switch them
 #                    (deploy/lb.sh); `render.sh --upstreams` prints that file's first content
+#   ADMIN_UPSTREAM_FILE default /etc/nginx/pick-admin-upstreams.conf: the admin processes' upstream
+#                    (/api/admin/), derived from UPSTREAM_FILE by deploy/lb.sh (`lb.sh sync`)
 #   SERVER_NAME      default _
 #   TLS              default on: HTTPS on TLS_LISTEN with HSTS, and LISTEN only redirects to it (301);
 #                    off: the site on plain HTTP on LISTEN (TLS terminated in front of nginx)
@@ -81,6 +83,7 @@ export CONNECT_TIMEOUT=${CONNECT_TIMEOUT:-2s}
 export READ_TIMEOUT=${READ_TIMEOUT:-30s}
 export ACCESS_LOG=${ACCESS_LOG:-/var/log/nginx/pick.access.log}
 export UPSTREAM_FILE=${UPSTREAM_FILE:-/etc/nginx/pick-upstreams.conf}
+export ADMIN_UPSTREAM_FILE=${ADMIN_UPSTREAM_FILE:-/etc/nginx/pick-admin-upstreams.conf}
 
 for rate in "$AUTH_RATE" "$CLAIM_RATE"; do
   [[ $rate =~ ^[1-9][0-9]*r/[sm]$ ]] || die "bad rate '$rate' (expected e.g. 10r/s or 300r/m)"
@@ -95,7 +98,7 @@ export PICK_RENDERED_FROM="deploy/nginx/pick.conf.template"
 
 # Only our variables are substituted: nginx's own $variables stay as they are.
 # shellcheck disable=SC2016 # literal ${VAR} names for envsubst
-vars='${PICK_RENDERED_FROM} ${UPSTREAM_FILE} ${LISTEN} ${TLS_LISTEN} ${TLS_CERT} ${TLS_KEY} ${HSTS_MAX_AGE} ${ACME_ROOT}
+vars='${PICK_RENDERED_FROM} ${UPSTREAM_FILE} ${ADMIN_UPSTREAM_FILE} ${LISTEN} ${TLS_LISTEN} ${TLS_CERT} ${TLS_KEY} ${HSTS_MAX_AGE} ${ACME_ROOT}
 ${HTTPS_PORT_SUFFIX} ${SERVER_NAME} ${BODY_LIMIT} ${UPLOAD_BODY_LIMIT} ${AUTH_RATE} ${AUTH_BURST} ${CLAIM_RATE}
 ${CLAIM_BURST} ${CONN_LIMIT} ${RETRY_AFTER} ${CONNECT_TIMEOUT} ${READ_TIMEOUT} ${ACCESS_LOG}'
 # Keep the sections of this mode (#@tls or #@plain ... #@end), drop the other's and the markers.

@@ -8,7 +8,8 @@
 #   LOG_MAX_SIZE=50m LOG_MAX_FILE=5   Docker's json-file rotation, per container
 #   REGISTRY_USER / REGISTRY_TOKEN    optional: `docker login` for a private repository
 #   OPS_SSH_RANGE, NGINX_SERVERS   firewall (required; see security.sh); the app's blue and green
-#       ports (APP_PORT, default 3000, and APP_PORT+1) open to NGINX_SERVERS only
+#       ports (APP_PORT, default 3000, and APP_PORT+1) and their admin processes' (+100) open to
+#       NGINX_SERVERS only
 #   MONITORING_SERVERS   optional: Prometheus, let in to the workers' metrics ports (OPS_PORT, 9464, and up)
 # Run as root: sudo DEPLOY_KEY="…" bash deploy/provision/app-server.sh   (idempotent: re-run to change a setting)
 # shellcheck source-path=SCRIPTDIR

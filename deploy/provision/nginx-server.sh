@@ -33,12 +33,16 @@ if ! grep -q '^worker_rlimit_nofile' "$conf"; then
   sed -i '1i worker_rlimit_nofile 65535;' "$conf"
 fi
 
-export UPSTREAM_FILE=/etc/nginx/pick-upstreams.conf
+export UPSTREAM_FILE=/etc/nginx/pick-upstreams.conf ADMIN_UPSTREAM_FILE=/etc/nginx/pick-admin-upstreams.conf
 changed=0
 if [ ! -f "$UPSTREAM_FILE" ]; then
   bash "$here/../nginx/render.sh" --upstreams "$UPSTREAM_FILE"
   changed=1
 fi
+# The admin processes' upstream (/api/admin/), derived from it as every deploy does.
+admin_before=$(cat "$ADMIN_UPSTREAM_FILE" 2>/dev/null || true)
+bash "$here/../lb.sh" sync
+[ "$admin_before" = "$(cat "$ADMIN_UPSTREAM_FILE")" ] || changed=1
 rendered=$(mktemp)
 bash "$here/../nginx/render.sh" "$rendered"
 # TLS on: refuse to install a site whose certificate is missing (nginx would not start).

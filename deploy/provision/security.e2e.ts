@@ -51,7 +51,10 @@ describe('provisioning: rendered firewall rules', () => {
         (ip) => `ufw allow proto tcp from ${ip} to any port 6379 comment 'redis from app'`,
       ),
     );
-    expect(only('app')).toEqual(["ufw allow proto tcp from 10.0.0.10 to any port 3000:3001 comment 'app from nginx'"]);
+    expect(only('app')).toEqual([
+      "ufw allow proto tcp from 10.0.0.10 to any port 3000:3001 comment 'app from nginx'",
+      "ufw allow proto tcp from 10.0.0.10 to any port 3100:3101 comment 'app admin from nginx'",
+    ]);
     expect(only('nginx').map((line) => line.replace(/ comment .*/, ''))).toEqual([
       'ufw allow proto tcp from any to any port 80',
       'ufw allow proto tcp from any to any port 443',

@@ -11,7 +11,7 @@
 #   NGINX_SERVERS   private address(es) of the Nginx load balancer(s) (required for ufw app)
 #   MONITORING_SERVERS  optional: address(es) of Prometheus, let in to every worker's metrics port
 #                   (ufw app: OPS_PORT=9464 .. OPS_PORT+OPS_WORKERS-1, OPS_WORKERS=32; src/metrics/ops-server.ts)
-#   APP_PORT=3000  MYSQL_PORT=3306  REDIS_PORT=6379
+#   APP_PORT=3000  ADMIN_PORT_OFFSET=100 (the slots' admin processes, deploy/server.sh)  MYSQL_PORT=3306  REDIS_PORT=6379
 #   REDIS_PREFIX=pick  REDIS_APP_USER=pick  REDIS_PASSWORD (required for redis-acl)
 #   REDIS_ADMIN_PASSWORD (required for redis-acl): the `admin` user, for ops with redis-cli
 #   DB_NAME=pick  DB_USER=pick  DB_PASSWORD  DB_MIGRATION_USER=pick_migrate  DB_MIGRATION_PASSWORD
@@ -44,8 +44,12 @@ render_ufw_rules() { # tier
       : "${NGINX_SERVERS:?NGINX_SERVERS is required for the app tier}"
       for address in $NGINX_SERVERS; do
         sec_check_address "$address" NGINX_SERVERS
-        # Two ports: the blue and green slots of a container deploy (deploy/server.sh).
+        # Two ports: the blue and green slots of a container deploy (deploy/server.sh), and their
+        # admin processes' (+ ADMIN_PORT_OFFSET, 100; 0: none).
         echo "ufw allow proto tcp from $address to any port ${APP_PORT:-3000}:$((${APP_PORT:-3000} + 1)) comment 'app from nginx'"
+        if [ "${ADMIN_PORT_OFFSET:-100}" -gt 0 ]; then
+          echo "ufw allow proto tcp from $address to any port $((${APP_PORT:-3000} + ${ADMIN_PORT_OFFSET:-100})):$((${APP_PORT:-3000} + ${ADMIN_PORT_OFFSET:-100} + 1)) comment 'app admin from nginx'"
+        fi
       done
       for address in ${MONITORING_SERVERS:-}; do
         sec_check_address "$address" MONITORING_SERVERS

@@ -14,6 +14,11 @@ export interface TestNginxOptions {
   tlsPort?: number;
   /** More render.sh settings (e.g. higher per-address limits for load tests sent from one address). */
   render?: Record<string, string>;
+  /**
+   * Each upstream's admin process is on its port + this (deploy/lb.sh's ADMIN_PORT_OFFSET, production:
+   * 100); 0 (default here): no admin processes, /api/admin/ goes to the upstreams themselves.
+   */
+  adminPortOffset?: number;
 }
 
 /** render.sh settings for load tests: every request comes from 127.0.0.1, so the per-address limits are raised. */
@@ -88,6 +93,7 @@ export class TestNginx {
       ...process.env,
       UPSTREAMS: this.upstreams.join(' '),
       UPSTREAM_FILE: this.upstreamFile,
+      ADMIN_UPSTREAM_FILE: this.adminUpstreamFile,
       LISTEN: `127.0.0.1:${this.port}`,
       SERVER_NAME: 'localhost',
       ACCESS_LOG: this.accessLog,
@@ -104,6 +110,8 @@ export class TestNginx {
     };
     execFileSync('bash', [`${root}deploy/nginx/render.sh`, `${this.dir}/pick.conf`], { env });
     execFileSync('bash', [`${root}deploy/nginx/render.sh`, '--upstreams', this.upstreamFile], { env });
+    // What provisioning does next: the admin upstream, derived from it.
+    execFileSync('bash', [`${root}deploy/lb.sh`, 'sync'], { env: { ...env, ...this.lbEnv() } });
     const user = process.getuid?.() === 0 ? 'user root;' : '';
     writeFileSync(
       `${this.dir}/nginx.conf`,
@@ -183,10 +191,17 @@ http {
     return `${this.dir}/upstreams.conf`;
   }
 
+  /** The admin upstream's server lines, derived from the upstream's by deploy/lb.sh. */
+  get adminUpstreamFile(): string {
+    return `${this.dir}/admin-upstreams.conf`;
+  }
+
   /** What deploy/lb.sh needs to switch this nginx's upstream (deploy.sh --lb local:...). */
   lbEnv(): Record<string, string> {
     return {
       UPSTREAM_FILE: this.upstreamFile,
+      ADMIN_UPSTREAM_FILE: this.adminUpstreamFile,
+      ADMIN_PORT_OFFSET: String(this.options.adminPortOffset ?? 0),
       NGINX: `${nginxBin()} -p ${this.dir} -c ${this.dir}/nginx.conf`,
       NGINX_PID: `${this.dir}/nginx.pid`,
     };
