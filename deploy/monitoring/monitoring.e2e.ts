@@ -60,11 +60,11 @@ describe('deploy/monitoring', () => {
     expect(status, output).toBe(0);
   });
 
-  it('scrapes each worker port from the default OPS_PORT up', () => {
+  it("scrapes each worker port from the default OPS_PORT up, and the admin process's after them", () => {
     const targets = [...readFileSync(`${dir}prometheus.yml`, 'utf8').matchAll(/'([\d.]+):(\d+)'/g)];
     const ports = new Set(targets.map((target) => Number(target[2])));
     const first = loadConfig({}).OPS_PORT;
-    expect([...ports].sort()).toEqual([first, first + 1]);
+    expect([...ports].sort()).toEqual([first, first + 1, first + 2]);
   });
 
   it('every alert has a promtool unit test that fires and one that does not; promtool test rules passes', () => {
