@@ -8,25 +8,28 @@ import { until } from '../testing/poll.js';
 import { startStatusPoller, type StatusPoll } from '../testing/status-poller.js';
 import { percentile } from '../testing/workers.js';
 
-const MEMBERS = 1_000;
-const STOCK = 800;
-/** The rush in waves (every GAP_MS) so that it lasts long enough for >= 50 polls at 10/s. */
-const WAVES = 50;
+const MEMBERS = 3_000;
+const STOCK = 2_400;
+/**
+ * The rush in waves (every GAP_MS, ~240 claims/s) for ~24 s: ~240 polls at 10/s, so that their
+ * p99 is a percentile (the 3rd slowest) and not the slowest poll, as it was over the 80 polls of 50
+ * waves (one stall of the machine decided it).
+ */
+const WAVES = 150;
 const GAP_MS = 160;
 const POLL_EVERY_MS = 100;
 /**
- * The latency target (issue 12: < 20 ms p99 while polled at 10/s during a rush) is measured by
- * `npm run bench` (the coupons bench polls the status through its live rush, side by side with the
- * other figures of one run), not here: a timed assertion in a suite that shares 2 cores with
- * whatever else runs fails on load, not on code (a fresh machine's loaded run saw p50 152 ms). This
- * test keeps what is not about speed: every poll answers 200 during the rush, the polls watch it
- * move, the figures settle exactly, and a gross bound that still catches a poll stuck behind the
- * rush or reading O(stock): p99 < 1 s. Measured here on a quiet 2-core box (2026-12-06), twice each:
- * Redis and MySQL read at once, rush p99 12.2 and 23.2 ms (p50 3.0, 3.2); read one after the other,
- * as before, 23.5 and 38.9 ms (p50 2.7, 2.9); no rush p99 ~5 ms. Polled with ?maxAgeMs=250 (answered
- * from memory: one event-loop turn instead of three), another machine of the kind, 3 runs: p99 17.8,
- * 19.9, 22.5 ms, p50 2.4-2.6 ms; without it, 2 runs: p99 40.7 and 17.9 ms, p50 4.2 ms. The slowest
- * polls fall on the rush's first waves (new connections, first token checks).
+ * The latency target (issue 12: < 20 ms p99 while polled at 10/s during a rush) is printed here and
+ * in `npm run bench` (its saturating rush, side by side with the other figures of one run), not
+ * asserted: a timed assertion in a suite that shares 2 cores with whatever else runs fails on load,
+ * not on code (a fresh machine's loaded run saw p50 152 ms). This test keeps what is not about speed:
+ * every poll answers 200 during the rush, from the admin process, the polls watch it move, the
+ * figures settle exactly, and a gross bound that still catches a poll stuck behind the rush or
+ * reading O(stock): p99 < 1 s. Measured on 2 cores (AMD, 2026-12-06), this rush, 2 runs: admin
+ * process p99 11.7 and 8.8 ms (max 14.7, 19.5; p50 2.5-2.6 ms), the workers' port 26.4 and 14.4 ms
+ * (max 49.6, 19.6). With 50 waves (80 polls, p99 = the slowest) 5 runs gave 16.5-47.3 ms from either
+ * port: on that machine an idle process answered /health/live in p50 1.5 ms and at worst 7 ms, and
+ * 300 idle status polls at worst 34-56 ms (the virtual machine's own stalls).
  */
 const P99_BOUND_MS = 1_000;
 
@@ -49,7 +52,7 @@ describe('GET /api/admin/events/:id/status polled at 10/s during a claim rush (P
   beforeAll(() => cluster.start(), 120_000);
   afterAll(() => cluster.stop());
 
-  it(`>= 50 polls during a rush (${MEMBERS} members, coupon of ${STOCK}, ${WAVES} waves) all answered, p99 < ${P99_BOUND_MS} ms; the polls see the rush move`, async () => {
+  it(`>= 150 polls during a rush (${MEMBERS} members, coupon of ${STOCK}, ${WAVES} waves) all answered, p99 < ${P99_BOUND_MS} ms; the polls see the rush move`, async () => {
     const [admin] = await mint(config, 1, MemberRole.ADMIN);
     const members = await mint(config, MEMBERS);
     const { eventId, couponIds } = await createEvent(cluster.http, admin.accessToken, eventBody({ max: STOCK }));
@@ -104,7 +107,7 @@ describe('GET /api/admin/events/:id/status polled at 10/s during a claim rush (P
 
     expect(counts['202']).toBe(STOCK);
     expect(polls.filter((p) => p.status !== 200)).toEqual([]);
-    expect(during.length).toBeGreaterThanOrEqual(50);
+    expect(during.length).toBeGreaterThanOrEqual(150);
     // The polls overlapped the rush: they watched `issued` climb (never go back) while claims were in flight.
     const issued = [...during].sort((a, b) => a.at - b.at).map((p) => p.issued!);
     expect(issued.every((n, i) => i === 0 || n >= issued[i - 1])).toBe(true);
