@@ -90,11 +90,11 @@ case $command in
   ready)
     slot=${2:?SLOT}
     port=$(port_of "$slot")
+    admin_port=$(admin_port_of "$port")
     deadline=$((SECONDS + ready_timeout)) ok=0
     while [ $SECONDS -lt $deadline ]; do
       running=$(docker inspect -f '{{.State.Running}}' "$name-$slot" 2>/dev/null || echo false)
       workers=unchecked
-      admin_port=$(admin_port_of "$port")
       if [ "$running" = true ] && curl -fsS -m 3 "http://127.0.0.1:$port/health/ready" >/dev/null 2>&1 &&
         { [ -z "$admin_port" ] || curl -fsS -m 3 "http://127.0.0.1:$admin_port/health/ready" >/dev/null 2>&1; }; then
         ok=$((ok + 1))

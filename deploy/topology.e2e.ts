@@ -9,6 +9,7 @@ import { Pm2Cluster, testPort } from '../src/testing/cluster.js';
 import { mint } from '../src/testing/fixtures.js';
 import { HttpClient } from '../src/testing/http.js';
 import { until } from '../src/testing/poll.js';
+import { countEach } from '../src/testing/workers.js';
 import { MemberRole } from '../src/members/member.entity.js';
 import { steadyLoad } from './test/load.js';
 import { LOAD_TEST_LIMITS, serverOf, TestNginx } from './test/nginx.js';
@@ -98,19 +99,14 @@ describe('topology: nginx round-robin over two PM2 servers', () => {
       }
       return answers;
     };
-    const count = (answers: string[]) =>
-      answers.reduce<Record<string, number>>(
-        (counts, answer) => ({ ...counts, [answer]: (counts[answer] ?? 0) + 1 }),
-        {},
-      );
 
     const adminRoute = await servedBy('/api/admin/sellers');
     const shopperRoute = await servedBy('/api/general/products');
     console.log(
-      `[topology] /api/admin/sellers: ${JSON.stringify(count(adminRoute))}; /api/general/products: ${JSON.stringify(count(shopperRoute))}`,
+      `[topology] /api/admin/sellers: ${JSON.stringify(countEach(adminRoute))}; /api/general/products: ${JSON.stringify(countEach(shopperRoute))}`,
     );
-    expect(count(adminRoute)).toEqual({ '200 srv-a-admin': 10, '200 srv-b-admin': 10 });
-    expect(count(shopperRoute)).toEqual({ '200 srv-a': 10, '200 srv-b': 10 });
+    expect(countEach(adminRoute)).toEqual({ '200 srv-a-admin': 10, '200 srv-b-admin': 10 });
+    expect(countEach(shopperRoute)).toEqual({ '200 srv-a': 10, '200 srv-b': 10 });
 
     // Both admin processes stopped (a crash, an older release without them): the workers answer, no 502;
     // a write too (nothing reached the refused port, so nginx may try the next: a 404 from the app).
@@ -118,7 +114,7 @@ describe('topology: nginx round-robin over two PM2 servers', () => {
     const down = await servedBy('/api/admin/sellers');
     const write = await servedBy('/api/admin/members/999999999/ban', 4, 'POST');
     console.log(
-      `[topology] admin processes stopped: ${JSON.stringify(count(down))}; POST ban: ${JSON.stringify(count(write))}`,
+      `[topology] admin processes stopped: ${JSON.stringify(countEach(down))}; POST ban: ${JSON.stringify(countEach(write))}`,
     );
     expect(down.every((answer) => /^200 srv-[ab]$/.test(answer))).toBe(true);
     expect(new Set(down)).toEqual(new Set(['200 srv-a', '200 srv-b']));

@@ -13,6 +13,7 @@ import { waitForDrainAndCheck } from '../../src/testing/invariants.js';
 import { MemberRole } from '../../src/members/member.entity.js';
 import { testPort } from '../../src/testing/cluster.js';
 import { freshRequest, HttpClient } from '../../src/testing/http.js';
+import { countEach } from '../../src/testing/workers.js';
 import { steadyLoad } from '../test/load.js';
 import { LOAD_TEST_LIMITS, serverOf, TestNginx } from '../test/nginx.js';
 
@@ -340,7 +341,7 @@ describe('the image is the release: containers behind nginx, rolled by deploy.sh
         `[image] deploy v1 -> v2 in ${second.ms} ms (${perServer.join('; ')}); GETs: ${report.sent} sent, ${report.failed} failed ${JSON.stringify(report.statuses)} ${JSON.stringify(report.byServer)}; ` +
           `claims: ${outcomes.length} (${duringDeploy.length} during the deploy, ${duringDeploy.filter((o) => o.status === 202).length} accepted then) ${JSON.stringify(tally(outcomes))}, ${failedClaims.length} failed; ` +
           `202s ${check.accepted202}, rows ${check.rows}, distinct members ${check.distinctMembers}, stock ${stock}; ` +
-          `admin status polls: ${JSON.stringify(adminPolls.reduce<Record<string, number>>((counts, poll) => ({ ...counts, [poll]: (counts[poll] ?? 0) + 1 }), {}))}`,
+          `admin status polls: ${JSON.stringify(countEach(adminPolls))}`,
       );
       expect(adminPolls.length).toBeGreaterThan(20);
       expect(adminPolls.filter((poll) => !/^200 srv-[ab]-admin$/.test(poll))).toEqual([]);

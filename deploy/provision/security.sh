@@ -42,13 +42,15 @@ render_ufw_rules() { # tier
       ;;
     app)
       : "${NGINX_SERVERS:?NGINX_SERVERS is required for the app tier}"
+      local app_port=${APP_PORT:-3000} admin_offset=${ADMIN_PORT_OFFSET:-100}
+      [[ $app_port =~ ^[0-9]+$ && $admin_offset =~ ^[0-9]+$ ]] || sec_die "APP_PORT and ADMIN_PORT_OFFSET must be numbers"
       for address in $NGINX_SERVERS; do
         sec_check_address "$address" NGINX_SERVERS
         # Two ports: the blue and green slots of a container deploy (deploy/server.sh), and their
         # admin processes' (+ ADMIN_PORT_OFFSET, 100; 0: none).
-        echo "ufw allow proto tcp from $address to any port ${APP_PORT:-3000}:$((${APP_PORT:-3000} + 1)) comment 'app from nginx'"
-        if [ "${ADMIN_PORT_OFFSET:-100}" -gt 0 ]; then
-          echo "ufw allow proto tcp from $address to any port $((${APP_PORT:-3000} + ${ADMIN_PORT_OFFSET:-100})):$((${APP_PORT:-3000} + ${ADMIN_PORT_OFFSET:-100} + 1)) comment 'app admin from nginx'"
+        echo "ufw allow proto tcp from $address to any port $app_port:$((app_port + 1)) comment 'app from nginx'"
+        if [ "$admin_offset" -gt 0 ]; then
+          echo "ufw allow proto tcp from $address to any port $((app_port + admin_offset)):$((app_port + admin_offset + 1)) comment 'app admin from nginx'"
         fi
       done
       for address in ${MONITORING_SERVERS:-}; do

@@ -91,9 +91,9 @@ export class TestNginx {
     }
     const env = {
       ...process.env,
+      // The upstream files (render.sh includes them) and the admin offset (lb.sh's), as deploys see them.
+      ...this.lbEnv(),
       UPSTREAMS: this.upstreams.join(' '),
-      UPSTREAM_FILE: this.upstreamFile,
-      ADMIN_UPSTREAM_FILE: this.adminUpstreamFile,
       LISTEN: `127.0.0.1:${this.port}`,
       SERVER_NAME: 'localhost',
       ACCESS_LOG: this.accessLog,
@@ -111,7 +111,7 @@ export class TestNginx {
     execFileSync('bash', [`${root}deploy/nginx/render.sh`, `${this.dir}/pick.conf`], { env });
     execFileSync('bash', [`${root}deploy/nginx/render.sh`, '--upstreams', this.upstreamFile], { env });
     // What provisioning does next: the admin upstream, derived from it.
-    execFileSync('bash', [`${root}deploy/lb.sh`, 'sync'], { env: { ...env, ...this.lbEnv() } });
+    execFileSync('bash', [`${root}deploy/lb.sh`, 'sync'], { env });
     const user = process.getuid?.() === 0 ? 'user root;' : '';
     writeFileSync(
       `${this.dir}/nginx.conf`,

@@ -89,6 +89,10 @@ function workersCpuSec(pids: number[]): number {
   }, 0);
 }
 
+/** The value at quantile `q` (0..1) of ascending `sorted`; NaN when empty. */
+const quantile = (sorted: number[], q: number) =>
+  sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] : NaN;
+
 /** Latency quantiles (ms) of a status poller's answers during the rush. */
 function pollFigures(polls: StatusPoll[]) {
   const during = polls.filter((poll) => poll.phase === 'rush');
@@ -96,8 +100,7 @@ function pollFigures(polls: StatusPoll[]) {
     .filter((poll) => poll.status === 200)
     .map((poll) => poll.ms)
     .sort((a, b) => a - b);
-  const at = (q: number) =>
-    ms.length ? Number(ms[Math.min(ms.length - 1, Math.floor(q * ms.length))].toFixed(1)) : NaN;
+  const at = (q: number) => Number(quantile(ms, q).toFixed(1));
   return { answers: ms.length, failures: during.length - ms.length, at };
 }
 
@@ -343,7 +346,7 @@ export default async function run(): Promise<BenchResult> {
       .filter((row) => acceptedAt.has(String(row.member_id)))
       .map((row) => Number(row.t) - acceptedAt.get(String(row.member_id))!)
       .sort((a, b) => a - b);
-    const lagAt = (q: number) => (lags.length ? lags[Math.min(lags.length - 1, Math.floor(q * lags.length))] : NaN);
+    const lagAt = (q: number) => quantile(lags, q);
     const distinct = await distinctMembers(couponId);
     const pendingAfterLive = await redis.zcard(keys.pending);
 

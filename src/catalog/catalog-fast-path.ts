@@ -40,10 +40,10 @@ export function etagListMatches(header: string, etag: string): boolean {
 /**
  * The hottest routes' cache hits, answered in an app-wide Fastify onRequest hook (bootstrap.ts adds
  * it before the one that creates MikroORM's request context) instead of Nest's pipeline (request
- * context, guards, pipes, handler, serialization: most of a hit's time). A hit is fully answered here; anything else
- * (a miss, a query or id the controller would refuse, an incomplete cursor, a remembered "not
- * found", the cache off, HEAD) goes on to the controller unchanged, which validates, loads, answers
- * errors and fills the cache.
+ * context, guards, pipes, handler, serialization: most of a hit's time). A hit is fully answered
+ * here; anything else (a miss, a query or id the controller would refuse, an incomplete cursor, a
+ * remembered "not found", the cache off, HEAD) goes on to the controller unchanged, which
+ * validates, loads, answers errors and fills the cache.
  *
  * What a hit keeps: the app-wide onRequest hook before this one (bootstrap.ts) has run
  * (x-request-id, x-served-by, the shutdown 503), the onResponse hook still counts it in

@@ -1,6 +1,7 @@
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Pm2Cluster, testPort } from './cluster.js';
+import { countEach } from './workers.js';
 
 /**
  * Smoke test of what production runs: dist/ under a real PM2 cluster of 2 workers.
@@ -178,10 +179,7 @@ describe('PM2 cluster of 2 workers', () => {
     const stopMs = Date.now() - started;
     const afterStop = await fresh(port, '/health/live').then((r) => String(r.status), errorCode);
 
-    const tally = outcomes.reduce<Record<string, number>>(
-      (acc, o) => ({ ...acc, [o.result]: (acc[o.result] ?? 0) + 1 }),
-      {},
-    );
+    const tally = countEach(outcomes.map((o) => o.result));
     console.log(
       `cluster drain: draining workers ${JSON.stringify(draining)}; fresh request while draining: ${servedAtFinish}; pm2 stop took ${stopMs} ms; in-flight: ${JSON.stringify(answers)}; burst: ${JSON.stringify(tally)}; after stop: ${afterStop}`,
     );

@@ -52,6 +52,13 @@ export async function untilEveryWorker(
   return doneAt;
 }
 
+/** How many times each value occurs (e.g. "200 srv-a" -> 10), in order of first occurrence. */
+export function countEach(values: string[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const value of values) counts[value] = (counts[value] ?? 0) + 1;
+  return counts;
+}
+
 export function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
