@@ -140,6 +140,22 @@ describe('loadConfig', () => {
     expect(config.NODE_ENV).toBe('production');
   });
 
+  it('requires AOF on Redis for claims by default in production only, and refuses COUPON_RECONCILE=false there', () => {
+    const production = {
+      NODE_ENV: 'production',
+      JWT_ACCESS_SECRET: 'a-real-production-secret-1',
+      JWT_REFRESH_SECRET: 'a-real-production-secret-2',
+      OPS_TOKEN: 'a-real-ops-token-123',
+    };
+    expect(loadConfig(production).REDIS_REQUIRE_AOF).toBe(true);
+    expect(loadConfig({ ...production, REDIS_REQUIRE_AOF: 'false' }).REDIS_REQUIRE_AOF).toBe(false);
+    expect(loadConfig({}).REDIS_REQUIRE_AOF).toBe(false);
+    expect(loadConfig({ COUPON_RECONCILE: 'false' }).COUPON_RECONCILE).toBe(false);
+    expect(configError({ ...production, COUPON_RECONCILE: 'false' })).toMatch(
+      /^ {2}COUPON_RECONCILE=false: refused in production/m,
+    );
+  });
+
   it('turns /docs and x-served-by off by default in production only; an explicit value wins', () => {
     expect(loadConfig({})).toMatchObject({ DOCS_ENABLED: true, SERVED_BY_HEADER: true, OPS_TOKEN: '' });
     expect(loadConfig({ NODE_ENV: 'test' })).toMatchObject({ DOCS_ENABLED: true, SERVED_BY_HEADER: true });

@@ -140,6 +140,11 @@ export class EnvironmentVariables {
    * accepted claims (perf/README.md). false: a write per command.
    */
   @Transform(toBool) @IsBoolean() REDIS_AUTO_PIPELINING = true;
+  /**
+   * Claims are refused (503) while the Redis primary runs without AOF: an accepted claim must survive a
+   * restart of Redis. Default: on in production, off elsewhere (the local Redis keeps nothing on disk).
+   */
+  @Transform(toBool) @IsBoolean() REDIS_REQUIRE_AOF = false;
 
   @IsString() @MinLength(16) JWT_ACCESS_SECRET = 'dev-access-secret-change-me';
   @IsString() @MinLength(16) JWT_REFRESH_SECRET = 'dev-refresh-secret-change-me';
@@ -220,6 +225,19 @@ export class EnvironmentVariables {
   @Transform(toInt) @IsInt() @Min(200) COUPON_PENDING_BOUND_MS = 30_000;
   /** How often one worker (of all servers, by a Redis lock) sweeps pending claims and missing coupon state. */
   @Transform(toInt) @IsInt() @Min(200) COUPON_SWEEP_INTERVAL_MS = 5_000;
+  /**
+   * How often one worker (of all servers, by a Redis lock) reconciles every live coupon's Redis state with
+   * MySQL even when nothing was seen to change (a backup restored into the same Redis process). A restart,
+   * a failover or a restore is reconciled at once: the claim script refuses a state stamped by another
+   * Redis server.
+   */
+  @Transform(toInt) @IsInt() @Min(1000) COUPON_RECONCILE_INTERVAL_MS = 60_000;
+  /**
+   * false: a coupon state that came back with older data is stamped as it is, without MySQL's rows (what
+   * Pick did before reconciliation: it over-issues). Only to show what reconciliation prevents; refused
+   * in production.
+   */
+  @Transform(toBool) @IsBoolean() COUPON_RECONCILE = true;
   /** Bull jobs each worker persists at once (their inserts are batched together). */
   @Transform(toInt) @IsInt() @Min(1) @Max(1000) COUPON_QUEUE_CONCURRENCY = 100;
   /** Largest multi-row INSERT of claimed coupons. */
@@ -271,6 +289,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   // Settings whose default depends on NODE_ENV (an explicit value always wins).
   if (env.NODE_ENV === 'production') {
     for (const key of ['DOCS_ENABLED', 'SERVED_BY_HEADER'] as const) if (!(key in given)) given[key] = 'false';
+    if (!('REDIS_REQUIRE_AOF' in given)) given.REDIS_REQUIRE_AOF = 'true';
   }
   const config = plainToInstance(EnvironmentVariables, { ...defaults, ...given });
   const errors = validateSync(config, { skipMissingProperties: false });
@@ -297,10 +316,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     );
     const missing: string[] = [...insecure];
     if (config.OPS_TOKEN === '') missing.push('OPS_TOKEN');
-    if (missing.length > 0) {
-      throw new ConfigError(
-        `Invalid environment configuration:\n${missing.map((k) => `  ${k}: must be set in production`).join('\n')}`,
-      );
+    const problems = missing.map((key) => `  ${key}: must be set in production`);
+    if (!config.COUPON_RECONCILE)
+      problems.push('  COUPON_RECONCILE=false: refused in production (claims would over-issue)');
+    if (problems.length > 0) {
+      throw new ConfigError(`Invalid environment configuration:\n${problems.join('\n')}`);
     }
   }
   return Object.freeze(config);

@@ -99,6 +99,11 @@ for _ in $(seq 1 120); do
 done
 curl -fsS "http://127.0.0.1:$PORT/health/ready" >/dev/null || { pm2 logs --nostream --lines 50; echo "up: Pick did not become ready" >&2; exit 1; }
 pm2 ls
+# What the readiness check found of Redis' persistence (production runs AOF, appendfsync everysec).
+redis_detail=$(curl -fsS "http://127.0.0.1:$PORT/health/ready" | node -e '
+  let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => {
+    try { console.log(JSON.parse(s).checks.redis.detail ?? "unknown"); } catch { console.log("unknown"); }
+  });')
 cat <<MSG
 
 Pick is up (PM2 cluster "pick", PM2_HOME=$PM2_HOME):
@@ -107,5 +112,6 @@ Pick is up (PM2 cluster "pick", PM2_HOME=$PM2_HOME):
   Health    http://127.0.0.1:$PORT/health/ready
   Metrics   http://127.0.0.1:$PORT/metrics (one worker a request); each worker: http://${OPS_HOST:-127.0.0.1}:${OPS_PORT:-9464}/metrics, the next port for the next
   Accounts  customer@email.com / seller@email.com / admin@email.com, password "password"
+  Redis     $redis_detail (production: AOF on, appendfsync everysec; claims refused without AOF there)
   Logs      npm run pm2 -- logs        Stop   npm run down
 MSG

@@ -901,7 +901,9 @@ export interface components {
             rows: number;
             /** @description false: Redis holds no state for this coupon (rebuilt from MySQL on the next claim or sweep) */
             stateInRedis: boolean;
-            /** @description Redis and MySQL agree: issued == rows + pending (a claim being written can make it false for an instant) */
+            /** @description the state was reconciled with MySQL on the Redis server answering now; false after a restart, a failover or a restore until the next claim or sweep reconciles it (no claim is decided before) */
+            reconciled: boolean;
+            /** @description Redis and MySQL agree: reconciled, and issued == rows + pending (a claim being written can make it false for an instant; exported as pick_coupon_consistent) */
             consistent: boolean;
             /**
              * @description claims accepted in the last 60 s (this second included)
@@ -973,6 +975,8 @@ export interface components {
             status: "up" | "down";
             /** @description why it is down */
             error?: string;
+            /** @description what an up dependency reports (redis: version, role, AOF and appendfsync, whether claims are refused) */
+            detail?: string;
         };
         ReadinessChecksDto: {
             mysql: components["schemas"]["CheckResultDto"];

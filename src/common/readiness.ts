@@ -5,13 +5,14 @@ import { withTimeout } from './timeout.js';
 export const READINESS_NAMES = ['mysql', 'redis', 'transport', 'queue', 'storage'] as const;
 export type ReadinessName = (typeof READINESS_NAMES)[number];
 
-export type CheckResult = { status: 'up' } | { status: 'down'; error: string };
+/** `detail`: what an up dependency reports about itself (Redis: version, role, persistence). */
+export type CheckResult = { status: 'up'; detail?: string } | { status: 'down'; error: string };
 
 export interface ReadinessCheck {
   name: ReadinessName;
   /** false: reported only; a failure does not take the worker out of the load balancer. */
   gates: boolean;
-  /** Resolves when the dependency answers; rejects (or times out) when it does not. */
+  /** Resolves when the dependency answers (with a string: its detail); rejects (or times out) when it does not. */
   probe: () => Promise<unknown>;
 }
 
@@ -19,8 +20,12 @@ const PROBE_TIMEOUT_MS = 1500;
 
 async function run(check: ReadinessCheck): Promise<CheckResult> {
   try {
-    await withTimeout(check.probe(), PROBE_TIMEOUT_MS, () => new Error(`timed out after ${PROBE_TIMEOUT_MS} ms`));
-    return { status: 'up' };
+    const answer = await withTimeout(
+      check.probe(),
+      PROBE_TIMEOUT_MS,
+      () => new Error(`timed out after ${PROBE_TIMEOUT_MS} ms`),
+    );
+    return typeof answer === 'string' ? { status: 'up', detail: answer } : { status: 'up' };
   } catch (error) {
     return { status: 'down', error: error instanceof Error ? error.message : String(error) };
   }

@@ -1,6 +1,7 @@
 import { EntityManager } from '@mikro-orm/mysql';
 import { Injectable, Logger } from '@nestjs/common';
 import { AppError } from '../common/errors.js';
+import { RedisServer } from '../redis/redis-server.js';
 import { Throttle } from '../throttle/throttle.service.js';
 import { ClaimEnqueuer } from './claim-enqueuer.js';
 import { claimWindowError } from './claim-window.js';
@@ -30,6 +31,7 @@ export class ClaimsService {
     private readonly stock: CouponStock,
     private readonly enqueuer: ClaimEnqueuer,
     private readonly throttle: Throttle,
+    private readonly redisServer: RedisServer,
   ) {}
 
   /**
@@ -57,6 +59,15 @@ export class ClaimsService {
     if (refusal)
       return this.refuse(memberId, new AppError(refusal, 'This coupon event has not started yet'), 'not_started');
 
+    if (this.redisServer.claimsRefusal()) {
+      claimDecisions.inc({ result: 'unavailable' });
+      throw new AppError(
+        'SERVICE_UNAVAILABLE',
+        'Claims are paused: the coupon stock is not durable right now',
+        undefined,
+        30,
+      );
+    }
     const decision = await this.stock.claim(couponId, memberId, limit).catch(async (error: unknown) => {
       // Redis unavailable: the limit is counted in this worker's memory instead (429 past it).
       const over = limit && (await this.throttle.scriptFailed('claim', memberId));

@@ -1,20 +1,22 @@
 import { EntityManager } from '@mikro-orm/mysql';
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import { randomUUID } from 'node:crypto';
 import type { AppConfig } from '../../config/env.js';
 import { APP_CONFIG } from '../common/config.module.js';
+import { redisServerFacts } from '../redis/redis-server.js';
 import { AppError } from '../common/errors.js';
 import type { ScriptLimit } from '../throttle/throttle.service.js';
 import { ClaimResult, defineClaimCommands, type ClaimRedis } from './claim-scripts.js';
-import { stateRebuilds } from './coupon.metrics.js';
+import { reconcileRestored, stateRebuilds } from './coupon.metrics.js';
 import { Coupon } from './coupon.entity.js';
 import { MemberCoupon } from './member-coupon.entity.js';
 
 /**
  * Redis state of one coupon (hash tag `{id}` keeps a coupon's keys in one slot; the claim script
  * also writes the pending index, another slot, so Pick runs on one Redis primary, not a Redis Cluster):
- * - `state`   hash { max }: present = the coupon's state is initialised; Redis decides on it.
+ * - `state`   hash { max, epoch }: Redis decides on it only while `epoch` is the run id of the server
+ *             the script runs on (stamped when the state was last reconciled with MySQL there).
  * - `members` set of member ids whose claim was accepted (pending or persisted). Its size is
  *             the issued count: remaining = max - SCARD(members).
  * - `pending` sorted set member id -> accept time (ms): accepted, not yet in MySQL.
@@ -57,6 +59,8 @@ export interface CouponRedisStatus {
   couponId: string;
   /** false: no state in Redis (never initialised, or lost; rebuilt on the next claim or sweep) */
   stateInRedis: boolean;
+  /** the state was reconciled with MySQL on this Redis server (else the next claim reconciles it first) */
+  reconciled: boolean;
   /** limit in Redis (null without state) */
   max: number | null;
   /** accepted claims (pending or persisted) */
@@ -68,20 +72,42 @@ export interface CouponRedisStatus {
   acceptedLastMinute: number;
 }
 
+/**
+ * Redis and MySQL agree on a coupon: its state is reconciled on this Redis server and every accepted
+ * claim is a row or pending (`rows` read at about the same time: a claim persisted between the two
+ * reads can make it false for that instant, never for long).
+ */
+export const consistentWith = (status: CouponRedisStatus, rows: number) =>
+  status.reconciled && status.issued === rows + status.pending;
+
 /** The coupons that may have pending claims (for the sweeper): one set for the deployment. */
 export const pendingIndexKey = (prefix: string) => `${prefix}:coupons:pending-index`;
 
 export { ClaimResult };
 
-export interface RebuildOutcome {
+/** What one reconciliation of a coupon's Redis state with MySQL did. */
+export interface ReconcileOutcome {
   couponId: string;
-  /** false: the state was already there (or another worker just rebuilt it) */
-  rebuilt: boolean;
+  /** false: already reconciled on this Redis server (by another process meanwhile): nothing done */
+  reconciled: boolean;
+  /** the state was missing, or stamped by another Redis server (a restart, a failover, a restore) */
+  stale: boolean;
+  /** members with a row in MySQL or a pending claim that the issued set had lost: now back in it */
+  restored: number;
+  /** the issued count after it (never lower than before) */
   issued: number;
+  /** member_coupon rows read (0 when nothing was done) */
+  rows: number;
   max: number;
+  /** how long it took, lock wait included */
+  tookMs: number;
 }
 
+/** Members per SADD while a reconciliation adds MySQL's rows: Redis is never blocked for long. */
+const RECONCILE_CHUNK = 5_000;
+
 const REBUILD_LOCK_MS = 15_000;
+/** A claim waits this long at most for another process's reconciliation of its coupon, then 503. */
 const WAIT_FOR_OTHER_REBUILD_MS = 5_000;
 
 /**
@@ -91,16 +117,19 @@ const WAIT_FOR_OTHER_REBUILD_MS = 5_000;
  */
 @Injectable()
 export class CouponStock {
+  private readonly logger = new Logger('CouponStock');
   private readonly redis: ClaimRedis;
   private readonly prefix: string;
+  private readonly reconcileEnabled: boolean;
 
   constructor(
     redis: Redis,
     private readonly em: EntityManager,
-    @Inject(APP_CONFIG) config: Pick<AppConfig, 'REDIS_PREFIX'>,
+    @Inject(APP_CONFIG) config: Pick<AppConfig, 'REDIS_PREFIX' | 'COUPON_RECONCILE'>,
   ) {
     this.redis = defineClaimCommands(redis);
     this.prefix = config.REDIS_PREFIX;
+    this.reconcileEnabled = config.COUPON_RECONCILE;
   }
 
   keys(couponId: string): CouponKeys {
@@ -109,8 +138,9 @@ export class CouponStock {
 
   /**
    * The atomic claim decision, with the member's rate limit counted in the same step when `limit` is
-   * given (THROTTLED: over it, nothing decided; `retryInMs` is what is left of its window); missing
-   * state is rebuilt first (never decided without it, nor counted).
+   * given (THROTTLED: over it, nothing decided; `retryInMs` is what is left of its window). A state that
+   * is missing or not reconciled on this Redis server is reconciled with MySQL first (never decided on
+   * without it, nor counted).
    */
   async claim(couponId: string, memberId: string, limit?: ScriptLimit): Promise<ClaimDecision> {
     const keys = this.keys(couponId);
@@ -132,9 +162,12 @@ export class CouponStock {
       return { result, retryInMs };
     };
     const decision = await decide();
-    if (decision.result !== ClaimResult.STATE_MISSING) return decision;
-    await this.rebuild(couponId);
-    return decide();
+    if (decision.result !== ClaimResult.NOT_RECONCILED) return decision;
+    await this.reconcile(couponId);
+    const again = await decide();
+    // The server changed again meanwhile (a second failover): the member may simply retry.
+    if (again.result === ClaimResult.NOT_RECONCILED) throw restoring();
+    return again;
   }
 
   /** Whether the member's claim was accepted (pending or persisted). */
@@ -142,26 +175,26 @@ export class CouponStock {
     return (await this.redis.sismember(this.keys(couponId).members, memberId)) === 1;
   }
 
-  /** Remaining stock; null when Redis has no state for it even after a rebuild attempt. */
+  /** Remaining stock, from a state reconciled on this Redis server (reconciled first if it is not). */
   async remaining(couponId: string): Promise<number> {
     const keys = this.keys(couponId);
-    const read = async () => {
-      const [[, max], [, issued]] = (await this.redis.multi().hget(keys.state, 'max').scard(keys.members).exec()) as [
-        [unknown, string | null],
-        [unknown, number],
-      ];
-      return max === null ? null : Math.max(0, Number(max) - issued);
-    };
-    const first = await read();
-    if (first !== null) return first;
-    await this.rebuild(couponId);
-    return (await read()) ?? 0;
+    const first = await this.redis.couponRemaining(keys.state, keys.members);
+    if (first >= 0) return first;
+    await this.reconcile(couponId);
+    const again = await this.redis.couponRemaining(keys.state, keys.members);
+    if (again < 0) throw restoring();
+    return again;
   }
 
-  /** Initialises a brand-new coupon's state (nothing issued yet). No-op if it exists. */
+  /** Initialises a brand-new coupon's state (nothing issued yet). No-op if it exists and is reconciled. */
   async init(couponId: string, max: number): Promise<void> {
     const keys = this.keys(couponId);
-    await this.redis.couponRebuild(keys.state, keys.members, keys.pending, max, 0);
+    await this.redis.couponReconcile(keys.state, keys.members, keys.pending, max, 0);
+  }
+
+  /** Whether the coupon's state is present and reconciled with MySQL on this Redis server. */
+  async reconciled(couponId: string): Promise<boolean> {
+    return (await this.redis.couponReconciled(this.keys(couponId).state)) === 1;
   }
 
   /**
@@ -172,7 +205,7 @@ export class CouponStock {
     const keys = this.keys(couponId);
     let result = await this.redis.couponSetMax(keys.state, keys.members, max);
     if (result === -2) {
-      await this.rebuild(couponId);
+      await this.reconcile(couponId);
       result = await this.redis.couponSetMax(keys.state, keys.members, max);
     }
     if (result >= 0) {
@@ -187,11 +220,21 @@ export class CouponStock {
 
   /**
    * Persisted claims: their pending marks and claim -> job entries go (the coupon leaves the
-   * pending index when none is left).
+   * pending index when none is left), and their members are (back) in the issued set: a row written
+   * from a job of the Redis before a restart or failover must count against the stock of the one after.
+   * `persisted: false`: claims voided, not written (their slots were freed).
    */
-  async clearPending(couponId: string, memberIds: string[]): Promise<void> {
+  async clearPending(couponId: string, memberIds: string[], persisted = true): Promise<void> {
     const keys = this.keys(couponId);
-    await this.redis.couponClearPending(keys.pending, pendingIndexKey(this.prefix), keys.jobs, couponId, ...memberIds);
+    await this.redis.couponClearPending(
+      keys.pending,
+      pendingIndexKey(this.prefix),
+      keys.jobs,
+      keys.members,
+      couponId,
+      persisted ? 1 : 0,
+      ...memberIds,
+    );
   }
 
   /**
@@ -218,7 +261,7 @@ export class CouponStock {
   /** A claim that can never become a row: its slot is freed and its pending mark cleared. */
   async voidClaim(couponId: string, memberId: string): Promise<void> {
     await this.redis.srem(this.keys(couponId).members, memberId);
-    await this.clearPending(couponId, [memberId]);
+    await this.clearPending(couponId, [memberId], false);
   }
 
   /**
@@ -228,26 +271,29 @@ export class CouponStock {
   async status(couponIds: string[], now = Date.now()): Promise<CouponRedisStatus[]> {
     if (couponIds.length === 0) return [];
     const second = Math.floor(now / 1000);
-    const pipeline = this.redis.pipeline();
+    // The server's run id: a state is reconciled when its epoch is that.
+    const pipeline = this.redis.pipeline().info('server');
     for (const couponId of couponIds) {
       const keys = this.keys(couponId);
-      pipeline.hget(keys.state, 'max').scard(keys.members).zcard(keys.pending).zrange(keys.pending, 0, 0, 'WITHSCORES');
+      pipeline
+        .hmget(keys.state, 'max', 'epoch')
+        .scard(keys.members)
+        .zcard(keys.pending)
+        .zrange(keys.pending, 0, 0, 'WITHSCORES');
       pipeline.mget(Array.from({ length: 60 }, (_, i) => rateKey(this.prefix, couponId, second - 59 + i)));
     }
     const replies = (await pipeline.exec()) ?? [];
     const failed = replies.find(([error]) => error);
     if (failed) throw failed[0] as Error;
+    const runId = redisServerFacts(String(replies[0][1])).runId;
     return couponIds.map((couponId, i) => {
-      const [max, issued, pending, oldest, rates] = replies.slice(i * 5, i * 5 + 5).map(([, value]) => value) as [
-        string | null,
-        number,
-        number,
-        string[],
-        (string | null)[],
-      ];
+      const [[max, epoch], issued, pending, oldest, rates] = replies
+        .slice(1 + i * 5, 1 + i * 5 + 5)
+        .map(([, value]) => value) as [[string | null, string | null], number, number, string[], (string | null)[]];
       return {
         couponId,
         stateInRedis: max !== null,
+        reconciled: max !== null && epoch === runId,
         max: max === null ? null : Number(max),
         issued,
         pending,
@@ -255,6 +301,20 @@ export class CouponStock {
         acceptedLastMinute: rates.reduce((total, count) => total + Number(count ?? 0), 0),
       };
     });
+  }
+
+  /** member_coupon rows per coupon (one grouped count over the UNIQUE(coupon, member) index); 0 when none. */
+  async rowCounts(couponIds: string[]): Promise<Map<string, number>> {
+    const counts = new Map(couponIds.map((id) => [id, 0]));
+    if (couponIds.length === 0) return counts;
+    const counted = await this.em
+      .getConnection()
+      .execute<{ coupon_id: string | number; n: string | number }[]>(
+        `select coupon_id, count(*) n from member_coupon where coupon_id in (${couponIds.map(() => '?').join(', ')}) group by coupon_id`,
+        couponIds,
+      );
+    for (const row of counted) counts.set(String(row.coupon_id), Number(row.n));
+    return counts;
   }
 
   /** Coupons that may have pending claims. */
@@ -272,18 +332,22 @@ export class CouponStock {
     return (await this.redis.set(`${this.prefix}:coupons:${name}-lock`, token, 'PX', ms, 'NX')) === 'OK';
   }
 
-  /** Rebuilds the state of every coupon claimable now or within the hour whose state is missing. */
-  async ensureActive(now = Date.now()): Promise<string[]> {
-    const rebuilt: string[] = [];
-    for (const couponId of await this.activeCoupons(now)) {
-      if ((await this.redis.exists(this.keys(couponId).state)) === 1) continue;
-      if ((await this.rebuild(couponId)).rebuilt) rebuilt.push(couponId);
+  /**
+   * Reconciles every coupon claimable now or within the hour: those whose state is missing or not
+   * reconciled on this Redis server (`all`: every one, even those that are: a backup restored into the
+   * same server process changes no run id). Returns what was done, coupon by coupon.
+   */
+  async reconcileLive(now = Date.now(), options: { all?: boolean } = {}): Promise<ReconcileOutcome[]> {
+    const outcomes: ReconcileOutcome[] = [];
+    for (const couponId of await this.liveCoupons(now)) {
+      const outcome = await this.reconcile(couponId, { always: options.all });
+      if (outcome.reconciled) outcomes.push(outcome);
     }
-    return rebuilt;
+    return outcomes;
   }
 
-  /** Coupons claimable now or within the hour: their state must exist before the rush. */
-  private async activeCoupons(now: number): Promise<string[]> {
+  /** Coupons claimable now or within the hour (at most 1,000): their state must be reconciled before the rush. */
+  async liveCoupons(now = Date.now()): Promise<string[]> {
     const rows = await this.em
       .fork()
       .createQueryBuilder(Coupon, 'c')
@@ -299,55 +363,86 @@ export class CouponStock {
   }
 
   /**
-   * (Re)builds one coupon's Redis state from MySQL plus the pending claims, under a per-coupon
-   * lock so concurrent callers (many claims at once, the sweeper, the CLI) rebuild it once.
-   * Members are only ever added, never removed: a member once accepted can never claim again.
+   * Brings one coupon's Redis state up to MySQL: every member with a row, and every pending claim, is
+   * in the issued set (so the issued count is at least the rows), and a state that was missing or
+   * stamped by another Redis server gets MySQL's limit and this server's epoch, after which the claim
+   * script decides on it again. Members are only ever added, never removed: nobody can claim twice,
+   * and the issued count never goes down. Under a per-coupon lock, so concurrent callers (many claims at
+   * once, the sweeper, `npm run rebuild-coupons`) do it once; unless `always`, nothing is done for a
+   * state already reconciled on this server.
    *
-   * Order matters: pending marks are read before MySQL's rows, because a processor inserts the
-   * row first and clears the mark after. A claim persisted in between is then in one of the two.
+   * Order matters: pending marks are read before MySQL's rows, because a processor inserts the row
+   * first and clears the mark after; a claim persisted in between is in one of the two (and the
+   * processor's clear puts its member back in the set anyway).
    */
-  async rebuild(couponId: string, options: { force?: boolean } = {}): Promise<RebuildOutcome> {
+  async reconcile(couponId: string, options: { always?: boolean } = {}): Promise<ReconcileOutcome> {
     const keys = this.keys(couponId);
     const redis = this.redis;
+    const startedAt = Date.now();
+    const untouched = async (): Promise<ReconcileOutcome> => {
+      const [max, issued] = await Promise.all([redis.hget(keys.state, 'max'), redis.scard(keys.members)]);
+      const tookMs = Date.now() - startedAt;
+      return { couponId, reconciled: false, stale: false, restored: 0, issued, rows: 0, max: Number(max), tookMs };
+    };
+    if (!options.always && (await this.reconciled(couponId))) return untouched();
     const token = randomUUID();
     const deadline = Date.now() + WAIT_FOR_OTHER_REBUILD_MS;
-    const present = async (): Promise<RebuildOutcome> => ({
-      couponId,
-      rebuilt: false,
-      issued: await redis.scard(keys.members),
-      max: Number(await redis.hget(keys.state, 'max')),
-    });
     while ((await redis.set(keys.rebuildLock, token, 'PX', REBUILD_LOCK_MS, 'NX')) !== 'OK') {
-      // Someone else is rebuilding: wait for the state rather than deciding without it.
-      if (!options.force && (await redis.exists(keys.state)) === 1) return present();
-      if (Date.now() > deadline)
-        throw new AppError('SERVICE_UNAVAILABLE', 'The coupon is being restored; retry shortly');
+      // Someone else is reconciling it: wait for that rather than deciding without it.
+      if (!options.always && (await this.reconciled(couponId))) return untouched();
+      if (Date.now() > deadline) throw restoring();
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     try {
+      if (!options.always && (await this.reconciled(couponId))) return untouched();
       const em = this.em.fork();
       const coupon = await em.findOne(Coupon, { id: couponId }, { fields: ['id', 'maxIssuance'] });
       if (!coupon) throw new AppError('COUPON_NOT_FOUND', `Coupon ${couponId} does not exist`);
-      const pendingBefore = await redis.zrange(keys.pending, 0, -1);
-      const rows = await em
-        .createQueryBuilder(MemberCoupon, 'mc')
-        .select(['mc.member'])
-        .where({ coupon: couponId })
-        .execute<{ member: string }[]>('all', true);
-      const memberIds = [...new Set([...pendingBefore, ...rows.map((row) => String(row.member))])];
-      const issued = await redis.couponRebuild(
+      // COUPON_RECONCILE=false: what Pick did before (a state that exists is trusted as it is).
+      const stampOnly = !this.reconcileEnabled && (await redis.exists(keys.state)) === 1;
+      let restored = 0;
+      let rows = 0;
+      if (!stampOnly) {
+        const pendingBefore = await redis.zrange(keys.pending, 0, -1);
+        const persisted = await em
+          .createQueryBuilder(MemberCoupon, 'mc')
+          .select(['mc.member'])
+          .where({ coupon: couponId })
+          .execute<{ member: string }[]>('all', true);
+        rows = persisted.length;
+        const memberIds = [...new Set([...pendingBefore, ...persisted.map((row) => String(row.member))])];
+        for (let i = 0; i < memberIds.length; i += RECONCILE_CHUNK)
+          restored += await redis.sadd(keys.members, ...memberIds.slice(i, i + RECONCILE_CHUNK));
+      }
+      const [added, issued, stale] = await redis.couponReconcile(
         keys.state,
         keys.members,
         keys.pending,
         coupon.maxIssuance,
-        options.force ? 1 : 0,
-        ...memberIds,
+        stampOnly ? 1 : 0,
       );
-      if (issued === -1) return present();
-      stateRebuilds.inc();
-      return { couponId, rebuilt: true, issued, max: coupon.maxIssuance };
+      restored += added;
+      const max = Number(await redis.hget(keys.state, 'max'));
+      const tookMs = Date.now() - startedAt;
+      if (stale) stateRebuilds.inc();
+      if (restored > 0) {
+        reconcileRestored.inc(restored);
+        this.logger.warn(
+          `coupon ${couponId}: Redis was behind MySQL: ${restored} members with a row or a pending claim were missing from its issued set and are back (issued ${issued}, rows ${rows}, max ${max}; ${tookMs} ms)`,
+        );
+      }
+      return { couponId, reconciled: true, stale: stale === 1, restored, issued, rows, max, tookMs };
     } finally {
       await redis.couponUnlock(keys.rebuildLock, token).catch(() => undefined);
     }
   }
 }
+
+/** A claim (or a read) that must wait for its coupon's reconciliation: the client may retry in a second. */
+const restoring = () =>
+  new AppError(
+    'SERVICE_UNAVAILABLE',
+    'The coupon stock is being reconciled after a Redis change; retry shortly',
+    undefined,
+    1,
+  );

@@ -17,6 +17,9 @@ describe('coupon pending gauges', () => {
     async queueCounts() {
       return { 'coupon-issuance': { waiting: state.pending, active: 0, failed: 0, delayed: 0 } };
     },
+    async consistency() {
+      return [{ couponId: '7', consistent: state.pending === 0 }];
+    },
   });
   const scrape = async (registry: Registry = metricsRegistry) => parseMetrics(await registry.metrics());
 

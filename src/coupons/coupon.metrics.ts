@@ -33,7 +33,12 @@ export const sweeperRetried = new Counter({
 
 export const stateRebuilds = new Counter({
   name: 'pick_coupon_state_rebuilds_total',
-  help: 'Coupon states rebuilt in Redis from MySQL and the pending claims (data loss, or a coupon never initialised)',
+  help: 'Coupon states reconciled with MySQL because they were missing or stamped by another Redis server (a restart, a failover, a restored backup, a flush)',
+});
+
+export const reconcileRestored = new Counter({
+  name: 'pick_coupon_reconcile_restored_total',
+  help: "Members with a row in MySQL (or a pending claim) that a reconciliation found missing from their coupon's issued set in Redis and put back: Redis had lost them (it was behind MySQL)",
 });
 
 /** Most coupons the pending gauges report (the pending index holds only coupons with claims in flight). */
@@ -44,6 +49,8 @@ export interface CouponGaugeSource {
   pending(): Promise<{ couponId: string; pending: number; oldestPendingAgeMs: number | null }[]>;
   /** Job counts by queue name (the issuance queues: single claims and batches). */
   queueCounts(): Promise<Record<string, Record<(typeof QUEUE_STATES)[number], number>>>;
+  /** Whether Redis and MySQL agree, per live coupon (at most PENDING_GAUGE_COUPONS). */
+  consistency(): Promise<{ couponId: string; consistent: boolean }[]>;
 }
 
 let source: CouponGaugeSource | undefined;
@@ -111,5 +118,16 @@ new Gauge({
     const queues = source ? await read(() => source!.queueCounts()) : undefined;
     for (const [queue, counts] of Object.entries(queues ?? {}))
       for (const state of QUEUE_STATES) this.set({ queue, state }, counts[state] ?? 0);
+  },
+});
+
+new Gauge({
+  name: 'pick_coupon_consistent',
+  help: "1 when Redis and MySQL agree on a live coupon (its state reconciled on the current Redis server, issued == rows + pending), else 0; the admin status's `consistent`. A claim being written can make it 0 for an instant; deployment-wide: aggregate with min",
+  labelNames: ['coupon'],
+  async collect() {
+    this.reset();
+    const coupons = source ? await read(() => source!.consistency()) : undefined;
+    for (const coupon of coupons ?? []) this.set({ coupon: coupon.couponId }, coupon.consistent ? 1 : 0);
   },
 });

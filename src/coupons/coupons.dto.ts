@@ -261,7 +261,12 @@ export class CouponStatusDto {
   stateInRedis: boolean;
   @ApiProperty({
     description:
-      'Redis and MySQL agree: issued == rows + pending (a claim being written can make it false for an instant)',
+      'the state was reconciled with MySQL on the Redis server answering now; false after a restart, a failover or a restore until the next claim or sweep reconciles it (no claim is decided before)',
+  })
+  reconciled: boolean;
+  @ApiProperty({
+    description:
+      'Redis and MySQL agree: reconciled, and issued == rows + pending (a claim being written can make it false for an instant; exported as pick_coupon_consistent)',
   })
   consistent: boolean;
   @ApiProperty({

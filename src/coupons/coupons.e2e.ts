@@ -361,6 +361,58 @@ describe('Redis down', () => {
   });
 });
 
+describe('REDIS_REQUIRE_AOF (on by default in production)', () => {
+  it('on a Redis without AOF claims are refused (503, Retry-After) and readiness says why; on one with AOF they are accepted', async () => {
+    // The machine's shared Redis keeps nothing on disk (appendonly no).
+    const noAof = await startTestApp({ REDIS_REQUIRE_AOF: 'true' });
+    const withAof = new OwnRedis(6393);
+    await withAof.start({ fresh: true });
+    const durable = await startTestApp({ REDIS_REQUIRE_AOF: 'true', REDIS_PORT: '6393', REDIS_DB: '0' });
+    try {
+      const admin = (await mint(noAof.config, 1, MemberRole.ADMIN))[0].accessToken;
+      const [m] = await mint(noAof.config, 1);
+      const detail = async (t: TestApp) =>
+        ((await t.http.get('/health/ready')).body as { checks?: { redis?: { detail?: string } } }).checks?.redis
+          ?.detail ?? '';
+      expect(
+        await until(
+          'readiness reads the persistence',
+          () => detail(noAof),
+          (d) => d !== '',
+        ),
+      ).toMatch(/AOF off: claims refused \(REDIS_REQUIRE_AOF\)/);
+      expect(
+        await until(
+          'readiness reads the persistence',
+          () => detail(durable),
+          (d) => d !== '',
+        ),
+      ).toMatch(/AOF on \(appendfsync everysec\)$/);
+      for (const [t, expected] of [
+        [noAof, 503],
+        [durable, 202],
+      ] as const) {
+        const { eventId, couponIds } = await createEvent(t.http, admin, eventBody({ max: 10 }));
+        const claim = await t.http.post(
+          `/api/events/${eventId}/coupons/${couponIds[0]}/issue`,
+          undefined,
+          m.accessToken,
+        );
+        expect(claim.status).toBe(expected);
+        if (expected === 503) {
+          expect(claim.body.code).toBe('SERVICE_UNAVAILABLE');
+          expect(claim.headers.get('retry-after')).toBe('30');
+          // Nothing was decided: the member is not in the issued set.
+          expect(await t.app.get(CouponStock).accepted(couponIds[0], m.id)).toBe(false);
+        }
+      }
+    } finally {
+      await Promise.all([noAof.close(), durable.close()]);
+      await withAof.stop();
+    }
+  });
+});
+
 describe('a claim that can never be persisted', () => {
   it('is voided (slot freed, nothing pending) when its member was deleted before the write', async () => {
     const web = await startTestApp({ QUEUE_PROCESSORS_ENABLED: 'false' });

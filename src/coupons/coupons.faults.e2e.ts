@@ -108,7 +108,7 @@ describe('FCFS claims survive faults', () => {
     expect((await cluster.workers()).map((w) => w.pid)).not.toContain(victim.pid);
   });
 
-  it('(c) Redis (AOF, fsync always) crashes mid-rush and restarts: no accepted claim lost, none doubled', async () => {
+  it('(c) Redis (production AOF, appendfsync everysec) crashes mid-rush and restarts: no accepted claim lost, none doubled', async () => {
     const max = 300;
     const { eventId, couponIds } = await createEvent(cluster.http, admin, eventBody({ max }));
     const plan = claimPlan(take(500), 3, 2);

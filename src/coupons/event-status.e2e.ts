@@ -59,6 +59,7 @@ describe('GET /api/admin/events/:id/status', () => {
       oldestPendingAgeMs: null,
       rows: Number(rows),
       stateInRedis: true,
+      reconciled: true,
       consistent: true,
       acceptedLastMinute: STOCK,
       claimsPerSecond: Math.round((STOCK / 60) * 100) / 100,

@@ -1,8 +1,7 @@
-import { EntityManager } from '@mikro-orm/mysql';
 import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { AppError } from '../common/errors.js';
 import type { EventSnapshot } from './claim-window.js';
-import { CouponStock } from './coupon-stock.js';
+import { consistentWith, CouponStock } from './coupon-stock.js';
 import type { EventStatusDto } from './coupons.dto.js';
 import { EventsService } from './events.service.js';
 
@@ -48,7 +47,6 @@ export class EventStatusService implements OnModuleDestroy {
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly em: EntityManager,
     private readonly stock: CouponStock,
     private readonly events: EventsService,
   ) {}
@@ -122,18 +120,7 @@ export class EventStatusService implements OnModuleDestroy {
   private async read(event: EventSnapshot, now: number): Promise<EventStatusDto> {
     const coupons = [...event.coupons].sort((a, b) => Number(a.id) - Number(b.id));
     const ids = coupons.map((coupon) => String(coupon.id));
-    const [redis, counted] = await Promise.all([
-      this.stock.status(ids, now),
-      ids.length === 0
-        ? []
-        : this.em
-            .getConnection()
-            .execute<{ coupon_id: string | number; n: string | number }[]>(
-              `select coupon_id, count(*) n from member_coupon where coupon_id in (${ids.map(() => '?').join(', ')}) group by coupon_id`,
-              ids,
-            ),
-    ]);
-    const rows = new Map(counted.map((row) => [String(row.coupon_id), Number(row.n)]));
+    const [redis, rows] = await Promise.all([this.stock.status(ids, now), this.stock.rowCounts(ids)]);
     return {
       eventId: String(event.id),
       title: event.title,
@@ -151,7 +138,8 @@ export class EventStatusService implements OnModuleDestroy {
           oldestPendingAgeMs: live.oldestPendingAgeMs,
           rows: inMysql,
           stateInRedis: live.stateInRedis,
-          consistent: live.stateInRedis && live.issued === inMysql + live.pending,
+          reconciled: live.reconciled,
+          consistent: consistentWith(live, inMysql),
           acceptedLastMinute: live.acceptedLastMinute,
           claimsPerSecond: Math.round((live.acceptedLastMinute / 60) * 100) / 100,
         };

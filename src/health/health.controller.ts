@@ -30,6 +30,11 @@ import { setReadinessSource } from './health.metrics.js';
 class CheckResultDto {
   @ApiProperty({ enum: ['up', 'down'] }) status: 'up' | 'down';
   @ApiPropertyOptional({ description: 'why it is down' }) error?: string;
+  @ApiPropertyOptional({
+    description:
+      'what an up dependency reports (redis: version, role, AOF and appendfsync, whether claims are refused)',
+  })
+  detail?: string;
 }
 
 class ReadinessChecksDto {

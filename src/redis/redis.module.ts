@@ -4,24 +4,23 @@ import type { AppConfig } from '../../config/env.js';
 import { APP_CONFIG } from '../common/config.module.js';
 import { ReadinessRegistry } from '../common/readiness.js';
 import { redisOptions } from './redis-options.js';
-import { atLeast, MIN_REDIS_VERSION, redisVersionOf } from './redis-version.js';
+import { RedisServer } from './redis-server.js';
 import { TransportState } from './transport-state.js';
-
-/** The version of a client's server when it is below MIN_REDIS_VERSION (read at each connection). */
-const redisTooOld = new WeakMap<Redis, string | undefined>();
 
 /**
  * The application's Redis client (refresh tokens, coupon claims), injected as `Redis`.
  * Fails fast while Redis is away (one retry, 2 s command timeout) so requests get a 503
- * instead of hanging; it reconnects by itself.
+ * instead of hanging; it reconnects by itself. `RedisServer` reads the server's facts (version,
+ * run id, persistence) at each of its connections.
  */
 @Global()
 @Module({
   providers: [
+    RedisServer,
     {
       provide: Redis,
-      inject: [APP_CONFIG],
-      useFactory: (config: AppConfig) => {
+      inject: [APP_CONFIG, RedisServer],
+      useFactory: (config: AppConfig, server: RedisServer) => {
         const client = new Redis({
           ...redisOptions(config),
           maxRetriesPerRequest: 1,
@@ -41,28 +40,21 @@ const redisTooOld = new WeakMap<Redis, string | undefined>();
         client.on('ready', () => {
           if (lastError) logger.log('redis: connection restored');
           lastError = '';
-          // Checked on every (re)connection: a Redis too old fails readiness with a message that
-          // says so, instead of 500s on the first refresh (XADD MINID). Unreadable: not judged.
-          client.info('server').then(
-            (info) => {
-              const version = redisVersionOf(info);
-              redisTooOld.set(client, version && !atLeast(version) ? version : undefined);
-              if (redisTooOld.get(client))
-                logger.error(`redis: version ${version} is older than Pick's minimum ${MIN_REDIS_VERSION}`);
-            },
-            () => undefined,
-          );
         });
+        // Checked on every (re)connection: a Redis too old fails readiness with a message that says so,
+        // instead of 500s on the first refresh (XADD MINID); a new run id starts a reconciliation.
+        server.observe(client);
         return client;
       },
     },
     TransportState,
   ],
-  exports: [Redis, TransportState],
+  exports: [Redis, RedisServer, TransportState],
 })
 export class RedisModule implements OnApplicationShutdown {
   constructor(
     @Inject(Redis) private readonly redis: Redis,
+    server: RedisServer,
     transport: TransportState,
     readiness: ReadinessRegistry,
   ) {
@@ -71,8 +63,9 @@ export class RedisModule implements OnApplicationShutdown {
       gates: true,
       probe: async () => {
         await this.redis.ping();
-        const tooOld = redisTooOld.get(this.redis);
-        if (tooOld) throw new Error(`Redis ${tooOld} is older than Pick's minimum ${MIN_REDIS_VERSION}`);
+        const unusable = server.unusable();
+        if (unusable) throw new Error(unusable);
+        return server.describe();
       },
     });
     // The broadcast transport (cache invalidation): its subscriber and publisher connections.

@@ -7,6 +7,8 @@ export interface ClaimOutcome {
   code?: string;
   /** x-served-by: which worker answered */
   servedBy?: string;
+  /** Retry-After (429, 503) */
+  retryAfter?: string;
   /** network failure (worker killed mid-request) */
   error?: string;
 }
@@ -75,6 +77,7 @@ export async function rush(
       status: response.status,
       code,
       servedBy: response.headers.get('x-served-by') ?? undefined,
+      retryAfter: response.headers.get('retry-after') ?? undefined,
     };
   };
   const all: Promise<ClaimOutcome>[] = [];

@@ -113,8 +113,16 @@ export class OwnMariaDb extends OwnServer {
 }
 
 /**
- * A private Redis in its own dir. `aof` (appendfsync always) keeps what was acknowledged across
- * a kill -9; without it a restart comes back empty, like a cache server that lost its data.
+ * Production's persistence (deploy/provision/redis-server.sh): AOF with appendfsync everysec. A kill -9
+ * of the process loses nothing acknowledged (the AOF is written before the reply; only the fsync is
+ * deferred, which matters to a machine crash). Durability tests run with it.
+ */
+export const PRODUCTION_REDIS_PERSISTENCE = ['--appendonly', 'yes', '--appendfsync', 'everysec'];
+
+/**
+ * A private Redis in its own dir. `aof`: production's persistence (AOF, appendfsync everysec), which
+ * keeps what was acknowledged across a kill -9; without it a restart comes back empty, like a cache
+ * server that lost its data.
  */
 export class OwnRedis extends OwnServer {
   readonly dir: string;
@@ -135,7 +143,7 @@ export class OwnRedis extends OwnServer {
     if (await portOpen(this.port))
       throw new Error(`port ${this.port} is taken: refusing to run a test against someone else's Redis`);
     const log = openSync(`${this.dir}/redis.log`, 'a');
-    const persistence = this.options.aof ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no'];
+    const persistence = this.options.aof ? PRODUCTION_REDIS_PERSISTENCE : ['--appendonly', 'no'];
     this.child = spawn(
       'redis-server',
       [
@@ -163,6 +171,36 @@ export class OwnRedis extends OwnServer {
       (out) => /PONG|NOAUTH/.test(out),
       15_000,
     ); // an ACL file may turn the default user off
+  }
+
+  /** SIGSTOP: the process is frozen (connections stay open, nothing is answered), as a hung primary. */
+  freeze(): void {
+    this.child?.kill('SIGSTOP');
+  }
+
+  thaw(): void {
+    this.child?.kill('SIGCONT');
+  }
+
+  /**
+   * A copy of the data on disk as of now (the AOF, taken while the process is frozen for the copy):
+   * a backup, or what a replica that stopped receiving writes here would hold.
+   */
+  snapshot(name: string): void {
+    this.freeze();
+    try {
+      execFileSync('rm', ['-rf', `${this.dir}.snapshot-${name}`]);
+      execFileSync('cp', ['-a', `${this.dir}/appendonlydir`, `${this.dir}.snapshot-${name}`]);
+    } finally {
+      this.thaw();
+    }
+  }
+
+  /** Puts a snapshot's data in place of the current one (the server must be stopped): a restore from backup. */
+  restore(name: string): void {
+    if (this.running) throw new Error('restore: stop the server first');
+    execFileSync('rm', ['-rf', `${this.dir}/appendonlydir`]);
+    execFileSync('cp', ['-a', `${this.dir}.snapshot-${name}`, `${this.dir}/appendonlydir`]);
   }
 
   /** redis-cli against this server; '' when it does not answer. */
