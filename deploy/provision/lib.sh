@@ -40,6 +40,25 @@ write_if_changed() { # path [mode]
   return 0
 }
 
+# Redis >= 6.2 (ACL channel rules, Sentinel's own ACL users): Ubuntu 20.04 ships 5.0 and 22.04 6.0, so
+# older than that comes from Redis' own signed apt repository (its packages carry a higher epoch than
+# Ubuntu's, so apt takes them). redis-server and redis-sentinel come from the same place, same version.
+install_redis_package() { # redis-server | redis-sentinel
+  local package=$1 binary=$1
+  if ! "$binary" --version 2>/dev/null | grep -Eq 'v=(6\.[2-9]|[7-9]\.)'; then
+    apt_install ca-certificates curl gnupg lsb-release
+    install -d -m 755 /etc/apt/keyrings
+    if [ ! -s /etc/apt/keyrings/redis.gpg ]; then
+      curl -fsSL https://packages.redis.io/gpg | gpg --dearmor -o /etc/apt/keyrings/redis.gpg
+    fi
+    echo "deb [signed-by=/etc/apt/keyrings/redis.gpg] https://packages.redis.io/deb $(lsb_release -cs) main" |
+      write_if_changed /etc/apt/sources.list.d/redis.list || true
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$package"
+  fi
+  "$binary" --version | grep -Eq 'v=(6\.[2-9]|[7-9]\.)' || die "$package: need Redis >= 6.2, have $("$binary" --version)"
+}
+
 sysctl_set() { # file, then "key = value" lines on stdin
   if write_if_changed "/etc/sysctl.d/$1"; then sysctl -q -p "/etc/sysctl.d/$1"; fi
 }

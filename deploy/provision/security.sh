@@ -2,8 +2,9 @@
 # Renders the security settings of each tier; the provisioning scripts apply them, and
 # deploy/provision/security.e2e.ts applies them to a throwaway Redis and MySQL user to prove them.
 # Print without applying anything (no root needed):
-#   bash deploy/provision/security.sh ufw app|nginx|mysql|redis
+#   bash deploy/provision/security.sh ufw app|nginx|mysql|redis|sentinel
 #   bash deploy/provision/security.sh redis-acl
+#   bash deploy/provision/security.sh sentinel-acl
 #   bash deploy/provision/security.sh mysql-grants
 # Settings (environment):
 #   OPS_SSH_RANGE   CIDR that may reach SSH on every server (required for ufw), e.g. 203.0.113.0/24
@@ -13,7 +14,15 @@
 #                   (ufw app: OPS_PORT=9464 .. OPS_PORT+OPS_WORKERS-1, OPS_WORKERS=32; src/metrics/ops-server.ts)
 #   APP_PORT=3000  ADMIN_PORT_OFFSET=100 (the slots' admin processes, deploy/server.sh)  MYSQL_PORT=3306  REDIS_PORT=6379
 #   REDIS_PREFIX=pick  REDIS_APP_USER=pick  REDIS_PASSWORD (required for redis-acl)
-#   REDIS_ADMIN_PASSWORD (required for redis-acl): the `admin` user, for ops with redis-cli
+#   REDIS_ADMIN_PASSWORD (required for redis-acl and sentinel-acl): the `admin` user, for ops with redis-cli
+#   Redis with replicas and Sentinel (deploy/provision/redis-sentinel.sh, deploy/README.md "Redis with replicas"):
+#   REDIS_PEERS     private addresses of every Redis and sentinel host (ufw redis, sentinel: replication
+#                   and the sentinels reach every node, and the sentinels each other)
+#   SENTINEL_PORT=26379
+#   REDIS_REPLICATION_PASSWORD  redis-acl: user `replica` (PSYNC, REPLCONF, PING: what a replica sends its primary)
+#   SENTINEL_AUTH_PASSWORD      redis-acl: user `sentinel` (what Sentinel sends a data node; no key)
+#   REDIS_SENTINEL_USERNAME=pick  REDIS_SENTINEL_PASSWORD  sentinel-acl: the app's user on the sentinels
+#   SENTINEL_PEER_PASSWORD      sentinel-acl: user `sentinel-peer`, the sentinels' logins to each other
 #   DB_NAME=pick  DB_USER=pick  DB_PASSWORD  DB_MIGRATION_USER=pick_migrate  DB_MIGRATION_PASSWORD
 #   APP_HOSTS       MySQL host patterns the two users may connect from (default: APP_SERVERS)
 #   BROADCAST_CHANNELS  the app's broadcast transport channels (default: the events in
@@ -60,16 +69,29 @@ render_ufw_rules() { # tier
         echo "ufw allow proto tcp from $address to any port ${OPS_PORT:-9464}:$((${OPS_PORT:-9464} + ${OPS_WORKERS:-32} - 1)) comment 'metrics from prometheus'"
       done
       ;;
-    mysql | redis)
+    mysql | redis | sentinel)
       local port=${MYSQL_PORT:-3306}
       [ "$tier" = redis ] && port=${REDIS_PORT:-6379}
+      [ "$tier" = sentinel ] && port=${SENTINEL_PORT:-26379}
+      [[ $port =~ ^[0-9]+$ ]] || sec_die "the $tier port must be a number: '$port'"
       : "${APP_SERVERS:?APP_SERVERS is required for the $tier tier}"
       for address in $APP_SERVERS; do
         sec_check_address "$address" APP_SERVERS
         echo "ufw allow proto tcp from $address to any port $port comment '$tier from app'"
       done
+      # Redis with replicas: every data node may be the primary after a failover, so each lets the
+      # others in (replication) and every sentinel (monitoring, reconfiguration); the sentinels talk
+      # to each other (votes, hellos). Not needed from this host itself (loopback is not filtered).
+      if [ "$tier" != mysql ]; then
+        [ "$tier" = sentinel ] && [ -z "${REDIS_PEERS:-}" ] && sec_die "REDIS_PEERS is required for the sentinel tier"
+        for address in ${REDIS_PEERS:-}; do
+          sec_check_address "$address" REDIS_PEERS
+          [ "$address" = "${PRIVATE_ADDRESS:-}" ] && continue
+          echo "ufw allow proto tcp from $address to any port $port comment '$tier from redis peers'"
+        done
+      fi
       ;;
-    *) sec_die "unknown tier '$tier' (app, nginx, mysql or redis)" ;;
+    *) sec_die "unknown tier '$tier' (app, nginx, mysql, redis or sentinel)" ;;
   esac
 }
 
@@ -93,6 +115,46 @@ render_redis_acl() {
   echo "user $user on #$(sec_sha256 "$REDIS_PASSWORD") resetkeys ~$prefix:* resetchannels &$prefix:*$channels" \
     "+@all -@dangerous -@admin +info +client|setname +client|getname +client|id -keys -flushall -flushdb -config -debug"
   echo "user admin on #$(sec_sha256 "$REDIS_ADMIN_PASSWORD") ~* &* +@all"
+  # Redis with replicas (each user only when its password is given). What Redis' docs list, no key, and
+  # only Sentinel's own channel: a replica authenticates to its primary with `replica` (masteruser);
+  # the sentinels log in as `sentinel` to watch (INFO, ROLE, PING, hellos on __sentinel__:hello) and
+  # to fail over (MULTI; SLAVEOF; CONFIG REWRITE; CLIENT KILL; EXEC).
+  if [ -n "${REDIS_REPLICATION_PASSWORD:-}" ]; then
+    echo "user replica on #$(sec_sha256 "$REDIS_REPLICATION_PASSWORD") resetkeys resetchannels -@all +psync +replconf +ping"
+  fi
+  if [ -n "${SENTINEL_AUTH_PASSWORD:-}" ]; then
+    echo "user sentinel on #$(sec_sha256 "$SENTINEL_AUTH_PASSWORD") resetkeys resetchannels &__sentinel__:hello -@all" \
+      "+multi +exec +slaveof +config|rewrite +role +ping +info +subscribe +publish +client|setname +client|kill +script|kill"
+  fi
+}
+
+# A secret that must be written in clear into a Redis or Sentinel config file (masterauth, sentinel
+# auth-pass, sentinel-pass: a client presents it, so no hash will do): long, and nothing to quote.
+sec_check_secret() { # value name
+  [[ $1 =~ ^[A-Za-z0-9._+/=-]{16,}$ ]] ||
+    sec_die "$2: at least 16 characters, letters, digits and . _ + / = - only (e.g. openssl rand -hex 24)"
+}
+
+# The sentinels' ACL file (every sentinel has the same): no `default` user; `admin` for ops (SENTINEL
+# FAILOVER, SET, RESET); the app's user may only ask where the primary is and follow failovers (the
+# commands Redis' docs list for a Sentinel client, and +switch-master, which ioredis' failoverDetector
+# subscribes to); `sentinel-peer` is what the sentinels log in to each other as (sentinel-user): PING,
+# their hellos and the failover vote. Hashed, as on the data nodes.
+render_sentinel_acl() {
+  local user=${REDIS_SENTINEL_USERNAME:-pick}
+  : "${REDIS_ADMIN_PASSWORD:?REDIS_ADMIN_PASSWORD is required}"
+  : "${REDIS_SENTINEL_PASSWORD:?REDIS_SENTINEL_PASSWORD is required (the app setting of that name)}"
+  : "${SENTINEL_PEER_PASSWORD:?SENTINEL_PEER_PASSWORD is required}"
+  sec_check_secret "$SENTINEL_PEER_PASSWORD" SENTINEL_PEER_PASSWORD
+  [[ $user =~ ^[A-Za-z0-9_.-]+$ ]] || sec_die "REDIS_SENTINEL_USERNAME: letters, digits, _ . - only: '$user'"
+  case "$user" in admin | sentinel-peer | default) sec_die "REDIS_SENTINEL_USERNAME: '$user' is taken" ;; esac
+  echo "user default off resetkeys resetchannels -@all"
+  echo "user admin on #$(sec_sha256 "$REDIS_ADMIN_PASSWORD") ~* &* +@all"
+  echo "user $user on #$(sec_sha256 "$REDIS_SENTINEL_PASSWORD") resetkeys resetchannels &+switch-master -@all" \
+    "+auth +hello +ping +command +role +client|getname +client|id +client|setname +subscribe" \
+    "+sentinel|get-master-addr-by-name +sentinel|master +sentinel|myid +sentinel|replicas +sentinel|sentinels"
+  echo "user sentinel-peer on #$(sec_sha256 "$SENTINEL_PEER_PASSWORD") resetkeys resetchannels &__sentinel__:hello -@all" \
+    "+ping +publish +client|setname +sentinel|is-master-down-by-addr"
 }
 
 sec_sql_string() { printf "'%s'" "${1//\'/\'\'}"; }
@@ -138,9 +200,10 @@ apply_ufw() { # tier
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
   set -euo pipefail
   case "${1:-}" in
-    ufw) render_ufw_rules "${2:?usage: security.sh ufw app|nginx|mysql|redis}" ;;
+    ufw) render_ufw_rules "${2:?usage: security.sh ufw app|nginx|mysql|redis|sentinel}" ;;
     redis-acl) render_redis_acl ;;
+    sentinel-acl) render_sentinel_acl ;;
     mysql-grants) render_mysql_grants ;;
-    *) sec_die "usage: security.sh ufw TIER | redis-acl | mysql-grants" ;;
+    *) sec_die "usage: security.sh ufw TIER | redis-acl | sentinel-acl | mysql-grants" ;;
   esac
 fi
