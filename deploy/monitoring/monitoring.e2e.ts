@@ -99,11 +99,12 @@ describe('deploy/monitoring', () => {
     } finally {
       rmSync(scratch, { recursive: true, force: true });
     }
-    // Rows: rush, catalog, workers.
+    // Rows: rush, catalog, workers, Redis.
     expect(dashboard.panels.filter((panel) => panel.type === 'row').map((panel) => panel.title)).toEqual([
       'Rush (FCFS coupons)',
       'Catalog',
       'Workers',
+      'Redis (failover)',
     ]);
   });
 

@@ -21,13 +21,16 @@ describe('render-panels', () => {
     expect(refs.map((ref) => ref.panel)).toEqual(timeseries);
     const files = refs.map((ref) => ref.file);
     expect(new Set(files).size).toBe(files.length);
-    for (const file of files) expect(file).toMatch(/^(rush|catalog|workers)-[a-z0-9-]+\.svg$/);
+    for (const file of files) expect(file).toMatch(/^(rush|catalog|workers|redis)-[a-z0-9-]+\.svg$/);
     expect(files).toContain('rush-claims-by-result-per-s.svg');
     expect(files).toContain('rush-rows-persisted-per-s-vs-accepted-per-s.svg');
     expect(files).toContain('catalog-cache-hit-ratio.svg');
     expect(files).toContain('catalog-requests-per-s-by-route.svg'); // "Catalog requests /s by route", not catalog-catalog-…
     expect(files).toContain('workers-resident-memory.svg');
-    expect(new Set(refs.map((ref) => ref.row))).toEqual(new Set(['Rush (FCFS coupons)', 'Catalog', 'Workers']));
+    expect(files).toContain('redis-server-changes-per-5-min.svg'); // "Redis server changes", not redis-redis-…
+    expect(new Set(refs.map((ref) => ref.row))).toEqual(
+      new Set(['Rush (FCFS coupons)', 'Catalog', 'Workers', 'Redis (failover)']),
+    );
   });
 
   it("takes a collapsed row's panels from inside the row", () => {
@@ -104,5 +107,6 @@ describe('render-panels', () => {
     for (const panel of panels) expect(md).toContain(`![${panel.title}](${panel.file})`);
     expect(md.indexOf('## Rush (FCFS coupons)')).toBeLessThan(md.indexOf('## Catalog'));
     expect(md.indexOf('## Catalog')).toBeLessThan(md.indexOf('## Workers'));
+    expect(md.indexOf('## Workers')).toBeLessThan(md.indexOf('## Redis (failover)'));
   });
 });
