@@ -9,7 +9,8 @@
 # Settings (environment):
 #   PRIVATE_ADDRESS            this host's private address: what it announces to the others
 #   REDIS_REPLICATION_PASSWORD the `replica` user's password (security.sh redis-acl), in clear here
-#   REDIS_REPLICA_PRIORITY=100 0: never promoted by Sentinel
+#   REDIS_REPLICA_PRIORITY=100 0: never promoted by Sentinel (see deploy/README.md before: it ranks replicas by
+#                              priority before data, so a claim only that replica held could be lost)
 #   REDIS_MIN_REPLICAS=1  REDIS_MIN_REPLICAS_MAX_LAG=3 (seconds)  REDIS_REPL_BACKLOG=64mb
 #   REDIS_SENTINEL_MASTER=pick  the name the sentinels monitor the primary under (the app's setting)
 #   REDIS_PRIMARY_ADDRESS, REDIS_PRIMARY_PORT=6379  the primary a new sentinel starts watching
@@ -25,8 +26,8 @@ ha_check_number() { # value name
   [[ $1 =~ ^[0-9]+$ ]] || sec_die "$2 must be a number: '$1'"
 }
 
-# The replication directives of pick.conf. The same on every node (only the priority differs): any
-# promotable node may be the primary after a failover, and a primary may be demoted to a replica.
+# The replication directives of pick.conf. The same on every node: any node may be the primary after a
+# failover, and a primary may be demoted to a replica.
 render_redis_replication() {
   local priority=${REDIS_REPLICA_PRIORITY:-100} min=${REDIS_MIN_REPLICAS:-1} lag=${REDIS_MIN_REPLICAS_MAX_LAG:-3}
   local backlog=${REDIS_REPL_BACKLOG:-64mb}

@@ -19,7 +19,7 @@
 #                         a re-run never changes it.
 #   REDIS_PRIMARY_ADDRESS (replica) the primary to replicate from at first: the current one
 #                         (redis-cli -p 26379 … sentinel get-master-addr-by-name pick once sentinels run)
-#   REDIS_REPLICA_PRIORITY=100  0: never promoted (the copy on the MySQL host)
+#   REDIS_REPLICA_PRIORITY=100  the same on every node (deploy/README.md: why not 0 on the MySQL host)
 #   REDIS_PEERS (required with a role)  private addresses of every Redis and sentinel host (firewall)
 #   REDIS_REPLICATION_PASSWORD (required with a role)  user `replica`, and every node's masterauth
 #   SENTINEL_AUTH_PASSWORD (required with a role)      user `sentinel`, what the sentinels log in as
@@ -75,7 +75,6 @@ maxmemory ${REDIS_MAXMEMORY:-2gb}
 maxmemory-policy noeviction
 tcp-backlog 4096
 supervised systemd
-daemonize no
 ${replication}
 CONF
 chown redis:redis "$conf"

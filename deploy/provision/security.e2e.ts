@@ -324,21 +324,24 @@ describe('provisioning: Redis ACL and MySQL grants, applied', () => {
 
 /**
  * Redis with replicas and Sentinel, as provisioned (redis-server.sh with REDIS_ROLE, redis-sentinel.sh):
- * a primary, a promotable replica and a priority-0 replica, each a real redis-server started from a
- * main config that includes its rendered pick.conf (ACL file + replication settings), and three real
+ * a primary and two replicas (redis-1, redis-2 and the MySQL host's, all promotable), each a real
+ * redis-server started from a main config that includes its rendered pick.conf (ACL file + replication
+ * settings), and three real
  * sentinels started from their rendered config and ACL file, all on loopback ports of this test. What
  * the scripts do at a node's first run (REPLICAOF + CONFIG REWRITE) is done here the same way. Then:
- * every user does its job and nothing more, a kill -9 of the primary is failed over to the right
- * replica with the app client following, the old primary rejoins as a replica, and a primary whose
+ * every user does its job and nothing more, a kill -9 of the primary is failed over to a replica
+ * with the app client following and nothing acknowledged lost, the old primary rejoins as a replica, and a primary whose
  * replicas stop acknowledging refuses writes. Nothing the replicas, the sentinels or the app did is in
  * any ACL LOG.
  */
 describe('provisioning: Redis with replicas and Sentinel, applied', () => {
   // Ports of this file's own: PICK_TEST_PORT_BASE + 20040.. (26640.. with a base of 6600).
   const port = (i: number) => testPort(20_040 + i);
-  const nodes = { primary: port(0), replica: port(1), durable: port(2) };
+  // Where they stand in production (deploy/README.md): redis-1, redis-2 and the MySQL host.
+  const nodes = { redis1: port(0), redis2: port(1), mysqlHost: port(2) };
+  let primary = nodes.redis1; // which node is the primary, as the test moves it
   const sentinelPorts = [port(10), port(11), port(12)];
-  const dir = `${root}.local/redis-ha-${nodes.primary}`;
+  const dir = `${root}.local/redis-ha-${nodes.redis1}`;
   const secret = (name: string) => `${name}-${randomBytes(12).toString('hex')}`;
   const secrets = {
     app: secret('app'),
@@ -358,7 +361,7 @@ describe('provisioning: Redis with replicas and Sentinel, applied', () => {
     REDIS_SENTINEL_PASSWORD: secrets.sentinelClient,
     SENTINEL_PEER_PASSWORD: secrets.peer,
     REDIS_PRIMARY_ADDRESS: '127.0.0.1',
-    REDIS_PRIMARY_PORT: String(nodes.primary),
+    REDIS_PRIMARY_PORT: String(nodes.redis1),
     SENTINEL_DOWN_AFTER_MS: String(DOWN_AFTER_MS),
   };
   const script = (file: string, args: string[], extra: Record<string, string> = {}) => {
@@ -411,11 +414,10 @@ describe('provisioning: Redis with replicas and Sentinel, applied', () => {
   async function startNode(p: number) {
     await startServer(p, [nodeConf(p)]);
   }
-  function writeNode(p: number, priority: number) {
+  function writeNode(p: number) {
     writeFileSync(
       `${dir}/node-${p}.pick.conf`,
-      `aclfile ${dir}/users.acl\nappendonly yes\nappendfsync everysec\n` +
-        script('redis-ha.sh', ['replication'], { REDIS_REPLICA_PRIORITY: String(priority) }),
+      `aclfile ${dir}/users.acl\nappendonly yes\nappendfsync everysec\n` + script('redis-ha.sh', ['replication']),
     );
     mkdirSync(`${dir}/node-${p}`, { recursive: true });
     writeFileSync(
@@ -471,14 +473,12 @@ describe('provisioning: Redis with replicas and Sentinel, applied', () => {
     mkdirSync(dir, { recursive: true });
     writeFileSync(`${dir}/users.acl`, script('security.sh', ['redis-acl']));
     writeFileSync(`${dir}/sentinel-users.acl`, script('security.sh', ['sentinel-acl']));
-    writeNode(nodes.primary, 100);
-    writeNode(nodes.replica, 100);
-    writeNode(nodes.durable, 0);
+    for (const p of Object.values(nodes)) writeNode(p);
     await Promise.all(Object.values(nodes).map(startNode));
     // A replica's first run (redis-server.sh): REPLICAOF as admin, then CONFIG REWRITE records it.
-    for (const p of [nodes.replica, nodes.durable]) {
+    for (const p of [nodes.redis2, nodes.mysqlHost]) {
       const node = await admin(p);
-      expect(await node.call('REPLICAOF', '127.0.0.1', String(nodes.primary))).toMatch(/^OK/);
+      expect(await node.call('REPLICAOF', '127.0.0.1', String(nodes.redis1))).toMatch(/^OK/);
       expect(await node.call('CONFIG', 'REWRITE')).toBe('OK');
     }
     for (const p of sentinelPorts) {
@@ -503,7 +503,7 @@ describe('provisioning: Redis with replicas and Sentinel, applied', () => {
     expect(replication).toContain(`masteruser replica\nmasterauth ${secrets.replication}\n`);
     expect(replication).toContain('replica-priority 100\nreplica-announce-ip 127.0.0.1\n');
     const conf = script('redis-ha.sh', ['sentinel-conf']);
-    expect(conf).toContain(`sentinel monitor pick 127.0.0.1 ${nodes.primary} 2\n`);
+    expect(conf).toContain(`sentinel monitor pick 127.0.0.1 ${nodes.redis1} 2\n`);
     expect(conf).toContain(`sentinel down-after-milliseconds pick ${DOWN_AFTER_MS}\n`);
     expect(script('redis-ha.sh', ['sentinel-conf'], { SENTINEL_DOWN_AFTER_MS: '' })).toContain(
       'sentinel down-after-milliseconds pick 5000\nsentinel failover-timeout pick 30000\nsentinel parallel-syncs pick 1\n',
@@ -549,23 +549,23 @@ describe('provisioning: Redis with replicas and Sentinel, applied', () => {
   });
 
   it('the replicas sync from the primary as `replica`; CONFIG REWRITE recorded the role, and the include goes back last', async () => {
-    const primary = await admin(nodes.primary);
+    const primary = await admin(nodes.redis1);
     await until(
       'both replicas online',
       () => info(primary, 'replication'),
       (i) => i.connected_slaves === '2' && /state=online/.test(i.slave0) && /state=online/.test(i.slave1),
       15_000,
     );
-    for (const p of [nodes.replica, nodes.durable]) {
+    for (const p of [nodes.redis2, nodes.mysqlHost]) {
       const replication = await info(await admin(p), 'replication');
       expect(replication).toMatchObject({
         role: 'slave',
-        master_port: String(nodes.primary),
+        master_port: String(nodes.redis1),
         master_link_status: 'up',
       });
       // Redis appended the role (and every other setting) after our include line…
       const main = readFileSync(nodeConf(p), 'utf8');
-      expect(main).toContain(`replicaof 127.0.0.1 ${nodes.primary}`);
+      expect(main).toContain(`replicaof 127.0.0.1 ${nodes.redis1}`);
       expect(main.indexOf('include ')).toBeLessThan(main.indexOf('replicaof '));
       // …and redis-server.sh moves the include back to the end, keeping the role.
       const moved = haFunction('ha_include_last', [`${dir}/node-${p}.pick.conf`], main);
@@ -573,12 +573,12 @@ describe('provisioning: Redis with replicas and Sentinel, applied', () => {
       const lines = moved.stdout.trim().split('\n');
       expect(lines.at(-1)).toBe(`include ${dir}/node-${p}.pick.conf`);
       expect(lines.filter((line) => line.startsWith('include '))).toHaveLength(1);
-      expect(lines).toContain(`replicaof 127.0.0.1 ${nodes.primary}`);
+      expect(lines).toContain(`replicaof 127.0.0.1 ${nodes.redis1}`);
       writeFileSync(nodeConf(p), moved.stdout);
     }
   });
 
-  it('the sentinels log in with their users: each sees the primary, both replicas (one of priority 0) and the other two', async () => {
+  it('the sentinels log in with their users: each sees the primary, both replicas and the other two', async () => {
     for (const p of sentinelPorts) {
       const sentinel = await connect(p, 'pick', secrets.sentinelClient);
       const master = await until(
@@ -587,12 +587,12 @@ describe('provisioning: Redis with replicas and Sentinel, applied', () => {
         (m) => m['num-slaves'] === '2' && m['num-other-sentinels'] === '2',
         20_000,
       );
-      expect(master).toMatchObject({ ip: '127.0.0.1', port: String(nodes.primary), flags: 'master', quorum: '2' });
+      expect(master).toMatchObject({ ip: '127.0.0.1', port: String(nodes.redis1), flags: 'master', quorum: '2' });
       const replicas = ((await sentinel.call('SENTINEL', 'REPLICAS', 'pick')) as string[][]).map(record);
       expect(replicas.map((r) => [Number(r.port), r.flags, r['slave-priority']]).sort()).toEqual(
         [
-          [nodes.replica, 'slave', '100'],
-          [nodes.durable, 'slave', '0'],
+          [nodes.redis2, 'slave', '100'],
+          [nodes.mysqlHost, 'slave', '100'],
         ].sort(),
       );
       const peers = ((await sentinel.call('SENTINEL', 'SENTINELS', 'pick')) as string[][]).map(record);
@@ -601,13 +601,13 @@ describe('provisioning: Redis with replicas and Sentinel, applied', () => {
       );
       expect(await sentinel.call('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', 'pick')).toEqual([
         '127.0.0.1',
-        String(nodes.primary),
+        String(nodes.redis1),
       ]);
     }
   });
 
   it("the app's user: WAIT is acknowledged by the replicas, a script reads INFO server; ROLE, CONFIG, REPLICAOF are refused", async () => {
-    const app = await connect(nodes.primary, 'pick', secrets.app);
+    const app = await connect(nodes.redis1, 'pick', secrets.app);
     expect(await app.set('pick:ha-probe', '1')).toBe('OK');
     expect(await app.call('WAIT', '1', '1000')).toBeGreaterThanOrEqual(1);
     const server = (await app.eval("return redis.call('INFO', 'server')", 0)) as string;
@@ -628,7 +628,7 @@ describe('provisioning: Redis with replicas and Sentinel, applied', () => {
       ['replica', secrets.replication],
       ['sentinel', secrets.sentinelAuth],
     ]) {
-      const other = await connect(nodes.primary, user, password);
+      const other = await connect(nodes.redis1, user, password);
       expect(await error(other.get('pick:ha-probe')), `${user} GET`).toMatch(/NOPERM/);
       expect(await error(other.set('pick:ha-probe', 'x')), `${user} SET`).toMatch(/NOPERM/);
       expect(await error(other.call('KEYS', '*')), `${user} KEYS`).toMatch(/NOPERM/);
@@ -636,7 +636,7 @@ describe('provisioning: Redis with replicas and Sentinel, applied', () => {
       expect(await error(other.publish('coupon.changed', 'x')), `${user} PUBLISH`).toMatch(/NOPERM/);
       expect(await error(other.call('ACL', 'LIST')), `${user} ACL`).toMatch(/NOPERM/);
     }
-    const replica = await connect(nodes.primary, 'replica', secrets.replication);
+    const replica = await connect(nodes.redis1, 'replica', secrets.replication);
     expect(await error(replica.info()), 'replica INFO').toMatch(/NOPERM/);
     expect(await error(replica.call('REPLICAOF', 'NO', 'ONE')), 'replica REPLICAOF').toMatch(/NOPERM/);
     // The app's user on the sentinels: where is the primary, and nothing that changes anything.
@@ -647,7 +647,7 @@ describe('provisioning: Redis with replicas and Sentinel, applied', () => {
       ['SENTINEL', 'RESET', '*'],
       ['SENTINEL', 'REMOVE', 'pick'],
       ['SENTINEL', 'CONFIG', 'SET', 'announce-ip', '10.9.9.9'],
-      ['SENTINEL', 'IS-MASTER-DOWN-BY-ADDR', '127.0.0.1', String(nodes.primary), '0', '*'],
+      ['SENTINEL', 'IS-MASTER-DOWN-BY-ADDR', '127.0.0.1', String(nodes.redis1), '0', '*'],
       ['PUBLISH', '__sentinel__:hello', 'x'],
       ['ACL', 'LIST'],
     ])
@@ -656,7 +656,7 @@ describe('provisioning: Redis with replicas and Sentinel, applied', () => {
     expect(await error(peer.call('SENTINEL', 'MASTER', 'pick')), 'peer SENTINEL MASTER').toMatch(/NOPERM/);
     expect(await error(peer.call('SENTINEL', 'FAILOVER', 'pick')), 'peer SENTINEL FAILOVER').toMatch(/NOPERM/);
     // No password: the default user is off on the data nodes and the sentinels.
-    for (const p of [nodes.primary, sentinelPorts[0]]) {
+    for (const p of [nodes.redis1, sentinelPorts[0]]) {
       const anonymous = spawnSync('redis-cli', ['-p', String(p), 'ping'], { encoding: 'utf8' });
       expect(anonymous.stdout + anonymous.stderr, String(p)).toMatch(/NOAUTH/);
     }
@@ -680,54 +680,63 @@ describe('provisioning: Redis with replicas and Sentinel, applied', () => {
     await app.connect();
     expect(await app.set('pick:ha-before-kill', 'acknowledged')).toBe('OK');
     expect(await app.call('WAIT', '1', '1000')).toBeGreaterThanOrEqual(1);
-    expect((await info(app, 'server')).tcp_port).toBe(String(nodes.primary));
+    expect((await info(app, 'server')).tcp_port).toBe(String(nodes.redis1));
   });
 
-  it('kill -9 of the primary: the sentinels promote the promotable replica (never the priority-0 one), which the other follows, and so does the app', async () => {
+  let promoted: number; // the replica Sentinel promoted
+  let other: number; // the other one
+  it('kill -9 of the primary: the sentinels promote a replica, which the other follows, and so does the app; the acknowledged write is there', async () => {
     const sentinel = await connect(sentinelPorts[1], 'pick', secrets.sentinelClient);
     const killed = Date.now();
-    await stopServer(nodes.primary);
+    await stopServer(nodes.redis1);
     const moved = await until(
       'the sentinels name a new primary',
       () => sentinel.call('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', 'pick') as Promise<string[]>,
-      (address) => address[1] !== String(nodes.primary),
+      (address) => address[1] !== String(nodes.redis1),
       30_000,
       50,
     );
     const failoverMs = Date.now() - killed;
-    console.log(`failover: a new primary named ${failoverMs} ms after the kill (down-after ${DOWN_AFTER_MS} ms)`);
-    expect(moved).toEqual(['127.0.0.1', String(nodes.replica)]);
-    expect(await infoOf(nodes.replica, 'replication')).toMatchObject({ role: 'master' });
+    promoted = Number(moved[1]);
+    // Equal priorities: Sentinel takes the replica with the most data (after a kill -9 both have all the
+    // primary wrote, so either).
+    expect([nodes.redis2, nodes.mysqlHost]).toContain(promoted);
+    other = promoted === nodes.redis2 ? nodes.mysqlHost : nodes.redis2;
+    primary = promoted;
+    console.log(
+      `failover: ${promoted} named the primary ${failoverMs} ms after the kill (down-after ${DOWN_AFTER_MS} ms)`,
+    );
+    expect(await infoOf(promoted, 'replication')).toMatchObject({ role: 'master' });
     // Sentinel's CONFIG REWRITE (its `sentinel` user may): the promoted node's file no longer says replicaof.
     await until(
       'the promoted node rewrote its config',
-      () => readFileSync(nodeConf(nodes.replica), 'utf8'),
+      () => readFileSync(nodeConf(promoted), 'utf8'),
       (text) => !text.includes('replicaof '),
       10_000,
     );
     await until(
-      'the priority-0 replica follows the new primary',
-      () => infoOf(nodes.durable, 'replication'),
-      (i) => i.master_port === String(nodes.replica) && i.master_link_status === 'up',
+      'the other replica follows the new primary',
+      () => infoOf(other, 'replication'),
+      (i) => i.master_port === String(promoted) && i.master_link_status === 'up',
       20_000,
     );
     // The app's client moved by itself, and the write WAIT acknowledged before the kill is there.
     const resumed = await until(
       "the app's client writes to the new primary",
       () => app.set('pick:ha-after-kill', '1').then(() => info(app, 'server')),
-      (i) => i.tcp_port === String(nodes.replica),
+      (i) => i.tcp_port === String(promoted),
       30_000,
       100,
     );
-    expect(resumed.tcp_port).toBe(String(nodes.replica));
+    expect(resumed.tcp_port).toBe(String(promoted));
     console.log(`failover: the app's client wrote to the new primary ${Date.now() - killed} ms after the kill`);
     expect(await app.get('pick:ha-before-kill')).toBe('acknowledged');
     expect(await app.call('WAIT', '1', '1000')).toBeGreaterThanOrEqual(1);
   });
 
   it('the old primary, restarted from its own config, refuses writes until Sentinel has made it a replica of the new one', async () => {
-    await startNode(nodes.primary);
-    const old = await admin(nodes.primary);
+    await startNode(nodes.redis1);
+    const old = await admin(nodes.redis1);
     await until(
       'the old primary loaded',
       () => old.ping(),
@@ -735,42 +744,42 @@ describe('provisioning: Redis with replicas and Sentinel, applied', () => {
       15_000,
     );
     // Whatever it still believes, it takes no write: no replica (min-replicas-to-write), or a replica.
-    const writer = await connect(nodes.primary, 'pick', secrets.app);
+    const writer = await connect(nodes.redis1, 'pick', secrets.app);
     expect(await error(writer.set('pick:ha-split', 'lost?'))).toMatch(/NOREPLICAS|READONLY/);
     await until(
       'the old primary replicates from the new one',
-      () => infoOf(nodes.primary, 'replication'),
-      (i) => i.role === 'slave' && i.master_port === String(nodes.replica) && i.master_link_status === 'up',
+      () => infoOf(nodes.redis1, 'replication'),
+      (i) => i.role === 'slave' && i.master_port === String(promoted) && i.master_link_status === 'up',
       30_000,
       200,
     );
-    const rejoined = await admin(nodes.primary);
+    const rejoined = await admin(nodes.redis1);
     expect(await rejoined.get('pick:ha-split')).toBeNull();
     expect(await rejoined.get('pick:ha-after-kill')).toBe('1');
     // Sentinel recorded the new role in its file, so a restart keeps it.
     await until(
       "the old primary's config says replicaof",
-      () => readFileSync(nodeConf(nodes.primary), 'utf8'),
-      (text) => text.includes(`replicaof 127.0.0.1 ${nodes.replica}`),
+      () => readFileSync(nodeConf(nodes.redis1), 'utf8'),
+      (text) => text.includes(`replicaof 127.0.0.1 ${promoted}`),
       10_000,
     );
     const sentinel = await connect(sentinelPorts[2], 'pick', secrets.sentinelClient);
     const replicas = ((await sentinel.call('SENTINEL', 'REPLICAS', 'pick')) as string[][]).map(record);
-    expect(replicas.map((r) => Number(r.port)).sort()).toEqual([nodes.primary, nodes.durable].sort());
+    expect(replicas.map((r) => Number(r.port)).sort()).toEqual([nodes.redis1, other].sort());
   });
 
   it('split brain: a primary whose replicas stop acknowledging refuses writes (NOREPLICAS) after min-replicas-max-lag; WAIT answers 0 at once', async () => {
-    const primary = await connect(nodes.replica, 'pick', secrets.app);
-    expect(await primary.set('pick:ha-lag', '0')).toBe('OK');
-    const frozen = [nodes.primary, nodes.durable];
+    const writer = await connect(primary, 'pick', secrets.app);
+    expect(await writer.set('pick:ha-lag', '0')).toBe('OK');
+    const frozen = [nodes.redis1, other];
     for (const p of frozen) procs.get(p)!.kill('SIGSTOP');
     const cut = Date.now();
     try {
-      expect(await primary.set('pick:ha-lag', '1')).toBe('OK');
-      expect(await primary.call('WAIT', '1', '200')).toBe(0); // the app answers this claim 503
+      expect(await writer.set('pick:ha-lag', '1')).toBe('OK');
+      expect(await writer.call('WAIT', '1', '200')).toBe(0); // the app answers this claim 503
       const refused = await until(
         'writes refused',
-        () => error(primary.set('pick:ha-lag', '2')),
+        () => error(writer.set('pick:ha-lag', '2')),
         (message) => message !== '',
         15_000,
         100,
@@ -785,11 +794,46 @@ describe('provisioning: Redis with replicas and Sentinel, applied', () => {
     }
     await until(
       'writes accepted again',
-      () => primary.set('pick:ha-lag', '3'),
+      () => writer.set('pick:ha-lag', '3'),
       (ok) => ok === 'OK',
       15_000,
     );
-    expect(await primary.call('WAIT', '2', '2000')).toBe(2);
+    expect(await writer.call('WAIT', '2', '2000')).toBe(2);
+  });
+
+  it('a planned switch (SENTINEL FAILOVER, admin): a replica is promoted at once, the app follows, the old primary becomes a replica', async () => {
+    const sentinel = await admin(sentinelPorts[0]);
+    const before = primary;
+    const asked = Date.now();
+    expect(await sentinel.call('SENTINEL', 'FAILOVER', 'pick')).toBe('OK');
+    const named = await until(
+      'another primary is named',
+      () => sentinel.call('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', 'pick') as Promise<string[]>,
+      (address) => address[1] !== String(before),
+      30_000,
+      50,
+    );
+    const namedMs = Date.now() - asked;
+    primary = Number(named[1]);
+    expect([nodes.redis1, other]).toContain(primary);
+    await until(
+      "the app's client writes to it",
+      () => app.set('pick:ha-switch', '1').then(() => info(app, 'server')),
+      (i) => i.tcp_port === String(primary),
+      30_000,
+    );
+    await until(
+      'the demoted primary replicates from it',
+      () => infoOf(before, 'replication'),
+      (i) => i.role === 'slave' && i.master_port === String(primary) && i.master_link_status === 'up',
+      30_000,
+      200,
+    );
+    console.log(
+      `planned switch: ${primary} named ${namedMs} ms, old primary a replica ${Date.now() - asked} ms after SENTINEL FAILOVER`,
+    );
+    expect(await app.call('WAIT', '2', '2000')).toBe(2);
+    expect(await app.get('pick:ha-before-kill')).toBe('acknowledged');
   });
 
   it('nothing the replicas, the sentinels or the app did was refused: every ACL LOG is empty', async () => {
@@ -797,17 +841,17 @@ describe('provisioning: Redis with replicas and Sentinel, applied', () => {
   });
 
   it("a re-run's changes: live settings with CONFIG SET and SENTINEL SET, a restart only for the rest", async () => {
-    const before = `${dir}/node-${nodes.durable}.pick.conf`;
+    const before = `${dir}/node-${nodes.mysqlHost}.pick.conf`;
     const after = `${dir}/rerun.pick.conf`;
     writeFileSync(
       after,
       `aclfile ${dir}/users.acl\nappendonly yes\nappendfsync everysec\n` +
-        script('redis-ha.sh', ['replication'], { REDIS_REPLICA_PRIORITY: '0', REDIS_MIN_REPLICAS_MAX_LAG: '4' }),
+        script('redis-ha.sh', ['replication'], { REDIS_MIN_REPLICAS_MAX_LAG: '4' }),
     );
     const live = haFunction('ha_live_settings', [before, after]);
     expect(live.status, live.stderr).toBe(0);
     expect(live.stdout).toBe('CONFIG SET min-replicas-max-lag 4\n');
-    const node = await admin(nodes.durable);
+    const node = await admin(nodes.mysqlHost);
     expect(await node.call(...(live.stdout.trim().split(' ') as [string, ...string[]]))).toBe('OK');
     expect(await node.config('GET', 'min-replicas-max-lag')).toEqual(['min-replicas-max-lag', '4']);
     // What Redis cannot change live, or a line removed: a restart.
@@ -826,8 +870,9 @@ describe('provisioning: Redis with replicas and Sentinel, applied', () => {
     );
     const file = readFileSync(`${dir}/sentinel-${sentinelPorts[0]}.conf`, 'utf8');
     expect(file).toMatch(/^sentinel down-after-milliseconds pick 1500$/m);
-    // Sentinel's own rewrite kept the line redis-sentinel.sh looks for to tell a first run from a re-run.
-    expect(file).toMatch(new RegExp(`^sentinel monitor pick 127\\.0\\.0\\.1 ${nodes.replica} 2$`, 'm'));
+    // Sentinel's own rewrite kept the line redis-sentinel.sh looks for to tell a first run from a re-run
+    // (with the current primary).
+    expect(file).toMatch(new RegExp(`^sentinel monitor pick 127\\.0\\.0\\.1 ${primary} 2$`, 'm'));
     expect(haFunction('ha_sentinel_monitors', [`${dir}/sentinel-${sentinelPorts[0]}.conf`, 'pick']).status).toBe(0);
     // The package's example file (it watches `mymaster`): a first run.
     writeFileSync(`${dir}/example.conf`, 'port 26379\nsentinel monitor mymaster 127.0.0.1 6379 2\n');
