@@ -26,6 +26,8 @@ describe('deploy scripts: static checks', () => {
     'deploy/provision/nginx-server.sh',
     'deploy/provision/mysql-server.sh',
     'deploy/provision/redis-server.sh',
+    'deploy/provision/redis-sentinel.sh',
+    'deploy/provision/redis-ha.sh',
     'deploy/provision/security.sh',
     'deploy/local/up.sh',
     'deploy/local/down.sh',
@@ -39,6 +41,9 @@ describe('deploy scripts: static checks', () => {
   ];
 
   it('every provisioning and deploy script passes bash -n and shellcheck', () => {
+    // The list is every shell script of deploy/: a new one cannot be left out.
+    const tracked = execFileSync('git', ['ls-files', 'deploy/*.sh', 'deploy/**/*.sh'], { cwd: root, encoding: 'utf8' });
+    expect([...scripts].sort()).toEqual(tracked.trim().split('\n').sort());
     for (const script of scripts) {
       expect(spawnSync('bash', ['-n', script], { cwd: root }).status, `bash -n ${script}`).toBe(0);
     }
