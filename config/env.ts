@@ -57,6 +57,22 @@ export function isAddressOrCidr(value: string): boolean {
   return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
 }
 
+@ValidatorConstraint({ name: 'hostPorts' })
+class HostPorts implements ValidatorConstraintInterface {
+  validate(value: unknown): boolean {
+    return (
+      Array.isArray(value) &&
+      value.every((item) => {
+        const match = typeof item === 'string' ? /^([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\]):(\d{1,5})$/.exec(item) : null;
+        return match !== null && Number(match[2]) >= 1 && Number(match[2]) <= 65535;
+      })
+    );
+  }
+  defaultMessage(): string {
+    return 'must be a comma-separated list of host:port (e.g. 10.0.0.21:26379,10.0.0.22:26379,10.0.0.31:26379)';
+  }
+}
+
 @ValidatorConstraint({ name: 'addressesOrCidrs' })
 class AddressesOrCidrs implements ValidatorConstraintInterface {
   validate(value: unknown): boolean {
@@ -123,6 +139,25 @@ export class EnvironmentVariables {
   @IsString() @MinLength(1) DB_NAME = 'pick';
   @Transform(toInt) @IsInt() @Min(1) @Max(500) DB_POOL_MAX = 10;
 
+  /**
+   * Redis through Sentinel (production): the sentinels' `host:port`s. Every Redis connection (the app's,
+   * Bull's, the broadcast transport's) asks them for the current primary and follows a failover by
+   * itself. Empty: the single REDIS_HOST/REDIS_PORT (local development).
+   */
+  @Transform(toList) @IsArray() @Validate(HostPorts) REDIS_SENTINELS: string[] = [];
+  /** The name the sentinels monitor the primary under (`sentinel monitor <name> …`). */
+  @Matches(/^[A-Za-z0-9._-]{1,64}$/, { message: 'must be 1-64 letters, digits, . _ -' }) REDIS_SENTINEL_MASTER = 'pick';
+  /** The sentinels' own ACL user and password (their `requirepass`/ACL); empty: none. */
+  @IsString() REDIS_SENTINEL_USERNAME = '';
+  @IsString() REDIS_SENTINEL_PASSWORD = '';
+  /**
+   * Replicas that must hold a claim before it is answered 202 (Redis WAIT, one per batch of claims, after
+   * the claim script): a 202 then survives the loss of the primary. A wait that times out is 503 with
+   * Retry-After. Default: 1 in production, 0 elsewhere (a single local Redis has no replica).
+   */
+  @Transform(toInt) @IsInt() @Min(0) @Max(10) REDIS_CLAIM_REPLICAS = 0;
+  /** How long a batch of claims waits for REDIS_CLAIM_REPLICAS acknowledgements before its claims get 503. */
+  @Transform(toInt) @IsInt() @Min(1) @Max(10_000) REDIS_CLAIM_WAIT_TIMEOUT_MS = 100;
   @IsString() REDIS_HOST = '127.0.0.1';
   @Transform(toInt) @IsInt() @Min(1) @Max(65535) REDIS_PORT = 6379;
   /** ACL user (Redis 6.2+; deploy/provision/redis-server.sh creates one limited to REDIS_PREFIX); empty: `default`. */
@@ -290,6 +325,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   if (env.NODE_ENV === 'production') {
     for (const key of ['DOCS_ENABLED', 'SERVED_BY_HEADER'] as const) if (!(key in given)) given[key] = 'false';
     if (!('REDIS_REQUIRE_AOF' in given)) given.REDIS_REQUIRE_AOF = 'true';
+    if (!('REDIS_CLAIM_REPLICAS' in given)) given.REDIS_CLAIM_REPLICAS = '1';
   }
   const config = plainToInstance(EnvironmentVariables, { ...defaults, ...given });
   const errors = validateSync(config, { skipMissingProperties: false });

@@ -90,7 +90,7 @@ export async function createApp(
     if (closing) {
       // Nothing was done: Nginx retries a GET elsewhere, a client retries a POST (a new connection
       // reaches another worker: this one's listener is closed).
-      void reply.header('connection', 'close');
+      void reply.header('connection', 'close').header('retry-after', '1');
       return refuse(request, reply, new AppError('SERVICE_UNAVAILABLE', 'This server is shutting down; retry'));
     }
     // Bodies are read as sent: a compressed one would be parsed as garbage (or stored as an image).
@@ -201,6 +201,7 @@ async function redisAnswers(config: AppConfig): Promise<boolean> {
     connectTimeout: 1000,
     maxRetriesPerRequest: 0,
     retryStrategy: () => null,
+    sentinelRetryStrategy: () => null,
   });
   probe.on('error', () => undefined);
   try {

@@ -163,6 +163,10 @@ describe('the image is the release: containers behind nginx, rolled by deploy.sh
         DB_PASSWORD: process.env.DB_PASSWORD,
         REDIS_DB: process.env.REDIS_DB,
         REDIS_PREFIX: process.env.REDIS_PREFIX,
+        // The machine's shared test Redis: one process, no AOF, no replica. Production's (deploy/provision)
+        // has both, and these two stay at their production defaults there (AOF required, 1 replica).
+        REDIS_REQUIRE_AOF: 'false',
+        REDIS_CLAIM_REPLICAS: '0',
         S3_ENDPOINT: process.env.S3_ENDPOINT,
         S3_BUCKET: process.env.S3_BUCKET,
         CDN_BASE_URL: process.env.CDN_BASE_URL,

@@ -4,7 +4,8 @@
 #   for `npm run up`: mariadb-server, redis-server (started by services.sh), curl (readiness wait),
 #                     procps and gettext-base where the machine is more minimal than a standard install
 #   for `npm test`:   nginx-light (nginx-core on Ubuntu), openssl, shellcheck (deploy/*.e2e.ts), mmdebstrap (bullseye.e2e.ts),
-#                     prometheus (promtool and the server: deploy/monitoring)
+#                     prometheus (promtool and the server: deploy/monitoring), nftables (the Redis failover
+#                     drill cuts its own replication links: src/testing/own-redis-ha.ts)
 # Without root and without sudo it prints the one command to run, and fails.
 set -euo pipefail
 
@@ -50,6 +51,7 @@ need openssl openssl
 need shellcheck shellcheck
 need mmdebstrap mmdebstrap
 need prometheus promtool prometheus
+need nftables /usr/sbin/nft
 [ ${#missing[@]} -gt 0 ] || exit 0
 
 as_root=()

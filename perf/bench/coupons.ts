@@ -30,10 +30,10 @@ import 'reflect-metadata';
 import { MikroORM } from '@mikro-orm/mysql';
 import Bull from 'bull';
 import { Redis } from 'ioredis';
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import type autocannon from 'autocannon';
 import { loadConfig } from '../../config/env.js';
+import { lockTable } from '../../src/testing/table-lock.js';
 import { ormOptions } from '../../config/mikro-orm.js';
 import { mintMembers } from '../../src/cli/mint-members.js';
 import { couponKeys } from '../../src/coupons/coupon-stock.js';
@@ -102,40 +102,6 @@ function pollFigures(polls: StatusPoll[]) {
     .sort((a, b) => a - b);
   const at = (q: number) => Number(quantile(ms, q).toFixed(1));
   return { answers: ms.length, failures: during.length - ms.length, at };
-}
-
-/**
- * Holds a WRITE lock on one table of the bench database from a mysql client of its own (a MySQL
- * stall as the writers see it) until `release()`.
- */
-async function lockTable(database: string, table: string): Promise<{ release: () => Promise<void> }> {
-  const client = spawn('mysql', ['-h', '127.0.0.1', '-u', 'root', '-N', '--unbuffered', database], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
-  const output = (text: string) =>
-    new Promise<void>((resolve, reject) => {
-      let seen = '';
-      const onData = (chunk: Buffer) => {
-        seen += chunk.toString();
-        if (seen.includes(text)) {
-          client.stdout.off('data', onData);
-          resolve();
-        }
-      };
-      client.stdout.on('data', onData);
-      client.once('exit', (code) => reject(new Error(`mysql exited (${code}) before "${text}"`)));
-    });
-  const locked = output('locked');
-  client.stdin.write(`LOCK TABLES ${table} WRITE; SELECT 'locked';\n`);
-  await locked;
-  return {
-    release: async () => {
-      const released = output('unlocked');
-      client.stdin.write(`UNLOCK TABLES; SELECT 'unlocked';\n`);
-      await released;
-      client.stdin.end();
-    },
-  };
 }
 
 export default async function run(): Promise<BenchResult> {
@@ -353,7 +319,7 @@ export default async function run(): Promise<BenchResult> {
     // 3. The drain under load: member_coupon write-locked (a MySQL stall) while the backlog builds.
     const drainPlan = claimPlan(members, 1, 9);
     const drainPath = `/api/events/${eventId}/coupons/${drainCouponId}/issue`;
-    const lock = await lockTable(env.DB_NAME, 'member_coupon');
+    const lock = await lockTable(config, 'member_coupon');
     tablesLocked = true;
     log(`drain: member_coupon locked; ${drainPlan.length} claims for a stock of ${drainStock}`);
     const drainAcceptedAt = new Map<string, number>();

@@ -118,6 +118,8 @@ export class AllExceptionsFilter implements ExceptionFilter {
     if (reply.sent) return;
     if (exception instanceof AppError && exception.retryAfterSeconds !== undefined)
       reply.header('retry-after', String(exception.retryAfterSeconds));
+    // A dependency away (MySQL, Redis refusing writes, a failover): the client may retry in a second.
+    else if (body.statusCode === 503) reply.header('retry-after', '1');
     void reply.status(body.statusCode).header('content-type', 'application/json; charset=utf-8').send(body);
   }
 }

@@ -3,6 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { isServiceUnavailable } from './unavailable.js';
 
 const errorWith = (message: string, code?: string) => Object.assign(new Error(message), code ? { code } : {});
+/** What ioredis rejects with when Redis answers an error (redis-errors' ReplyError). */
+const replyError = (message: string) => Object.assign(new Error(message), { name: 'ReplyError' });
 
 describe('isServiceUnavailable', () => {
   it.each([
@@ -24,6 +26,20 @@ describe('isServiceUnavailable', () => {
     ],
     ['Redis slow', errorWith('Command timed out')],
     ['DNS', errorWith('getaddrinfo ENOTFOUND db.internal', 'ENOTFOUND')],
+    ['Redis primary without its replicas', replyError('NOREPLICAS Not enough good replicas to write.')],
+    [
+      'the same inside a script',
+      replyError(
+        'ERR Error running script (call to f_1): @user_script:12: @user_script: 12: -NOREPLICAS Not enough good replicas to write.',
+      ),
+    ],
+    ['a demoted primary', replyError("READONLY You can't write against a read only replica.")],
+    ['Redis loading', replyError('LOADING Redis is loading the dataset in memory')],
+    [
+      'a replica without its primary',
+      replyError('MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to no.'),
+    ],
+    ['no sentinel answers', errorWith('All sentinels are unreachable. Retrying from scratch after 10ms.')],
   ])('%s: unavailable (retry)', (_name, error) => {
     expect(isServiceUnavailable(error)).toBe(true);
   });
@@ -37,6 +53,8 @@ describe('isServiceUnavailable', () => {
     ],
     ['not an error', undefined],
     ['a string', 'ECONNREFUSED'],
+    ['a bug that mentions a read-only property', new TypeError('Cannot assign to READONLY property')],
+    ['another Redis error', replyError('WRONGTYPE Operation against a key holding the wrong kind of value')],
   ])('%s: not unavailable', (_name, error) => {
     expect(isServiceUnavailable(error)).toBe(false);
   });

@@ -22,9 +22,18 @@ const UNAVAILABLE = new RegExp(
     'MaxRetriesPerRequest',
     "Stream isn't writeable",
     'Command timed out', // ioredis
+    'All sentinels are unreachable', // ioredis in Sentinel mode
   ].join('|'),
   'i',
 );
+
+/**
+ * Redis refusing a command for now (ioredis' ReplyError; inside a script the code follows the script's
+ * location): a primary without enough replicas (min-replicas-to-write), a demoted primary or a replica,
+ * a server loading its data or running a long script, a replica without its primary. Upper case only: the
+ * codes as Redis sends them.
+ */
+const REDIS_REFUSED = /\b(NOREPLICAS|READONLY|LOADING|BUSY|MASTERDOWN|TRYAGAIN)\b/;
 
 /**
  * The one classification of "a backing service is unavailable" (a retry may succeed), as opposed to
@@ -38,7 +47,8 @@ export function isServiceUnavailable(error: unknown): boolean {
     error instanceof LockWaitTimeoutException
   )
     return true;
-  const err = error as { code?: unknown; message?: unknown } | null | undefined;
+  const err = error as { code?: unknown; message?: unknown; name?: unknown } | null | undefined;
+  if (err?.name === 'ReplyError' && typeof err.message === 'string' && REDIS_REFUSED.test(err.message)) return true;
   return UNAVAILABLE.test(
     `${typeof err?.code === 'string' ? err.code : ''} ${typeof err?.message === 'string' ? err.message : ''}`,
   );

@@ -29,12 +29,15 @@ local function server_epoch()
 end
 `;
 
-/** The state's limit when it is present and reconciled on this server, else nil. KEYS[1]: state. */
+/**
+ * The state's limit when it is present and reconciled on this server (and the server's epoch), else nil.
+ */
 const RECONCILED_MAX = `${SERVER_EPOCH}
 local function reconciled_max(state_key)
   local state = redis.call('HMGET', state_key, 'max', 'epoch')
-  if not state[1] or state[2] ~= server_epoch() then return nil end
-  return tonumber(state[1])
+  local epoch = server_epoch()
+  if not state[1] or state[2] ~= epoch then return nil end
+  return tonumber(state[1]), epoch
 end
 `;
 
@@ -48,11 +51,12 @@ end
  * INCR, and the window's expiry set by the first request); limit 0: not counted.
  * KEYS: state, members, pending, pendingIndex, rate (this second), limit counter.
  * ARGV: memberId, nowMs, couponId, limit (requests per window), window (ms).
- * Returns { ClaimResult, ms left in the limit's window (THROTTLED only, else 0) }.
+ * Returns { ClaimResult, ms left in the limit's window (THROTTLED only, else 0), the server's epoch (its
+ * run id: which server's replicas must acknowledge the decision; '' when NOT_RECONCILED) }.
  */
 const CLAIM = `${RECONCILED_MAX}
-local max = reconciled_max(KEYS[1])
-if not max then return {-1, 0} end
+local max, epoch = reconciled_max(KEYS[1])
+if not max then return {-1, 0, ''} end
 local limit = tonumber(ARGV[4])
 if limit > 0 then
   local counted = redis.call('INCR', KEYS[6])
@@ -61,15 +65,15 @@ if limit > 0 then
     redis.call('PEXPIRE', KEYS[6], ARGV[5])
     ttl = tonumber(ARGV[5])
   end
-  if counted > limit then return {3, ttl} end
+  if counted > limit then return {3, ttl, epoch} end
 end
-if redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 1 then return {1, 0} end
-if redis.call('SCARD', KEYS[2]) >= max then return {2, 0} end
+if redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 1 then return {1, 0, epoch} end
+if redis.call('SCARD', KEYS[2]) >= max then return {2, 0, epoch} end
 redis.call('SADD', KEYS[2], ARGV[1])
 redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
 redis.call('SADD', KEYS[4], ARGV[3])
 if redis.call('INCR', KEYS[5]) == 1 then redis.call('EXPIRE', KEYS[5], 120) end
-return {0, 0}
+return {0, 0, epoch}
 `;
 
 /**
@@ -164,7 +168,7 @@ export interface ClaimCommands {
     couponId: string,
     limit: number,
     windowMs: number,
-  ): Promise<[ClaimResult, number]>;
+  ): Promise<[ClaimResult, number, string]>;
   couponReconcile(
     state: string,
     members: string,

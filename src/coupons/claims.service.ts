@@ -2,6 +2,7 @@ import { EntityManager } from '@mikro-orm/mysql';
 import { Injectable, Logger } from '@nestjs/common';
 import { AppError } from '../common/errors.js';
 import { RedisServer } from '../redis/redis-server.js';
+import { ReplicaAcks } from '../redis/replica-acks.js';
 import { Throttle } from '../throttle/throttle.service.js';
 import { ClaimEnqueuer } from './claim-enqueuer.js';
 import { claimWindowError } from './claim-window.js';
@@ -15,12 +16,6 @@ import { MemberCoupon } from './member-coupon.entity.js';
 // enqueue is left to the sweeper rather than holding the response.
 const ENQUEUE_WAIT_MS = 1_000;
 
-const RESULT_LABEL: Record<number, string> = {
-  [ClaimResult.ACCEPTED]: 'accepted',
-  [ClaimResult.DUPLICATE]: 'duplicate',
-  [ClaimResult.SOLD_OUT]: 'sold_out',
-};
-
 @Injectable()
 export class ClaimsService {
   private readonly logger = new Logger(ClaimsService.name);
@@ -32,6 +27,7 @@ export class ClaimsService {
     private readonly enqueuer: ClaimEnqueuer,
     private readonly throttle: Throttle,
     private readonly redisServer: RedisServer,
+    private readonly replicaAcks: ReplicaAcks,
   ) {}
 
   /**
@@ -78,18 +74,32 @@ export class ClaimsService {
     if (decision.result === ClaimResult.THROTTLED)
       throw this.throttle.scriptOver('claim', memberId, decision.retryInMs);
     const result = decision.result;
-    claimDecisions.inc({ result: RESULT_LABEL[result] ?? 'unavailable' });
     switch (result) {
       case ClaimResult.ACCEPTED:
-        await this.enqueue(couponId, memberId);
+        // The 202 waits for both: its job in Bull (best effort: the sweeper has the pending mark), and its
+        // write on REDIS_CLAIM_REPLICAS replicas (else 503: it may have landed; a retry or GET …/issue tells).
+        await Promise.all([this.enqueue(couponId, memberId), this.acknowledged(decision.epoch)]);
+        claimDecisions.inc({ result: 'accepted' });
         return;
       case ClaimResult.DUPLICATE:
+        // "You have it" only once a replica has it too: a member retrying after a 503 is told the truth.
+        await this.acknowledged(decision.epoch);
+        claimDecisions.inc({ result: 'duplicate' });
         throw new AppError('COUPON_ALREADY_ISSUED', 'You already have this coupon');
       case ClaimResult.SOLD_OUT:
+        claimDecisions.inc({ result: 'sold_out' });
         throw new AppError('COUPON_SOLD_OUT', 'This coupon is sold out');
       default:
+        claimDecisions.inc({ result: 'unavailable' });
         throw new AppError('SERVICE_UNAVAILABLE', 'The coupon stock is unavailable; retry shortly');
     }
+  }
+
+  private acknowledged(epoch: string): Promise<void> {
+    return this.replicaAcks.acknowledged(epoch).catch((error: unknown) => {
+      claimDecisions.inc({ result: 'unacknowledged' });
+      throw error;
+    });
   }
 
   /**

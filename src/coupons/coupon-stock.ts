@@ -48,6 +48,8 @@ export function couponKeys(prefix: string, couponId: string): CouponKeys {
 export interface ClaimDecision {
   result: ClaimResult;
   retryInMs: number;
+  /** The run id of the server that decided: its replicas must hold the decision (ReplicaAcks). */
+  epoch: string;
 }
 
 /** Accepted claims of one coupon in one second (`second` = epoch ms / 1000, floored); expires after 2 min. */
@@ -146,7 +148,7 @@ export class CouponStock {
     const keys = this.keys(couponId);
     const decide = async (): Promise<ClaimDecision> => {
       const now = Date.now();
-      const [result, retryInMs] = await this.redis.couponClaim(
+      const [result, retryInMs, epoch] = await this.redis.couponClaim(
         keys.state,
         keys.members,
         keys.pending,
@@ -159,7 +161,7 @@ export class CouponStock {
         limit?.points ?? 0,
         limit?.windowMs ?? 0,
       );
-      return { result, retryInMs };
+      return { result, retryInMs, epoch };
     };
     const decision = await decide();
     if (decision.result !== ClaimResult.NOT_RECONCILED) return decision;

@@ -12,7 +12,7 @@ import { withTimeout } from '../common/timeout.js';
 
 export const claimDecisions = new Counter({
   name: 'pick_coupon_claims_total',
-  help: 'Coupon claims by result: accepted, duplicate, sold_out (decided in Redis), not_found, not_started, ended (refused in process), unavailable',
+  help: 'Coupon claims by result: accepted, duplicate, sold_out (decided in Redis; accepted and duplicate once REDIS_CLAIM_REPLICAS replicas hold them), unacknowledged (decided, but the replicas did not confirm in time: 503), not_found, not_started, ended (refused in process), unavailable',
   labelNames: ['result'],
 });
 

@@ -146,7 +146,7 @@ export class HealthController implements BeforeApplicationShutdown, OnModuleInit
     };
     if (ok) return body;
     // Set the status rather than throw: the exception filter would drop `checks`, which say what is down.
-    void reply.status(503);
+    void reply.status(503).header('retry-after', '1');
     return {
       statusCode: 503,
       code: 'SERVICE_UNAVAILABLE',

@@ -87,7 +87,8 @@ export function ApiErrors(...lists: CodeList[]): MethodDecorator {
       status,
       description: statusCodes.join(', '),
       schema: errorSchema(status, statusCodes),
-      ...(status === 429 && { headers: RETRY_AFTER }),
+      // Throttled, or a dependency unavailable for now: when to try again.
+      ...((status === 429 || status === 503) && { headers: RETRY_AFTER }),
     }),
   );
   return applyDecorators(...decorators) as MethodDecorator;

@@ -12,9 +12,11 @@ export interface RedisServerFacts {
   /** Changes with every restart, and with a failover (another process): the epoch coupon states are stamped with. */
   runId?: string;
   role?: string;
+  /** INFO replication's connected_slaves, when it was read. */
+  replicas?: number;
   /** INFO persistence's aof_enabled. */
   aof?: boolean;
-  /** CONFIG GET appendfsync; undefined where the ACL user may not read it (production's app user). */
+  /** CONFIG GET appendfsync, read as the default user only (production's ACL user may not run CONFIG). */
   appendfsync?: string;
 }
 
@@ -40,10 +42,12 @@ const field = (info: string, name: string) => new RegExp(`^${name}:(.*?)\\s*$`, 
 /** Reads the facts out of the text of INFO (all default sections). */
 export function redisServerFacts(info: string): RedisServerFacts {
   const aof = field(info, 'aof_enabled');
+  const replicas = field(info, 'connected_slaves');
   return {
     version: redisVersionOf(info),
     runId: field(info, 'run_id'),
     role: field(info, 'role'),
+    replicas: replicas === undefined ? undefined : Number(replicas),
     aof: aof === undefined ? undefined : aof === '1',
   };
 }
@@ -63,7 +67,10 @@ export class RedisServer {
   /** Each time the app's client is ready again, once its server's facts are read. */
   readonly connected = this.connectedSubject.asObservable();
 
-  constructor(@Inject(APP_CONFIG) private readonly config: Pick<AppConfig, 'REDIS_REQUIRE_AOF'>) {}
+  constructor(
+    @Inject(APP_CONFIG)
+    private readonly config: Pick<AppConfig, 'REDIS_REQUIRE_AOF' | 'REDIS_USERNAME' | 'REDIS_CLAIM_REPLICAS'>,
+  ) {}
 
   /** Reads the server's facts at every (re)connection of `client`. */
   observe(client: Redis): void {
@@ -81,9 +88,12 @@ export class RedisServer {
     } catch {
       return; // not judged: the next connection reads again
     }
-    // The app's ACL user in production may not run CONFIG: then the fsync policy is simply not known here.
-    const fsync = await client.config('GET', 'appendfsync').catch(() => undefined);
-    if (Array.isArray(fsync) && typeof fsync[1] === 'string') facts.appendfsync = fsync[1];
+    // The fsync policy is only in CONFIG, which production's ACL user may not run (it would read every
+    // setting, passwords included): asked only as the default user (local development, tests).
+    if (!this.config.REDIS_USERNAME) {
+      const fsync = await client.config('GET', 'appendfsync').catch(() => undefined);
+      if (Array.isArray(fsync) && typeof fsync[1] === 'string') facts.appendfsync = fsync[1];
+    }
     const previousRunId = this.facts.runId;
     this.facts = facts;
     const changed = previousRunId !== undefined && facts.runId !== previousRunId;
@@ -115,10 +125,16 @@ export class RedisServer {
     return undefined;
   }
 
-  /** For /health/ready's details: e.g. "7.0.15 master, AOF on (appendfsync everysec)". */
+  /**
+   * For /health/ready's details, as read at the last connection: e.g. "7.0.15 master with 2 replicas, AOF
+   * on (appendfsync everysec)", and what claims need that is missing.
+   */
   describe(): string | undefined {
-    const { version, role, aof, appendfsync } = this.facts;
+    const { version, role, replicas, aof, appendfsync } = this.facts;
     if (version === undefined) return undefined;
+    const needed = this.config.REDIS_CLAIM_REPLICAS;
+    const topology = `${version} ${role ?? ''}${replicas === undefined ? '' : ` with ${replicas} replica${replicas === 1 ? '' : 's'}`}`;
+    const short = replicas !== undefined && replicas < needed ? `: claims need ${needed} (REDIS_CLAIM_REPLICAS)` : '';
     const persistence =
       aof === undefined
         ? 'persistence unknown'
@@ -126,6 +142,6 @@ export class RedisServer {
           ? `AOF on${appendfsync ? ` (appendfsync ${appendfsync})` : ''}`
           : 'AOF off';
     const refusal = this.claimsRefusal() ? ': claims refused (REDIS_REQUIRE_AOF)' : '';
-    return `${version} ${role ?? ''}, ${persistence}${refusal}`.replace(' ,', ',');
+    return `${topology.trim()}${short}, ${persistence}${refusal}`;
   }
 }

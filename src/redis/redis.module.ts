@@ -5,6 +5,7 @@ import { APP_CONFIG } from '../common/config.module.js';
 import { ReadinessRegistry } from '../common/readiness.js';
 import { redisOptions } from './redis-options.js';
 import { RedisServer } from './redis-server.js';
+import { ReplicaAcks } from './replica-acks.js';
 import { TransportState } from './transport-state.js';
 
 /**
@@ -47,14 +48,16 @@ import { TransportState } from './transport-state.js';
         return client;
       },
     },
+    ReplicaAcks,
     TransportState,
   ],
-  exports: [Redis, RedisServer, TransportState],
+  exports: [Redis, RedisServer, ReplicaAcks, TransportState],
 })
 export class RedisModule implements OnApplicationShutdown {
   constructor(
     @Inject(Redis) private readonly redis: Redis,
     server: RedisServer,
+    acks: ReplicaAcks,
     transport: TransportState,
     readiness: ReadinessRegistry,
   ) {
@@ -62,7 +65,7 @@ export class RedisModule implements OnApplicationShutdown {
       name: 'redis',
       gates: true,
       probe: async () => {
-        await this.redis.ping();
+        await Promise.all([this.redis.ping(), acks.ping()]);
         const unusable = server.unusable();
         if (unusable) throw new Error(unusable);
         return server.describe();

@@ -104,3 +104,78 @@ export function tally(outcomes: ClaimOutcome[]): Record<string, number> {
   }
   return counts;
 }
+
+/** One answer of `claimLoad`, with when it was sent and arrived, and which attempt of the member it was. */
+export interface TimedClaimOutcome extends ClaimOutcome {
+  sentAt: number;
+  at: number;
+  attempt: number;
+}
+
+/**
+ * A sustained rush: `concurrency` keep-alive loops claim for `members`, one claim each, as fast as the
+ * cluster answers (a closed loop, like the bench's). A member answered 503 (or cut off: a worker or Redis
+ * gone) tries again after `retryDelayMs`, at most `attempts` times in all, as a client honouring
+ * Retry-After would. Every answer is kept, timed, and checked against the API document afterwards.
+ */
+export async function claimLoad(
+  baseUrl: string,
+  eventId: string,
+  couponId: string,
+  members: { id: string; accessToken: string }[],
+  options: { concurrency?: number; attempts?: number; retryDelayMs?: number } = {},
+): Promise<TimedClaimOutcome[]> {
+  const url = `${baseUrl}/api/events/${eventId}/coupons/${couponId}/issue`;
+  const queue = members.map((member) => ({ member, attempt: 1 }));
+  const outcomes: TimedClaimOutcome[] = [];
+  const answers: { status: number; headers: Headers; body: unknown }[] = [];
+  let inFlight = 0;
+  const loop = async () => {
+    for (;;) {
+      const next = queue.shift();
+      if (!next) {
+        // Retries of other loops may still come back to the queue.
+        if (inFlight === 0) return;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        continue;
+      }
+      inFlight++;
+      const sentAt = Date.now();
+      let outcome: ClaimOutcome;
+      try {
+        const response = await fetch(url, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${next.member.accessToken}` },
+          signal: AbortSignal.timeout(CLAIM_TIMEOUT_MS),
+        });
+        const text = await response.text();
+        let body: unknown = text || undefined;
+        try {
+          body = text ? JSON.parse(text) : undefined;
+        } catch {
+          // not JSON: the contract check says so
+        }
+        answers.push({ status: response.status, headers: response.headers, body });
+        outcome = {
+          memberId: next.member.id,
+          status: response.status,
+          code: (body as { code?: string } | undefined)?.code,
+          servedBy: response.headers.get('x-served-by') ?? undefined,
+          retryAfter: response.headers.get('retry-after') ?? undefined,
+        };
+      } catch (error) {
+        outcome = { memberId: next.member.id, status: 0, error: String((error as Error).cause ?? error) };
+      }
+      outcomes.push({ ...outcome, sentAt, at: Date.now(), attempt: next.attempt });
+      if ((outcome.status === 503 || outcome.status === 0) && next.attempt < (options.attempts ?? 30)) {
+        // Still in flight (other loops wait for it) until it is back in the queue.
+        await new Promise((resolve) => setTimeout(resolve, options.retryDelayMs ?? 200));
+        queue.push({ member: next.member, attempt: next.attempt + 1 });
+      }
+      inFlight--;
+    }
+  };
+  await Promise.all(Array.from({ length: options.concurrency ?? 64 }, loop));
+  for (const answer of answers) openApiChecker().check('POST', url, answer.status, answer.headers, answer.body);
+  return outcomes;
+}

@@ -38,7 +38,7 @@ function toJsonSchema(node: any): any {
 /**
  * Checks HTTP responses against the committed API document (src/openapi/openapi.json): the status
  * must be documented for the operation, the body must match its schema (no extra field, the right
- * types, the error code among the status's codes), and x-request-id (and Retry-After on 429) must
+ * types, the error code among the status's codes), and x-request-id (and Retry-After where documented: 429, 503) must
  * be there. Each schema is compiled once, on first use.
  */
 export class OpenApiChecker {
@@ -95,7 +95,10 @@ export class OpenApiChecker {
       );
     }
     if (!headers.get('x-request-id')) throw new ContractViolation(`${where}: no x-request-id header`);
-    if (status === 429 && !headers.get('retry-after')) throw new ContractViolation(`${where}: 429 without Retry-After`);
+    // 429 and 503 document Retry-After (src/openapi/api-errors.ts): an answer without it breaks the contract.
+    const documentedHeaders = (response as { headers?: Record<string, unknown> }).headers ?? {};
+    if ('Retry-After' in documentedHeaders && !headers.get('retry-after'))
+      throw new ContractViolation(`${where}: ${status} without Retry-After`);
     const schema = response.content?.['application/json']?.schema as Schema | undefined;
     if (!schema) {
       if (body !== undefined && body !== '')

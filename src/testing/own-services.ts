@@ -25,7 +25,7 @@ const exited = (child: ChildProcess) =>
   );
 
 /** Stops a leftover of an earlier aborted run: only the pid our own pid file names. */
-function killStale(pidFile: string): void {
+export function killStale(pidFile: string): void {
   if (!existsSync(pidFile)) return;
   const pid = Number(readFileSync(pidFile, 'utf8').trim());
   try {
@@ -36,7 +36,7 @@ function killStale(pidFile: string): void {
 }
 
 /** A server process a test owns: it can be crashed (kill -9) or stopped cleanly. */
-abstract class OwnServer {
+export abstract class OwnServer {
   protected child?: ChildProcess;
 
   get running(): boolean {
