@@ -31,7 +31,6 @@ import { MikroORM } from '@mikro-orm/mysql';
 import Bull from 'bull';
 import { Redis } from 'ioredis';
 import { readFileSync } from 'node:fs';
-import type autocannon from 'autocannon';
 import { loadConfig } from '../../config/env.js';
 import { lockTable } from '../../src/testing/table-lock.js';
 import { ormOptions } from '../../config/mikro-orm.js';
@@ -41,11 +40,13 @@ import { claimPlan } from '../../src/testing/claim-rush.js';
 import { ISSUANCE_QUEUES } from '../../src/coupons/issuance.queue.js';
 import { MemberRole } from '../../src/members/member.entity.js';
 import { redisOptions } from '../../src/redis/redis-options.js';
+import { redisServerFacts } from '../../src/redis/redis-server.js';
 import { Pm2Cluster } from '../../src/testing/cluster.js';
 import { persistedRows } from '../../src/testing/invariants.js';
 import { startStatusPoller, type StatusPoll } from '../../src/testing/status-poller.js';
 import {
   buildAndSeed,
+  claimRequest,
   machine,
   runLoad,
   startBareClaimCluster,
@@ -56,28 +57,6 @@ import {
 } from './support.js';
 
 const int = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
-
-/** A claim request taking the next member of `plan` each time; records each 202's time (epoch ms) by member. */
-function claimRequest(
-  path: string,
-  plan: { id: string; accessToken: string }[],
-  acceptedAt: Map<string, number>,
-): autocannon.Request {
-  let next = 0;
-  return {
-    method: 'POST',
-    path,
-    // autocannon keeps one context per connection, and a connection has one request out at a time.
-    setupRequest: (request, context) => {
-      const member = plan[next++ % plan.length];
-      (context as { memberId?: string }).memberId = member.id;
-      return { ...request, headers: { ...request.headers, authorization: `Bearer ${member.accessToken}` } };
-    },
-    onResponse: (status, _body, context) => {
-      if (status === 202) acceptedAt.set((context as { memberId: string }).memberId, Date.now());
-    },
-  };
-}
 
 /** CPU seconds (user + system) the processes have used so far, from /proc/<pid>/stat. */
 function workersCpuSec(pids: number[]): number {
@@ -367,9 +346,11 @@ export default async function run(): Promise<BenchResult> {
       const bareKeys = await redis.keys(`${bareKeyPrefix}:*`);
       if (bareKeys.length) await redis.del(...bareKeys);
     };
+    // The claim script decides only on a state stamped with the run id of the server it runs on.
+    const { runId } = redisServerFacts(await redis.info('server'));
     const resetBareCoupon = async () => {
       await dropBareCoupon();
-      await redis.hset(`${bareKeyPrefix}:state`, 'max', stock);
+      await redis.hset(`${bareKeyPrefix}:state`, 'max', stock, 'epoch', runId ?? '');
     };
     const bareList = await startBareListCluster(port + 2, workerPids.length, { '/api/general/products': listBody });
     const bareClaim = await startBareClaimCluster(port + 3, workerPids.length, {

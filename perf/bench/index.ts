@@ -11,7 +11,7 @@ import { inspect } from 'node:util';
 import { writeReport, type ReportInput } from './report.js';
 import { machine, onProgress, verdicts, writeResult, type BenchResult } from './support.js';
 
-const BENCHMARKS = ['catalog', 'coupons', 'flood'] as const;
+const BENCHMARKS = ['catalog', 'coupons', 'flood', 'replicas'] as const;
 type BenchName = (typeof BENCHMARKS)[number];
 
 export function selectBenchmarks(argv: string[]): BenchName[] {

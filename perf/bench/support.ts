@@ -248,3 +248,25 @@ export function startBareClaimCluster(
     BARE_REDIS_DB: String(options.redisDb),
   });
 }
+
+/** A claim request taking the next member of `plan` each time; records each 202's time (epoch ms) by member. */
+export function claimRequest(
+  path: string,
+  plan: { id: string; accessToken: string }[],
+  acceptedAt: Map<string, number>,
+): autocannon.Request {
+  let next = 0;
+  return {
+    method: 'POST',
+    path,
+    // autocannon keeps one context per connection, and a connection has one request out at a time.
+    setupRequest: (request, context) => {
+      const member = plan[next++ % plan.length];
+      (context as { memberId?: string }).memberId = member.id;
+      return { ...request, headers: { ...request.headers, authorization: `Bearer ${member.accessToken}` } };
+    },
+    onResponse: (status, _body, context) => {
+      if (status === 202) acceptedAt.set((context as { memberId: string }).memberId, Date.now());
+    },
+  };
+}

@@ -402,13 +402,13 @@ export interface paths {
         };
         /**
          * Where the caller's claim of a coupon is
-         * @description Any member.
+         * @description Any member. ISSUED: the coupon is in MySQL. PENDING: accepted, being written. NONE: no claim of yours is recorded (also after a 503 whose claim was not recorded): you may claim.
          */
         get: operations["getClaimStatus"];
         put?: never;
         /**
          * Claim a coupon, first come first served
-         * @description Any member. 202 means accepted: the coupon is yours and is being written; follow it with GET on the same path.
+         * @description Any member. 202 means accepted: the coupon is yours and is being written; follow it with GET on the same path. A 202 (and a 409 COUPON_ALREADY_ISSUED) is sent only once the claim is on the Redis replicas the deployment requires (REDIS_CLAIM_REPLICAS), so it survives the loss of the Redis primary. 503 SERVICE_UNAVAILABLE (with Retry-After) means the claim could not be decided or confirmed right now: it may have been recorded. Retry after Retry-After: a recorded claim answers 409 COUPON_ALREADY_ISSUED (and GET on the same path says PENDING or ISSUED); one that was not (or was lost with a failed primary before a replica held it) is decided afresh: 202, or 409 COUPON_SOLD_OUT.
          */
         post: operations["claimCoupon"];
         delete?: never;
