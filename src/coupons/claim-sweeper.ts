@@ -49,6 +49,8 @@ export class ClaimSweeper implements OnApplicationBootstrap, OnApplicationShutdo
   private reconnected: Subscription | undefined;
   /** Reconnection passes run one after the other (each waits for the one before). */
   private afterReconnects: Promise<void> = Promise.resolve();
+  /** The last reconnection pass, when it failed (a new primary still refusing writes): the next tick runs it again. */
+  private unfinished: { connected: RedisConnected; seenAt: number } | undefined;
 
   constructor(
     private readonly stock: CouponStock,
@@ -64,7 +66,7 @@ export class ClaimSweeper implements OnApplicationBootstrap, OnApplicationShutdo
     this.timer.unref();
     this.reconnected = this.redisServer.connected.subscribe((connected) => {
       const seenAt = Date.now();
-      this.afterReconnects = this.afterReconnects.then(() => this.afterReconnect(connected, seenAt));
+      this.afterReconnects = this.afterReconnects.then(() => this.afterReconnect({ connected, seenAt }));
     });
   }
 
@@ -77,6 +79,11 @@ export class ClaimSweeper implements OnApplicationBootstrap, OnApplicationShutdo
     if (this.ticking) return;
     this.ticking = true;
     try {
+      if (this.unfinished) {
+        const again = this.unfinished;
+        this.afterReconnects = this.afterReconnects.then(() => this.afterReconnect(again));
+        await this.afterReconnects;
+      }
       if (!(await this.stock.takeTurn('sweeper', this.token, this.config.COUPON_SWEEP_INTERVAL_MS))) return;
       const all = await this.stock.takeTurn('reconcile', this.token, this.config.COUPON_RECONCILE_INTERVAL_MS);
       const report = await this.sweep(Date.now(), { reconcileAll: all });
@@ -92,23 +99,34 @@ export class ClaimSweeper implements OnApplicationBootstrap, OnApplicationShutdo
   /**
    * The app's client is connected again: reconcile what is not reconciled on this server; if it is
    * another server, the claims pending from before it (accepted before `seenAt`) whose jobs are gone
-   * are enqueued again now, by one worker per new server.
+   * are enqueued again now, by one worker per new server. A pass that fails (a new primary refusing
+   * writes until its replica has synced) runs again at the next tick, until one succeeds or the
+   * client reconnects again.
    */
-  private async afterReconnect(connected: RedisConnected, seenAt: number): Promise<void> {
+  private async afterReconnect(pass: { connected: RedisConnected; seenAt: number }): Promise<void> {
+    const { connected, seenAt } = pass;
+    // A newer connection's pass supersedes an older one that failed.
+    if (this.unfinished && this.unfinished.seenAt > seenAt) return;
+    this.unfinished = pass;
     try {
       const reconciled = await this.stock.reconcileLive(seenAt);
       const otherServer = connected.changed || reconciled.some((outcome) => outcome.stale);
-      if (!otherServer || !(await this.stock.takeTurn(`resweep:${connected.runId}`, this.token, 600_000))) {
+      if (
+        !otherServer ||
+        !(await this.stock.takeTurn(`resweep:${connected.runId}`, this.token, 600_000, { retry: true }))
+      ) {
         if (reconciled.length > 0) this.logger.log(`reconciled after reconnecting: ${JSON.stringify(reconciled)}`);
+        this.unfinished = undefined;
         return;
       }
       const report = { reconciled, ...(await this.sweepPending(seenAt)) };
+      this.unfinished = undefined;
       this.logger.warn(
         `after Redis changed (run id ${connected.previousRunId ?? '?'} -> ${connected.runId}): ${report.reconciled.length} coupons reconciled, ${report.reconciled.reduce((n, o) => n + o.restored, 0)} members restored, ${report.reenqueued} pending claims whose jobs were lost enqueued again, ${report.retried} failed jobs retried`,
       );
     } catch (error) {
       this.logger.warn(
-        `reconciliation after reconnecting failed (the sweeper tries again): ${(error as Error).message}`,
+        `reconciliation after reconnecting failed (tried again at the next tick): ${(error as Error).message}`,
       );
     }
   }

@@ -329,9 +329,14 @@ export class CouponStock {
     return this.redis.zrangebyscore(this.keys(couponId).pending, '-inf', before, 'LIMIT', 0, limit);
   }
 
-  /** One holder of a deployment-wide turn per `ms` (the sweeper: one worker of all servers per interval). */
-  async takeTurn(name: string, token: string, ms: number): Promise<boolean> {
-    return (await this.redis.set(`${this.prefix}:coupons:${name}-lock`, token, 'PX', ms, 'NX')) === 'OK';
+  /**
+   * One holder of a deployment-wide turn per `ms` (the sweeper: one worker of all servers per interval).
+   * `retry`: the holder's own second attempt at the same turn (after a failure) takes it too.
+   */
+  async takeTurn(name: string, token: string, ms: number, options: { retry?: boolean } = {}): Promise<boolean> {
+    const key = `${this.prefix}:coupons:${name}-lock`;
+    if ((await this.redis.set(key, token, 'PX', ms, 'NX')) === 'OK') return true;
+    return options.retry === true && (await this.redis.get(key)) === token;
   }
 
   /**
