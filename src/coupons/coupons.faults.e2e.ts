@@ -20,7 +20,7 @@ const root = new URL('../..', import.meta.url).pathname;
 /**
  * Fault tests: a 2-worker PM2 cluster on a private MariaDB (3391) and a private Redis with AOF
  * (6392), so the machine's shared services are never touched. Each test ends by checking the
- * DESIGN.md invariants against MySQL: rows <= limit, one per member, every 202 has its row,
+ * docs/design.md invariants against MySQL: rows <= limit, one per member, every 202 has its row,
  * Redis's claimed set equals MySQL's rows, nothing left pending.
  */
 describe('FCFS claims survive faults', () => {

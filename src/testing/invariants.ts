@@ -22,7 +22,7 @@ export interface InvariantReport {
 }
 
 /**
- * DESIGN.md invariants against MySQL and Redis once the drain is over: rows <= limit, one per
+ * docs/design.md invariants against MySQL and Redis once the drain is over: rows <= limit, one per
  * member, every 202 has its row, and Redis's claimed set is exactly MySQL's rows, nothing pending.
  */
 export async function waitForDrainAndCheck(

@@ -137,7 +137,7 @@ describe('coupon-rush.ts classification and stock check', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'pick-k6-'));
-    // The contract's shapes (DESIGN.md): 202 PENDING, 409 with a code, GET /api/events/:id with remaining stock.
+    // The contract's shapes (docs/design.md): 202 PENDING, 409 with a code, GET /api/events/:id with remaining stock.
     server = createServer((request, response) => {
       const send = (status: number, body: unknown) =>
         response.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
