@@ -30,5 +30,24 @@ export default tseslint.config(
       ],
     },
   },
+  {
+    // ValidateNested on a list descends into items that are lists themselves: IsListOf checks each item first.
+    files: ['src/**/*.ts'],
+    ignores: ['src/common/validation.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            {
+              name: 'class-validator',
+              importNames: ['ValidateNested'],
+              message: 'Use IsListOf (src/common/validation.ts): it checks that each item is an object first.',
+            },
+          ],
+        },
+      ],
+    },
+  },
   prettier,
 );

@@ -14,7 +14,13 @@ import { AppModule } from './app.module.js';
 import { CatalogFastPath } from './catalog/catalog-fast-path.js';
 import { AppError } from './common/errors.js';
 import { toErrorBody } from './common/exception.filter.js';
-import { jsonBodyParser, validationPipe } from './common/validation.js';
+import {
+  jsonBodyParser,
+  objectBody,
+  refuseUnreadMultipart,
+  UndeclaredQueryGuard,
+  validationPipe,
+} from './common/validation.js';
 import { httpDuration, httpRequests } from './metrics/metrics.js';
 import { buildOpenApiDocument } from './openapi/document.js';
 import { redisOptions } from './redis/redis-options.js';
@@ -122,6 +128,10 @@ export async function createApp(
   });
   fastify.removeContentTypeParser(['text/plain', 'application/json']);
   fastify.addContentTypeParser('application/json', { parseAs: 'string' }, jsonBodyParser(fastify));
+  fastify.addHook('preValidation', (request, reply, done) => {
+    const refused = refuseUnreadMultipart(request);
+    return refused ? refuse(request, reply, refused) : done();
+  });
 
   fastify.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? 'unmatched';
@@ -155,7 +165,8 @@ export async function createApp(
   provided.catalogFastPath = catalogFastPath;
   requestContext(fastify, app.get(MikroORM));
 
-  app.useGlobalPipes(validationPipe);
+  app.useGlobalPipes(objectBody, validationPipe);
+  app.useGlobalGuards(new UndeclaredQueryGuard());
   app.enableShutdownHooks();
   const transport = app.connectMicroservice<MicroserviceOptions>(
     {

@@ -1,7 +1,7 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { IsEmail, IsIn, IsJWT, IsNotEmpty, IsString, Matches, MaxLength, MinLength } from 'class-validator';
 import { Transform } from 'class-transformer';
-import { IsDisplayText, IsWellFormedText, POSITIVE_ID } from '../common/validation.js';
+import { IsDisplayText, POSITIVE_ID } from '../common/validation.js';
 import { MemberRole, SellerStatus } from '../members/member.entity.js';
 
 const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
@@ -25,7 +25,6 @@ export class SignupDto {
 
   @ApiProperty({ minLength: 8, maxLength: 72, example: 'password123' })
   @IsString()
-  @IsWellFormedText()
   @MinLength(8)
   @MaxLength(72)
   password: string;

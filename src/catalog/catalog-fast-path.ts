@@ -97,6 +97,8 @@ export class CatalogFastPath {
   private detailHit(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
     const { id } = request.params as { id?: unknown };
     if (typeof id !== 'string' || !POSITIVE_ID.test(id)) return done();
+    // The detail takes no query parameters: the controller refuses any (UndeclaredQueryGuard).
+    for (const _key in request.query as object) return done();
     this.answer(this.cache.peekProduct(id), reply, done);
   }
 

@@ -1,8 +1,6 @@
 import { ApiProperty, ApiPropertyOptional, PartialType } from '@nestjs/swagger';
-import { Transform, Type } from 'class-transformer';
+import { Transform } from 'class-transformer';
 import {
-  ArrayMaxSize,
-  IsArray,
   IsEnum,
   IsInt,
   IsNotEmpty,
@@ -13,9 +11,8 @@ import {
   MaxLength,
   Min,
   ValidateIf,
-  ValidateNested,
 } from 'class-validator';
-import { IsDisplayText, POSITIVE_ID, queryInteger } from '../common/validation.js';
+import { IsDisplayText, IsListOf, POSITIVE_ID, queryInteger } from '../common/validation.js';
 import { ProductCategory, ProductStatus } from './product.entity.js';
 import { ProductImageType } from './product-image.entity.js';
 
@@ -121,10 +118,7 @@ export class CreateProductDto {
     description: 'in display order; at most one MAIN',
   })
   @ValidateIf((_, value) => value !== undefined)
-  @IsArray()
-  @ArrayMaxSize(MAX_IMAGES)
-  @ValidateNested({ each: true })
-  @Type(() => ProductImageInput)
+  @IsListOf(() => ProductImageInput, { max: MAX_IMAGES })
   images?: ProductImageInput[];
 }
 

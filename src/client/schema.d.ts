@@ -4345,7 +4345,7 @@ export interface operations {
                     "application/json": components["schemas"]["MemberCouponDto"][];
                 };
             };
-            /** @description BAD_REQUEST */
+            /** @description BAD_REQUEST, VALIDATION_FAILED */
             400: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -4356,7 +4356,7 @@ export interface operations {
                         /** @enum {integer} */
                         statusCode?: 400;
                         /** @enum {string} */
-                        code?: "BAD_REQUEST";
+                        code?: "BAD_REQUEST" | "VALIDATION_FAILED";
                     };
                 };
             };
@@ -4443,7 +4443,7 @@ export interface operations {
                     "application/json": components["schemas"]["LiveDto"];
                 };
             };
-            /** @description BAD_REQUEST */
+            /** @description BAD_REQUEST, VALIDATION_FAILED */
             400: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -4454,7 +4454,7 @@ export interface operations {
                         /** @enum {integer} */
                         statusCode?: 400;
                         /** @enum {string} */
-                        code?: "BAD_REQUEST";
+                        code?: "BAD_REQUEST" | "VALIDATION_FAILED";
                     };
                 };
             };
@@ -4511,7 +4511,7 @@ export interface operations {
                     "application/json": components["schemas"]["ReadyDto"];
                 };
             };
-            /** @description BAD_REQUEST */
+            /** @description BAD_REQUEST, VALIDATION_FAILED */
             400: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -4522,7 +4522,7 @@ export interface operations {
                         /** @enum {integer} */
                         statusCode?: 400;
                         /** @enum {string} */
-                        code?: "BAD_REQUEST";
+                        code?: "BAD_REQUEST" | "VALIDATION_FAILED";
                     };
                 };
             };
@@ -4585,7 +4585,7 @@ export interface operations {
                     "application/json": components["schemas"]["UploadedImagesDto"];
                 };
             };
-            /** @description BAD_REQUEST, EMPTY_FILE, NO_FILES, UNEXPECTED_FIELD */
+            /** @description BAD_REQUEST, EMPTY_FILE, NO_FILES, UNEXPECTED_FIELD, VALIDATION_FAILED */
             400: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -4596,7 +4596,7 @@ export interface operations {
                         /** @enum {integer} */
                         statusCode?: 400;
                         /** @enum {string} */
-                        code?: "BAD_REQUEST" | "EMPTY_FILE" | "NO_FILES" | "UNEXPECTED_FIELD";
+                        code?: "BAD_REQUEST" | "EMPTY_FILE" | "NO_FILES" | "UNEXPECTED_FIELD" | "VALIDATION_FAILED";
                     };
                 };
             };

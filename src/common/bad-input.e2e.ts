@@ -4,6 +4,7 @@ import { EntityManager } from '@mikro-orm/mysql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Member, MemberRole } from '../members/member.entity.js';
 import { testAdminToken } from '../testing/admin.js';
+import { createEvent, eventBody } from '../testing/fixtures.js';
 import { startTestApp, type TestApp } from '../testing/app.js';
 import type { HttpResult } from '../testing/http.js';
 import { throttleKeyPrefix, type LimitName } from '../throttle/throttle.service.js';
@@ -20,6 +21,8 @@ interface Actors {
   usedRefresh: string;
   productId: string;
   othersProductId: string;
+  /** An event the admin created (PATCH /api/admin/events/{id}). */
+  eventId: string;
   accessSecret: string;
   refreshSecret: string;
   admin: { id: string; accessToken: string };
@@ -1660,6 +1663,224 @@ const cases: Case[] = [
   },
 
   // --- rate limits (src/throttle): past a limit the answer is 429 with Retry-After, before any other check ---
+  // --- one rule for bodies, nested lists, strings, content types and queries (issue 25) ---
+  {
+    name: 'create: images nested in a list',
+    method: 'POST',
+    path: '/api/seller/products',
+    body: { ...validProduct, images: [[]] },
+    token: (a) => a.seller.accessToken,
+    status: 400,
+    code: V,
+  },
+  {
+    name: 'create: an image nested in a list',
+    method: 'POST',
+    path: '/api/seller/products',
+    body: {
+      ...validProduct,
+      images: [[{ url: `${CDN}/product/0b6f4c1e-3d5a-4f0e-9a51-2c7d8e9f0a1b.png`, type: 'MAIN' }]],
+    },
+    token: (a) => a.seller.accessToken,
+    status: 400,
+    code: V,
+  },
+  {
+    name: 'update: images nested in a list',
+    method: 'PATCH',
+    path: (a) => `/api/seller/products/${a.productId}`,
+    body: { images: [[]] },
+    token: (a) => a.seller.accessToken,
+    status: 400,
+    code: V,
+  },
+  {
+    name: 'create event: coupons nested in a list',
+    method: 'POST',
+    path: '/api/admin/events',
+    body: () => ({ ...eventBody(), coupons: [[]] }),
+    token: (a) => a.admin.accessToken,
+    status: 400,
+    code: V,
+  },
+  {
+    name: 'create event: a valid coupon nested in a list',
+    method: 'POST',
+    path: '/api/admin/events',
+    body: () => ({ ...eventBody(), coupons: [eventBody().coupons] }),
+    token: (a) => a.admin.accessToken,
+    status: 400,
+    code: V,
+  },
+  {
+    name: 'update event: coupons nested in a list',
+    method: 'PATCH',
+    path: (a) => `/api/admin/events/${a.eventId}`,
+    body: { coupons: [[]] },
+    token: (a) => a.admin.accessToken,
+    status: 400,
+    code: V,
+  },
+  {
+    name: 'signup: lone surrogate as the email',
+    method: 'POST',
+    path: '/api/auth/signup',
+    raw: () => JSON.stringify({ ...validSignup(), email: 'x' }).replace('"x"', '"\\ud800"'),
+    status: 400,
+    code: V,
+  },
+  {
+    name: 'login: lone surrogate as the email',
+    method: 'POST',
+    path: '/api/auth/login',
+    raw: '{"email": "\\ud800", "password": "password123"}',
+    status: 400,
+    code: V,
+  },
+  {
+    name: 'login: lone low surrogate in the password',
+    method: 'POST',
+    path: '/api/auth/login',
+    raw: '{"email": "a@test.pick", "password": "password\\udc00"}',
+    status: 400,
+    code: V,
+  },
+  {
+    name: 'signup: lone surrogate in a field name',
+    method: 'POST',
+    path: '/api/auth/signup',
+    raw: () => `{"\\ud800": 1, ${JSON.stringify(validSignup()).slice(1)}`,
+    status: 400,
+    code: V,
+  },
+  {
+    name: 'update event: lone surrogate in a nested coupon name',
+    method: 'PATCH',
+    path: (a) => `/api/admin/events/${a.eventId}`,
+    raw: '{"coupons": [{"id": "1", "name": "a\\udbff"}]}',
+    token: (a) => a.admin.accessToken,
+    status: 400,
+    code: V,
+  },
+  {
+    name: 'update: body is null',
+    method: 'PATCH',
+    path: (a) => `/api/seller/products/${a.productId}`,
+    raw: 'null',
+    token: (a) => a.seller.accessToken,
+    status: 400,
+    code: V,
+  },
+  {
+    name: 'update event: body is null',
+    method: 'PATCH',
+    path: (a) => `/api/admin/events/${a.eventId}`,
+    raw: 'null',
+    token: (a) => a.admin.accessToken,
+    status: 400,
+    code: V,
+  },
+  {
+    name: 'update: no body at all',
+    method: 'PATCH',
+    path: (a) => `/api/seller/products/${a.productId}`,
+    token: (a) => a.seller.accessToken,
+    status: 400,
+    code: V,
+  },
+  {
+    name: 'role: body is null',
+    method: 'PUT',
+    path: (a) => `/api/admin/members/${a.customer.id}/role`,
+    raw: 'null',
+    token: (a) => a.admin.accessToken,
+    status: 400,
+    code: V,
+  },
+  {
+    name: 'update: JSON sent as multipart/form-data',
+    method: 'PATCH',
+    path: (a) => `/api/seller/products/${a.productId}`,
+    raw: JSON.stringify({ price: 7 }),
+    contentType: 'multipart/form-data; boundary=x',
+    token: (a) => a.seller.accessToken,
+    status: 415,
+    code: 'UNSUPPORTED_MEDIA_TYPE',
+  },
+  {
+    name: 'update event: JSON sent as multipart/form-data',
+    method: 'PATCH',
+    path: (a) => `/api/admin/events/${a.eventId}`,
+    raw: JSON.stringify({ title: 'multipart' }),
+    contentType: 'multipart/form-data; boundary=x',
+    token: (a) => a.admin.accessToken,
+    status: 415,
+    code: 'UNSUPPORTED_MEDIA_TYPE',
+  },
+  {
+    name: 'login: multipart/form-data body',
+    method: 'POST',
+    path: '/api/auth/login',
+    raw: '--x\r\nContent-Disposition: form-data; name="email"\r\n\r\na@test.pick\r\n--x--\r\n',
+    contentType: 'multipart/form-data; boundary=x',
+    status: 415,
+    code: 'UNSUPPORTED_MEDIA_TYPE',
+  },
+  {
+    name: 'approve: multipart/form-data body',
+    method: 'POST',
+    path: (a) => `/api/admin/sellers/${a.seller.id}/approve`,
+    raw: '--x--\r\n',
+    contentType: 'multipart/form-data; boundary=x',
+    token: (a) => a.admin.accessToken,
+    status: 415,
+    code: 'UNSUPPORTED_MEDIA_TYPE',
+  },
+  {
+    name: 'my coupons: unknown query parameter',
+    method: 'GET',
+    path: '/api/members/me/coupons?x=1',
+    token: (a) => a.customer.accessToken,
+    status: 400,
+    code: V,
+  },
+  {
+    name: 'detail: unknown query parameter (a cached product)',
+    method: 'GET',
+    path: (a) => `/api/general/products/${a.productId}?x=1`,
+    status: 400,
+    code: V,
+  },
+  {
+    name: 'event: unknown query parameter',
+    method: 'GET',
+    path: (a) => `/api/events/${a.eventId}?x=1`,
+    status: 400,
+    code: V,
+  },
+  {
+    name: 'claim: unknown query parameter',
+    method: 'POST',
+    path: (a) => `/api/events/${a.eventId}/coupons/1/issue?x=1`,
+    token: (a) => a.customer.accessToken,
+    status: 400,
+    code: V,
+  },
+  {
+    name: 'liveness: unknown query parameter',
+    method: 'GET',
+    path: '/health/live?x=1',
+    status: 400,
+    code: V,
+  },
+  {
+    name: 'event status: unknown query parameter beside a known one',
+    method: 'GET',
+    path: (a) => `/api/admin/events/${a.eventId}/status?maxAgeMs=0&x=1`,
+    token: (a) => a.admin.accessToken,
+    status: 400,
+    code: V,
+  },
   {
     name: 'login: wrong password, email past its failed-login limit',
     method: 'POST',
@@ -1801,7 +2022,10 @@ describe('bad input', () => {
     const mine = await t.http.post('/api/seller/products', validProduct, seller.accessToken);
     const others = await t.http.post('/api/seller/products', validProduct, otherSeller.accessToken);
     expect([mine.status, others.status]).toEqual([201, 201]);
+    // The detail is cached from here on: its fast path sees the rows that query it.
+    expect((await t.http.get(`/api/general/products/${mine.body.id}`)).status).toBe(200);
     const adminToken = await testAdminToken();
+    const { eventId } = await createEvent(t.http, adminToken, eventBody());
     const admin = {
       id: String(JSON.parse(Buffer.from(adminToken.split('.')[1], 'base64url').toString()).sub),
       accessToken: adminToken,
@@ -1845,6 +2069,7 @@ describe('bad input', () => {
       usedRefresh: rotated.refreshToken,
       productId: mine.body.id,
       othersProductId: others.body.id,
+      eventId,
       accessSecret: t.config.JWT_ACCESS_SECRET,
       refreshSecret: t.config.JWT_REFRESH_SECRET,
       admin,

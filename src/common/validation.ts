@@ -1,5 +1,27 @@
-import { applyDecorators, ValidationError, ValidationPipe } from '@nestjs/common';
-import { buildMessage, IsISO8601, Matches, ValidateBy, ValidateIf } from 'class-validator';
+import {
+  applyDecorators,
+  ValidationError,
+  ValidationPipe,
+  type ArgumentMetadata,
+  type CanActivate,
+  type ExecutionContext,
+  type PipeTransform,
+} from '@nestjs/common';
+import { ROUTE_ARGS_METADATA } from '@nestjs/common/constants.js';
+import { RouteParamtypes } from '@nestjs/common/enums/route-paramtypes.enum.js';
+import { Type } from 'class-transformer';
+import {
+  ArrayMaxSize,
+  ArrayMinSize,
+  buildMessage,
+  IsArray,
+  IsISO8601,
+  IsObject,
+  Matches,
+  ValidateBy,
+  ValidateIf,
+  ValidateNested,
+} from 'class-validator';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AppError } from './errors.js';
 
@@ -29,6 +51,51 @@ export const NoBody = {
   },
 };
 
+/**
+ * The route config (Nest's `@RouteConfig`) of a route that reads a multipart body. @fastify/multipart's
+ * parser takes multipart/form-data on every route and leaves the parts to the route that asks for
+ * them: any other route would answer as if no body had been sent, so `refuseUnreadMultipart` answers
+ * 415 there instead.
+ */
+export const READS_MULTIPART = { readsMultipart: true } as const;
+
+/** A Fastify preValidation hook: multipart/form-data to a route without READS_MULTIPART is 415 UNSUPPORTED_MEDIA_TYPE. */
+export function refuseUnreadMultipart(request: FastifyRequest): AppError | undefined {
+  if (!request.isMultipart?.()) return undefined;
+  if ((request.routeOptions.config as { readsMultipart?: boolean }).readsMultipart) return undefined;
+  return new AppError('UNSUPPORTED_MEDIA_TYPE', 'This route does not take multipart/form-data; send application/json');
+}
+
+const QUERY_ARG = `${RouteParamtypes.QUERY}:`;
+
+/**
+ * One rule for query parameters: a route's @Query DTO refuses the ones it does not declare
+ * (forbidNonWhitelisted), and a route with no @Query at all refuses every one (400
+ * VALIDATION_FAILED), instead of ignoring them (`GET /api/members/me/coupons?x=1` was a 200).
+ * A global guard: the first step of Nest's pipeline that knows the handler (and so its parameters).
+ */
+export class UndeclaredQueryGuard implements CanActivate {
+  private readonly takesQuery = new WeakMap<object, boolean>();
+
+  canActivate(context: ExecutionContext): boolean {
+    if (context.getType() !== 'http') return true;
+    const handler = context.getHandler();
+    let takes = this.takesQuery.get(handler);
+    if (takes === undefined) {
+      const args = (Reflect.getMetadata(ROUTE_ARGS_METADATA, context.getClass(), handler.name) ?? {}) as object;
+      takes = Object.keys(args).some((key) => key.startsWith(QUERY_ARG));
+      this.takesQuery.set(handler, takes);
+    }
+    if (takes) return true;
+    const query = context.switchToHttp().getRequest<FastifyRequest>().query as Record<string, unknown>;
+    for (const key in query)
+      throw new AppError('VALIDATION_FAILED', 'The request is invalid', [
+        { field: key.slice(0, 100), errors: [`this route takes no query parameters`] },
+      ]);
+    return true;
+  }
+}
+
 /** A row id as text (BIGINT UNSIGNED, never 0), in paths, queries and bodies. */
 export const POSITIVE_ID = /^[1-9]\d{0,18}$/;
 
@@ -37,6 +104,41 @@ export const DECIMAL_DIGITS = /^\d{1,10}$/;
 /** For @Transform on a query's integer: only plain decimal digits become numbers, anything else stays and fails validation. */
 export const queryInteger = ({ value }: { value: unknown }) =>
   typeof value === 'string' && DECIMAL_DIGITS.test(value) ? Number(value) : value;
+
+/** What the validation pipe takes for a DTO class (its own list: built-in types are not validated as classes). */
+const NOT_A_DTO: unknown[] = [String, Boolean, Number, Array, Object, Buffer, Date];
+
+/**
+ * A body declared as a DTO class is a JSON object, and nothing else: the validation pipe would
+ * take `null` or a missing body for `{}` (a PATCH of nothing, answered 200). Runs before it.
+ */
+export const objectBody: PipeTransform = {
+  transform(value: unknown, metadata: ArgumentMetadata): unknown {
+    if (metadata.type !== 'body' || typeof metadata.metatype !== 'function' || NOT_A_DTO.includes(metadata.metatype))
+      return value;
+    if (value === null || typeof value !== 'object' || Array.isArray(value))
+      throw new AppError('VALIDATION_FAILED', 'The request is invalid', [
+        { field: '', errors: ['the body must be a JSON object'] },
+      ]);
+    return value;
+  },
+};
+
+/**
+ * A list of objects of one DTO class, each item validated as that class. ValidateNested alone
+ * descends into an item that is itself a list (`[[]]` passes as an empty list of nothing, and
+ * `[[{…}]]` validates the inner object), so every item must be an object first. Use this, never
+ * ValidateNested on a list (eslint.config.js refuses its import elsewhere).
+ */
+export const IsListOf = (type: () => new () => object, size: { min?: number; max: number }) =>
+  applyDecorators(
+    IsArray(),
+    ...(size.min !== undefined ? [ArrayMinSize(size.min)] : []),
+    ArrayMaxSize(size.max),
+    IsObject({ each: true, message: 'each item of $property must be an object' }),
+    ValidateNested({ each: true }),
+    Type(type),
+  );
 
 /** Bodies, params and queries: unknown fields rejected, types converted, 400 VALIDATION_FAILED with details. */
 export const validationPipe = new ValidationPipe({
@@ -47,19 +149,6 @@ export const validationPipe = new ValidationPipe({
   validationError: { target: false, value: false },
   exceptionFactory: (errors) => new AppError('VALIDATION_FAILED', 'The request is invalid', flatten(errors)),
 });
-
-/**
- * Text that survives a round trip through UTF-8 (MySQL, argon2): a lone UTF-16 surrogate would be
- * silently stored as U+FFFD, so it is refused instead.
- */
-export const IsWellFormedText = () =>
-  ValidateBy({
-    name: 'isWellFormedText',
-    validator: {
-      validate: (value: unknown) => typeof value !== 'string' || !/\p{Cs}/u.test(value),
-      defaultMessage: buildMessage((each) => `${each}$property must be well-formed Unicode text`),
-    },
-  });
 
 // A date, a time (seconds optional) and an explicit offset.
 const DATE_TIME_WITH_OFFSET = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/i;
@@ -80,16 +169,15 @@ export const IsInstant = () =>
   );
 
 /**
- * Text shown to people (names, titles, addresses): well-formed, and free of control characters,
- * which no form produces and which break lists, logs and CSV exports. `multiline` lets tabs and
- * line breaks through (descriptions).
+ * Text shown to people (names, titles, addresses): free of control characters, which no form
+ * produces and which break lists, logs and CSV exports. `multiline` lets tabs and line breaks
+ * through (descriptions). (Lone surrogates never get this far: jsonBodyParser refuses them.)
  */
 export const IsDisplayText = (options: { multiline?: boolean } = {}) => {
   // Control characters (\p{Cc}), less tab, LF and CR where line breaks are allowed.
   const allowed = options.multiline ? new Set(['\t', '\n', '\r']) : new Set<string>();
   const hasForbidden = (text: string) => [...text.matchAll(/\p{Cc}/gu)].some(([char]) => !allowed.has(char));
   return applyDecorators(
-    IsWellFormedText(),
     ValidateBy({
       name: 'isDisplayText',
       validator: {
@@ -121,7 +209,38 @@ export function nestsDeeperThan(value: unknown, max = MAX_JSON_DEPTH): boolean {
   return false;
 }
 
-/** Fastify's own JSON parser (prototype poisoning refused) plus the depth limit, as 400 VALIDATION_FAILED. */
+// A string holds a lone UTF-16 surrogate only through a \uD800-\uDFFF escape: the body text itself is
+// decoded from UTF-8, which cannot encode one. Only bodies with such an escape are walked.
+const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F]/;
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/**
+ * The field (`coupons.0.name`, `''` for the body itself) of the first string, value or key, that is
+ * not well-formed Unicode (a lone surrogate), or undefined. Iterative, like nestsDeeperThan.
+ */
+export function illFormedField(value: unknown): string | undefined {
+  const stack: [unknown, string][] = [[value, '']];
+  while (stack.length > 0) {
+    const [node, field] = stack.pop()!;
+    if (typeof node === 'string') {
+      if (LONE_SURROGATE.test(node)) return field;
+    } else if (node !== null && typeof node === 'object') {
+      for (const [key, child] of Object.entries(node)) {
+        const path = field ? `${field}.${key}` : key;
+        if (LONE_SURROGATE.test(key)) return path;
+        stack.push([child, path]);
+      }
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Fastify's own JSON parser (prototype poisoning refused) plus the depth limit and well-formed
+ * Unicode, as 400 VALIDATION_FAILED: a lone surrogate (`"\ud800"`) would make validators and
+ * libraries throw (the email validator's encodeURI: URIError, a 500) or be stored as U+FFFD by
+ * MySQL and argon2, so no field of any route sees one.
+ */
 export function jsonBodyParser(fastify: FastifyInstance) {
   const parse = fastify.getDefaultJsonParser('error', 'error');
   return (request: FastifyRequest, body: string, done: (error: Error | null, value?: unknown) => void) => {
@@ -133,6 +252,13 @@ export function jsonBodyParser(fastify: FastifyInstance) {
         return done(
           new AppError('VALIDATION_FAILED', 'The request body is nested too deeply', [
             { field: '', errors: [`nested deeper than ${MAX_JSON_DEPTH} levels`] },
+          ]),
+        );
+      const illFormed = SURROGATE_ESCAPE.test(body) ? illFormedField(value) : undefined;
+      if (illFormed !== undefined)
+        return done(
+          new AppError('VALIDATION_FAILED', 'The request body is not well-formed Unicode text', [
+            { field: illFormed, errors: ['a lone UTF-16 surrogate (\\uD800-\\uDFFF without its pair)'] },
           ]),
         );
       done(null, value);

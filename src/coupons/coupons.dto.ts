@@ -1,24 +1,11 @@
 import { ApiProperty, ApiPropertyOptional, PartialType } from '@nestjs/swagger';
-import { Transform, Type } from 'class-transformer';
-import {
-  ArrayMaxSize,
-  ArrayMinSize,
-  IsArray,
-  IsEnum,
-  IsInt,
-  IsNotEmpty,
-  IsOptional,
-  IsString,
-  Matches,
-  Max,
-  MaxLength,
-  Min,
-  ValidateNested,
-} from 'class-validator';
+import { Transform } from 'class-transformer';
+import { IsEnum, IsInt, IsNotEmpty, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
 import {
   INSTANT_PATTERN,
   IsDisplayText,
   IsInstant,
+  IsListOf,
   IsOmittable,
   POSITIVE_ID,
   queryInteger,
@@ -109,11 +96,7 @@ export class CreateEventDto {
   endsAt: string;
 
   @ApiProperty({ type: [CreateCouponDto], minItems: 1, maxItems: MAX_COUPONS_PER_EVENT })
-  @IsArray()
-  @ArrayMinSize(1)
-  @ArrayMaxSize(MAX_COUPONS_PER_EVENT)
-  @ValidateNested({ each: true })
-  @Type(() => CreateCouponDto)
+  @IsListOf(() => CreateCouponDto, { min: 1, max: MAX_COUPONS_PER_EVENT })
   coupons: CreateCouponDto[];
 }
 
@@ -143,10 +126,7 @@ export class UpdateEventDto {
     description: 'coupons not listed are kept unchanged',
   })
   @IsOmittable()
-  @IsArray()
-  @ArrayMaxSize(MAX_COUPONS_PER_EVENT)
-  @ValidateNested({ each: true })
-  @Type(() => UpdateCouponDto)
+  @IsListOf(() => UpdateCouponDto, { max: MAX_COUPONS_PER_EVENT })
   coupons?: UpdateCouponDto[];
 }
 

@@ -1,4 +1,5 @@
 import { Controller, Post, Req } from '@nestjs/common';
+import { RouteConfig } from '@nestjs/platform-fastify';
 import {
   ApiBearerAuth,
   ApiBody,
@@ -9,6 +10,7 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { APPROVED_SELLER_ONLY, ApiErrors } from '../openapi/api-errors.js';
+import { READS_MULTIPART } from '../common/validation.js';
 import type { FastifyRequest } from 'fastify';
 import { ApprovedSeller, CurrentMember, Roles } from '../auth/auth.decorators.js';
 import type { AuthMember } from '../auth/auth.decorators.js';
@@ -43,6 +45,7 @@ export class MediaController {
       'Roles: SELLER or ADMIN. JPEG, PNG, WebP or GIF (checked by content), size- and count-limited (UPLOAD_MAX_BYTES, UPLOAD_MAX_FILES).',
   })
   @ApiConsumes('multipart/form-data')
+  @RouteConfig(READS_MULTIPART)
   @ApiBody({
     schema: {
       type: 'object',

@@ -10,9 +10,13 @@ import { ERROR_STATUS, type ErrorCode } from '../common/errors.js';
  * listed here fails the test that saw it, with a message naming the route and the code to add.
  */
 
-/** What any route can answer: a URL that is not valid percent-encoding, a compressed body, a worker shutting down. */
+/**
+ * What any route can answer: a URL that is not valid percent-encoding, a query parameter the route
+ * does not declare, a compressed body or one of a type the route does not read, a worker shutting down.
+ */
 export const ANY_ROUTE = [
   'BAD_REQUEST',
+  'VALIDATION_FAILED',
   'UNSUPPORTED_MEDIA_TYPE',
   'SERVICE_UNAVAILABLE',
 ] as const satisfies readonly ErrorCode[];

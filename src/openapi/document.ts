@@ -11,7 +11,8 @@ const DESCRIPTION = `Catalog, first-come-first-served coupons and members of a s
 
 Errors are always JSON (\`ErrorBody\`): a stable upper-case \`code\` (see \`ErrorCode\` for every code and its
 status), a human-readable \`message\`, \`details\` for validation errors, and the \`requestId\` that is also sent
-as \`x-request-id\`. Unknown fields in a body are refused (400 \`VALIDATION_FAILED\`). Each operation lists
+as \`x-request-id\`. Unknown fields in a body, and query parameters an operation does not list, are refused
+(400 \`VALIDATION_FAILED\`), as is a string with a lone UTF-16 surrogate anywhere in a JSON body. Each operation lists
 the codes it can answer per status. A path or method that no operation lists answers 404 \`NOT_FOUND\`;
 500 \`INTERNAL_ERROR\` would be a bug and is listed nowhere else.
 

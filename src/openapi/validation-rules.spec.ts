@@ -36,12 +36,13 @@ const RULES: Record<string, (property: Schema, constraints: any[]) => void> = {
   arrayMaxSize: (property, [max]) => expect(property.maxItems).toBe(max),
   arrayMinSize: (property, [min]) => expect(property.minItems).toBe(min),
   isArray: (property) => expect(property.type).toBe('array'),
+  isObject: (property) => expect(resolve(property).type).toBe('object'),
 };
 // The instant rule is case-insensitive; the document spells both cases out (INSTANT_PATTERN).
 const INSTANT_SOURCE = new RegExp(INSTANT_PATTERN.replace('[Tt]', 'T').replace('([Zz]|', '(Z|')).source;
-// Rules with no schema keyword (they say so in the field's description): Unicode well-formedness,
+// Rules with no schema keyword (they say so in the field's description):
 // control characters, the JWT shape (a pattern), nested validation.
-const UNSTATED = new Set(['isWellFormedText', 'isDisplayText', 'isJwt', 'isJWT']);
+const UNSTATED = new Set(['isDisplayText', 'isJwt', 'isJWT']);
 
 function rulesOf(target: new (...args: any[]) => object) {
   const storage = getMetadataStorage();
