@@ -1,6 +1,7 @@
 import { connect, type Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { startTestApp } from './testing/app.js';
+import { openApiChecker } from './testing/openapi-check.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -48,5 +49,72 @@ describe('HTTP shutdown', () => {
       requestId: expect.any(String),
     });
     expect(responses[1].head).toContain('connection: close');
+  });
+});
+
+/** Sends raw bytes on a new connection and reads the one answer (the server closes the connection). */
+async function rawExchange(port: number, bytes: string) {
+  const socket = connect(port, '127.0.0.1');
+  await new Promise((resolve) => socket.once('connect', resolve));
+  let received = '';
+  socket.on('data', (chunk) => (received += chunk));
+  const closed = new Promise((resolve) => socket.once('close', resolve));
+  socket.on('error', () => undefined);
+  socket.write(bytes);
+  await closed;
+  const [head, ...rest] = received.split('\r\n\r\n');
+  const [statusLine, ...headerLines] = head.split('\r\n');
+  const headers = new Headers(headerLines.map((line) => line.split(/:\s*/, 2) as [string, string]));
+  return { status: Number(statusLine.split(' ')[1]), headers, body: JSON.parse(rest.join('\r\n\r\n')) };
+}
+
+describe("errors Node's HTTP parser answers before there is a request", () => {
+  it('answers them in the API error shape with a request id, as the document says', async () => {
+    const t = await startTestApp();
+    try {
+      const port = Number(new URL(t.url).port);
+      const checker = openApiChecker();
+      const bigHeader = await rawExchange(
+        port,
+        `GET /api/general/products HTTP/1.1\r\nHost: x\r\nx-big: ${'a'.repeat(20_000)}\r\n\r\n`,
+      );
+      const longUrl = await rawExchange(
+        port,
+        `GET /api/general/products?lastId=${'1'.repeat(20_000)} HTTP/1.1\r\nHost: x\r\n\r\n`,
+      );
+      const notHttp = await rawExchange(port, 'HELLO /api/general/products HTTP/1.1\r\nHost: x\r\n\r\n');
+      // A slow client's timeout (headersTimeout/requestTimeout) is raised by Node's connection check every
+      // 30 s: the test hands the same error to the server's listener on a real connection instead.
+      const server = t.app.getHttpServer();
+      server.once('connection', (socket: Socket) =>
+        setImmediate(() =>
+          server.emit(
+            'clientError',
+            Object.assign(new Error('Request timeout'), { code: 'ERR_HTTP_REQUEST_TIMEOUT' }),
+            socket,
+          ),
+        ),
+      );
+      const timedOut = await rawExchange(port, 'GET /api/general/products HTTP/1.1\r\nHost: x\r\n');
+      const answers = { bigHeader, longUrl, notHttp, timedOut };
+      expect(
+        Object.fromEntries(Object.entries(answers).map(([name, answer]) => [name, [answer.status, answer.body.code]])),
+      ).toEqual({
+        bigHeader: [431, 'HEADERS_TOO_LARGE'],
+        longUrl: [431, 'HEADERS_TOO_LARGE'],
+        notHttp: [400, 'BAD_REQUEST'],
+        timedOut: [408, 'REQUEST_TIMEOUT'],
+      });
+      for (const answer of Object.values(answers)) {
+        expect(answer.body).toMatchObject({ statusCode: answer.status, message: expect.any(String) });
+        expect(answer.headers.get('x-request-id')).toBe(answer.body.requestId);
+        expect(answer.headers.get('content-type')).toBe('application/json; charset=utf-8');
+        checker.check('GET', '/api/general/products', answer.status, answer.headers, answer.body);
+      }
+      // The server goes on answering.
+      expect((await t.http.get('/api/general/products')).status).toBe(200);
+    } finally {
+      await t.close();
+    }
   });
 });

@@ -7,13 +7,15 @@ import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify
 import { SwaggerModule } from '@nestjs/swagger';
 import { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { randomUUID } from 'node:crypto';
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import { hostname } from 'node:os';
 import { Redis } from 'ioredis';
 import type { AppConfig } from '../config/env.js';
 import { AppModule } from './app.module.js';
 import { CatalogFastPath } from './catalog/catalog-fast-path.js';
 import { AppError } from './common/errors.js';
-import { toErrorBody } from './common/exception.filter.js';
+import { clientErrorBody, toErrorBody } from './common/exception.filter.js';
 import {
   jsonBodyParser,
   objectBody,
@@ -62,6 +64,9 @@ export async function createApp(
       const body = { ...toErrorBody(error), requestId: String(request.id) };
       void reply.status(body.statusCode).header('x-request-id', request.id).send(body);
     },
+    // Errors Node's HTTP parser raises before there is a request (431 headers too large, 408 too slow, 400
+    // not HTTP): Fastify's own answer has no `code`, `requestId` or x-request-id.
+    clientErrorHandler: answerClientError,
     genReqId: (request: { headers: Record<string, string | string[] | undefined> }) => {
       const given = request.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
@@ -190,6 +195,24 @@ export async function createApp(
     },
   });
   return app;
+}
+
+/**
+ * Writes the app's error shape straight to the socket, as the Node docs ask of a 'clientError'
+ * listener (there is no request to answer), with a fresh x-request-id, then closes the connection.
+ */
+function answerClientError(error: Error & { code?: string }, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const requestId = randomUUID();
+  const answer = { ...clientErrorBody(error), requestId };
+  const body = JSON.stringify(answer);
+  socket.end(
+    `HTTP/1.1 ${answer.statusCode} ${STATUS_CODES[answer.statusCode]}\r\ncontent-type: application/json; charset=utf-8\r\n` +
+      `content-length: ${Buffer.byteLength(body)}\r\nx-request-id: ${requestId}\r\nconnection: close\r\n\r\n${body}`,
+  );
 }
 
 /** Starts the transport and, unless this is a worker-only process, the HTTP listener. */

@@ -27,6 +27,8 @@ export const ERROR_STATUS = {
   EVENT_NOT_FOUND: 404,
   COUPON_NOT_FOUND: 404,
   METHOD_NOT_ALLOWED: 405,
+  /** The client took longer than the server's timeouts to send the request's headers or body. */
+  REQUEST_TIMEOUT: 408,
   CONFLICT: 409,
   EMAIL_TAKEN: 409,
   NICKNAME_TAKEN: 409,
@@ -44,6 +46,8 @@ export const ERROR_STATUS = {
   UNSUPPORTED_MEDIA_TYPE: 415,
   UNSUPPORTED_IMAGE_TYPE: 415,
   UNPROCESSABLE: 422,
+  /** The request line and headers are larger than Node's limit (16 KiB): a long URL or header. */
+  HEADERS_TOO_LARGE: 431,
   TOO_MANY_REQUESTS: 429,
   INTERNAL_ERROR: 500,
   SERVICE_UNAVAILABLE: 503,

@@ -34,6 +34,27 @@ const FASTIFY_CODES: Record<string, ErrorCode> = {
   FST_PROTO_VIOLATION: 'INVALID_JSON',
 };
 
+/**
+ * The body of an answer Node's HTTP parser makes the server give before there is any request
+ * (Fastify's clientErrorHandler, bootstrap.ts): headers over the size limit, a request that
+ * arrives too slowly, bytes that are not HTTP.
+ */
+export function clientErrorBody(error: { code?: string }): ErrorBody {
+  switch (error.code) {
+    case 'HPE_HEADER_OVERFLOW':
+      return {
+        statusCode: 431,
+        code: 'HEADERS_TOO_LARGE',
+        message: 'The request line and headers are larger than the server accepts (16 KiB)',
+      };
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+    case 'HPE_HEADER_TIMEOUT':
+      return { statusCode: 408, code: 'REQUEST_TIMEOUT', message: 'The request did not arrive in time' };
+    default:
+      return { statusCode: 400, code: 'BAD_REQUEST', message: 'The request is not valid HTTP' };
+  }
+}
+
 /** Maps any error to a JSON body with a stable code and the right status. */
 export function toErrorBody(error: unknown): ErrorBody {
   if (error instanceof AppError) {

@@ -11,12 +11,16 @@ import { ERROR_STATUS, type ErrorCode } from '../common/errors.js';
  */
 
 /**
- * What any route can answer: a URL that is not valid percent-encoding, a query parameter the route
- * does not declare, a compressed body or one of a type the route does not read, a worker shutting down.
+ * What any route can answer: a URL that is not valid percent-encoding or bytes that are not HTTP, a
+ * query parameter the route does not declare, a request that arrives too slowly, a request line and
+ * headers over 16 KiB, a compressed body or one of a type the route does not read, a worker
+ * shutting down.
  */
 export const ANY_ROUTE = [
   'BAD_REQUEST',
   'VALIDATION_FAILED',
+  'REQUEST_TIMEOUT',
+  'HEADERS_TOO_LARGE',
   'UNSUPPORTED_MEDIA_TYPE',
   'SERVICE_UNAVAILABLE',
 ] as const satisfies readonly ErrorCode[];

@@ -13,7 +13,9 @@ Errors are always JSON (\`ErrorBody\`): a stable upper-case \`code\` (see \`Erro
 status), a human-readable \`message\`, \`details\` for validation errors, and the \`requestId\` that is also sent
 as \`x-request-id\`. Unknown fields in a body, and query parameters an operation does not list, are refused
 (400 \`VALIDATION_FAILED\`), as is a string with a lone UTF-16 surrogate anywhere in a JSON body. Each operation lists
-the codes it can answer per status. A path or method that no operation lists answers 404 \`NOT_FOUND\`;
+the codes it can answer per status, including what the server answers before there is a request (a request
+line and headers over 16 KiB: 431 \`HEADERS_TOO_LARGE\`, too slow: 408 \`REQUEST_TIMEOUT\`, not HTTP: 400
+\`BAD_REQUEST\`), in the same shape. A path or method that no operation lists answers 404 \`NOT_FOUND\`;
 500 \`INTERNAL_ERROR\` would be a bug and is listed nowhere else.
 
 Send \`Authorization: Bearer <accessToken>\` (from \`POST /api/auth/login\`) where an operation needs it; the
