@@ -609,7 +609,7 @@ export interface components {
         SellerPageDto: {
             items: components["schemas"]["AdminMemberDto"][];
             /** @description pass `lastId` back for the next page; null on the last one */
-            next: components["schemas"]["SellerCursorDto"] | null;
+            next: components["schemas"]["SellerCursorDto"] | (never | null);
         };
         RoleChangeDto: {
             /** @enum {string} */
@@ -638,7 +638,7 @@ export interface components {
         ProductPageDto: {
             items: components["schemas"]["ProductSummaryDto"][];
             /** @description query parameters of the next page; null on the last page */
-            next: components["schemas"]["PageCursorDto"] | null;
+            next: components["schemas"]["PageCursorDto"] | (never | null);
         };
         /** @enum {string} */
         ProductStatus: "IN_STOCK" | "SOLD_OUT";

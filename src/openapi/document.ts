@@ -98,6 +98,26 @@ function errorComponents(): Record<string, Schema> {
   };
 }
 
+/** A schema only null passes in OpenAPI 3.0 (which has no `type: 'null'`): nullable adds null to the type, the enum keeps only it. */
+const NULL_ONLY = { type: 'object', nullable: true, enum: [null], description: 'null' };
+
+/**
+ * `nullable` as OpenAPI 3.0.3 defines it: it adds null to the schema's own `type` and nothing else,
+ * so a reference (Nest writes `nullable` beside `allOf: [{$ref}]`) or an enum beside it still refuses
+ * null, and a standard validator refused every `"next": null`. A nullable reference becomes
+ * `anyOf: [reference, NULL_ONLY]`; a nullable enum lists null.
+ */
+function nullableAsDefined(schema: Schema): void {
+  if (schema.nullable !== true) return;
+  const ref = schema.$ref ?? (schema.allOf?.length === 1 ? schema.allOf[0].$ref : undefined);
+  if (ref) {
+    for (const key of ['$ref', 'allOf', 'type', 'nullable']) delete schema[key];
+    schema.anyOf = [{ $ref: ref }, NULL_ONLY];
+  } else if (Array.isArray(schema.enum) && !schema.enum.includes(null)) {
+    schema.enum = [...schema.enum, null];
+  }
+}
+
 /**
  * Request bodies refuse unknown fields and responses carry none: every object schema says so.
  * Nest wraps an enum reference in a lone `allOf`: the reference alone says the same.
@@ -105,6 +125,7 @@ function errorComponents(): Record<string, Schema> {
 function tidySchemas(schema: Schema): void {
   if (!schema || typeof schema !== 'object') return;
   if (Array.isArray(schema)) return schema.forEach(tidySchemas);
+  nullableAsDefined(schema);
   if (schema.type === 'object' && schema.properties && schema.additionalProperties === undefined && !schema.allOf) {
     schema.additionalProperties = false;
   }

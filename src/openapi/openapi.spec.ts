@@ -70,6 +70,29 @@ describe('OpenApiChecker (the e2e suites check every response with it)', () => {
     expect(() => checker.check('POST', '/api/events/1/coupons/2/issue', 409, headers(), soldOut)).not.toThrow();
   });
 
+  it('accepts null where the document says nullable, read as OpenAPI 3.0.3 defines nullable (ajv: null added to `type` only)', () => {
+    // Nest wrote `nullable` beside `allOf: [{$ref}]`: a standard 3.0 validator refused every last page.
+    expect(() =>
+      checker.check('GET', '/api/general/products', 200, headers(), { items: [], next: null }),
+    ).not.toThrow();
+    expect(() => checker.check('GET', '/api/admin/sellers', 200, headers(), { items: [], next: null })).not.toThrow();
+    const customer = {
+      id: '4',
+      email: 'customer@email.com',
+      nickname: 'minji',
+      name: 'Kim Minji',
+      role: 'CUSTOMER',
+      sellerStatus: null,
+      banned: false,
+      createdAt: '2026-12-01T00:00:00.000Z',
+    };
+    expect(() => checker.check('GET', '/api/admin/members/4', 200, headers(), customer)).not.toThrow();
+    // null and nothing else: the null alternative takes no object.
+    expect(() =>
+      checker.check('GET', '/api/general/products', 200, headers(), { items: [], next: { lastId: 'x' } }),
+    ).toThrow(/next/);
+  });
+
   it('fails an undocumented field, at any depth', () => {
     expect(() => checker.check('GET', '/api/events/1', 200, headers(), { ...event, secret: 1 })).toThrow(
       /additional properties: secret/,

@@ -22,7 +22,11 @@ interface Route {
   operation: Schema;
 }
 
-/** OpenAPI 3.0's `nullable` as JSON Schema (what ajv reads); `#/components/schemas` as `#/definitions`. */
+/**
+ * The document's schemas for ajv: `#/components/schemas` as `#/definitions`, examples dropped. `nullable`
+ * is left to ajv, which reads it as OpenAPI 3.0.3 defines it: it adds null to the schema's own `type` and
+ * nothing else, so an `allOf` or `enum` beside it still refuses null, as any standard 3.0 validator does.
+ */
 function toJsonSchema(node: any): any {
   if (Array.isArray(node)) return node.map(toJsonSchema);
   if (!node || typeof node !== 'object') return node;
@@ -30,9 +34,9 @@ function toJsonSchema(node: any): any {
   for (const [key, value] of Object.entries(node)) {
     if (key === '$ref' && typeof value === 'string')
       out.$ref = value.replace('#/components/schemas/', '#/definitions/');
-    else if (key !== 'nullable' && key !== 'example') out[key] = toJsonSchema(value);
+    else if (key !== 'example') out[key] = toJsonSchema(value);
   }
-  return node.nullable === true ? { anyOf: [out, { type: 'null' }] } : out;
+  return out;
 }
 
 /**
