@@ -59,19 +59,33 @@ export const NoBody = {
  */
 export const READS_MULTIPART = { readsMultipart: true } as const;
 
-/** A Fastify preValidation hook: multipart/form-data to a route without READS_MULTIPART is 415 UNSUPPORTED_MEDIA_TYPE. */
+/**
+ * For a Fastify preValidation hook: multipart/form-data to a route without READS_MULTIPART, or
+ * without the boundary its parts are split on (the parser would throw a plain Error: a 500), is 415
+ * UNSUPPORTED_MEDIA_TYPE.
+ */
 export function refuseUnreadMultipart(request: FastifyRequest): AppError | undefined {
   if (!request.isMultipart?.()) return undefined;
-  if ((request.routeOptions.config as { readsMultipart?: boolean }).readsMultipart) return undefined;
-  return new AppError('UNSUPPORTED_MEDIA_TYPE', 'This route does not take multipart/form-data; send application/json');
+  if (!(request.routeOptions.config as { readsMultipart?: boolean }).readsMultipart)
+    return new AppError(
+      'UNSUPPORTED_MEDIA_TYPE',
+      'This route does not take multipart/form-data; send application/json',
+    );
+  if (!/;\s*boundary=/i.test(request.headers['content-type'] ?? ''))
+    return new AppError('UNSUPPORTED_MEDIA_TYPE', 'multipart/form-data needs its boundary parameter');
+  return undefined;
 }
 
 const QUERY_ARG = `${RouteParamtypes.QUERY}:`;
 
+// The validation pipe drops these query keys silently (Nest's stripProtoKeys) instead of refusing them.
+const PROTOTYPE_QUERY_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
 /**
  * One rule for query parameters: a route's @Query DTO refuses the ones it does not declare
  * (forbidNonWhitelisted), and a route with no @Query at all refuses every one (400
- * VALIDATION_FAILED), instead of ignoring them (`GET /api/members/me/coupons?x=1` was a 200).
+ * VALIDATION_FAILED), instead of ignoring them (`GET /api/members/me/coupons?x=1` was a 200); a
+ * prototype's key is refused everywhere (no route declares one, and the pipe would drop it unseen).
  * A global guard: the first step of Nest's pipeline that knows the handler (and so its parameters).
  */
 export class UndeclaredQueryGuard implements CanActivate {
@@ -86,12 +100,17 @@ export class UndeclaredQueryGuard implements CanActivate {
       takes = Object.keys(args).some((key) => key.startsWith(QUERY_ARG));
       this.takesQuery.set(handler, takes);
     }
-    if (takes) return true;
     const query = context.switchToHttp().getRequest<FastifyRequest>().query as Record<string, unknown>;
-    for (const key in query)
-      throw new AppError('VALIDATION_FAILED', 'The request is invalid', [
-        { field: key.slice(0, 100), errors: [`this route takes no query parameters`] },
-      ]);
+    for (const key in query) {
+      if (!takes)
+        throw new AppError('VALIDATION_FAILED', 'The request is invalid', [
+          { field: key.slice(0, 100), errors: ['this route takes no query parameters'] },
+        ]);
+      if (PROTOTYPE_QUERY_KEYS.has(key))
+        throw new AppError('VALIDATION_FAILED', 'The request is invalid', [
+          { field: key, errors: [`property ${key} should not exist`] },
+        ]);
+    }
     return true;
   }
 }
@@ -210,24 +229,31 @@ export function nestsDeeperThan(value: unknown, max = MAX_JSON_DEPTH): boolean {
 }
 
 // A string holds a lone UTF-16 surrogate only through a \uD800-\uDFFF escape: the body text itself is
-// decoded from UTF-8, which cannot encode one. Only bodies with such an escape are walked.
-const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F]/;
+// decoded from UTF-8, which cannot encode one. Only bodies with such an escape, or with a key named like
+// a prototype's, are walked.
+const WORTH_A_WALK = /\\u[dD][89a-fA-F]|"(constructor|prototype)"\s*:/;
 const LONE_SURROGATE = /\p{Cs}/u;
+// Fastify's parser refuses `__proto__` and `constructor.prototype` (INVALID_JSON); the validation pipe
+// would then silently drop any other `constructor` or `prototype` key instead of refusing it as unknown.
+const PROTOTYPE_KEYS = new Set(['constructor', 'prototype']);
+const LONE_SURROGATE_ERROR = 'a lone UTF-16 surrogate (\\uD800-\\uDFFF without its pair): not well-formed Unicode text';
 
 /**
- * The field (`coupons.0.name`, `''` for the body itself) of the first string, value or key, that is
- * not well-formed Unicode (a lone surrogate), or undefined. Iterative, like nestsDeeperThan.
+ * What no JSON body may hold, wherever it is: a string, value or key, that is not well-formed
+ * Unicode (a lone surrogate), or a `constructor`/`prototype` key. The field (`coupons.0.name`, `''`
+ * for the body itself) and why, or undefined. Iterative, like nestsDeeperThan.
  */
-export function illFormedField(value: unknown): string | undefined {
+export function refusedField(value: unknown): { field: string; error: string } | undefined {
   const stack: [unknown, string][] = [[value, '']];
   while (stack.length > 0) {
     const [node, field] = stack.pop()!;
     if (typeof node === 'string') {
-      if (LONE_SURROGATE.test(node)) return field;
+      if (LONE_SURROGATE.test(node)) return { field, error: LONE_SURROGATE_ERROR };
     } else if (node !== null && typeof node === 'object') {
       for (const [key, child] of Object.entries(node)) {
         const path = field ? `${field}.${key}` : key;
-        if (LONE_SURROGATE.test(key)) return path;
+        if (LONE_SURROGATE.test(key)) return { field: path, error: LONE_SURROGATE_ERROR };
+        if (PROTOTYPE_KEYS.has(key)) return { field: path, error: `property ${key} should not exist` };
         stack.push([child, path]);
       }
     }
@@ -236,10 +262,10 @@ export function illFormedField(value: unknown): string | undefined {
 }
 
 /**
- * Fastify's own JSON parser (prototype poisoning refused) plus the depth limit and well-formed
- * Unicode, as 400 VALIDATION_FAILED: a lone surrogate (`"\ud800"`) would make validators and
- * libraries throw (the email validator's encodeURI: URIError, a 500) or be stored as U+FFFD by
- * MySQL and argon2, so no field of any route sees one.
+ * Fastify's own JSON parser (prototype poisoning refused) plus the depth limit and refusedField, as
+ * 400 VALIDATION_FAILED: a lone surrogate (`"\ud800"`) would make validators and libraries throw
+ * (the email validator's encodeURI: URIError, a 500) or be stored as U+FFFD by MySQL and argon2, so
+ * no field of any route sees one.
  */
 export function jsonBodyParser(fastify: FastifyInstance) {
   const parse = fastify.getDefaultJsonParser('error', 'error');
@@ -254,11 +280,11 @@ export function jsonBodyParser(fastify: FastifyInstance) {
             { field: '', errors: [`nested deeper than ${MAX_JSON_DEPTH} levels`] },
           ]),
         );
-      const illFormed = SURROGATE_ESCAPE.test(body) ? illFormedField(value) : undefined;
-      if (illFormed !== undefined)
+      const refused = WORTH_A_WALK.test(body) ? refusedField(value) : undefined;
+      if (refused)
         return done(
-          new AppError('VALIDATION_FAILED', 'The request body is not well-formed Unicode text', [
-            { field: illFormed, errors: ['a lone UTF-16 surrogate (\\uD800-\\uDFFF without its pair)'] },
+          new AppError('VALIDATION_FAILED', 'The request is invalid', [
+            { field: refused.field, errors: [refused.error] },
           ]),
         );
       done(null, value);

@@ -114,6 +114,9 @@ export class MediaService {
     } catch (error) {
       await this.discard(attempted);
       const code = (error as { code?: string }).code;
+      // busboy's error for a body cut short is a plain Error, no code: the client's fault, not a 500.
+      if (error instanceof Error && !code && /unexpected end of multipart data/i.test(error.message))
+        throw new AppError('BAD_REQUEST', 'The multipart body ends before its closing boundary');
       throw (code && MULTIPART_ERRORS[code]?.(this.config)) || error;
     }
     return stored.map((file) => this.urls.url(file.key));
