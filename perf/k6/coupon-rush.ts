@@ -69,9 +69,9 @@ export const options: Options = {
   },
 };
 
-// 409s (sold out, duplicate) are answers, not failures: keep them out of http_req_failed.
+// 409s (sold out, duplicate) and 429s (a throttled retry) are answers, not failures: keep them out of http_req_failed.
 http.setResponseCallback(
-  startEarly > 0 ? http.expectedStatuses(200, 202, 403, 409) : http.expectedStatuses(200, 202, 409),
+  startEarly > 0 ? http.expectedStatuses(200, 202, 403, 409, 429) : http.expectedStatuses(200, 202, 409, 429),
 );
 
 export function setup(): RushEvent {

@@ -117,7 +117,8 @@ export const options: Options = {
   },
 };
 
-http.setResponseCallback(http.expectedStatuses({ min: 200, max: 204 }, 403, 409));
+// 403 (too early), 409 (sold out, duplicate) and 429 (a throttled claim) are answers, not failures.
+http.setResponseCallback(http.expectedStatuses({ min: 200, max: 204 }, 403, 409, 429));
 
 interface DayData {
   event: RushEvent | null;

@@ -11,6 +11,7 @@ import {
   claimsAccepted,
   claimsDuplicate,
   claimsSoldOut,
+  claimsThrottled,
   claimsTooEarly,
   claimsUnexpected,
   couponIssuedByServer,
@@ -104,7 +105,7 @@ export function loadRushEvent(): RushEvent | null {
   return { eventId, couponId, stock: int('STOCK', 10_000, 1), startsAt: optionalText('EVENT_STARTS_AT') };
 }
 
-export type ClaimOutcome = 'accepted' | 'sold_out' | 'duplicate' | 'too_early' | 'unexpected';
+export type ClaimOutcome = 'accepted' | 'sold_out' | 'duplicate' | 'too_early' | 'throttled' | 'unexpected';
 
 /** Classifies a claim response by status and error `code` (never by message text). */
 export function classifyClaim(status: number, code: string | undefined, tooEarlyExpected: boolean): ClaimOutcome {
@@ -112,6 +113,8 @@ export function classifyClaim(status: number, code: string | undefined, tooEarly
   if (status === 409 && code === 'COUPON_SOLD_OUT') return 'sold_out';
   if (status === 409 && code === 'COUPON_ALREADY_ISSUED') return 'duplicate';
   if (status === 403 && code === 'EVENT_NOT_STARTED' && tooEarlyExpected) return 'too_early';
+  // A member who retries faster than its claim limit (or an address past nginx's): an answer, not a failure.
+  if (status === 429 && code === 'TOO_MANY_REQUESTS') return 'throttled';
   return 'unexpected';
 }
 
@@ -142,10 +145,12 @@ export function claim(event: RushEvent, token: string, tooEarlyExpected: boolean
   else if (outcome === 'sold_out') claimsSoldOut.add(1, tags);
   else if (outcome === 'duplicate') claimsDuplicate.add(1, tags);
   else if (outcome === 'too_early') claimsTooEarly.add(1, tags);
+  else if (outcome === 'throttled') claimsThrottled.add(1, tags);
   else claimsUnexpected.add(1, { endpoint: 'claim', status: String(response.status), code: code ?? '' });
   recordResponse(response, 'claim', outcome === 'unexpected' ? [] : [response.status]);
   check(response, {
-    'claim: 202, 409 COUPON_SOLD_OUT or 409 COUPON_ALREADY_ISSUED': () => outcome !== 'unexpected',
+    'claim: 202, 409 COUPON_SOLD_OUT, 409 COUPON_ALREADY_ISSUED or 429 TOO_MANY_REQUESTS': () =>
+      outcome !== 'unexpected',
   });
   return outcome;
 }

@@ -19,6 +19,8 @@ export const claimsAccepted = new Counter('coupon_claims_accepted');
 export const claimsSoldOut = new Counter('coupon_claims_sold_out');
 export const claimsDuplicate = new Counter('coupon_claims_duplicate');
 export const claimsTooEarly = new Counter('coupon_claims_too_early');
+/** 429 TOO_MANY_REQUESTS (the member's claim limit, or nginx's per-address one): a throttled retry is expected in a rush. */
+export const claimsThrottled = new Counter('coupon_claims_throttled');
 export const claimsUnexpected = new Counter('coupon_claims_unexpected');
 /** set by teardown: stock the server still reports after the rush, and how many it says it issued. */
 export const couponRemaining = new Gauge('coupon_remaining_after_rush');

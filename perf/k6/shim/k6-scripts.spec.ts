@@ -129,11 +129,13 @@ describe('catalog-browse.ts and mixed-day.ts against the real catalog', () => {
   });
 });
 
+const CLAIM_CHECK = 'claim: 202, 409 COUPON_SOLD_OUT, 409 COUPON_ALREADY_ISSUED or 429 TOO_MANY_REQUESTS';
+
 describe('coupon-rush.ts classification and stock check', () => {
   let dir: string;
   let server: Server;
   let url: string;
-  const coupon = { stock: 5, claimed: new Set<string>(), oversell: 0, failEvery: 0, calls: 0 };
+  const coupon = { stock: 5, claimed: new Set<string>(), oversell: 0, failEvery: 0, throttleEvery: 0, calls: 0 };
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'pick-k6-'));
@@ -152,6 +154,10 @@ describe('coupon-rush.ts classification and stock check', () => {
         coupon.calls++;
         if (coupon.failEvery && coupon.calls % coupon.failEvery === 0)
           return send(500, { statusCode: 500, code: 'INTERNAL' });
+        if (coupon.throttleEvery && coupon.calls % coupon.throttleEvery === 0) {
+          response.setHeader('retry-after', '1');
+          return send(429, { statusCode: 429, code: 'TOO_MANY_REQUESTS' });
+        }
         const member = String(request.headers.authorization);
         if (coupon.claimed.has(member)) return send(409, { statusCode: 409, code: 'COUPON_ALREADY_ISSUED' });
         // `oversell` accepts that many claims past the stock while still reporting the real count.
@@ -197,7 +203,7 @@ describe('coupon-rush.ts classification and stock check', () => {
     });
 
   it('classifies 202, sold out and duplicates, and passes the stock check', async () => {
-    Object.assign(coupon, { claimed: new Set(), oversell: 0, failEvery: 0, calls: 0 });
+    Object.assign(coupon, { claimed: new Set(), oversell: 0, failEvery: 0, throttleEvery: 0, calls: 0 });
     const result = await rush();
     // 8 members for 5 coupons, then members 1-4 again: 5 accepted, 3 sold out, 4 duplicates.
     expect([
@@ -213,7 +219,7 @@ describe('coupon-rush.ts classification and stock check', () => {
   });
 
   it('fails the run when more claims were accepted than the stock', async () => {
-    Object.assign(coupon, { claimed: new Set(), oversell: 1, failEvery: 0, calls: 0 });
+    Object.assign(coupon, { claimed: new Set(), oversell: 1, failEvery: 0, throttleEvery: 0, calls: 0 });
     const result = await rush();
     expect(total(result, 'coupon_claims_accepted')).toBe(6);
     expect(result.teardownError).toMatch(/6 claims accepted \(202\) > stock 5/);
@@ -221,11 +227,20 @@ describe('coupon-rush.ts classification and stock check', () => {
   });
 
   it('counts a 5xx as unexpected and a server error', async () => {
-    Object.assign(coupon, { claimed: new Set(), oversell: 0, failEvery: 4, calls: 0 });
+    Object.assign(coupon, { claimed: new Set(), oversell: 0, failEvery: 4, throttleEvery: 0, calls: 0 });
     const result = await rush();
     expect(total(result, 'coupon_claims_unexpected')).toBe(3);
     expect(total(result, 'server_errors')).toBe(3);
-    expect(result.checks['claim: 202, 409 COUPON_SOLD_OUT or 409 COUPON_ALREADY_ISSUED'].fails).toBe(3);
+    expect(result.checks[CLAIM_CHECK].fails).toBe(3);
+  });
+
+  it('counts a throttled claim (429 TOO_MANY_REQUESTS) as throttled, not unexpected', async () => {
+    Object.assign(coupon, { claimed: new Set(), oversell: 0, failEvery: 0, throttleEvery: 4, calls: 0 });
+    const result = await rush();
+    expect(total(result, 'coupon_claims_throttled')).toBe(3);
+    expect(total(result, 'coupon_claims_unexpected')).toBe(0);
+    expect(total(result, 'unexpected_responses')).toBe(0);
+    expect(failedChecks(result)).toEqual([]);
   });
 });
 
