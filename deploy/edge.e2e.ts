@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../src/testing/app.js';
+import { openApiChecker } from '../src/testing/openapi-check.js';
 import { testPort } from '../src/testing/cluster.js';
 import { sleep, until } from '../src/testing/poll.js';
 import { TestNginx } from './test/nginx.js';
@@ -203,5 +204,41 @@ describe('edge: limit_conn per address', () => {
     expect(counts[200]).toBe(3);
     expect(counts[429]).toBe(7);
     expect(json(answers.find((a) => a.status === 429)!).code).toBe('TOO_MANY_REQUESTS');
+  });
+});
+
+describe("edge: nginx's own 502 and 504 in the app's error shape", () => {
+  // Nothing listens on the first upstream's port (502); the second takes requests and never answers (504).
+  const deadPort = testPort(54);
+  const hangingPort = testPort(56);
+  const badGateway = new TestNginx('edge-502', testPort(55), [`127.0.0.1:${deadPort}`]);
+  const gatewayTimeout = new TestNginx('edge-504', testPort(57), [`127.0.0.1:${hangingPort}`], {
+    render: { READ_TIMEOUT: '1s' },
+  });
+  let hanging: Server;
+  beforeAll(async () => {
+    hanging = createServer((request) => request.resume());
+    await new Promise<void>((resolve) => hanging.listen(hangingPort, '127.0.0.1', resolve));
+    await Promise.all([badGateway.start(), gatewayTimeout.start()]);
+  });
+  afterAll(async () => {
+    await Promise.all([badGateway.stop(), gatewayTimeout.stop()]);
+    hanging?.closeAllConnections();
+    hanging?.close();
+  });
+
+  it.each([
+    ['no app server takes the request', 502, 'BAD_GATEWAY', () => badGateway],
+    ['the app server does not answer within READ_TIMEOUT', 504, 'GATEWAY_TIMEOUT', () => gatewayTimeout],
+  ] as const)('%s: %i %s as JSON with the request id, as the document says', async (_, status, code, edge) => {
+    const rid = `edge-${status}-${Date.now().toString(36)}`;
+    const answer = await edge().send('GET', `${edge().url}/api/general/products`, { headers: { 'x-request-id': rid } });
+    expect(answer.status).toBe(status);
+    expect(answer.headers['content-type']).toBe('application/json');
+    expectSecurityHeaders(answer.headers);
+    expect(answer.headers['x-request-id']).toBe(rid);
+    expect(json(answer)).toEqual({ statusCode: status, code, message: expect.any(String), requestId: rid });
+    const headers = new Headers(Object.entries(answer.headers).map(([name, value]) => [name, String(value)]));
+    openApiChecker().check('GET', '/api/general/products', status, headers, json(answer));
   });
 });

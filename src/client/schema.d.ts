@@ -1025,10 +1025,10 @@ export interface components {
             imageUrls: string[];
         };
         /**
-         * @description Every code and its status: VALIDATION_FAILED 400, INVALID_JSON 400, INVALID_CURSOR 400, BAD_REQUEST 400, NO_FILES 400, EMPTY_FILE 400, UNEXPECTED_FIELD 400, IMAGE_NOT_FOUND 400, UNAUTHORIZED 401, INVALID_CREDENTIALS 401, INVALID_TOKEN 401, TOKEN_EXPIRED 401, REFRESH_TOKEN_REVOKED 401, SESSION_ENDED 401, FORBIDDEN 403, EVENT_NOT_STARTED 403, MEMBER_BANNED 403, SELLER_NOT_APPROVED 403, NOT_FOUND 404, MEMBER_NOT_FOUND 404, PRODUCT_NOT_FOUND 404, EVENT_NOT_FOUND 404, COUPON_NOT_FOUND 404, METHOD_NOT_ALLOWED 405, REQUEST_TIMEOUT 408, CONFLICT 409, EMAIL_TAKEN 409, NICKNAME_TAKEN 409, PHONE_TAKEN 409, COUPON_ALREADY_ISSUED 409, COUPON_SOLD_OUT 409, COUPON_MAX_BELOW_ISSUED 409, MEMBER_NOT_SELLER 409, CANNOT_TARGET_SELF 409, EVENT_ENDED 410, PAYLOAD_TOO_LARGE 413, FILE_TOO_LARGE 413, TOO_MANY_FILES 413, URI_TOO_LONG 414, UNSUPPORTED_MEDIA_TYPE 415, UNSUPPORTED_IMAGE_TYPE 415, UNPROCESSABLE 422, HEADERS_TOO_LARGE 431, TOO_MANY_REQUESTS 429, INTERNAL_ERROR 500, SERVICE_UNAVAILABLE 503, STORAGE_UNAVAILABLE 503, AUTH_BUSY 503
+         * @description Every code and its status: VALIDATION_FAILED 400, INVALID_JSON 400, INVALID_CURSOR 400, BAD_REQUEST 400, NO_FILES 400, EMPTY_FILE 400, UNEXPECTED_FIELD 400, IMAGE_NOT_FOUND 400, UNAUTHORIZED 401, INVALID_CREDENTIALS 401, INVALID_TOKEN 401, TOKEN_EXPIRED 401, REFRESH_TOKEN_REVOKED 401, SESSION_ENDED 401, FORBIDDEN 403, EVENT_NOT_STARTED 403, MEMBER_BANNED 403, SELLER_NOT_APPROVED 403, NOT_FOUND 404, MEMBER_NOT_FOUND 404, PRODUCT_NOT_FOUND 404, EVENT_NOT_FOUND 404, COUPON_NOT_FOUND 404, METHOD_NOT_ALLOWED 405, REQUEST_TIMEOUT 408, CONFLICT 409, EMAIL_TAKEN 409, NICKNAME_TAKEN 409, PHONE_TAKEN 409, COUPON_ALREADY_ISSUED 409, COUPON_SOLD_OUT 409, COUPON_MAX_BELOW_ISSUED 409, MEMBER_NOT_SELLER 409, CANNOT_TARGET_SELF 409, EVENT_ENDED 410, PAYLOAD_TOO_LARGE 413, FILE_TOO_LARGE 413, TOO_MANY_FILES 413, URI_TOO_LONG 414, UNSUPPORTED_MEDIA_TYPE 415, UNSUPPORTED_IMAGE_TYPE 415, UNPROCESSABLE 422, HEADERS_TOO_LARGE 431, TOO_MANY_REQUESTS 429, INTERNAL_ERROR 500, SERVICE_UNAVAILABLE 503, STORAGE_UNAVAILABLE 503, AUTH_BUSY 503, BAD_GATEWAY 502, GATEWAY_TIMEOUT 504
          * @enum {string}
          */
-        ErrorCode: "VALIDATION_FAILED" | "INVALID_JSON" | "INVALID_CURSOR" | "BAD_REQUEST" | "NO_FILES" | "EMPTY_FILE" | "UNEXPECTED_FIELD" | "IMAGE_NOT_FOUND" | "UNAUTHORIZED" | "INVALID_CREDENTIALS" | "INVALID_TOKEN" | "TOKEN_EXPIRED" | "REFRESH_TOKEN_REVOKED" | "SESSION_ENDED" | "FORBIDDEN" | "EVENT_NOT_STARTED" | "MEMBER_BANNED" | "SELLER_NOT_APPROVED" | "NOT_FOUND" | "MEMBER_NOT_FOUND" | "PRODUCT_NOT_FOUND" | "EVENT_NOT_FOUND" | "COUPON_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "CONFLICT" | "EMAIL_TAKEN" | "NICKNAME_TAKEN" | "PHONE_TAKEN" | "COUPON_ALREADY_ISSUED" | "COUPON_SOLD_OUT" | "COUPON_MAX_BELOW_ISSUED" | "MEMBER_NOT_SELLER" | "CANNOT_TARGET_SELF" | "EVENT_ENDED" | "PAYLOAD_TOO_LARGE" | "FILE_TOO_LARGE" | "TOO_MANY_FILES" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "UNSUPPORTED_IMAGE_TYPE" | "UNPROCESSABLE" | "HEADERS_TOO_LARGE" | "TOO_MANY_REQUESTS" | "INTERNAL_ERROR" | "SERVICE_UNAVAILABLE" | "STORAGE_UNAVAILABLE" | "AUTH_BUSY";
+        ErrorCode: "VALIDATION_FAILED" | "INVALID_JSON" | "INVALID_CURSOR" | "BAD_REQUEST" | "NO_FILES" | "EMPTY_FILE" | "UNEXPECTED_FIELD" | "IMAGE_NOT_FOUND" | "UNAUTHORIZED" | "INVALID_CREDENTIALS" | "INVALID_TOKEN" | "TOKEN_EXPIRED" | "REFRESH_TOKEN_REVOKED" | "SESSION_ENDED" | "FORBIDDEN" | "EVENT_NOT_STARTED" | "MEMBER_BANNED" | "SELLER_NOT_APPROVED" | "NOT_FOUND" | "MEMBER_NOT_FOUND" | "PRODUCT_NOT_FOUND" | "EVENT_NOT_FOUND" | "COUPON_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "CONFLICT" | "EMAIL_TAKEN" | "NICKNAME_TAKEN" | "PHONE_TAKEN" | "COUPON_ALREADY_ISSUED" | "COUPON_SOLD_OUT" | "COUPON_MAX_BELOW_ISSUED" | "MEMBER_NOT_SELLER" | "CANNOT_TARGET_SELF" | "EVENT_ENDED" | "PAYLOAD_TOO_LARGE" | "FILE_TOO_LARGE" | "TOO_MANY_FILES" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "UNSUPPORTED_IMAGE_TYPE" | "UNPROCESSABLE" | "HEADERS_TOO_LARGE" | "TOO_MANY_REQUESTS" | "INTERNAL_ERROR" | "SERVICE_UNAVAILABLE" | "STORAGE_UNAVAILABLE" | "AUTH_BUSY" | "BAD_GATEWAY" | "GATEWAY_TIMEOUT";
         FieldError: {
             /** @example price */
             field: string;
@@ -1197,6 +1197,21 @@ export interface operations {
                     };
                 };
             };
+            /** @description BAD_GATEWAY */
+            502: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 502;
+                        /** @enum {string} */
+                        code?: "BAD_GATEWAY";
+                    };
+                };
+            };
             /** @description AUTH_BUSY, SERVICE_UNAVAILABLE */
             503: {
                 headers: {
@@ -1211,6 +1226,21 @@ export interface operations {
                         statusCode?: 503;
                         /** @enum {string} */
                         code?: "AUTH_BUSY" | "SERVICE_UNAVAILABLE";
+                    };
+                };
+            };
+            /** @description GATEWAY_TIMEOUT */
+            504: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 504;
+                        /** @enum {string} */
+                        code?: "GATEWAY_TIMEOUT";
                     };
                 };
             };
@@ -1361,6 +1391,21 @@ export interface operations {
                     };
                 };
             };
+            /** @description BAD_GATEWAY */
+            502: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 502;
+                        /** @enum {string} */
+                        code?: "BAD_GATEWAY";
+                    };
+                };
+            };
             /** @description AUTH_BUSY, SERVICE_UNAVAILABLE */
             503: {
                 headers: {
@@ -1375,6 +1420,21 @@ export interface operations {
                         statusCode?: 503;
                         /** @enum {string} */
                         code?: "AUTH_BUSY" | "SERVICE_UNAVAILABLE";
+                    };
+                };
+            };
+            /** @description GATEWAY_TIMEOUT */
+            504: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 504;
+                        /** @enum {string} */
+                        code?: "GATEWAY_TIMEOUT";
                     };
                 };
             };
@@ -1525,6 +1585,21 @@ export interface operations {
                     };
                 };
             };
+            /** @description BAD_GATEWAY */
+            502: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 502;
+                        /** @enum {string} */
+                        code?: "BAD_GATEWAY";
+                    };
+                };
+            };
             /** @description SERVICE_UNAVAILABLE */
             503: {
                 headers: {
@@ -1539,6 +1614,21 @@ export interface operations {
                         statusCode?: 503;
                         /** @enum {string} */
                         code?: "SERVICE_UNAVAILABLE";
+                    };
+                };
+            };
+            /** @description GATEWAY_TIMEOUT */
+            504: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 504;
+                        /** @enum {string} */
+                        code?: "GATEWAY_TIMEOUT";
                     };
                 };
             };
@@ -1670,6 +1760,21 @@ export interface operations {
                     };
                 };
             };
+            /** @description BAD_GATEWAY */
+            502: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 502;
+                        /** @enum {string} */
+                        code?: "BAD_GATEWAY";
+                    };
+                };
+            };
             /** @description SERVICE_UNAVAILABLE */
             503: {
                 headers: {
@@ -1684,6 +1789,21 @@ export interface operations {
                         statusCode?: 503;
                         /** @enum {string} */
                         code?: "SERVICE_UNAVAILABLE";
+                    };
+                };
+            };
+            /** @description GATEWAY_TIMEOUT */
+            504: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 504;
+                        /** @enum {string} */
+                        code?: "GATEWAY_TIMEOUT";
                     };
                 };
             };
@@ -1811,6 +1931,21 @@ export interface operations {
                     };
                 };
             };
+            /** @description BAD_GATEWAY */
+            502: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 502;
+                        /** @enum {string} */
+                        code?: "BAD_GATEWAY";
+                    };
+                };
+            };
             /** @description SERVICE_UNAVAILABLE */
             503: {
                 headers: {
@@ -1825,6 +1960,21 @@ export interface operations {
                         statusCode?: 503;
                         /** @enum {string} */
                         code?: "SERVICE_UNAVAILABLE";
+                    };
+                };
+            };
+            /** @description GATEWAY_TIMEOUT */
+            504: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 504;
+                        /** @enum {string} */
+                        code?: "GATEWAY_TIMEOUT";
                     };
                 };
             };
@@ -1943,6 +2093,21 @@ export interface operations {
                     };
                 };
             };
+            /** @description BAD_GATEWAY */
+            502: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 502;
+                        /** @enum {string} */
+                        code?: "BAD_GATEWAY";
+                    };
+                };
+            };
             /** @description SERVICE_UNAVAILABLE */
             503: {
                 headers: {
@@ -1957,6 +2122,21 @@ export interface operations {
                         statusCode?: 503;
                         /** @enum {string} */
                         code?: "SERVICE_UNAVAILABLE";
+                    };
+                };
+            };
+            /** @description GATEWAY_TIMEOUT */
+            504: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 504;
+                        /** @enum {string} */
+                        code?: "GATEWAY_TIMEOUT";
                     };
                 };
             };
@@ -2133,6 +2313,21 @@ export interface operations {
                     };
                 };
             };
+            /** @description BAD_GATEWAY */
+            502: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 502;
+                        /** @enum {string} */
+                        code?: "BAD_GATEWAY";
+                    };
+                };
+            };
             /** @description SERVICE_UNAVAILABLE */
             503: {
                 headers: {
@@ -2147,6 +2342,21 @@ export interface operations {
                         statusCode?: 503;
                         /** @enum {string} */
                         code?: "SERVICE_UNAVAILABLE";
+                    };
+                };
+            };
+            /** @description GATEWAY_TIMEOUT */
+            504: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 504;
+                        /** @enum {string} */
+                        code?: "GATEWAY_TIMEOUT";
                     };
                 };
             };
@@ -2323,6 +2533,21 @@ export interface operations {
                     };
                 };
             };
+            /** @description BAD_GATEWAY */
+            502: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 502;
+                        /** @enum {string} */
+                        code?: "BAD_GATEWAY";
+                    };
+                };
+            };
             /** @description SERVICE_UNAVAILABLE */
             503: {
                 headers: {
@@ -2337,6 +2562,21 @@ export interface operations {
                         statusCode?: 503;
                         /** @enum {string} */
                         code?: "SERVICE_UNAVAILABLE";
+                    };
+                };
+            };
+            /** @description GATEWAY_TIMEOUT */
+            504: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 504;
+                        /** @enum {string} */
+                        code?: "GATEWAY_TIMEOUT";
                     };
                 };
             };
@@ -2483,6 +2723,21 @@ export interface operations {
                     };
                 };
             };
+            /** @description BAD_GATEWAY */
+            502: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 502;
+                        /** @enum {string} */
+                        code?: "BAD_GATEWAY";
+                    };
+                };
+            };
             /** @description SERVICE_UNAVAILABLE */
             503: {
                 headers: {
@@ -2497,6 +2752,21 @@ export interface operations {
                         statusCode?: 503;
                         /** @enum {string} */
                         code?: "SERVICE_UNAVAILABLE";
+                    };
+                };
+            };
+            /** @description GATEWAY_TIMEOUT */
+            504: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 504;
+                        /** @enum {string} */
+                        code?: "GATEWAY_TIMEOUT";
                     };
                 };
             };
@@ -2656,6 +2926,21 @@ export interface operations {
                     };
                 };
             };
+            /** @description BAD_GATEWAY */
+            502: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 502;
+                        /** @enum {string} */
+                        code?: "BAD_GATEWAY";
+                    };
+                };
+            };
             /** @description SERVICE_UNAVAILABLE */
             503: {
                 headers: {
@@ -2670,6 +2955,21 @@ export interface operations {
                         statusCode?: 503;
                         /** @enum {string} */
                         code?: "SERVICE_UNAVAILABLE";
+                    };
+                };
+            };
+            /** @description GATEWAY_TIMEOUT */
+            504: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 504;
+                        /** @enum {string} */
+                        code?: "GATEWAY_TIMEOUT";
                     };
                 };
             };
@@ -2846,6 +3146,21 @@ export interface operations {
                     };
                 };
             };
+            /** @description BAD_GATEWAY */
+            502: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 502;
+                        /** @enum {string} */
+                        code?: "BAD_GATEWAY";
+                    };
+                };
+            };
             /** @description SERVICE_UNAVAILABLE */
             503: {
                 headers: {
@@ -2860,6 +3175,21 @@ export interface operations {
                         statusCode?: 503;
                         /** @enum {string} */
                         code?: "SERVICE_UNAVAILABLE";
+                    };
+                };
+            };
+            /** @description GATEWAY_TIMEOUT */
+            504: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 504;
+                        /** @enum {string} */
+                        code?: "GATEWAY_TIMEOUT";
                     };
                 };
             };
@@ -3021,6 +3351,21 @@ export interface operations {
                     };
                 };
             };
+            /** @description BAD_GATEWAY */
+            502: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 502;
+                        /** @enum {string} */
+                        code?: "BAD_GATEWAY";
+                    };
+                };
+            };
             /** @description SERVICE_UNAVAILABLE */
             503: {
                 headers: {
@@ -3035,6 +3380,21 @@ export interface operations {
                         statusCode?: 503;
                         /** @enum {string} */
                         code?: "SERVICE_UNAVAILABLE";
+                    };
+                };
+            };
+            /** @description GATEWAY_TIMEOUT */
+            504: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 504;
+                        /** @enum {string} */
+                        code?: "GATEWAY_TIMEOUT";
                     };
                 };
             };
@@ -3215,6 +3575,21 @@ export interface operations {
                     };
                 };
             };
+            /** @description BAD_GATEWAY */
+            502: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 502;
+                        /** @enum {string} */
+                        code?: "BAD_GATEWAY";
+                    };
+                };
+            };
             /** @description SERVICE_UNAVAILABLE */
             503: {
                 headers: {
@@ -3229,6 +3604,21 @@ export interface operations {
                         statusCode?: 503;
                         /** @enum {string} */
                         code?: "SERVICE_UNAVAILABLE";
+                    };
+                };
+            };
+            /** @description GATEWAY_TIMEOUT */
+            504: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 504;
+                        /** @enum {string} */
+                        code?: "GATEWAY_TIMEOUT";
                     };
                 };
             };
@@ -3340,6 +3730,21 @@ export interface operations {
                     };
                 };
             };
+            /** @description BAD_GATEWAY */
+            502: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 502;
+                        /** @enum {string} */
+                        code?: "BAD_GATEWAY";
+                    };
+                };
+            };
             /** @description SERVICE_UNAVAILABLE */
             503: {
                 headers: {
@@ -3354,6 +3759,21 @@ export interface operations {
                         statusCode?: 503;
                         /** @enum {string} */
                         code?: "SERVICE_UNAVAILABLE";
+                    };
+                };
+            };
+            /** @description GATEWAY_TIMEOUT */
+            504: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 504;
+                        /** @enum {string} */
+                        code?: "GATEWAY_TIMEOUT";
                     };
                 };
             };
@@ -3489,6 +3909,21 @@ export interface operations {
                     };
                 };
             };
+            /** @description BAD_GATEWAY */
+            502: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 502;
+                        /** @enum {string} */
+                        code?: "BAD_GATEWAY";
+                    };
+                };
+            };
             /** @description SERVICE_UNAVAILABLE */
             503: {
                 headers: {
@@ -3503,6 +3938,21 @@ export interface operations {
                         statusCode?: 503;
                         /** @enum {string} */
                         code?: "SERVICE_UNAVAILABLE";
+                    };
+                };
+            };
+            /** @description GATEWAY_TIMEOUT */
+            504: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 504;
+                        /** @enum {string} */
+                        code?: "GATEWAY_TIMEOUT";
                     };
                 };
             };
@@ -3653,6 +4103,21 @@ export interface operations {
                     };
                 };
             };
+            /** @description BAD_GATEWAY */
+            502: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 502;
+                        /** @enum {string} */
+                        code?: "BAD_GATEWAY";
+                    };
+                };
+            };
             /** @description SERVICE_UNAVAILABLE */
             503: {
                 headers: {
@@ -3667,6 +4132,21 @@ export interface operations {
                         statusCode?: 503;
                         /** @enum {string} */
                         code?: "SERVICE_UNAVAILABLE";
+                    };
+                };
+            };
+            /** @description GATEWAY_TIMEOUT */
+            504: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 504;
+                        /** @enum {string} */
+                        code?: "GATEWAY_TIMEOUT";
                     };
                 };
             };
@@ -3828,6 +4308,21 @@ export interface operations {
                     };
                 };
             };
+            /** @description BAD_GATEWAY */
+            502: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 502;
+                        /** @enum {string} */
+                        code?: "BAD_GATEWAY";
+                    };
+                };
+            };
             /** @description SERVICE_UNAVAILABLE */
             503: {
                 headers: {
@@ -3842,6 +4337,21 @@ export interface operations {
                         statusCode?: 503;
                         /** @enum {string} */
                         code?: "SERVICE_UNAVAILABLE";
+                    };
+                };
+            };
+            /** @description GATEWAY_TIMEOUT */
+            504: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 504;
+                        /** @enum {string} */
+                        code?: "GATEWAY_TIMEOUT";
                     };
                 };
             };
@@ -4024,6 +4534,21 @@ export interface operations {
                     };
                 };
             };
+            /** @description BAD_GATEWAY */
+            502: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 502;
+                        /** @enum {string} */
+                        code?: "BAD_GATEWAY";
+                    };
+                };
+            };
             /** @description SERVICE_UNAVAILABLE */
             503: {
                 headers: {
@@ -4038,6 +4563,21 @@ export interface operations {
                         statusCode?: 503;
                         /** @enum {string} */
                         code?: "SERVICE_UNAVAILABLE";
+                    };
+                };
+            };
+            /** @description GATEWAY_TIMEOUT */
+            504: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 504;
+                        /** @enum {string} */
+                        code?: "GATEWAY_TIMEOUT";
                     };
                 };
             };
@@ -4171,6 +4711,21 @@ export interface operations {
                     };
                 };
             };
+            /** @description BAD_GATEWAY */
+            502: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 502;
+                        /** @enum {string} */
+                        code?: "BAD_GATEWAY";
+                    };
+                };
+            };
             /** @description SERVICE_UNAVAILABLE */
             503: {
                 headers: {
@@ -4185,6 +4740,21 @@ export interface operations {
                         statusCode?: 503;
                         /** @enum {string} */
                         code?: "SERVICE_UNAVAILABLE";
+                    };
+                };
+            };
+            /** @description GATEWAY_TIMEOUT */
+            504: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 504;
+                        /** @enum {string} */
+                        code?: "GATEWAY_TIMEOUT";
                     };
                 };
             };
@@ -4365,6 +4935,21 @@ export interface operations {
                     };
                 };
             };
+            /** @description BAD_GATEWAY */
+            502: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 502;
+                        /** @enum {string} */
+                        code?: "BAD_GATEWAY";
+                    };
+                };
+            };
             /** @description SERVICE_UNAVAILABLE */
             503: {
                 headers: {
@@ -4379,6 +4964,21 @@ export interface operations {
                         statusCode?: 503;
                         /** @enum {string} */
                         code?: "SERVICE_UNAVAILABLE";
+                    };
+                };
+            };
+            /** @description GATEWAY_TIMEOUT */
+            504: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 504;
+                        /** @enum {string} */
+                        code?: "GATEWAY_TIMEOUT";
                     };
                 };
             };
@@ -4528,6 +5128,21 @@ export interface operations {
                     };
                 };
             };
+            /** @description BAD_GATEWAY */
+            502: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 502;
+                        /** @enum {string} */
+                        code?: "BAD_GATEWAY";
+                    };
+                };
+            };
             /** @description SERVICE_UNAVAILABLE */
             503: {
                 headers: {
@@ -4542,6 +5157,21 @@ export interface operations {
                         statusCode?: 503;
                         /** @enum {string} */
                         code?: "SERVICE_UNAVAILABLE";
+                    };
+                };
+            };
+            /** @description GATEWAY_TIMEOUT */
+            504: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 504;
+                        /** @enum {string} */
+                        code?: "GATEWAY_TIMEOUT";
                     };
                 };
             };
@@ -4658,6 +5288,21 @@ export interface operations {
                     };
                 };
             };
+            /** @description BAD_GATEWAY */
+            502: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 502;
+                        /** @enum {string} */
+                        code?: "BAD_GATEWAY";
+                    };
+                };
+            };
             /** @description SERVICE_UNAVAILABLE */
             503: {
                 headers: {
@@ -4672,6 +5317,21 @@ export interface operations {
                         statusCode?: 503;
                         /** @enum {string} */
                         code?: "SERVICE_UNAVAILABLE";
+                    };
+                };
+            };
+            /** @description GATEWAY_TIMEOUT */
+            504: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 504;
+                        /** @enum {string} */
+                        code?: "GATEWAY_TIMEOUT";
                     };
                 };
             };
@@ -4819,6 +5479,21 @@ export interface operations {
                     };
                 };
             };
+            /** @description BAD_GATEWAY */
+            502: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 502;
+                        /** @enum {string} */
+                        code?: "BAD_GATEWAY";
+                    };
+                };
+            };
             /** @description SERVICE_UNAVAILABLE */
             503: {
                 headers: {
@@ -4833,6 +5508,21 @@ export interface operations {
                         statusCode?: 503;
                         /** @enum {string} */
                         code?: "SERVICE_UNAVAILABLE";
+                    };
+                };
+            };
+            /** @description GATEWAY_TIMEOUT */
+            504: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 504;
+                        /** @enum {string} */
+                        code?: "GATEWAY_TIMEOUT";
                     };
                 };
             };
@@ -5027,6 +5717,21 @@ export interface operations {
                     };
                 };
             };
+            /** @description BAD_GATEWAY */
+            502: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 502;
+                        /** @enum {string} */
+                        code?: "BAD_GATEWAY";
+                    };
+                };
+            };
             /** @description SERVICE_UNAVAILABLE */
             503: {
                 headers: {
@@ -5041,6 +5746,21 @@ export interface operations {
                         statusCode?: 503;
                         /** @enum {string} */
                         code?: "SERVICE_UNAVAILABLE";
+                    };
+                };
+            };
+            /** @description GATEWAY_TIMEOUT */
+            504: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 504;
+                        /** @enum {string} */
+                        code?: "GATEWAY_TIMEOUT";
                     };
                 };
             };
@@ -5155,6 +5875,21 @@ export interface operations {
                     };
                 };
             };
+            /** @description BAD_GATEWAY */
+            502: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 502;
+                        /** @enum {string} */
+                        code?: "BAD_GATEWAY";
+                    };
+                };
+            };
             /** @description SERVICE_UNAVAILABLE */
             503: {
                 headers: {
@@ -5169,6 +5904,21 @@ export interface operations {
                         statusCode?: 503;
                         /** @enum {string} */
                         code?: "SERVICE_UNAVAILABLE";
+                    };
+                };
+            };
+            /** @description GATEWAY_TIMEOUT */
+            504: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 504;
+                        /** @enum {string} */
+                        code?: "GATEWAY_TIMEOUT";
                     };
                 };
             };
@@ -5253,6 +6003,21 @@ export interface operations {
                     };
                 };
             };
+            /** @description BAD_GATEWAY */
+            502: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 502;
+                        /** @enum {string} */
+                        code?: "BAD_GATEWAY";
+                    };
+                };
+            };
             /** @description SERVICE_UNAVAILABLE */
             503: {
                 headers: {
@@ -5267,6 +6032,21 @@ export interface operations {
                         statusCode?: 503;
                         /** @enum {string} */
                         code?: "SERVICE_UNAVAILABLE";
+                    };
+                };
+            };
+            /** @description GATEWAY_TIMEOUT */
+            504: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 504;
+                        /** @enum {string} */
+                        code?: "GATEWAY_TIMEOUT";
                     };
                 };
             };
@@ -5351,6 +6131,21 @@ export interface operations {
                     };
                 };
             };
+            /** @description BAD_GATEWAY */
+            502: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 502;
+                        /** @enum {string} */
+                        code?: "BAD_GATEWAY";
+                    };
+                };
+            };
             /**
              * @description SERVICE_UNAVAILABLE
              *
@@ -5365,6 +6160,21 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["NotReadyDto"];
+                };
+            };
+            /** @description GATEWAY_TIMEOUT */
+            504: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 504;
+                        /** @enum {string} */
+                        code?: "GATEWAY_TIMEOUT";
+                    };
                 };
             };
         };
@@ -5517,6 +6327,21 @@ export interface operations {
                     };
                 };
             };
+            /** @description BAD_GATEWAY */
+            502: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 502;
+                        /** @enum {string} */
+                        code?: "BAD_GATEWAY";
+                    };
+                };
+            };
             /** @description SERVICE_UNAVAILABLE, STORAGE_UNAVAILABLE */
             503: {
                 headers: {
@@ -5531,6 +6356,21 @@ export interface operations {
                         statusCode?: 503;
                         /** @enum {string} */
                         code?: "SERVICE_UNAVAILABLE" | "STORAGE_UNAVAILABLE";
+                    };
+                };
+            };
+            /** @description GATEWAY_TIMEOUT */
+            504: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 504;
+                        /** @enum {string} */
+                        code?: "GATEWAY_TIMEOUT";
                     };
                 };
             };

@@ -54,6 +54,10 @@ export const ERROR_STATUS = {
   STORAGE_UNAVAILABLE: 503,
   /** This worker's password hashing is at its cap (PASSWORD_HASH_*): retry after `Retry-After` seconds. */
   AUTH_BUSY: 503,
+  /** Answered by nginx only (deploy/nginx/pick.conf.template): no app server could take the request. */
+  BAD_GATEWAY: 502,
+  /** Answered by nginx only: no app server answered within READ_TIMEOUT; the request may have been carried out. */
+  GATEWAY_TIMEOUT: 504,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;

@@ -14,7 +14,8 @@ import { ERROR_STATUS, type ErrorCode } from '../common/errors.js';
  * What any route can answer: a URL that is not valid percent-encoding or bytes that are not HTTP, a
  * query parameter the route does not declare, a request that arrives too slowly, a request line and
  * headers over 16 KiB, a compressed body or one of a type the route does not read, a worker
- * shutting down.
+ * shutting down; and, behind nginx, no app server that could take the request (502) or answered in
+ * time (504).
  */
 export const ANY_ROUTE = [
   'BAD_REQUEST',
@@ -23,6 +24,8 @@ export const ANY_ROUTE = [
   'HEADERS_TOO_LARGE',
   'UNSUPPORTED_MEDIA_TYPE',
   'SERVICE_UNAVAILABLE',
+  'BAD_GATEWAY',
+  'GATEWAY_TIMEOUT',
 ] as const satisfies readonly ErrorCode[];
 /** Routes with path parameters: a malformed one, or one longer than Fastify's parameter limit. */
 export const PATH_PARAMS = ['VALIDATION_FAILED', 'URI_TOO_LONG'] as const satisfies readonly ErrorCode[];
