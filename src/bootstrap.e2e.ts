@@ -68,6 +68,26 @@ async function rawExchange(port: number, bytes: string) {
   return { status: Number(statusLine.split(' ')[1]), headers, body: JSON.parse(rest.join('\r\n\r\n')) };
 }
 
+describe('an app closed as soon as it has started', () => {
+  it('leaves no unhandled rejection behind (Bull naming its worker connection: "Connection is closed.")', async () => {
+    const rejections: string[] = [];
+    const collect = (reason: unknown) => rejections.push(reason instanceof Error ? reason.message : String(reason));
+    process.on('unhandledRejection', collect);
+    try {
+      // Closed at once and a little later: the window is the round trip of Bull's CLIENT SETNAME.
+      for (let i = 0; i < 6; i++) {
+        const t = await startTestApp();
+        await sleep(i * 20);
+        await t.close();
+      }
+      await sleep(500);
+    } finally {
+      process.off('unhandledRejection', collect);
+    }
+    expect(rejections).toEqual([]);
+  });
+});
+
 describe("errors Node's HTTP parser answers before there is a request", () => {
   it('answers them in the API error shape with a request id, as the document says', async () => {
     const t = await startTestApp();
