@@ -1779,6 +1779,14 @@ const cases: Case[] = [
     code: V,
   },
   {
+    name: 'signup: constructor key spelled with an escape',
+    method: 'POST',
+    path: '/api/auth/signup',
+    raw: () => `{"constr\\u0075ctor": 1, ${JSON.stringify(validSignup()).slice(1)}`,
+    status: 400,
+    code: V,
+  },
+  {
     name: 'create: prototype key in an image',
     method: 'POST',
     path: '/api/seller/products',

@@ -229,9 +229,9 @@ export function nestsDeeperThan(value: unknown, max = MAX_JSON_DEPTH): boolean {
 }
 
 // A string holds a lone UTF-16 surrogate only through a \uD800-\uDFFF escape: the body text itself is
-// decoded from UTF-8, which cannot encode one. Only bodies with such an escape, or with a key named like
-// a prototype's, are walked.
-const WORTH_A_WALK = /\\u[dD][89a-fA-F]|"(constructor|prototype)"\s*:/;
+// decoded from UTF-8, which cannot encode one. Only bodies with an escape (a key can be spelled with
+// them too: "constr\u0075ctor"), or with a key named like a prototype's, are walked.
+const WORTH_A_WALK = /\\u|"(constructor|prototype)"/;
 const LONE_SURROGATE = /\p{Cs}/u;
 // Fastify's parser refuses `__proto__` and `constructor.prototype` (INVALID_JSON); the validation pipe
 // would then silently drop any other `constructor` or `prototype` key instead of refusing it as unknown.
