@@ -116,6 +116,8 @@ export async function createApp(
         ),
       );
     }
+    const unreadMultipart = refuseUnreadMultipart(request);
+    if (unreadMultipart) return refuse(request, reply, unreadMultipart);
     done();
   });
   // Cache hits of the public catalog reads, answered before Nest (CatalogFastPath); its provider
@@ -133,10 +135,6 @@ export async function createApp(
   });
   fastify.removeContentTypeParser(['text/plain', 'application/json']);
   fastify.addContentTypeParser('application/json', { parseAs: 'string' }, jsonBodyParser(fastify));
-  fastify.addHook('preValidation', (request, reply, done) => {
-    const refused = refuseUnreadMultipart(request);
-    return refused ? refuse(request, reply, refused) : done();
-  });
 
   fastify.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? 'unmatched';
