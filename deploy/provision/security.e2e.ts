@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } 
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BroadcastEvents } from '../../src/common/broadcast.js';
+import { Broadcasts } from '../../src/common/broadcast.js';
 import { createEvent, eventBody } from '../../src/testing/fixtures.js';
 import { OwnRedis, portOpen } from '../../src/testing/own-services.js';
 import { until } from '../../src/testing/poll.js';
@@ -180,7 +180,7 @@ describe('provisioning: Redis ACL and MySQL grants, applied', () => {
       REDIS_ADMIN_PASSWORD: 'admin-password-in-clear',
     }).stdout;
     const channels = [...acl.matchAll(/&([^\s*]+)(?=\s)/g)].map((m) => m[1]);
-    expect(channels.sort()).toEqual(Object.values(BroadcastEvents).sort());
+    expect(channels.sort()).toEqual(Object.values(Broadcasts).sort());
     expect(acl).toMatch(/^user pick on #[0-9a-f]{64} resetkeys ~pick:\* resetchannels &pick:\* /m);
     expect(acl).not.toContain('in-clear'); // passwords are stored hashed
     expect(acl).toMatch(/^user default off/m);
@@ -199,7 +199,7 @@ describe('provisioning: Redis ACL and MySQL grants, applied', () => {
       expect(await app.set(`${prefix}:probe`, '1')).toBe('OK');
       expect(await app.xadd(`${prefix}:probe-stream`, '*', 'k', 'v')).toMatch(/-/);
       expect(await app.publish(`${prefix}:bull:probe`, 'x')).toBe(0);
-      expect(await app.publish(BroadcastEvents.PRODUCT_CHANGED, 'x')).toBe(0);
+      expect(await app.publish(Broadcasts.PRODUCT_CHANGED, 'x')).toBe(0);
       const refused = async (what: string, command: () => Promise<unknown>) => {
         const error = await command().then(
           () => null,

@@ -3,7 +3,7 @@ import { ClientProxy } from '@nestjs/microservices';
 import { randomUUID } from 'node:crypto';
 import { firstValueFrom } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { BROADCAST_CLIENT, BroadcastEvents } from '../common/broadcast.js';
+import { BROADCAST_CLIENT, Broadcasts } from '../common/broadcast.js';
 import { startTestApp, type TestApp } from '../testing/app.js';
 import { createProductBroadcast, productBroadcastEvictions, untilProductBroadcast } from '../testing/catalog.js';
 import { sleep, until } from '../testing/poll.js';
@@ -147,7 +147,7 @@ describe('catalog cache (one worker)', () => {
       expect((await t.http.delete(`/api/seller/products/${id}`, seller)).status).toBe(204);
       expect(emits).toHaveBeenCalledTimes(1);
       expect(emits.mock.calls[0]).toEqual([
-        BroadcastEvents.PRODUCT_CHANGED,
+        Broadcasts.PRODUCT_CHANGED,
         { productId: id, scope: t.config.REDIS_PREFIX },
       ]);
       expect((await t.http.get(`/api/general/products/${id}`)).status).toBe(404);
@@ -161,15 +161,14 @@ describe('catalog cache (one worker)', () => {
     await detailName(id);
     await sqlRename(id, 'canary-2');
     const client = t.app.get<ClientProxy>(BROADCAST_CLIENT);
-    await firstValueFrom(client.emit(BroadcastEvents.PRODUCT_CHANGED, { productId: id, scope: 'another-deployment' }), {
+    await firstValueFrom(client.emit(Broadcasts.PRODUCT_CHANGED, { productId: id, scope: 'another-deployment' }), {
       defaultValue: undefined,
     });
     await sleep(300);
     expect(await detailName(id)).toBe('canary');
-    await firstValueFrom(
-      client.emit(BroadcastEvents.PRODUCT_CHANGED, { productId: id, scope: t.config.REDIS_PREFIX }),
-      { defaultValue: undefined },
-    );
+    await firstValueFrom(client.emit(Broadcasts.PRODUCT_CHANGED, { productId: id, scope: t.config.REDIS_PREFIX }), {
+      defaultValue: undefined,
+    });
     await until('canary-2 served', async () => (await detailName(id)) === 'canary-2', Boolean, 5000, 20);
   });
 

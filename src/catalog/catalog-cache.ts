@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import type { AppConfig } from '../../config/env.js';
 import { Broadcaster } from '../cache/broadcaster.js';
 import { ReadThroughCache, type EvictionReason } from '../cache/read-through-cache.js';
-import { BroadcastEvents } from '../common/broadcast.js';
+import { Broadcasts } from '../common/broadcast.js';
 import { APP_CONFIG } from '../common/config.module.js';
 import { POSITIVE_ID } from '../common/validation.js';
 import { TransportState } from '../redis/transport-state.js';
@@ -88,16 +88,14 @@ export class CatalogCache implements OnModuleDestroy {
    */
   async productChanged(productId: string): Promise<void> {
     await this.evictProduct(productId, 'write');
-    void this.broadcaster.publishCommitted(BroadcastEvents.PRODUCT_CHANGED, { productId });
+    void this.broadcaster.publishCommitted(Broadcasts.PRODUCT_CHANGED, { productId });
   }
 
-  /** Handler side of `product.changed` (see CatalogEventsController). */
+  /** Handler side of `product.changed` (see CatalogBroadcastsController). */
   async onProductChanged(message: unknown): Promise<void> {
-    if (!this.broadcaster.accepts(BroadcastEvents.PRODUCT_CHANGED, message)) return; // another deployment on the same Redis
+    if (!this.broadcaster.accepts(Broadcasts.PRODUCT_CHANGED, message)) return; // another deployment on the same Redis
     if (typeof message.productId !== 'string' || !POSITIVE_ID.test(message.productId)) {
-      this.logger.warn(
-        `ignored malformed ${BroadcastEvents.PRODUCT_CHANGED}: ${JSON.stringify(message).slice(0, 200)}`,
-      );
+      this.logger.warn(`ignored malformed ${Broadcasts.PRODUCT_CHANGED}: ${JSON.stringify(message).slice(0, 200)}`);
       return;
     }
     await this.evictProduct(message.productId, 'broadcast');

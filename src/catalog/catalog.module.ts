@@ -2,14 +2,14 @@ import { Module } from '@nestjs/common';
 import { MediaModule } from '../media/media.module.js';
 import { CatalogCache } from './catalog-cache.js';
 import { CatalogFastPath } from './catalog-fast-path.js';
-import { CatalogEventsController } from './catalog-events.controller.js';
+import { CatalogBroadcastsController } from './catalog-broadcasts.controller.js';
 import { ProductsController, SellerProductsController } from './catalog.controller.js';
 import { CatalogService } from './catalog.service.js';
 import { ProductImageReferences } from './product-image.references.js';
 
 @Module({
   imports: [MediaModule],
-  controllers: [ProductsController, SellerProductsController, CatalogEventsController],
+  controllers: [ProductsController, SellerProductsController, CatalogBroadcastsController],
   providers: [CatalogService, CatalogCache, CatalogFastPath, ProductImageReferences],
   exports: [CatalogService, CatalogCache, CatalogFastPath],
 })

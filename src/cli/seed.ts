@@ -10,7 +10,7 @@ import { ormOptions } from '../../config/mikro-orm.js';
 import { Product, ProductCategory, ProductStatus } from '../catalog/product.entity.js';
 import { ProductImage, ProductImageType } from '../catalog/product-image.entity.js';
 import { Coupon, DiscountType } from '../coupons/coupon.entity.js';
-import { Event } from '../coupons/event.entity.js';
+import { CouponEvent } from '../coupons/coupon-event.entity.js';
 import { MediaObject } from '../media/media-object.entity.js';
 import { initialSellerStatus, Member, MemberRole, SellerStatus } from '../members/member.entity.js';
 import { PasswordHasher } from '../members/password-hasher.js';
@@ -91,7 +91,7 @@ async function main(): Promise<void> {
     }
     await em.flush();
 
-    const event = (await em.findOne(Event, { title: DEMO_EVENT_TITLE })) ?? createDemoEvent();
+    const event = (await em.findOne(CouponEvent, { title: DEMO_EVENT_TITLE })) ?? createDemoEvent();
     await em.flush();
     const coupon = (await em.find(Coupon, { event }, { orderBy: { id: 'asc' } }))[0];
     console.log(
@@ -107,9 +107,9 @@ async function main(): Promise<void> {
     await orm.close(true);
   }
 
-  function createDemoEvent(): Event {
+  function createDemoEvent(): CouponEvent {
     const now = Date.now();
-    const event = em.create(Event, {
+    const event = em.create(CouponEvent, {
       title: DEMO_EVENT_TITLE,
       startsAt: new Date(now - 3600_000),
       endsAt: new Date(now + 30 * DAY),

@@ -9,7 +9,7 @@ import { claimWindowError } from './claim-window.js';
 import { ClaimResult, CouponStock } from './coupon-stock.js';
 import { claimDecisions } from './coupon.metrics.js';
 import type { ClaimStatus, MemberCouponDto } from './coupons.dto.js';
-import { EventsService } from './events.service.js';
+import { CouponEventsService } from './coupon-events.service.js';
 import { MemberCoupon } from './member-coupon.entity.js';
 
 // Bull's client waits for Redis forever; the claim is already recorded as pending, so a slow
@@ -22,7 +22,7 @@ export class ClaimsService {
 
   constructor(
     private readonly em: EntityManager,
-    private readonly events: EventsService,
+    private readonly events: CouponEventsService,
     private readonly stock: CouponStock,
     private readonly enqueuer: ClaimEnqueuer,
     private readonly throttle: Throttle,

@@ -1,7 +1,7 @@
 import type { Opt, Rel } from '@mikro-orm/core';
 import { Entity, Enum, ManyToOne, Property } from '@mikro-orm/decorators/legacy';
 import { BaseEntity } from '../database/base.entity.js';
-import { Event } from './event.entity.js';
+import { CouponEvent } from './coupon-event.entity.js';
 
 export enum DiscountType {
   PERCENTAGE = 'PERCENTAGE',
@@ -10,8 +10,8 @@ export enum DiscountType {
 
 @Entity({ tableName: 'coupon' })
 export class Coupon extends BaseEntity {
-  @ManyToOne(() => Event, { deleteRule: 'restrict' })
-  event!: Rel<Event>;
+  @ManyToOne(() => CouponEvent, { deleteRule: 'restrict' })
+  event!: Rel<CouponEvent>;
 
   @Property({ length: 100 })
   name!: string;

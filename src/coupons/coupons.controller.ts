@@ -29,7 +29,7 @@ import {
   UpdateEventDto,
 } from './coupons.dto.js';
 import { EventStatusService } from './event-status.service.js';
-import { EventsService } from './events.service.js';
+import { CouponEventsService } from './coupon-events.service.js';
 
 function idsError(eventId: string, couponId: string): AppError | undefined {
   const bad = [
@@ -43,9 +43,9 @@ function idsError(eventId: string, couponId: string): AppError | undefined {
 @ApiBearerAuth()
 @Roles(MemberRole.ADMIN)
 @Controller('api/admin/events')
-export class AdminEventsController {
+export class AdminCouponEventsController {
   constructor(
-    private readonly events: EventsService,
+    private readonly events: CouponEventsService,
     private readonly eventStatus: EventStatusService,
   ) {}
 
@@ -89,9 +89,9 @@ export class AdminEventsController {
 
 @ApiTags('coupons')
 @Controller('api/events')
-export class EventsController {
+export class CouponEventsController {
   constructor(
-    private readonly events: EventsService,
+    private readonly events: CouponEventsService,
     private readonly claims: ClaimsService,
   ) {}
 

@@ -5,7 +5,7 @@ import type { Queue } from 'bull';
 import { Redis } from 'ioredis';
 import { firstValueFrom } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BROADCAST_CLIENT, BroadcastEvents } from '../common/broadcast.js';
+import { BROADCAST_CLIENT, Broadcasts } from '../common/broadcast.js';
 import { MemberRole } from '../members/member.entity.js';
 import { startTestApp, type TestApp } from '../testing/app.js';
 import { ClaimEnqueuer } from './claim-enqueuer.js';
@@ -276,12 +276,12 @@ describe('coupon.changed broadcast', () => {
         .getConnection()
         .execute('update event set title = ? where id = ?', ['Changed behind the cache', eventId]);
       const client = a.app.get<ClientProxy>(BROADCAST_CLIENT);
-      await firstValueFrom(client.emit(BroadcastEvents.COUPON_CHANGED, { eventId, scope: 'another-deployment' }), {
+      await firstValueFrom(client.emit(Broadcasts.COUPON_CHANGED, { eventId, scope: 'another-deployment' }), {
         defaultValue: undefined,
       });
       await new Promise((resolve) => setTimeout(resolve, 300));
       expect((await b.http.get(`/api/events/${eventId}`)).body.title).toBe('Edited elsewhere');
-      await firstValueFrom(client.emit(BroadcastEvents.COUPON_CHANGED, { eventId, scope: a.config.REDIS_PREFIX }), {
+      await firstValueFrom(client.emit(Broadcasts.COUPON_CHANGED, { eventId, scope: a.config.REDIS_PREFIX }), {
         defaultValue: undefined,
       });
       await until(

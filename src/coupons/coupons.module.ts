@@ -4,12 +4,12 @@ import type { Queue } from 'bull';
 import { ReadinessRegistry } from '../common/readiness.js';
 import { ClaimSweeper } from './claim-sweeper.js';
 import { ClaimsService } from './claims.service.js';
-import { CouponEventsController } from './coupon-events.controller.js';
+import { CouponBroadcastsController } from './coupon-broadcasts.controller.js';
 import { CouponGauges } from './coupon-gauges.js';
 import { CouponStock } from './coupon-stock.js';
-import { AdminEventsController, EventsController, MemberCouponsController } from './coupons.controller.js';
+import { AdminCouponEventsController, CouponEventsController, MemberCouponsController } from './coupons.controller.js';
 import { EventStatusService } from './event-status.service.js';
-import { EventsService } from './events.service.js';
+import { CouponEventsService } from './coupon-events.service.js';
 import { ISSUANCE_BATCH_QUEUE, ISSUANCE_QUEUE, ISSUANCE_QUEUE_SETTINGS } from './issuance.queue.js';
 import { ClaimEnqueuer } from './claim-enqueuer.js';
 import { IssuanceProcessor } from './issuance.processor.js';
@@ -22,10 +22,15 @@ import { IssuanceProcessor } from './issuance.processor.js';
       { name: ISSUANCE_BATCH_QUEUE, settings: ISSUANCE_QUEUE_SETTINGS },
     ),
   ],
-  controllers: [AdminEventsController, EventsController, MemberCouponsController, CouponEventsController],
+  controllers: [
+    AdminCouponEventsController,
+    CouponEventsController,
+    MemberCouponsController,
+    CouponBroadcastsController,
+  ],
   providers: [
     CouponStock,
-    EventsService,
+    CouponEventsService,
     ClaimsService,
     ClaimEnqueuer,
     IssuanceProcessor,
@@ -33,7 +38,7 @@ import { IssuanceProcessor } from './issuance.processor.js';
     CouponGauges,
     EventStatusService,
   ],
-  exports: [EventsService],
+  exports: [CouponEventsService],
 })
 export class CouponsModule {
   constructor(

@@ -4,7 +4,7 @@ import { MemberRole } from '../members/member.entity.js';
 import { startTestApp, type TestApp } from '../testing/app.js';
 import { createEvent, eventBody, mint } from '../testing/fixtures.js';
 import { sleep, until } from '../testing/poll.js';
-import { Event } from './event.entity.js';
+import { CouponEvent } from './coupon-event.entity.js';
 
 /** How long a committed admin edit may take to reach every worker (broadcast p99 is ~100 ms; a loaded 2-core box). */
 const INVALIDATION_BOUND_MS = 2_000;
@@ -50,7 +50,7 @@ describe('event snapshot cache (two workers in process)', () => {
       const findOne = forked.findOne.bind(forked) as (...a: unknown[]) => Promise<unknown>;
       (forked as { findOne: unknown }).findOne = async (...a: unknown[]) => {
         const found = await findOne(...a);
-        if (!held && a[0] === Event) {
+        if (!held && a[0] === CouponEvent) {
           held = true;
           readOld();
           await gate;

@@ -3,7 +3,7 @@ import { AppError } from '../common/errors.js';
 import type { EventSnapshot } from './claim-window.js';
 import { consistentWith, CouponStock } from './coupon-stock.js';
 import type { EventStatusDto } from './coupons.dto.js';
-import { EventsService } from './events.service.js';
+import { CouponEventsService } from './coupon-events.service.js';
 
 /** How often a watched event's status is read again in the background. */
 const REFRESH_MS = 100;
@@ -48,7 +48,7 @@ export class EventStatusService implements OnModuleDestroy {
 
   constructor(
     private readonly stock: CouponStock,
-    private readonly events: EventsService,
+    private readonly events: CouponEventsService,
   ) {}
 
   onModuleDestroy(): void {

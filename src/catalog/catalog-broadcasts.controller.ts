@@ -1,15 +1,15 @@
 import { Controller } from '@nestjs/common';
 import { EventPattern, Payload } from '@nestjs/microservices';
-import { BroadcastEvents, type ProductChangedEvent } from '../common/broadcast.js';
+import { Broadcasts, type ProductChangedMessage } from '../common/broadcast.js';
 import { CatalogCache } from './catalog-cache.js';
 
 /** Broadcasts from every worker of every server (Redis transport), the sender included. */
 @Controller()
-export class CatalogEventsController {
+export class CatalogBroadcastsController {
   constructor(private readonly cache: CatalogCache) {}
 
-  @EventPattern(BroadcastEvents.PRODUCT_CHANGED)
-  onProductChanged(@Payload() event: ProductChangedEvent): Promise<void> {
+  @EventPattern(Broadcasts.PRODUCT_CHANGED)
+  onProductChanged(@Payload() event: ProductChangedMessage): Promise<void> {
     return this.cache.onProductChanged(event);
   }
 }

@@ -4,7 +4,7 @@ import { BaseEntity } from '../database/base.entity.js';
 import { Coupon } from './coupon.entity.js';
 
 @Entity({ tableName: 'event' })
-export class Event extends BaseEntity {
+export class CouponEvent extends BaseEntity {
   @Property({ length: 100 })
   title!: string;
 

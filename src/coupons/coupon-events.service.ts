@@ -4,7 +4,7 @@ import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import type { AppConfig } from '../../config/env.js';
 import { Broadcaster } from '../cache/broadcaster.js';
 import { ReadThroughCache } from '../cache/read-through-cache.js';
-import { BroadcastEvents } from '../common/broadcast.js';
+import { Broadcasts } from '../common/broadcast.js';
 import { APP_CONFIG } from '../common/config.module.js';
 import { AppError } from '../common/errors.js';
 import { TransportState } from '../redis/transport-state.js';
@@ -19,9 +19,9 @@ import type {
   UpdateCouponDto,
   UpdateEventDto,
 } from './coupons.dto.js';
-import { Event } from './event.entity.js';
+import { CouponEvent } from './coupon-event.entity.js';
 
-function toSnapshot(event: Event): EventSnapshot {
+function toSnapshot(event: CouponEvent): EventSnapshot {
   return {
     id: String(event.id),
     title: event.title,
@@ -73,8 +73,8 @@ const time = (iso: string) => new Date(iso);
  * reconnects) and evicted on every worker by `coupon.changed`.
  */
 @Injectable()
-export class EventsService implements OnModuleDestroy {
-  private readonly logger = new Logger(EventsService.name);
+export class CouponEventsService implements OnModuleDestroy {
+  private readonly logger = new Logger(CouponEventsService.name);
   private readonly snapshots: ReadThroughCache<'event'>;
 
   constructor(
@@ -103,7 +103,7 @@ export class EventsService implements OnModuleDestroy {
     this.checkEventWindow(startsAt, endsAt);
     body.coupons.forEach((coupon, index) => this.checkCoupon(coupon, startsAt, `coupons.${index}`));
     const em = this.em.fork();
-    const event = em.create(Event, { title: body.title, startsAt, endsAt });
+    const event = em.create(CouponEvent, { title: body.title, startsAt, endsAt });
     for (const coupon of body.coupons) event.coupons.add(em.create(Coupon, this.couponFields(coupon, event)));
     await em.persist(event).flush();
     const snapshot = toSnapshot(event);
@@ -119,7 +119,7 @@ export class EventsService implements OnModuleDestroy {
 
   async update(id: string, body: UpdateEventDto): Promise<EventDto> {
     const em = this.em.fork();
-    const event = await em.findOne(Event, { id }, { populate: ['coupons'] });
+    const event = await em.findOne(CouponEvent, { id }, { populate: ['coupons'] });
     if (!event) throw new AppError('EVENT_NOT_FOUND', `Event ${id} does not exist`);
     if (body.title !== undefined) event.title = body.title;
     if (body.startsAt !== undefined) event.startsAt = time(body.startsAt);
@@ -195,14 +195,13 @@ export class EventsService implements OnModuleDestroy {
   }
 
   private async load(eventId: string): Promise<EventSnapshot | null> {
-    const event = await this.em.fork().findOne(Event, { id: eventId }, { populate: ['coupons'] });
+    const event = await this.em.fork().findOne(CouponEvent, { id: eventId }, { populate: ['coupons'] });
     return event ? toSnapshot(event) : null;
   }
 
-  /** Handler side of `coupon.changed` (CouponEventsController): every worker of every server evicts its copy. */
+  /** Handler side of `coupon.changed` (CouponBroadcastsController): every worker of every server evicts its copy. */
   async onCouponChanged(message: unknown): Promise<void> {
-    if (!this.broadcaster.accepts(BroadcastEvents.COUPON_CHANGED, message) || typeof message.eventId !== 'string')
-      return;
+    if (!this.broadcaster.accepts(Broadcasts.COUPON_CHANGED, message) || typeof message.eventId !== 'string') return;
     await this.snapshots.evict('event', message.eventId, 'broadcast');
   }
 
@@ -213,10 +212,10 @@ export class EventsService implements OnModuleDestroy {
    */
   private async changed(eventId: string): Promise<void> {
     await this.snapshots.evict('event', eventId, 'write');
-    void this.broadcaster.publishCommitted(BroadcastEvents.COUPON_CHANGED, { eventId });
+    void this.broadcaster.publishCommitted(Broadcasts.COUPON_CHANGED, { eventId });
   }
 
-  private couponFields(input: CreateCouponDto, event: Event) {
+  private couponFields(input: CreateCouponDto, event: CouponEvent) {
     return {
       event,
       name: input.name,
