@@ -59,7 +59,13 @@ const apps = [
     // npm run bench (coupons, 2 cores, 2026-12-06), worker RSS peak / claims req/s / drain rows/s:
     //   neither flag 470-474 MB / 3,972 / 35,650-42,000; semi-space 16 alone 379-403 MB / 3,311 /
     //   34,971-39,444; both 270 MB / 3,974 / 39,541. (--optimize-for-size: 206 MB but 1,806 claims/s.)
-    node_args: ['--max-semi-space-size=16', '--heap-growing-percent=50'],
+    // PICK_NODE_ARGS (space-separated) adds flags for a diagnosis, e.g. `--cpu-prof --cpu-prof-dir=…` for
+    // `npm run bench` with BENCH_CPU_PROFILE=1 (perf/README.md); unset in production.
+    node_args: [
+      '--max-semi-space-size=16',
+      '--heap-growing-percent=50',
+      ...(process.env.PICK_NODE_ARGS ?? '').split(' ').filter(Boolean),
+    ],
   },
 ];
 

@@ -11,13 +11,14 @@ import { CouponsModule } from './coupons/coupons.module.js';
 import { BROADCAST_CLIENT } from './common/broadcast.js';
 import { ConfigModule } from './common/config.module.js';
 import { ReadinessModule } from './common/readiness.js';
+import { HotRoutesModule } from './http/hot-routes.js';
 import { AllExceptionsFilter } from './common/exception.filter.js';
 import { HealthModule } from './health/health.module.js';
 import { MemberAdminModule } from './member-admin/member-admin.module.js';
 import { MembersModule } from './members/members.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
 import { QueueModule } from './queue/queue.module.js';
-import { redisOptions } from './redis/redis-options.js';
+import { transportOptions } from './redis/transport.js';
 import { RedisModule } from './redis/redis.module.js';
 import { StorageModule } from './storage/storage.module.js';
 import { ThrottleModule } from './throttle/throttle.module.js';
@@ -30,7 +31,8 @@ export class AppModule {
       imports: [
         ConfigModule.forRoot(config),
         ReadinessModule,
-        // The request context is a Fastify hook (bootstrap.ts), for every route but the claim.
+        HotRoutesModule,
+        // The request context is a Fastify hook (src/http/request-context.ts), on every route that wants one.
         MikroOrmModule.forRoot({ ...ormOptions(config), registerRequestContext: false }),
         RedisModule,
         AppCacheModule,
@@ -43,7 +45,7 @@ export class AppModule {
             {
               name: BROADCAST_CLIENT,
               transport: Transport.REDIS,
-              options: { ...redisOptions(config), retryAttempts: Number.MAX_SAFE_INTEGER, retryDelay: 1000 },
+              options: transportOptions(config),
             },
           ],
         }),

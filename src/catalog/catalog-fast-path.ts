@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction, RouteOptions } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { HotRoute } from '../http/hot-routes.js';
 import { POSITIVE_ID } from '../common/validation.js';
 import { CatalogCache, type CachedBody, type ListPageKey } from './catalog-cache.js';
 import { listPageKey } from './catalog.service.js';
@@ -38,74 +39,59 @@ export function etagListMatches(header: string, etag: string): boolean {
 }
 
 /**
- * The hottest routes' cache hits, answered in an app-wide Fastify onRequest hook (bootstrap.ts adds
- * it before the one that creates MikroORM's request context) instead of Nest's pipeline (request
- * context, guards, pipes, handler, serialization: most of a hit's time). A hit is fully answered
- * here; anything else (a miss, a query or id the controller would refuse, an incomplete cursor, a
- * remembered "not found", the cache off, HEAD) goes on to the controller unchanged, which
- * validates, loads, answers errors and fills the cache.
+ * The hottest routes' cache hits, answered as hot routes (src/http/hot-routes.ts: in Fastify's onRequest
+ * phase) instead of Nest's pipeline (guards, pipes, handler, serialization: most of a hit's time). A hit
+ * is fully answered here; anything else (a miss, a query or id the controller would refuse, an
+ * incomplete cursor, a remembered "not found", the cache off, HEAD) goes on to the controller unchanged,
+ * which validates, loads, answers errors and fills the cache. CatalogModule registers both.
  *
- * What a hit keeps: the app-wide onRequest hook before this one (bootstrap.ts) has run
- * (x-request-id, x-served-by, the shutdown 503), the onResponse hook still counts it in
- * pick_http_requests_total under its route, pick_cache_hits_total counts it (ReadThroughCache.peek),
- * and it reads the very entries `read` fills, so every invalidation (write, broadcast, reconnect,
- * the stale re-insert guard) applies to it alike. These routes are public and not throttled, so no
- * guard is skipped. Queries go through the pipe's own `wellFormedListQuery` and the service's
- * `listPageKey`, so a hit is keyed exactly as the controller keys it.
+ * What a hit keeps: the pipeline's hooks before the hot routes (x-request-id, x-served-by, the shutdown
+ * 503), pick_http_requests_total under its route (onResponse), pick_cache_hits_total
+ * (ReadThroughCache.peek), and it reads the very entries `read` fills, so every invalidation (write,
+ * broadcast, reconnect, the stale re-insert guard) applies to it alike. These routes are public and not
+ * throttled, so no guard is skipped. Queries go through the pipe's own `wellFormedListQuery` and the
+ * service's `listPageKey`, so a hit is keyed exactly as the controller keys it.
  */
 @Injectable()
 export class CatalogFastPath {
-  private readonly routes = new Set<string>();
-
   constructor(private readonly cache: CatalogCache) {}
 
-  /** Checks, as Nest registers its routes, that the routes this answers for exist: call before the app is initialised. */
-  attach(fastify: FastifyInstance): void {
-    fastify.addHook('onRoute', (route: RouteOptions) => {
-      if (route.method === 'GET' && (route.url === LIST_ROUTE || route.url === DETAIL_ROUTE))
-        this.routes.add(route.url);
-    });
-    // A renamed route would silently lose its fast path: refuse to start instead.
-    fastify.addHook('onReady', (done) => {
-      const missing = [LIST_ROUTE, DETAIL_ROUTE].filter((url) => !this.routes.has(url));
-      done(missing.length > 0 ? new Error(`catalog fast path: no GET route ${missing.join(', ')}`) : undefined);
-    });
+  /** The hot routes of ProductsController's two reads. */
+  hotRoutes(): HotRoute[] {
+    return [
+      { method: 'GET', url: LIST_ROUTE, answer: (request, reply) => this.listHit(request, reply) },
+      { method: 'GET', url: DETAIL_ROUTE, answer: (request, reply) => this.detailHit(request, reply) },
+    ];
   }
 
-  /** The onRequest hook: a hit is answered, anything else goes on (`done`). */
-  onRequest(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
-    // The raw URL first: every other request passes with one string check.
-    if (request.method !== 'GET' || !request.url.startsWith(LIST_ROUTE)) return done();
-    const route = request.routeOptions.url;
-    if (route === LIST_ROUTE) return this.listHit(request, reply, done);
-    if (route === DETAIL_ROUTE) return this.detailHit(request, reply, done);
-    done();
-  }
-
-  private listHit(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
+  private listHit(request: FastifyRequest, reply: FastifyReply): boolean | Promise<boolean> {
     const query = wellFormedListQuery(request.query as Record<string, unknown>);
-    if (!query) return done();
+    if (!query) return false;
     let page: ListPageKey;
     try {
       page = listPageKey(query);
     } catch {
-      return done(); // INVALID_CURSOR: the controller answers it
+      return false; // INVALID_CURSOR: the controller answers it
     }
-    this.answer(this.cache.peekListPage(page), reply, done);
+    return this.answer(this.cache.peekListPage(page), reply);
   }
 
-  private detailHit(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
+  private detailHit(request: FastifyRequest, reply: FastifyReply): boolean | Promise<boolean> {
     const { id } = request.params as { id?: unknown };
-    if (typeof id !== 'string' || !POSITIVE_ID.test(id)) return done();
+    if (typeof id !== 'string' || !POSITIVE_ID.test(id)) return false;
     // The detail takes no query parameters: the controller refuses any (UndeclaredQueryGuard).
-    for (const _key in request.query as object) return done();
-    this.answer(this.cache.peekProduct(id), reply, done);
+    for (const _key in request.query as object) return false;
+    return this.answer(this.cache.peekProduct(id), reply);
   }
 
-  private answer(found: Promise<CachedBody | undefined>, reply: FastifyReply, done: HookHandlerDoneFunction): void {
-    found.then(
-      (body) => (body ? sendCachedBody(reply, body) : done()),
-      () => done(),
+  private answer(found: Promise<CachedBody | undefined>, reply: FastifyReply): Promise<boolean> {
+    return found.then(
+      (body) => {
+        if (!body) return false;
+        sendCachedBody(reply, body);
+        return true;
+      },
+      () => false,
     );
   }
 }

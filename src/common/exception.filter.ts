@@ -36,7 +36,7 @@ const FASTIFY_CODES: Record<string, ErrorCode> = {
 
 /**
  * The body of an answer Node's HTTP parser makes the server give before there is any request
- * (Fastify's clientErrorHandler, bootstrap.ts): headers over the size limit, a request that
+ * (Fastify's clientErrorHandler, src/http/client-errors.ts): headers over the size limit, a request that
  * arrives too slowly, bytes that are not HTTP.
  */
 export function clientErrorBody(error: { code?: string }): ErrorBody {
@@ -113,6 +113,37 @@ export function toErrorBody(error: unknown): ErrorBody {
   return { statusCode: 500, code: 'INTERNAL_ERROR', message: 'Internal server error' };
 }
 
+/**
+ * The one way an error is answered, wherever it happens (Nest's filter below, the HTTP pipeline's hooks
+ * in src/http, a feature's hot route): the JSON body with its code and the request id, Retry-After
+ * where the client may try again (an AppError's own, else 1 s on every 503), and a log line for a 5xx.
+ */
+export function sendError(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  exception: unknown,
+  options: { log?: boolean } = {},
+): void {
+  const body = toErrorBody(exception);
+  body.requestId = String(request.id);
+  if (options.log === false || (exception instanceof AppError && exception.code === 'AUTH_BUSY')) {
+    // Refused before anything was done (the pipeline's own rules), or shed load counted by
+    // pick_password_hash_refused_total: a log line each would add to it.
+  } else if (exception instanceof AppError && body.statusCode >= 500) {
+    // A known condition (a dependency down, not ready): no stack trace, just what it was.
+    request.log.warn({ code: body.code, details: body.details, requestId: request.id }, body.message);
+  } else if (body.statusCode >= 500) {
+    request.log.error({ err: exception, code: body.code, requestId: request.id }, 'request failed');
+  }
+  if (reply.sent) return;
+  if (exception instanceof AppError && exception.retryAfterSeconds !== undefined)
+    void reply.header('retry-after', String(exception.retryAfterSeconds));
+  // A dependency away (MySQL, Redis refusing writes, a failover): the client may retry in a second.
+  else if (body.statusCode === 503) void reply.header('retry-after', '1');
+  void reply.status(body.statusCode).header('content-type', 'application/json; charset=utf-8').send(body);
+}
+
+/** Nest's side of `sendError`: every error a controller, guard or pipe throws. */
 @Catch()
 export class AllExceptionsFilter implements ExceptionFilter {
   private readonly logger = new Logger('Exceptions');
@@ -124,23 +155,6 @@ export class AllExceptionsFilter implements ExceptionFilter {
       return;
     }
     const http = host.switchToHttp();
-    const request = http.getRequest<FastifyRequest>();
-    const reply = http.getResponse<FastifyReply>();
-    const body = toErrorBody(exception);
-    body.requestId = String(request.id);
-    if (exception instanceof AppError && exception.code === 'AUTH_BUSY') {
-      // Shed load, counted by pick_password_hash_refused_total: a log line each would add to it.
-    } else if (exception instanceof AppError && body.statusCode >= 500) {
-      // A known condition (a dependency down, not ready): no stack trace, just what it was.
-      request.log.warn({ code: body.code, details: body.details, requestId: request.id }, body.message);
-    } else if (body.statusCode >= 500) {
-      request.log.error({ err: exception, code: body.code, requestId: request.id }, 'request failed');
-    }
-    if (reply.sent) return;
-    if (exception instanceof AppError && exception.retryAfterSeconds !== undefined)
-      reply.header('retry-after', String(exception.retryAfterSeconds));
-    // A dependency away (MySQL, Redis refusing writes, a failover): the client may retry in a second.
-    else if (body.statusCode === 503) reply.header('retry-after', '1');
-    void reply.status(body.statusCode).header('content-type', 'application/json; charset=utf-8').send(body);
+    sendError(http.getRequest<FastifyRequest>(), http.getResponse<FastifyReply>(), exception);
   }
 }

@@ -51,32 +51,6 @@ export const NoBody = {
   },
 };
 
-/**
- * The route config (Nest's `@RouteConfig`) of a route that reads a multipart body. @fastify/multipart's
- * parser takes multipart/form-data on every route and leaves the parts to the route that asks for
- * them: any other route would answer as if no body had been sent, so `refuseUnreadMultipart` answers
- * 415 there instead.
- */
-export const READS_MULTIPART = { readsMultipart: true } as const;
-
-/**
- * For the app's onRequest hook (bootstrap.ts), before the body is read: multipart/form-data to a
- * route without READS_MULTIPART, or without the boundary its parts are split on (the parser would
- * throw a plain Error: a 500), is 415 UNSUPPORTED_MEDIA_TYPE. Other requests pass with one header read.
- */
-export function refuseUnreadMultipart(request: FastifyRequest): AppError | undefined {
-  const type = request.headers['content-type'];
-  if (type === undefined || !/^\s*multipart\/form-data/i.test(type) || request.is404) return undefined;
-  if (!(request.routeOptions.config as { readsMultipart?: boolean } | undefined)?.readsMultipart)
-    return new AppError(
-      'UNSUPPORTED_MEDIA_TYPE',
-      'This route does not take multipart/form-data; send application/json',
-    );
-  if (!/;\s*boundary=/i.test(type))
-    return new AppError('UNSUPPORTED_MEDIA_TYPE', 'multipart/form-data needs its boundary parameter');
-  return undefined;
-}
-
 const QUERY_ARG = `${RouteParamtypes.QUERY}:`;
 
 // The validation pipe drops these query keys silently (Nest's stripProtoKeys) instead of refusing them.

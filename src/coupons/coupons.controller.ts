@@ -8,6 +8,8 @@ import {
   ApiParam,
   ApiTags,
 } from '@nestjs/swagger';
+import { RouteConfig } from '@nestjs/platform-fastify';
+import { NO_REQUEST_CONTEXT } from '../http/route-config.js';
 import { ApiErrors, JSON_BODY, MEMBER_ONLY, PATH_PARAMS, ROLES_ONLY } from '../openapi/api-errors.js';
 import { AppError } from '../common/errors.js';
 import { CurrentMember, Public, Roles } from '../auth/auth.decorators.js';
@@ -110,6 +112,8 @@ export class CouponEventsController {
   @ApiParam({ name: 'eventId', schema: { type: 'string', pattern: POSITIVE_ID.source }, example: '1' })
   @ApiParam({ name: 'couponId', schema: { type: 'string', pattern: POSITIVE_ID.source }, example: '1' })
   @Post(':eventId/coupons/:couponId/issue')
+  // Its one MySQL read (an event snapshot's miss) forks its own EntityManager.
+  @RouteConfig(NO_REQUEST_CONTEXT)
   // 20 claims per member per 10 s (THROTTLE_CLAIM_MEMBER_*): an honest member claims each coupon once
   // (a double tap or a retry after a 503 adds one or two; the status is followed with GET, not limited),
   // and an event has a handful of coupons, so 20 in 10 s is several times what a person sends. A bot

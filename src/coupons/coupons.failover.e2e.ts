@@ -64,7 +64,7 @@ describe('Redis failover drill: primary + 2 replicas + 3 sentinels, a 2-worker c
     });
     orm = await MikroORM.init(ormOptions(config));
     admin = (await mint(config, 1, MemberRole.ADMIN))[0].accessToken;
-    members = await mint(config, 48_000);
+    members = await mint(config, 36_000);
     await cluster.start();
   }, 240_000);
   afterAll(async () => {
@@ -214,7 +214,8 @@ describe('Redis failover drill: primary + 2 replicas + 3 sentinels, a 2-worker c
     await cluster.stop();
     cluster = new Pm2Cluster({ name: 'coupons-failover-unacked', port: testPort(141), instances: 2, env: env(0) });
     await cluster.start();
-    const result = await drill(cluster, { stock: 15_000, demand: 20_000, faultAfterMs: 1_500 }, killPrimary);
+    // A smaller rush than the first drill's: the loss shows in the fault's last moments, whatever the demand.
+    const result = await drill(cluster, { stock: 6_000, demand: 8_000, faultAfterMs: 1_500 }, killPrimary);
     console.log('failover drill (REDIS_CLAIM_REPLICAS=0):', JSON.stringify(result.report));
     // 202s answered from the primary alone, in its last moments: neither on a replica nor in MySQL.
     expect(result.lost202.length).toBeGreaterThan(0);

@@ -10,7 +10,7 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { APPROVED_SELLER_ONLY, ApiErrors } from '../openapi/api-errors.js';
-import { READS_MULTIPART } from '../common/validation.js';
+import { READS_MULTIPART } from '../http/route-config.js';
 import type { FastifyRequest } from 'fastify';
 import { ApprovedSeller, CurrentMember, Roles } from '../auth/auth.decorators.js';
 import type { AuthMember } from '../auth/auth.decorators.js';

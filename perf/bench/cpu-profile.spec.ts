@@ -1,0 +1,32 @@
+import { describe, expect, it } from 'vitest';
+import { componentOf, summarize } from './cpu-profile.js';
+
+describe('CPU profile summary', () => {
+  it('names the component of a frame: a package (scoped too), a folder of the app, Node, V8', () => {
+    const at = (url: string, functionName = 'f') => componentOf({ url, functionName });
+    expect(at('file:///app/node_modules/fastify/lib/route.js')).toBe('fastify');
+    expect(at('file:///app/node_modules/@nestjs/core/router/router-proxy.js')).toBe('@nestjs/core');
+    expect(at('file:///app/node_modules/.pnpm/x/node_modules/ioredis/built/Redis.js')).toBe('ioredis');
+    expect(at('file:///app/dist/src/coupons/claims.service.js')).toBe('src/coupons');
+    expect(at('node:internal/stream_base_commons')).toBe('node:internal');
+    expect(at('', '(garbage collector)')).toBe('(garbage collector)');
+    expect(at('', 'writev')).toBe('native writev');
+  });
+
+  it('sums self time over profiles, leaves idle out of busy, and ranks the components', () => {
+    const profile = {
+      startTime: 0,
+      endTime: 4_000, // µs: 4 samples of 1 ms
+      samples: [1, 2, 2, 3],
+      nodes: [
+        { id: 1, callFrame: { functionName: '(idle)', url: '' } },
+        { id: 2, callFrame: { functionName: 'route', url: 'file:///a/node_modules/fastify/lib/route.js' } },
+        { id: 3, callFrame: { functionName: 'claim', url: 'file:///a/dist/src/coupons/claims.service.js' } },
+      ],
+    };
+    const table = summarize([profile, profile], 'test');
+    expect(table).toContain('2 worker profiles, 6 ms busy of 8 ms sampled.');
+    expect(table).toMatch(/\| fastify \| 4 \| 66\.7% \|\n\| src\/coupons \| 2 \| 33\.3% \|/);
+    expect(table).toContain('| src/coupons claim | 2 | 33.3% |');
+  });
+});

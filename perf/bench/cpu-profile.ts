@@ -1,0 +1,199 @@
+/**
+ * Where a worker's CPU goes during a claim rush, as a top-down table (`npm run bench:profile`): a PM2
+ * cluster of dist/ whose workers run with --cpu-prof (PICK_NODE_ARGS, ecosystem.config.js), a warm-up,
+ * a rush of BENCH_PROFILE_CLAIMS claims (each member 1-3 times, persistence on, as the coupons bench's
+ * live rush), then the workers stop and write their profiles. Writes
+ * perf/profiles/<short commit>-claims.md: busy time by component (a package of node_modules, a folder
+ * of src/, Node's internals, V8's GC) and the functions with the most self time, summed over the
+ * workers. `npm run bench:profile -- summarize <dir>` summarizes .cpuprofile files already written.
+ *
+ * Settings (env): BENCH_PROFILE_CLAIMS (40000), BENCH_CONNECTIONS (100), PICK_BENCH_INSTANCES (2),
+ * PICK_BENCH_PORT (4490), PICK_BENCH_PROFILE_DB (pick_bench_profile).
+ */
+import 'reflect-metadata';
+import { MikroORM } from '@mikro-orm/mysql';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { loadConfig } from '../../config/env.js';
+import { ormOptions } from '../../config/mikro-orm.js';
+import { mintMembers } from '../../src/cli/mint-members.js';
+import { MemberRole } from '../../src/members/member.entity.js';
+import { claimPlan } from '../../src/testing/claim-rush.js';
+import { Pm2Cluster } from '../../src/testing/cluster.js';
+import { buildAndSeed, claimRequest, runLoad } from './support.js';
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string };
+  hitCount?: number;
+}
+interface CpuProfile {
+  nodes: ProfileNode[];
+  startTime: number;
+  endTime: number;
+  samples: number[];
+}
+
+const root = new URL('../..', import.meta.url).pathname;
+const int = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
+
+/** The component a frame belongs to: a package, a folder of the app, Node's internals, or V8 itself. */
+export function componentOf(frame: ProfileNode['callFrame']): string {
+  const { url, functionName } = frame;
+  if (!url)
+    return ['(garbage collector)', '(program)', '(idle)', '(root)'].includes(functionName)
+      ? functionName
+      : `native ${functionName}`;
+  // The innermost node_modules: a nested dependency is its own package.
+  const modules = /.*node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url);
+  if (modules) return modules[1];
+  const app = /\/dist\/(src\/[^/]+|config)\//.exec(url);
+  if (app) return app[1];
+  if (url.startsWith('node:')) return `node:${url.slice(5).split('/')[0]}`;
+  return url.replace(root, '');
+}
+
+/** The two tables of one or more profiles (self time summed), as markdown. */
+export function summarize(profiles: CpuProfile[], title: string): string {
+  const byComponent = new Map<string, number>();
+  const byFunction = new Map<string, number>();
+  let busy = 0;
+  let total = 0;
+  for (const profile of profiles) {
+    const hits = new Map<number, number>();
+    for (const id of profile.samples) hits.set(id, (hits.get(id) ?? 0) + 1);
+    const msPerSample = (profile.endTime - profile.startTime) / 1000 / Math.max(1, profile.samples.length);
+    for (const node of profile.nodes) {
+      const ms = (hits.get(node.id) ?? 0) * msPerSample;
+      total += ms;
+      if (node.callFrame.functionName === '(idle)') continue;
+      busy += ms;
+      const component = componentOf(node.callFrame);
+      byComponent.set(component, (byComponent.get(component) ?? 0) + ms);
+      const where = node.callFrame.url ? `${component} ${node.callFrame.functionName || '(anonymous)'}` : component;
+      byFunction.set(where, (byFunction.get(where) ?? 0) + ms);
+    }
+  }
+  const rows = (map: Map<string, number>, limit: number) =>
+    [...map]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, limit)
+      .map(([name, ms]) => `| ${name} | ${Math.round(ms)} | ${((ms / busy) * 100).toFixed(1)}% |`)
+      .join('\n');
+  return [
+    `# ${title}`,
+    '',
+    `${profiles.length} worker profiles, ${Math.round(busy)} ms busy of ${Math.round(total)} ms sampled.`,
+    '',
+    '## Busy time by component (self time)',
+    '',
+    '| component | ms | share of busy |',
+    '|---|---:|---:|',
+    rows(byComponent, 30),
+    '',
+    '## Functions with the most self time',
+    '',
+    '| function | ms | share of busy |',
+    '|---|---:|---:|',
+    rows(byFunction, 40),
+    '',
+  ].join('\n');
+}
+
+const readProfiles = (dir: string): CpuProfile[] =>
+  readdirSync(dir)
+    .filter((file) => file.endsWith('.cpuprofile'))
+    .map((file) => JSON.parse(readFileSync(`${dir}/${file}`, 'utf8')) as CpuProfile);
+
+async function profileClaims(): Promise<string> {
+  const claims = int('BENCH_PROFILE_CLAIMS', 40_000);
+  const connections = int('BENCH_CONNECTIONS', 100);
+  const port = int('PICK_BENCH_PORT', 4490);
+  const profileDir = mkdtempSync(`${tmpdir()}/pick-cpu-profile-`);
+  const env: Record<string, string> = {
+    NODE_ENV: 'test',
+    DB_DRIVER: process.env.DB_DRIVER ?? 'mariadb',
+    DB_NAME: process.env.PICK_BENCH_PROFILE_DB ?? 'pick_bench_profile',
+    REDIS_DB: process.env.PICK_BENCH_REDIS_DB ?? '0',
+    REDIS_PREFIX: 'pick-bench-profile',
+    LOG_LEVEL: 'warn',
+    JWT_ACCESS_TTL_SECONDS: '7200',
+    PICK_NODE_ARGS: `--cpu-prof --cpu-prof-dir=${profileDir}`,
+  };
+  const config = loadConfig({ ...process.env, ...env });
+  console.log(`[profile] building dist/ and resetting ${env.DB_NAME}`);
+  buildAndSeed(env, 'ignore');
+  const orm = await MikroORM.init(ormOptions(config));
+  const cluster = new Pm2Cluster({ name: 'bench-profile', port, instances: int('PICK_BENCH_INSTANCES', 2), env });
+  try {
+    const [admin] = await mintMembers(orm, config, { count: 1, role: MemberRole.ADMIN, prefix: 'profadm' });
+    const members = await mintMembers(orm, config, { count: Math.ceil(claims / 2), prefix: 'prof' });
+    await cluster.stop();
+    await cluster.start();
+    const now = Date.now();
+    const window = { startsAt: new Date(now - 60_000).toISOString(), endsAt: new Date(now + 3600_000).toISOString() };
+    const coupon = (name: string, maxIssuance: number) => ({
+      name,
+      discountType: 'PERCENTAGE',
+      discountValue: 10,
+      minimumProductPrice: 0,
+      validFrom: window.startsAt,
+      validUntil: window.endsAt,
+      maxIssuance,
+    });
+    const created = await cluster.http.post(
+      '/api/admin/events',
+      {
+        title: 'Profile rush',
+        ...window,
+        coupons: [coupon('Profiled', Math.floor(members.length / 2)), coupon('Warm-up', 1_000_000)],
+      },
+      admin.accessToken,
+    );
+    if (created.status !== 201) throw new Error(`event: ${created.status} ${JSON.stringify(created.body)}`);
+    const path = (index: number) => `/api/events/${created.body.id}/coupons/${created.body.coupons[index].id}/issue`;
+    console.log('[profile] warm-up');
+    await runLoad({
+      url: cluster.url,
+      connections: 20,
+      duration: 2,
+      requests: [claimRequest(path(1), members, new Map())],
+    });
+    const plan = claimPlan(members, 3, 7).slice(0, claims);
+    console.log(`[profile] rush: ${plan.length} claims`);
+    const rush = await runLoad({
+      url: cluster.url,
+      connections,
+      amount: plan.length,
+      requests: [claimRequest(path(0), plan, new Map())],
+    });
+    console.log(`[profile] ${rush.reqPerSec} req/s; stopping the workers (they write their profiles)`);
+  } finally {
+    await cluster.stop();
+    await orm.close(true);
+  }
+  const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root }).toString().trim();
+  mkdirSync(`${root}perf/profiles`, { recursive: true });
+  const out = `${root}perf/profiles/${commit}-claims.md`;
+  writeFileSync(
+    out,
+    summarize(readProfiles(profileDir), `CPU profile of a claim rush at ${commit}`) +
+      `\nEach worker from its boot to its stop: a warm-up (2 s of claims), then ${claims} claims, persistence on (npm run bench:profile).\n`,
+  );
+  return out;
+}
+
+if (import.meta.main) {
+  const [command, dir] = process.argv.slice(2);
+  (command === 'summarize'
+    ? Promise.resolve(summarize(readProfiles(dir ?? '.'), `CPU profiles in ${dir}`))
+    : profileClaims()
+  ).then(
+    (out) => console.log(out),
+    (error: unknown) => {
+      console.error(error);
+      process.exit(1);
+    },
+  );
+}
