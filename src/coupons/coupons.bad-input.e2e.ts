@@ -3,10 +3,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Member, MemberRole } from '../members/member.entity.js';
 import { startTestApp, type TestApp } from '../testing/app.js';
 import { badInputTable, type BadInputCase } from '../testing/bad-input.js';
+import { eventBody } from '../testing/fixtures.js';
 
 /**
  * Malformed requests to the event, coupon and claim endpoints: the exact 4xx and code, never a 5xx, and
- * every error body in the same shape. Table-driven: one row per case (src/testing/bad-input.ts).
+ * every error body in the same shape. Table-driven: one row per case (src/testing/bad-input.ts). What any
+ * route does with a body or a query, whatever the feature: src/common/any-route.bad-input.e2e.ts; claims
+ * past the claim limit: src/throttle/throttle.bad-input.e2e.ts.
  */
 describe('coupon endpoints: bad input', () => {
   let t: TestApp;
@@ -304,9 +307,45 @@ describe('coupon endpoints: bad input', () => {
       status: 401,
       code: 'UNAUTHORIZED',
     },
+    // --- lists of coupons item by item (IsListOf); the event status's query ---
+    {
+      name: 'create event: coupons nested in a list',
+      method: 'POST',
+      path: '/api/admin/events',
+      body: () => ({ ...eventBody(), coupons: [[]] }),
+      token: () => admin,
+      status: 400,
+      code: 'VALIDATION_FAILED',
+    },
+    {
+      name: 'create event: a valid coupon nested in a list',
+      method: 'POST',
+      path: '/api/admin/events',
+      body: () => ({ ...eventBody(), coupons: [eventBody().coupons] }),
+      token: () => admin,
+      status: 400,
+      code: 'VALIDATION_FAILED',
+    },
+    {
+      name: 'update event: coupons nested in a list',
+      method: 'PATCH',
+      path: () => `/api/admin/events/${eventId}`,
+      body: { coupons: [[]] },
+      token: () => admin,
+      status: 400,
+      code: 'VALIDATION_FAILED',
+    },
+    {
+      name: 'event status: unknown query parameter beside a known one',
+      method: 'GET',
+      path: () => `/api/admin/events/${eventId}/status?maxAgeMs=0&x=1`,
+      token: () => admin,
+      status: 400,
+      code: 'VALIDATION_FAILED',
+    },
   ];
 
-  badInputTable(cases, () => ({ http: t.http, actors: undefined }), 31);
+  badInputTable(cases, () => ({ http: t.http, actors: undefined }), 35);
 
   it('left the event as it was', async () => {
     const res = await t.http.get(`/api/events/${eventId}`);
