@@ -1,6 +1,6 @@
 import { EntityManager } from '@mikro-orm/mysql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createEvent, eventBody } from '../testing/fixtures.js';
+import { createEvent, eventBody, validProduct } from '../testing/fixtures.js';
 import { Member, MemberRole } from '../members/member.entity.js';
 import { testAdminToken } from '../testing/admin.js';
 import { startTestApp, type TestApp } from '../testing/app.js';
@@ -121,22 +121,14 @@ describe('sessions', () => {
 
   it('demotion ends the sessions: the seller can no longer write products nor refresh into the old role', async () => {
     const seller = await a.http.member('SELLER');
-    const product = {
-      name: 'Shirt',
-      price: 1000,
-      description: 'cotton',
-      stock: 5,
-      category: 'TOP',
-      status: 'IN_STOCK',
-    };
-    expect((await b.http.post('/api/seller/products', product, seller.accessToken)).status).toBe(201);
+    expect((await b.http.post('/api/seller/products', validProduct, seller.accessToken)).status).toBe(201);
     const demoted = await a.http.request('PUT', `/api/admin/members/${seller.id}/role`, {
       body: { role: 'CUSTOMER' },
       token: admin,
     });
     expect([demoted.status, demoted.body.role, demoted.body.sellerStatus]).toEqual([200, 'CUSTOMER', null]);
     bounds.demotion = await refusedWithin(
-      () => b.http.post('/api/seller/products', product, seller.accessToken),
+      () => b.http.post('/api/seller/products', validProduct, seller.accessToken),
       401,
       'SESSION_ENDED',
       END_BOUND_MS,
@@ -145,7 +137,7 @@ describe('sessions', () => {
     // Logging in again gives a customer's token.
     const login = await b.http.post('/api/auth/login', { email: seller.email, password: 'password123' });
     expect(decode(login.body.accessToken).role).toBe('CUSTOMER');
-    expect((await b.http.post('/api/seller/products', product, login.body.accessToken)).status).toBe(403);
+    expect((await b.http.post('/api/seller/products', validProduct, login.body.accessToken)).status).toBe(403);
   });
 
   it('deletion ends the sessions and the account cannot log in again', async () => {

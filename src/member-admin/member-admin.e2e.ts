@@ -3,8 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Member } from '../members/member.entity.js';
 import { testAdminToken } from '../testing/admin.js';
 import { startTestApp, type TestApp } from '../testing/app.js';
+import { validProduct } from '../testing/fixtures.js';
 
-const product = { name: 'Shirt', price: 1000, description: 'cotton', stock: 5, category: 'TOP', status: 'IN_STOCK' };
 const png = Buffer.from(
   '89504e470d0a1a0a0000000d4948445200000001000000010806000000' +
     '1f15c4890000000d49444154789c63f8ffff3f0005fe02fea7d6a4f30000000049454e44ae426082',
@@ -37,7 +37,7 @@ describe('admin: seller approval and member administration', () => {
     expect(me.body).toMatchObject({ id: seller.id, role: 'SELLER', sellerStatus: 'PENDING', banned: false });
     expect(await sellers(`?status=PENDING&${from(seller.id)}`)).toContain(seller.id);
     expect(await sellers(`?${from(seller.id)}`)).toContain(seller.id); // PENDING is the default
-    const created = await t.http.post('/api/seller/products', product, seller.accessToken);
+    const created = await t.http.post('/api/seller/products', validProduct, seller.accessToken);
     expect([created.status, created.body.code]).toEqual([403, 'SELLER_NOT_APPROVED']);
     const uploaded = await upload(seller.accessToken);
     expect([uploaded.status, uploaded.body.code]).toEqual([403, 'SELLER_NOT_APPROVED']);
@@ -47,24 +47,28 @@ describe('admin: seller approval and member administration', () => {
     expect(await sellers(`?status=PENDING&${from(seller.id)}`)).not.toContain(seller.id);
     expect(await sellers(`?status=APPROVED&${from(seller.id)}`)).toContain(seller.id);
     // The approval changed what the tokens say: the old session ended, a new login can sell.
-    expect((await t.http.post('/api/seller/products', product, seller.accessToken)).body.code).toBe('SESSION_ENDED');
+    expect((await t.http.post('/api/seller/products', validProduct, seller.accessToken)).body.code).toBe(
+      'SESSION_ENDED',
+    );
     const login = await t.http.post('/api/auth/login', { email: seller.email, password: 'password123' });
-    expect((await t.http.post('/api/seller/products', product, login.body.accessToken)).status).toBe(201);
+    expect((await t.http.post('/api/seller/products', validProduct, login.body.accessToken)).status).toBe(201);
     expect((await upload(login.body.accessToken)).status).toBe(201);
     // Approving again changes nothing and ends nothing.
     expect((await t.http.post(`/api/admin/sellers/${seller.id}/approve`, {}, admin)).status).toBe(200);
-    expect((await t.http.post('/api/seller/products', product, login.body.accessToken)).status).toBe(201);
+    expect((await t.http.post('/api/seller/products', validProduct, login.body.accessToken)).status).toBe(201);
   });
 
   it('a rejected seller is refused, and rejecting an approved seller ends their sessions', async () => {
     const seller = await t.http.member('SELLER');
-    expect((await t.http.post('/api/seller/products', product, seller.accessToken)).status).toBe(201);
+    expect((await t.http.post('/api/seller/products', validProduct, seller.accessToken)).status).toBe(201);
     const rejected = await t.http.post(`/api/admin/sellers/${seller.id}/reject`, undefined, admin);
     expect([rejected.status, rejected.body.sellerStatus]).toEqual([200, 'REJECTED']);
     expect(await sellers(`?status=REJECTED&${from(seller.id)}`)).toContain(seller.id);
-    expect((await t.http.post('/api/seller/products', product, seller.accessToken)).body.code).toBe('SESSION_ENDED');
+    expect((await t.http.post('/api/seller/products', validProduct, seller.accessToken)).body.code).toBe(
+      'SESSION_ENDED',
+    );
     const login = await t.http.post('/api/auth/login', { email: seller.email, password: 'password123' });
-    expect((await t.http.post('/api/seller/products', product, login.body.accessToken)).body.code).toBe(
+    expect((await t.http.post('/api/seller/products', validProduct, login.body.accessToken)).body.code).toBe(
       'SELLER_NOT_APPROVED',
     );
   });
@@ -98,7 +102,7 @@ describe('admin: seller approval and member administration', () => {
     });
     expect([promoted.status, promoted.body.role, promoted.body.sellerStatus]).toEqual([200, 'SELLER', 'APPROVED']);
     const login = await t.http.post('/api/auth/login', { email: member.email, password: 'password123' });
-    expect((await t.http.post('/api/seller/products', product, login.body.accessToken)).status).toBe(201);
+    expect((await t.http.post('/api/seller/products', validProduct, login.body.accessToken)).status).toBe(201);
     expect((await t.http.delete(`/api/admin/members/${member.id}`, admin)).status).toBe(204);
     expect((await t.http.delete(`/api/admin/members/${member.id}`, admin)).body.code).toBe('MEMBER_NOT_FOUND');
     const again = await t.http.post('/api/auth/signup', {

@@ -24,3 +24,10 @@ export function testAdminToken(): Promise<string> {
   token.catch(() => (token = undefined));
   return token;
 }
+
+/** The test ADMIN as the API knows it: its member id (the token's subject) and its access token. */
+export async function testAdmin(): Promise<{ id: string; accessToken: string }> {
+  const accessToken = await testAdminToken();
+  const subject = JSON.parse(Buffer.from(accessToken.split('.')[1], 'base64url').toString()).sub;
+  return { id: String(subject), accessToken };
+}

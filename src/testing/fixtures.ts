@@ -7,6 +7,41 @@ import type { HttpClient } from './http.js';
 
 const HOUR = 3600_000;
 
+/** A valid signup body with unique email, nickname and phone. */
+export const validSignup = () => {
+  const tag = Math.random().toString(36).slice(2, 10);
+  return {
+    email: `bad-${tag}@test.pick`,
+    password: 'password123',
+    name: 'Bad Input',
+    nickname: `b${tag}`,
+    phone: `010-${String(Math.floor(Math.random() * 1e8)).padStart(8, '0')}`,
+    address: 'Seoul',
+    role: 'CUSTOMER',
+  };
+};
+
+/** A valid product body (POST /api/seller/products). */
+export const validProduct = {
+  name: 'Shirt',
+  price: 1000,
+  description: 'cotton',
+  stock: 5,
+  category: 'TOP',
+  status: 'IN_STOCK',
+};
+
+/** Creates a product (validProduct unless told otherwise) as `sellerToken`; returns its id. */
+export async function createProduct(
+  http: HttpClient,
+  sellerToken: string,
+  body: object = validProduct,
+): Promise<string> {
+  const created = await http.post('/api/seller/products', body, sellerToken);
+  if (created.status !== 201) throw new Error(`product create: ${created.status} ${JSON.stringify(created.body)}`);
+  return created.body.id;
+}
+
 /** An event body: running now unless told otherwise, one coupon of `max`. */
 export function eventBody(options: { max?: number; startsIn?: number; endsIn?: number; coupons?: number } = {}) {
   const now = Date.now();

@@ -1,7 +1,7 @@
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Pm2Cluster, testPort } from './cluster.js';
-import { countEach } from './workers.js';
+import { Pm2Cluster, testPort } from './testing/cluster.js';
+import { countEach } from './testing/workers.js';
 
 /**
  * Smoke test of what production runs: dist/ under a real PM2 cluster of 2 workers.
