@@ -18,6 +18,7 @@ describe('CPU profile summary', () => {
       startTime: 0,
       endTime: 4_000, // µs: 4 samples of 1 ms
       samples: [1, 2, 2, 3],
+      timeDeltas: [1_000, 1_000, 1_000, 1_000],
       nodes: [
         { id: 1, callFrame: { functionName: '(idle)', url: '' } },
         { id: 2, callFrame: { functionName: 'route', url: 'file:///a/node_modules/fastify/lib/route.js' } },
@@ -28,5 +29,24 @@ describe('CPU profile summary', () => {
     expect(table).toContain('2 worker profiles, 6 ms busy of 8 ms sampled.');
     expect(table).toMatch(/\| fastify \| 4 \| 66\.7% \|\n\| src\/coupons \| 2 \| 33\.3% \|/);
     expect(table).toContain('| src/coupons claim | 2 | 33.3% |');
+  });
+
+  it('keeps to the samples from the first to the last in a component when asked', () => {
+    const node = (id: number, url: string) => ({ id, callFrame: { functionName: `f${id}`, url } });
+    const profile = {
+      startTime: 0,
+      endTime: 6_000,
+      samples: [1, 2, 3, 2, 3, 1],
+      timeDeltas: [1_000, 1_000, 1_000, 1_000, 1_000, 1_000],
+      nodes: [
+        node(1, 'node:internal/modules/cjs/loader'),
+        node(2, 'file:///a/dist/src/coupons/claims.service.js'),
+        node(3, 'file:///a/node_modules/fastify/lib/route.js'),
+      ],
+    };
+    const table = summarize([profile], 'test', 'src/coupons f2');
+    expect(table).toContain('1 worker profiles, 3 ms busy of 3 ms sampled.');
+    expect(table).toContain('| fastify | 1 | 33.3% |');
+    expect(table).not.toContain('node:internal');
   });
 });

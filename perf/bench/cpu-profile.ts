@@ -33,6 +33,8 @@ interface CpuProfile {
   startTime: number;
   endTime: number;
   samples: number[];
+  /** µs since the previous sample (the first: since startTime) */
+  timeDeltas: number[];
 }
 
 const root = new URL('../..', import.meta.url).pathname;
@@ -54,24 +56,67 @@ export function componentOf(frame: ProfileNode['callFrame']): string {
   return url.replace(root, '');
 }
 
-/** The two tables of one or more profiles (self time summed), as markdown. */
-export function summarize(profiles: CpuProfile[], title: string): string {
+/** A function as the tables name it: its component and name (`src/coupons claim`). */
+const functionKey = (frame: ProfileNode['callFrame']) =>
+  frame.url ? `${componentOf(frame)} ${frame.functionName || '(anonymous)'}` : componentOf(frame);
+
+/**
+ * The two tables of one or more profiles (self time summed), as markdown. `during`: only the samples
+ * from the first to the last one in that function (`src/coupons claim`: the claims, not the boot
+ * before them nor the shutdown after).
+ */
+export function summarize(
+  profiles: CpuProfile[],
+  title: string,
+  during?: string,
+  /** Only the last this many ms of that window (the measured rush, not the warm-up's first requests). */
+  lastMs?: number,
+): string {
   const byComponent = new Map<string, number>();
   const byFunction = new Map<string, number>();
   let busy = 0;
   let total = 0;
   for (const profile of profiles) {
+    const nodes = new Map(profile.nodes.map((node) => [node.id, node]));
+    const inWindow = (index: number) => index >= first && index <= last;
+    let first = 0;
+    let last = profile.samples.length - 1;
+    if (during) {
+      const marked = profile.samples.flatMap((id, index) =>
+        functionKey(nodes.get(id)!.callFrame) === during ? [index] : [],
+      );
+      if (marked.length > 0) [first, last] = [marked[0], marked[marked.length - 1]];
+    }
+    if (lastMs !== undefined && profile.timeDeltas) {
+      let elapsedUs = 0;
+      for (let index = last; index > first; index--) {
+        elapsedUs += profile.timeDeltas[index];
+        if (elapsedUs > lastMs * 1000) {
+          first = index;
+          break;
+        }
+      }
+    }
     const hits = new Map<number, number>();
-    for (const id of profile.samples) hits.set(id, (hits.get(id) ?? 0) + 1);
-    const msPerSample = (profile.endTime - profile.startTime) / 1000 / Math.max(1, profile.samples.length);
+    profile.samples.forEach((id, index) => {
+      if (inWindow(index)) hits.set(id, (hits.get(id) ?? 0) + 1);
+    });
+    // A sample stands for the time to the next one: the window's mean interval.
+    const deltas = profile.timeDeltas ?? [];
+    const intervals = last - first;
+    const msPerSample =
+      deltas.length > 0 && intervals > 0
+        ? deltas.slice(first + 1, last + 1).reduce((sum, d) => sum + d, 0) / 1000 / intervals
+        : (profile.endTime - profile.startTime) / 1000 / Math.max(1, profile.samples.length);
     for (const node of profile.nodes) {
       const ms = (hits.get(node.id) ?? 0) * msPerSample;
+      if (ms === 0) continue;
       total += ms;
       if (node.callFrame.functionName === '(idle)') continue;
       busy += ms;
       const component = componentOf(node.callFrame);
       byComponent.set(component, (byComponent.get(component) ?? 0) + ms);
-      const where = node.callFrame.url ? `${component} ${node.callFrame.functionName || '(anonymous)'}` : component;
+      const where = functionKey(node.callFrame);
       byFunction.set(where, (byFunction.get(where) ?? 0) + ms);
     }
   }
@@ -126,6 +171,9 @@ async function profileClaims(): Promise<string> {
   buildAndSeed(env, 'ignore');
   const orm = await MikroORM.init(ormOptions(config));
   const cluster = new Pm2Cluster({ name: 'bench-profile', port, instances: int('PICK_BENCH_INSTANCES', 2), env });
+  let rushMs = 0;
+  let rushPerSec = 0;
+  let rushClaims = 0;
   try {
     const [admin] = await mintMembers(orm, config, { count: 1, role: MemberRole.ADMIN, prefix: 'profadm' });
     const members = await mintMembers(orm, config, { count: Math.ceil(claims / 2), prefix: 'prof' });
@@ -168,6 +216,9 @@ async function profileClaims(): Promise<string> {
       amount: plan.length,
       requests: [claimRequest(path(0), plan, new Map())],
     });
+    rushMs = rush.durationSec * 1000;
+    rushPerSec = rush.reqPerSec;
+    rushClaims = plan.length;
     console.log(`[profile] ${rush.reqPerSec} req/s; stopping the workers (they write their profiles)`);
   } finally {
     await cluster.stop();
@@ -178,8 +229,8 @@ async function profileClaims(): Promise<string> {
   const out = `${root}perf/profiles/${commit}-claims.md`;
   writeFileSync(
     out,
-    summarize(readProfiles(profileDir), `CPU profile of a claim rush at ${commit}`) +
-      `\nEach worker from its boot to its stop: a warm-up (2 s of claims), then ${claims} claims, persistence on (npm run bench:profile).\n`,
+    summarize(readProfiles(profileDir), `CPU profile of a claim rush at ${commit}`, 'src/coupons claim', rushMs) +
+      `\nEach worker over the rush: the ${Math.round(rushMs)} ms up to its last sample in ClaimsService.claim, ${rushClaims} claims at ${rushPerSec} req/s with persistence on, after a 2 s warm-up (npm run bench:profile).\n`,
   );
   return out;
 }
