@@ -171,9 +171,7 @@ async function profileClaims(): Promise<string> {
   buildAndSeed(env, 'ignore');
   const orm = await MikroORM.init(ormOptions(config));
   const cluster = new Pm2Cluster({ name: 'bench-profile', port, instances: int('PICK_BENCH_INSTANCES', 2), env });
-  let rushMs = 0;
-  let rushPerSec = 0;
-  let rushClaims = 0;
+  const rush = { ms: 0, perSec: 0, claims: 0 };
   try {
     const [admin] = await mintMembers(orm, config, { count: 1, role: MemberRole.ADMIN, prefix: 'profadm' });
     const members = await mintMembers(orm, config, { count: Math.ceil(claims / 2), prefix: 'prof' });
@@ -210,16 +208,14 @@ async function profileClaims(): Promise<string> {
     });
     const plan = claimPlan(members, 3, 7).slice(0, claims);
     console.log(`[profile] rush: ${plan.length} claims`);
-    const rush = await runLoad({
+    const measured = await runLoad({
       url: cluster.url,
       connections,
       amount: plan.length,
       requests: [claimRequest(path(0), plan, new Map())],
     });
-    rushMs = rush.durationSec * 1000;
-    rushPerSec = rush.reqPerSec;
-    rushClaims = plan.length;
-    console.log(`[profile] ${rush.reqPerSec} req/s; stopping the workers (they write their profiles)`);
+    Object.assign(rush, { ms: measured.durationSec * 1000, perSec: measured.reqPerSec, claims: plan.length });
+    console.log(`[profile] ${measured.reqPerSec} req/s; stopping the workers (they write their profiles)`);
   } finally {
     await cluster.stop();
     await orm.close(true);
@@ -229,8 +225,8 @@ async function profileClaims(): Promise<string> {
   const out = `${root}perf/profiles/${commit}-claims.md`;
   writeFileSync(
     out,
-    summarize(readProfiles(profileDir), `CPU profile of a claim rush at ${commit}`, 'src/coupons claim', rushMs) +
-      `\nEach worker over the rush: the ${Math.round(rushMs)} ms up to its last sample in ClaimsService.claim, ${rushClaims} claims at ${rushPerSec} req/s with persistence on, after a 2 s warm-up (npm run bench:profile).\n`,
+    summarize(readProfiles(profileDir), `CPU profile of a claim rush at ${commit}`, 'src/coupons claim', rush.ms) +
+      `\nEach worker over the rush: the ${Math.round(rush.ms)} ms up to its last sample in ClaimsService.claim, ${rush.claims} claims at ${rush.perSec} req/s with persistence on, after a 2 s warm-up (npm run bench:profile).\n`,
   );
   return out;
 }
