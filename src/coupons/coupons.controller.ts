@@ -10,8 +10,8 @@ import {
 } from '@nestjs/swagger';
 import { RouteConfig } from '@nestjs/platform-fastify';
 import { NO_REQUEST_CONTEXT } from '../http/route-config.js';
+import { claimIdsError } from './claim-hot-route.js';
 import { ApiErrors, JSON_BODY, MEMBER_ONLY, PATH_PARAMS, ROLES_ONLY } from '../openapi/api-errors.js';
-import { AppError } from '../common/errors.js';
 import { CurrentMember, Public, Roles } from '../auth/auth.decorators.js';
 import type { AuthMember } from '../auth/auth.decorators.js';
 import { POSITIVE_ID } from '../common/validation.js';
@@ -32,14 +32,6 @@ import {
 } from './coupons.dto.js';
 import { EventStatusService } from './event-status.service.js';
 import { CouponEventsService } from './coupon-events.service.js';
-
-function idsError(eventId: string, couponId: string): AppError | undefined {
-  const bad = [
-    ...(POSITIVE_ID.test(eventId) ? [] : [{ field: 'eventId', errors: ['eventId must be a positive integer'] }]),
-    ...(POSITIVE_ID.test(couponId) ? [] : [{ field: 'couponId', errors: ['couponId must be a positive integer'] }]),
-  ];
-  return bad.length > 0 ? new AppError('VALIDATION_FAILED', 'The request is invalid', bad) : undefined;
-}
 
 @ApiTags('admin')
 @ApiBearerAuth()
@@ -148,7 +140,7 @@ export class CouponEventsController {
     @Param('eventId') eventId: string,
     @Param('couponId') couponId: string,
   ): Promise<ClaimAcceptedDto> {
-    const malformed = idsError(eventId, couponId);
+    const malformed = claimIdsError(eventId, couponId);
     // Counted against the member's claim limit all the same: past it, 429 whatever the ids.
     if (malformed) return this.claims.refuse(member.id, malformed);
     await this.claims.claim(eventId, couponId, member.id);

@@ -2,6 +2,8 @@ import { BullModule, InjectQueue } from '@nestjs/bull';
 import { Module } from '@nestjs/common';
 import type { Queue } from 'bull';
 import { ReadinessRegistry } from '../common/readiness.js';
+import { HotRoutes } from '../http/hot-routes.js';
+import { ClaimHotRoute } from './claim-hot-route.js';
 import { ClaimSweeper } from './claim-sweeper.js';
 import { ClaimsService } from './claims.service.js';
 import { CouponBroadcastsController } from './coupon-broadcasts.controller.js';
@@ -37,6 +39,7 @@ import { IssuanceProcessor } from './issuance.processor.js';
     ClaimSweeper,
     CouponGauges,
     EventStatusService,
+    ClaimHotRoute,
   ],
   exports: [CouponEventsService],
 })
@@ -45,7 +48,11 @@ export class CouponsModule {
     @InjectQueue(ISSUANCE_QUEUE) issuance: Queue,
     @InjectQueue(ISSUANCE_BATCH_QUEUE) batches: Queue,
     readiness: ReadinessRegistry,
+    hotRoutes: HotRoutes,
+    claimRoute: ClaimHotRoute,
   ) {
+    // The claim, answered before Nest's pipeline (claim-hot-route.ts).
+    hotRoutes.register(claimRoute.route());
     // The claim persistence queues' own Redis connections.
     readiness.register({
       name: 'queue',
