@@ -154,7 +154,7 @@ export default async function run(): Promise<BenchResult> {
       trivialOverBare: round2(median(runs.trivial.map((r, i) => r.reqPerSec / runs.bare[i].reqPerSec))),
     },
     // trivialOverBare has no target: it shows what the framework alone costs.
-    targets: { cachedOverUncached: 4, cachedListOverTrivial: 0.7, cachedListOverBare: 0.6 },
+    targets: { cachedOverUncached: 4, cachedListOverTrivial: 0.7, cachedListOverBare: 0.75 },
     series,
     notes: [
       `${cores} PM2 workers per cluster, autocannon in-process with ${connections} connections, ${rounds} interleaved rounds of ${seconds} s per target; figures are medians over rounds, ratios are medians of the per-round ratios`,
@@ -175,7 +175,7 @@ export default async function run(): Promise<BenchResult> {
     `[catalog] bare ceiling ${figures.bareReqPerSec} req/s (p50 ${figures.bareP50Ms} / p99 ${figures.bareP99Ms} ms)`,
   );
   console.log(
-    `[catalog] cached/uncached ${result.ratios.cachedOverUncached} (target >= 4), cached list/trivial ${result.ratios.cachedListOverTrivial} (target >= 0.7), cached list/bare ${result.ratios.cachedListOverBare} (target >= 0.6), trivial/bare ${result.ratios.trivialOverBare}`,
+    `[catalog] cached/uncached ${result.ratios.cachedOverUncached} (target >= 4), cached list/trivial ${result.ratios.cachedListOverTrivial} (target >= 0.7), cached list/bare ${result.ratios.cachedListOverBare} (target >= 0.75), trivial/bare ${result.ratios.trivialOverBare}`,
   );
   return result;
 }

@@ -48,6 +48,7 @@ import {
   buildAndSeed,
   claimRequest,
   machine,
+  processesCpuSec,
   runLoad,
   startBareClaimCluster,
   startBareListCluster,
@@ -57,16 +58,6 @@ import {
 } from './support.js';
 
 const int = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
-
-/** CPU seconds (user + system) the processes have used so far, from /proc/<pid>/stat. */
-function workersCpuSec(pids: number[]): number {
-  const ticksPerSec = 100; // USER_HZ: 100 on Linux for every architecture Node runs on
-  return pids.reduce((sum, pid) => {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return sum + (Number(fields[11]) + Number(fields[12])) / ticksPerSec;
-  }, 0);
-}
 
 /** The value at quantile `q` (0..1) of ascending `sorted`; NaN when empty. */
 const quantile = (sorted: number[], q: number) =>
@@ -185,9 +176,9 @@ export default async function run(): Promise<BenchResult> {
     const workerPids = (await cluster.workers())
       .filter((worker) => worker.name === cluster.options.name)
       .map((worker) => worker.pid);
-    const listCpuBefore = workersCpuSec(workerPids);
+    const listCpuBefore = processesCpuSec(workerPids);
     const list = await runLoad({ url: `${cluster.url}/api/general/products`, connections, duration: listSeconds });
-    const listCpuSec = workersCpuSec(workerPids) - listCpuBefore;
+    const listCpuSec = processesCpuSec(workerPids) - listCpuBefore;
 
     // The same 2 s warm-up the list got (JIT, connection pools), on the warm-up coupon; its
     // claims are persisted before the measured rush starts.
@@ -263,14 +254,14 @@ export default async function run(): Promise<BenchResult> {
     await Promise.all([poller.warm, workersPoller.warm]);
     poller.mark('rush');
     workersPoller.mark('rush');
-    const claimCpuBefore = workersCpuSec(workerPids);
+    const claimCpuBefore = processesCpuSec(workerPids);
     const claims = await runLoad({
       url: cluster.url,
       connections,
       amount: plan.length,
       requests: [claimRequest(claimPath, plan, acceptedAt)],
     });
-    const claimCpuSec = workersCpuSec(workerPids) - claimCpuBefore;
+    const claimCpuSec = processesCpuSec(workerPids) - claimCpuBefore;
     const status = pollFigures(await poller.stop());
     const statusViaWorkers = pollFigures(await workersPoller.stop());
     const accepted = await redis.scard(keys.members);
@@ -362,10 +353,14 @@ export default async function run(): Promise<BenchResult> {
     });
     let bareListRun: LoadResult;
     let bareClaims: LoadResult;
+    let bareListCpuSec: number;
+    let bareClaimCpuSec: number;
     try {
       log('ceiling: bare node:http list and claim');
       await runLoad({ url: `${bareList.url}/api/general/products`, connections: 20, duration: 2 });
+      const bareListCpuBefore = processesCpuSec(bareList.workerPids());
       bareListRun = await runLoad({ url: `${bareList.url}/api/general/products`, connections, duration: listSeconds });
+      bareListCpuSec = processesCpuSec(bareList.workerPids()) - bareListCpuBefore;
       await resetBareCoupon();
       await runLoad({
         url: bareClaim.url,
@@ -374,12 +369,14 @@ export default async function run(): Promise<BenchResult> {
         requests: [claimRequest('/claim', members, new Map())],
       });
       await resetBareCoupon();
+      const bareClaimCpuBefore = processesCpuSec(bareClaim.workerPids());
       bareClaims = await runLoad({
         url: bareClaim.url,
         connections,
         amount: plan.length,
         requests: [claimRequest('/claim', plan, new Map())],
       });
+      bareClaimCpuSec = processesCpuSec(bareClaim.workerPids()) - bareClaimCpuBefore;
     } finally {
       bareList.stop();
       bareClaim.stop();
@@ -448,6 +445,8 @@ export default async function run(): Promise<BenchResult> {
         // Worker CPU (user + system, /proc/<pid>/stat) per request: steadier than req/s on shared cores.
         listWorkerCpuUs: Math.round((listCpuSec / list.requests) * 1e6),
         claimWorkerCpuUs: Math.round((claimCpuSec / claims.requests) * 1e6),
+        bareListWorkerCpuUs: Math.round((bareListCpuSec / bareListRun.requests) * 1e6),
+        bareClaimWorkerCpuUs: Math.round((bareClaimCpuSec / bareClaims.requests) * 1e6),
         bareListReqPerSec: bareListRun.reqPerSec,
         bareClaimReqPerSec: bareClaims.reqPerSec,
         bareClaimP50Ms: bareClaims.p50Ms,
@@ -480,8 +479,12 @@ export default async function run(): Promise<BenchResult> {
         // The ceiling of the ratio above on this machine, and how close Pick's claim comes to its own.
         bareClaimOverBareList: Number((bareClaims.reqPerSec / bareListRun.reqPerSec).toFixed(3)),
         claimOverBareClaim: Number((claims.reqPerSec / bareClaims.reqPerSec).toFixed(3)),
+        cachedListOverBareList: Number((list.reqPerSec / bareListRun.reqPerSec).toFixed(3)),
       },
-      targets: { claimOverCachedList: 0.7 },
+      // Issue 27: Pick's claim against a bare claim (token check and claim script only), side by side in
+      // this run (the cached list's own target is the catalog bench's). The old claim / list target (0.7)
+      // was past what the machine can do (bare claim / bare list is its ceiling, ~0.22-0.27) and is gone.
+      targets: { claimOverBareClaim: 0.75 },
       bounds: {
         drainRowsPerSec: { min: 20_000 },
         drainBacklog: { min: 50_000 },

@@ -5,7 +5,7 @@
  */
 import autocannon from 'autocannon';
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 
 export interface LoadOptions {
@@ -180,6 +180,34 @@ export const setting = (name: string, fallback: number): number => Number(proces
 export interface BareCluster {
   url: string;
   stop: () => void;
+  /** The pids of its workers (node:cluster's children of the primary), for their CPU time. */
+  workerPids: () => number[];
+}
+
+/** The pids whose parent is `parent` (from /proc/<pid>/stat's fourth field). */
+export function childPids(parent: number): number[] {
+  return readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .filter((pid) => {
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === parent;
+      } catch {
+        return false; // gone meanwhile
+      }
+    })
+    .map(Number);
+}
+
+/** CPU seconds (user + system) the processes have used so far, from /proc/<pid>/stat. */
+export function processesCpuSec(pids: number[]): number {
+  const ticksPerSec = 100; // USER_HZ: 100 on Linux for every architecture Node runs on
+  return pids.reduce((sum, pid) => {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may contain spaces): utime is the 14th field, stime the 15th.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return sum + (Number(fields[11]) + Number(fields[12])) / ticksPerSec;
+  }, 0);
 }
 
 /**
@@ -215,7 +243,7 @@ async function startBare(
     stop();
     throw error;
   });
-  return { url: `http://127.0.0.1:${port}`, stop };
+  return { url: `http://127.0.0.1:${port}`, stop, workerPids: () => (child.pid ? childPids(child.pid) : []) };
 }
 
 /** The list's ceiling: bench/bare-server.mjs answering `pages` (path -> body) with `workers` workers. */

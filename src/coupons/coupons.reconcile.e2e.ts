@@ -129,10 +129,19 @@ describe('Redis that comes back with older data: reconciled with MySQL before cl
     await drained(couponId, 800);
     const hadRow = await rowMembers(couponId);
 
+    // The backup holds the older data: 500 members (read on a Redis of its own: the app's workers
+    // reconcile the restored server within moments of reconnecting).
+    const probe = new OwnRedis(testPort(114));
+    probe.restore('backup', redisServer);
+    await probe.start();
+    try {
+      expect(probe.cli('scard', couponKeys(config.REDIS_PREFIX, couponId).members).trim()).toBe('500');
+    } finally {
+      await probe.stop();
+    }
     await redisServer.kill();
     redisServer.restore('backup');
     await redisServer.start();
-    expect(await redis.scard(couponKeys(config.REDIS_PREFIX, couponId).members)).toBe(500); // the older data
     await target.waitReady();
 
     const second = await rushAnswered(target, eventId, couponId, claimPlan([...early, ...late, ...fresh], 1, 7));

@@ -196,11 +196,15 @@ export class OwnRedis extends OwnServer {
     }
   }
 
-  /** Puts a snapshot's data in place of the current one (the server must be stopped): a restore from backup. */
-  restore(name: string): void {
+  /**
+   * Puts a snapshot's data in place of the current one (the server must be stopped): a restore from
+   * backup. `from`: a snapshot another OwnRedis took.
+   */
+  restore(name: string, from: OwnRedis = this): void {
     if (this.running) throw new Error('restore: stop the server first');
+    mkdirSync(this.dir, { recursive: true });
     execFileSync('rm', ['-rf', `${this.dir}/appendonlydir`]);
-    execFileSync('cp', ['-a', `${this.dir}.snapshot-${name}`, `${this.dir}/appendonlydir`]);
+    execFileSync('cp', ['-a', `${from.dir}.snapshot-${name}`, `${this.dir}/appendonlydir`]);
   }
 
   /** redis-cli against this server; '' when it does not answer. */
