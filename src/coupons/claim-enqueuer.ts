@@ -70,13 +70,7 @@ export class ClaimEnqueuer implements OnApplicationShutdown {
   }
 
   private async send(claims: Accepted[]): Promise<void> {
-    const byCoupon = new Map<string, Accepted[]>();
-    for (const claim of claims) {
-      const held = byCoupon.get(claim.couponId);
-      if (held) held.push(claim);
-      else byCoupon.set(claim.couponId, [claim]);
-    }
-    const batches = [...byCoupon].map(([couponId, held]) => {
+    const batches = [...Map.groupBy(claims, (claim) => claim.couponId)].map(([couponId, held]) => {
       const memberIds = held.map((claim) => claim.memberId);
       return { couponId, memberIds, jobId: batchJobId(couponId, memberIds), held };
     });

@@ -1,6 +1,7 @@
 import { EntityManager } from '@mikro-orm/mysql';
 import { Injectable, Logger } from '@nestjs/common';
 import { AppError } from '../common/errors.js';
+import { LATE, settleWithin } from '../common/timeout.js';
 import { RedisServer } from '../redis/redis-server.js';
 import { ReplicaAcks } from '../redis/replica-acks.js';
 import { Throttle } from '../throttle/throttle.service.js';
@@ -114,20 +115,14 @@ export class ClaimsService {
   }
 
   private async enqueue(couponId: string, memberId: string): Promise<void> {
-    const add = this.enqueuer.enqueue(couponId, memberId);
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), ENQUEUE_WAIT_MS)));
     try {
-      const outcome = await Promise.race([add, late]);
-      if (outcome === 'late')
+      const outcome = await settleWithin(this.enqueuer.enqueue(couponId, memberId), ENQUEUE_WAIT_MS);
+      if (outcome === LATE)
         this.logger.warn(`claim ${couponId}:${memberId} accepted; enqueue slow, the sweeper will see to it`);
     } catch (error) {
       this.logger.warn(
         `claim ${couponId}:${memberId} accepted; enqueue failed (${(error as Error).message}), the sweeper will re-enqueue it`,
       );
-    } finally {
-      clearTimeout(timer);
-      add.catch(() => undefined);
     }
   }
 

@@ -101,7 +101,7 @@ export class CouponEventsService implements OnModuleDestroy {
     const startsAt = time(body.startsAt);
     const endsAt = time(body.endsAt);
     this.checkEventWindow(startsAt, endsAt);
-    body.coupons.forEach((coupon, index) => this.checkCoupon(coupon, startsAt, `coupons.${index}`));
+    body.coupons.forEach((coupon, index) => this.checkNewCoupon(coupon, startsAt, `coupons.${index}`));
     const em = this.em.fork();
     const event = em.create(CouponEvent, { title: body.title, startsAt, endsAt });
     for (const coupon of body.coupons) event.coupons.add(em.create(Coupon, this.couponFields(coupon, event)));
@@ -133,7 +133,7 @@ export class CouponEventsService implements OnModuleDestroy {
       const field = `coupons.${index}`;
       if (input.id === undefined) {
         const full = this.requireFull(input, field);
-        this.checkCoupon(full, event.startsAt, field);
+        this.checkNewCoupon(full, event.startsAt, field);
         event.coupons.add(em.create(Coupon, this.couponFields(full, event)));
         continue;
       }
@@ -143,10 +143,7 @@ export class CouponEventsService implements OnModuleDestroy {
       em.assign(coupon, rest);
       if (validFrom !== undefined) coupon.validFrom = time(validFrom);
       if (validUntil !== undefined) coupon.validUntil = time(validUntil);
-      if (coupon.validUntil <= coupon.validFrom)
-        throw this.invalid(`${field}.validUntil`, 'validUntil must be after validFrom');
-      if (coupon.discountType === 'PERCENTAGE' && coupon.discountValue > 100)
-        throw this.invalid(`${field}.discountValue`, 'a percentage is at most 100');
+      this.checkCoupon(coupon, field);
       if (maxIssuance !== undefined && maxIssuance !== coupon.maxIssuance) {
         limitChanges.push({ coupon, from: coupon.maxIssuance, to: maxIssuance });
         coupon.maxIssuance = maxIssuance;
@@ -252,10 +249,24 @@ export class CouponEventsService implements OnModuleDestroy {
     if (endsAt <= startsAt) throw this.invalid('endsAt', 'endsAt must be after startsAt');
   }
 
-  private checkCoupon(coupon: CreateCouponDto, eventStartsAt: Date, field: string): void {
-    if (time(coupon.validUntil) <= time(coupon.validFrom))
+  /** A coupon as added (to a new event or by a PATCH): the coupon rules, and still valid when its event starts. */
+  private checkNewCoupon(input: CreateCouponDto, eventStartsAt: Date, field: string): void {
+    const coupon = { ...input, validFrom: time(input.validFrom), validUntil: time(input.validUntil) };
+    this.checkCoupon(coupon, field, eventStartsAt);
+  }
+
+  /**
+   * The coupon rules, for a new coupon and for one a PATCH changed alike; `eventStartsAt`: a new coupon
+   * must also still be valid when its event starts (a change to an existing one is not held to it).
+   */
+  private checkCoupon(
+    coupon: Pick<Coupon, 'validFrom' | 'validUntil' | 'discountType' | 'discountValue'>,
+    field: string,
+    eventStartsAt?: Date,
+  ): void {
+    if (coupon.validUntil <= coupon.validFrom)
       throw this.invalid(`${field}.validUntil`, 'validUntil must be after validFrom');
-    if (time(coupon.validUntil) <= eventStartsAt)
+    if (eventStartsAt && coupon.validUntil <= eventStartsAt)
       throw this.invalid(`${field}.validUntil`, 'the coupon must still be valid when the event starts');
     if (coupon.discountType === 'PERCENTAGE' && coupon.discountValue > 100)
       throw this.invalid(`${field}.discountValue`, 'a percentage is at most 100');

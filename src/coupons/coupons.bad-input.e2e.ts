@@ -274,6 +274,24 @@ describe('coupon endpoints: bad input', () => {
       code: 'VALIDATION_FAILED',
     },
     {
+      name: 'patch: a coupon changed to 150 percent (the coupon rules hold for a change too)',
+      method: 'PATCH',
+      path: () => `/api/admin/events/${eventId}`,
+      body: () => ({ coupons: [{ id: couponId, discountValue: 150 }] }),
+      token: () => admin,
+      status: 400,
+      code: 'VALIDATION_FAILED',
+    },
+    {
+      name: 'patch: a coupon changed to end before it starts',
+      method: 'PATCH',
+      path: () => `/api/admin/events/${eventId}`,
+      body: () => ({ coupons: [{ id: couponId, validUntil: iso(-2000) }] }),
+      token: () => admin,
+      status: 400,
+      code: 'VALIDATION_FAILED',
+    },
+    {
       name: 'patch: unknown event',
       method: 'PATCH',
       path: () => '/api/admin/events/99999',
@@ -345,7 +363,7 @@ describe('coupon endpoints: bad input', () => {
     },
   ];
 
-  badInputTable(cases, () => ({ http: t.http, actors: undefined }), 35);
+  badInputTable(cases, () => ({ http: t.http, actors: undefined }), 37);
 
   it('left the event as it was', async () => {
     const res = await t.http.get(`/api/events/${eventId}`);

@@ -11,6 +11,7 @@ import {
 import type { Job, Queue } from 'bull';
 import type { AppConfig } from '../../config/env.js';
 import { APP_CONFIG } from '../common/config.module.js';
+import { LATE, settleWithin } from '../common/timeout.js';
 import { ClaimEnqueuer } from './claim-enqueuer.js';
 import { CouponStock } from './coupon-stock.js';
 import { claimsPersisted } from './coupon.metrics.js';
@@ -30,16 +31,6 @@ interface Taken {
 const BATCH_WINDOW_MS = 5;
 // Each shutdown step (pause, close) waits this long at most; PM2's kill_timeout is 15 s.
 const SHUTDOWN_WAIT_MS = 6_000;
-
-async function withinShutdownWait<T>(step: Promise<T>): Promise<T | 'late'> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), SHUTDOWN_WAIT_MS)));
-  try {
-    return await Promise.race([step, late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /**
  * Persists accepted claims from both issuance queues: batch jobs (ClaimEnqueuer: the claims one
@@ -101,8 +92,8 @@ export class IssuanceProcessor implements OnApplicationBootstrap, BeforeApplicat
       this.queues.map((queue) =>
         queue.pause(true).catch((error: Error) => this.logger.warn(`queue ${queue.name} pause: ${error.message}`)),
       ),
-    ).then(() => 'paused' as const);
-    if ((await withinShutdownWait(paused)) === 'late')
+    );
+    if ((await settleWithin(paused, SHUTDOWN_WAIT_MS)) === LATE)
       this.logger.warn(`active jobs did not finish within ${SHUTDOWN_WAIT_MS} ms; they are retried elsewhere`);
   }
 
@@ -120,11 +111,11 @@ export class IssuanceProcessor implements OnApplicationBootstrap, BeforeApplicat
       this.queues.map((queue) =>
         queue.close().catch((error: Error) => this.logger.warn(`queue ${queue.name} close: ${error.message}`)),
       ),
-    ).then(() => 'closed' as const);
-    if ((await withinShutdownWait(closing)) === 'late') {
+    );
+    if ((await settleWithin(closing, SHUTDOWN_WAIT_MS)) === LATE) {
       this.logger.warn(`queues did not close within ${SHUTDOWN_WAIT_MS} ms; disconnecting them`);
       for (const queue of this.queues) for (const client of queue.clients) client.disconnect();
-      await Promise.race([closing, new Promise((resolve) => setTimeout(resolve, 1000))]);
+      await settleWithin(closing, 1000);
     }
   }
 
@@ -202,13 +193,14 @@ export class IssuanceProcessor implements OnApplicationBootstrap, BeforeApplicat
   }
 
   private async clearPending(claims: IssuanceJob[]): Promise<void> {
-    const byCoupon = new Map<string, string[]>();
-    for (const { couponId, memberId } of claims) {
-      const members = byCoupon.get(couponId);
-      if (members) members.push(memberId);
-      else byCoupon.set(couponId, [memberId]);
-    }
-    await Promise.all([...byCoupon].map(([couponId, memberIds]) => this.stock.clearPending(couponId, memberIds)));
+    await Promise.all(
+      [...Map.groupBy(claims, (claim) => claim.couponId)].map(([couponId, ofCoupon]) =>
+        this.stock.clearPending(
+          couponId,
+          ofCoupon.map((claim) => claim.memberId),
+        ),
+      ),
+    );
   }
 }
 
