@@ -2,8 +2,8 @@
  * The machine's ceiling for a claim: a bare `node:http` cluster (node:cluster, the same round-robin
  * PM2's cluster mode uses) of the same worker count as Pick's, doing only what no claim can skip:
  * read the member from the bearer token (HS256, jsonwebtoken as Pick uses it, a verified token
- * remembered until its exp as Pick does) and run Pick's own claim script (dist/'s
- * defineClaimCommands) once in Redis over an auto-pipelining ioredis client, then answer 202 or
+ * remembered until its exp as Pick does) and run Pick's own claim script (dist/'s couponClaim, the
+ * typed LuaScript Pick runs) once in Redis over an auto-pipelining ioredis client, then answer 202 or
  * 409 with a body the size of Pick's.
  *
  * Left out, so its rate bounds Pick's from above: the per-member limit (counted by the same script
@@ -22,7 +22,7 @@ import { createServer } from 'node:http';
 import { runPrimary } from './bare-primary.mjs';
 import { Redis } from 'ioredis';
 import jwt from 'jsonwebtoken';
-import { defineClaimCommands } from '../../dist/src/coupons/claim-scripts.js';
+import { ClaimResult, couponClaim } from '../../dist/src/coupons/claim-scripts.js';
 
 const [portArg, workersArg] = process.argv.slice(2);
 const port = Number(portArg);
@@ -35,15 +35,16 @@ if (cluster.isPrimary) {
 } else {
   const secret = process.env.BARE_JWT_SECRET;
   const prefix = process.env.BARE_KEY_PREFIX;
-  const keys = ['state', 'members', 'pending', 'pendingIndex', 'rate'].map((name) => `${prefix}:${name}`);
-  const redis = defineClaimCommands(
-    new Redis({
-      host: process.env.BARE_REDIS_HOST ?? '127.0.0.1',
-      port: Number(process.env.BARE_REDIS_PORT ?? 6379),
-      db: Number(process.env.BARE_REDIS_DB ?? 0),
-      enableAutoPipelining: true,
-    }),
+  const keys = Object.fromEntries(
+    ['state', 'members', 'pending', 'pendingIndex', 'rate'].map((name) => [name, `${prefix}:${name}`]),
   );
+  const redis = new Redis({
+    host: process.env.BARE_REDIS_HOST ?? '127.0.0.1',
+    port: Number(process.env.BARE_REDIS_PORT ?? 6379),
+    db: Number(process.env.BARE_REDIS_DB ?? 0),
+    enableAutoPipelining: true,
+  });
+  couponClaim.define(redis);
   /** token -> { sub, exp (ms) } */
   const verified = new Map();
   const member = (header) => {
@@ -63,17 +64,28 @@ if (cluster.isPrimary) {
     response.writeHead(status, { 'content-type': 'application/json; charset=utf-8' }).end(body);
   const ACCEPTED = JSON.stringify({ status: 'PENDING' });
   const REFUSED = {
-    1: JSON.stringify({ statusCode: 409, code: 'COUPON_ALREADY_ISSUED', message: 'You already have this coupon' }),
-    2: JSON.stringify({ statusCode: 409, code: 'COUPON_SOLD_OUT', message: 'This coupon is sold out' }),
+    [ClaimResult.DUPLICATE]: JSON.stringify({
+      statusCode: 409,
+      code: 'COUPON_ALREADY_ISSUED',
+      message: 'You already have this coupon',
+    }),
+    [ClaimResult.SOLD_OUT]: JSON.stringify({
+      statusCode: 409,
+      code: 'COUPON_SOLD_OUT',
+      message: 'This coupon is sold out',
+    }),
   };
   createServer((request, response) => {
     const memberId = member(request.headers.authorization);
     if (!memberId) return reply(response, 401, '{"statusCode":401,"code":"UNAUTHORIZED"}');
     // Drain the (empty) body, then decide.
     request.resume();
-    // No rate limit (limit 0: the script counts nothing).
-    redis.couponClaim(...keys, `${prefix}:limit`, memberId, Date.now(), 'bare', 0, 0).then(
-      ([result]) => (result === 0 ? reply(response, 202, ACCEPTED) : reply(response, 409, REFUSED[result] ?? '{}')),
+    // No rate limit: no counter given, the script counts nothing.
+    couponClaim.run(redis, { ...keys, memberId, nowMs: Date.now(), couponId: 'bare' }).then(
+      ({ result }) =>
+        result === ClaimResult.ACCEPTED
+          ? reply(response, 202, ACCEPTED)
+          : reply(response, 409, REFUSED[result] ?? '{}'),
       () => reply(response, 503, '{"statusCode":503,"code":"SERVICE_UNAVAILABLE"}'),
     );
   }).listen(port, '127.0.0.1');

@@ -7,7 +7,20 @@ import { APP_CONFIG } from '../common/config.module.js';
 import { redisServerFacts } from '../redis/redis-server.js';
 import { AppError } from '../common/errors.js';
 import type { ScriptLimit } from '../throttle/throttle.service.js';
-import { ClaimResult, defineClaimCommands, type ClaimRedis } from './claim-scripts.js';
+import {
+  ClaimResult,
+  COUPON_SCRIPTS,
+  couponClaim,
+  couponClearPending,
+  couponReconcile,
+  couponReconciled,
+  couponRemaining,
+  couponSetMax,
+  couponUnlock,
+  RemainingResult,
+  SetMaxResult,
+  type ClaimDecision,
+} from './claim-scripts.js';
 import { reconcileRestored, stateRebuilds } from './coupon.metrics.js';
 import { Coupon } from './coupon.entity.js';
 import { MemberCoupon } from './member-coupon.entity.js';
@@ -44,14 +57,6 @@ export function couponKeys(prefix: string, couponId: string): CouponKeys {
   };
 }
 
-/** The claim script's answer: the decision, and the ms left in the limit's window when THROTTLED (else 0). */
-export interface ClaimDecision {
-  result: ClaimResult;
-  retryInMs: number;
-  /** The run id of the server that decided: its replicas must hold the decision (ReplicaAcks). */
-  epoch: string;
-}
-
 /** Accepted claims of one coupon in one second (`second` = epoch ms / 1000, floored); expires after 2 min. */
 export const rateKey = (prefix: string, couponId: string, second: number) =>
   `${prefix}:coupon:{${couponId}}:rate:${second}`;
@@ -85,7 +90,7 @@ export const consistentWith = (status: CouponRedisStatus, rows: number) =>
 /** The coupons that may have pending claims (for the sweeper): one set for the deployment. */
 export const pendingIndexKey = (prefix: string) => `${prefix}:coupons:pending-index`;
 
-export { ClaimResult };
+export { ClaimResult, type ClaimDecision };
 
 /** What one reconciliation of a coupon's Redis state with MySQL did. */
 export interface ReconcileOutcome {
@@ -120,7 +125,7 @@ const WAIT_FOR_OTHER_REBUILD_MS = 5_000;
 @Injectable()
 export class CouponStock {
   private readonly logger = new Logger('CouponStock');
-  private readonly redis: ClaimRedis;
+  private readonly redis: Redis;
   private readonly prefix: string;
   private readonly reconcileEnabled: boolean;
 
@@ -129,7 +134,8 @@ export class CouponStock {
     private readonly em: EntityManager,
     @Inject(APP_CONFIG) config: Pick<AppConfig, 'REDIS_PREFIX' | 'COUPON_RECONCILE'>,
   ) {
-    this.redis = defineClaimCommands(redis);
+    this.redis = redis;
+    for (const script of COUPON_SCRIPTS) script.define(redis);
     this.prefix = config.REDIS_PREFIX;
     this.reconcileEnabled = config.COUPON_RECONCILE;
   }
@@ -146,22 +152,20 @@ export class CouponStock {
    */
   async claim(couponId: string, memberId: string, limit?: ScriptLimit): Promise<ClaimDecision> {
     const keys = this.keys(couponId);
-    const decide = async (): Promise<ClaimDecision> => {
+    const decide = (): Promise<ClaimDecision> => {
       const now = Date.now();
-      const [result, retryInMs, epoch] = await this.redis.couponClaim(
-        keys.state,
-        keys.members,
-        keys.pending,
-        pendingIndexKey(this.prefix),
-        rateKey(this.prefix, couponId, Math.floor(now / 1000)),
-        limit?.key ?? keys.state,
+      return couponClaim.run(this.redis, {
+        state: keys.state,
+        members: keys.members,
+        pending: keys.pending,
+        pendingIndex: pendingIndexKey(this.prefix),
+        rate: rateKey(this.prefix, couponId, Math.floor(now / 1000)),
         memberId,
-        now,
+        nowMs: now,
         couponId,
-        limit?.points ?? 0,
-        limit?.windowMs ?? 0,
-      );
-      return { result, retryInMs, epoch };
+        // Throttling off: no counter, nothing counted.
+        ...(limit && { limitCounter: limit.key, limit: limit.points, windowMs: limit.windowMs }),
+      });
     };
     const decision = await decide();
     if (decision.result !== ClaimResult.NOT_RECONCILED) return decision;
@@ -180,23 +184,30 @@ export class CouponStock {
   /** Remaining stock, from a state reconciled on this Redis server (reconciled first if it is not). */
   async remaining(couponId: string): Promise<number> {
     const keys = this.keys(couponId);
-    const first = await this.redis.couponRemaining(keys.state, keys.members);
-    if (first >= 0) return first;
+    const counted = () => couponRemaining.run(this.redis, { state: keys.state, members: keys.members });
+    const first = await counted();
+    if (first !== RemainingResult.NOT_RECONCILED) return first;
     await this.reconcile(couponId);
-    const again = await this.redis.couponRemaining(keys.state, keys.members);
-    if (again < 0) throw restoring();
+    const again = await counted();
+    if (again === RemainingResult.NOT_RECONCILED) throw restoring();
     return again;
   }
 
   /** Initialises a brand-new coupon's state (nothing issued yet). No-op if it exists and is reconciled. */
   async init(couponId: string, max: number): Promise<void> {
     const keys = this.keys(couponId);
-    await this.redis.couponReconcile(keys.state, keys.members, keys.pending, max, 0);
+    await couponReconcile.run(this.redis, {
+      state: keys.state,
+      members: keys.members,
+      pending: keys.pending,
+      max,
+      stampOnly: 0,
+    });
   }
 
   /** Whether the coupon's state is present and reconciled with MySQL on this Redis server. */
   async reconciled(couponId: string): Promise<boolean> {
-    return (await this.redis.couponReconciled(this.keys(couponId).state)) === 1;
+    return couponReconciled.run(this.redis, { state: this.keys(couponId).state });
   }
 
   /**
@@ -205,11 +216,13 @@ export class CouponStock {
    */
   async setMax(couponId: string, max: number): Promise<void> {
     const keys = this.keys(couponId);
-    let result = await this.redis.couponSetMax(keys.state, keys.members, max);
-    if (result === -2) {
+    const setMax = () => couponSetMax.run(this.redis, { state: keys.state, members: keys.members, newMax: max });
+    let result = await setMax();
+    if (result === SetMaxResult.NOT_RECONCILED) {
       await this.reconcile(couponId);
-      result = await this.redis.couponSetMax(keys.state, keys.members, max);
+      result = await setMax();
     }
+    // Anything else than a code is the issued count, which the new limit is below.
     if (result >= 0) {
       throw new AppError(
         'COUPON_MAX_BELOW_ISSUED',
@@ -217,7 +230,8 @@ export class CouponStock {
         { issued: result },
       );
     }
-    if (result !== -1) throw new AppError('SERVICE_UNAVAILABLE', 'The coupon stock could not be changed; retry');
+    if (result !== SetMaxResult.DONE)
+      throw new AppError('SERVICE_UNAVAILABLE', 'The coupon stock could not be changed; retry');
   }
 
   /**
@@ -228,15 +242,15 @@ export class CouponStock {
    */
   async clearPending(couponId: string, memberIds: string[], persisted = true): Promise<void> {
     const keys = this.keys(couponId);
-    await this.redis.couponClearPending(
-      keys.pending,
-      pendingIndexKey(this.prefix),
-      keys.jobs,
-      keys.members,
+    await couponClearPending.run(this.redis, {
+      pending: keys.pending,
+      pendingIndex: pendingIndexKey(this.prefix),
+      jobs: keys.jobs,
+      members: keys.members,
       couponId,
-      persisted ? 1 : 0,
-      ...memberIds,
-    );
+      persisted: persisted ? 1 : 0,
+      memberIds,
+    });
   }
 
   /**
@@ -421,13 +435,13 @@ export class CouponStock {
         for (let i = 0; i < memberIds.length; i += RECONCILE_CHUNK)
           restored += await redis.sadd(keys.members, ...memberIds.slice(i, i + RECONCILE_CHUNK));
       }
-      const [added, issued, stale] = await redis.couponReconcile(
-        keys.state,
-        keys.members,
-        keys.pending,
-        coupon.maxIssuance,
-        stampOnly ? 1 : 0,
-      );
+      const { added, issued, stale } = await couponReconcile.run(redis, {
+        state: keys.state,
+        members: keys.members,
+        pending: keys.pending,
+        max: coupon.maxIssuance,
+        stampOnly: stampOnly ? 1 : 0,
+      });
       restored += added;
       const max = Number(await redis.hget(keys.state, 'max'));
       const tookMs = Date.now() - startedAt;
@@ -438,9 +452,9 @@ export class CouponStock {
           `coupon ${couponId}: Redis was behind MySQL: ${restored} members with a row or a pending claim were missing from its issued set and are back (issued ${issued}, rows ${rows}, max ${max}; ${tookMs} ms)`,
         );
       }
-      return { couponId, reconciled: true, stale: stale === 1, restored, issued, rows, max, tookMs };
+      return { couponId, reconciled: true, stale, restored, issued, rows, max, tookMs };
     } finally {
-      await redis.couponUnlock(keys.rebuildLock, token).catch(() => undefined);
+      await couponUnlock.run(redis, { lock: keys.rebuildLock, token }).catch(() => undefined);
     }
   }
 }

@@ -39,6 +39,12 @@ const aofGauge = new Gauge({
 
 const field = (info: string, name: string) => new RegExp(`^${name}:(.*?)\\s*$`, 'm').exec(info)?.[1];
 
+/**
+ * Lua: the run id of the server the script runs on (what `runId` is read from), inside the script itself
+ * so no client can pass another server's: the claim script's epoch and ReplicaAcks' fence must agree.
+ */
+export const SERVER_RUN_ID_LUA = `string.match(redis.call('INFO', 'server'), 'run_id:(%x+)')`;
+
 /** Reads the facts out of the text of INFO (all default sections). */
 export function redisServerFacts(info: string): RedisServerFacts {
   const aof = field(info, 'aof_enabled');

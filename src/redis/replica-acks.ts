@@ -4,7 +4,9 @@ import { Counter } from 'prom-client';
 import type { AppConfig } from '../../config/env.js';
 import { APP_CONFIG } from '../common/config.module.js';
 import { AppError } from '../common/errors.js';
+import { LuaScript } from './lua-script.js';
 import { redisOptions } from './redis-options.js';
+import { SERVER_RUN_ID_LUA } from './redis-server.js';
 
 const waits = new Counter({
   name: 'pick_redis_replica_waits_total',
@@ -17,12 +19,16 @@ const waits = new Counter({
  * primary's offset now (WAIT waits for the offset of its own connection's last write, and every claim
  * whose reply already arrived was written before this), and the server's run id, so a WAIT that reached
  * another server than the claims (a failover between the two) never acknowledges them.
- * KEYS: the fence counter. Returns the run id.
  */
-const FENCE = `
-redis.call('INCR', KEYS[1])
-return string.match(redis.call('INFO', 'server'), 'run_id:(%x+)')
-`;
+const replicaFence = new LuaScript({
+  name: 'replicaFence',
+  keys: ['fence'],
+  args: [],
+  lua: `
+redis.call('INCR', fence)
+return ${SERVER_RUN_ID_LUA}`,
+  reply: (runId: string) => runId,
+});
 
 interface Waiter {
   /** The run id of the server that wrote the claim (the claim script returns it). */
@@ -65,7 +71,7 @@ export class ReplicaAcks implements OnApplicationShutdown {
       retryStrategy: (attempt) => Math.min(attempt * 200, 2_000),
     });
     client.on('error', () => undefined); // the app's client reports Redis' state; a failed WAIT is counted
-    client.defineCommand('replicaFence', { numberOfKeys: 1, lua: FENCE });
+    replicaFence.define(client);
     this.client = client;
   }
 
@@ -110,11 +116,8 @@ export class ReplicaAcks implements OnApplicationShutdown {
     this.inFlight = true;
     try {
       // One write: the fence, then the WAIT behind it on this connection.
-      const pipeline = this.client.pipeline() as ReturnType<Redis['pipeline']> & {
-        replicaFence(key: string): ReturnType<Redis['pipeline']>;
-      };
-      const [[fenceError, epoch], [waitError, acked]] = ((await pipeline
-        .replicaFence(this.fenceKey)
+      const [[fenceError, epoch], [waitError, acked]] = ((await replicaFence
+        .queue(this.client.pipeline(), { fence: this.fenceKey })
         .call('WAIT', this.required, this.timeoutMs)
         .exec()) ?? []) as [Error | null, unknown][];
       if (fenceError || waitError) throw fenceError ?? waitError;
