@@ -18,6 +18,7 @@ import {
   ValidatorConstraint,
 } from 'class-validator';
 import { isIP } from 'node:net';
+import { LIMIT_NAMES, limitSettingDefaults, limitSettingNames, type LimitSettings } from '../src/throttle/limits.js';
 
 /**
  * Every environment variable Pick reads, with its default. Validated once at boot
@@ -84,6 +85,11 @@ class AddressesOrCidrs implements ValidatorConstraintInterface {
 }
 
 export class EnvironmentVariables {
+  constructor() {
+    // The rate limits' own settings (declared below the class, from the limits table) start at their defaults.
+    Object.assign(this, limitSettingDefaults());
+  }
+
   @IsIn(['development', 'test', 'production'])
   NODE_ENV: 'development' | 'test' | 'production' = 'development';
 
@@ -214,31 +220,11 @@ export class EnvironmentVariables {
 
   /**
    * Rate limits (src/throttle, README "Throttling"): counters in Redis shared by every worker of every
-   * server. Each limit is `_LIMIT` requests (login: failed attempts) per fixed window of `_WINDOW_SECONDS`;
-   * past it 429 TOO_MANY_REQUESTS with Retry-After. Per-IP limits key on Fastify's request.ip.
+   * server; past a limit 429 TOO_MANY_REQUESTS with Retry-After. Each limit's own two settings,
+   * THROTTLE_<…>_LIMIT and THROTTLE_<…>_WINDOW_SECONDS, are declared below the class from the limits
+   * table (src/throttle/limits.ts), with their defaults there.
    */
   @Transform(toBool) @IsBoolean() THROTTLE_ENABLED = true;
-  /** Failed logins per target email, from any IP (credential stuffing spread over many IPs). */
-  @Transform(toInt) @IsInt() @Min(1) THROTTLE_LOGIN_EMAIL_LIMIT = 10;
-  @Transform(toInt) @IsInt() @Min(1) @Max(86_400) THROTTLE_LOGIN_EMAIL_WINDOW_SECONDS = 900;
-  /** Failed logins per client IP, over any emails (generous: offices and mobile carriers share IPs). */
-  @Transform(toInt) @IsInt() @Min(1) THROTTLE_LOGIN_IP_LIMIT = 100;
-  @Transform(toInt) @IsInt() @Min(1) @Max(86_400) THROTTLE_LOGIN_IP_WINDOW_SECONDS = 900;
-  /** Signups per client IP. */
-  @Transform(toInt) @IsInt() @Min(1) THROTTLE_SIGNUP_IP_LIMIT = 20;
-  @Transform(toInt) @IsInt() @Min(1) @Max(86_400) THROTTLE_SIGNUP_IP_WINDOW_SECONDS = 3600;
-  /** Token refreshes per client IP. */
-  @Transform(toInt) @IsInt() @Min(1) THROTTLE_REFRESH_IP_LIMIT = 120;
-  @Transform(toInt) @IsInt() @Min(1) @Max(86_400) THROTTLE_REFRESH_IP_WINDOW_SECONDS = 60;
-  /** Coupon claims per member (any coupon). */
-  @Transform(toInt) @IsInt() @Min(1) THROTTLE_CLAIM_MEMBER_LIMIT = 20;
-  @Transform(toInt) @IsInt() @Min(1) @Max(86_400) THROTTLE_CLAIM_MEMBER_WINDOW_SECONDS = 10;
-  /** Product creates, updates and deletes per member (each one invalidates every worker's cache). */
-  @Transform(toInt) @IsInt() @Min(1) THROTTLE_PRODUCT_WRITE_MEMBER_LIMIT = 300;
-  @Transform(toInt) @IsInt() @Min(1) @Max(86_400) THROTTLE_PRODUCT_WRITE_MEMBER_WINDOW_SECONDS = 60;
-  /** Image upload requests per member (each up to UPLOAD_MAX_FILES × UPLOAD_MAX_BYTES). */
-  @Transform(toInt) @IsInt() @Min(1) THROTTLE_UPLOAD_MEMBER_LIMIT = 30;
-  @Transform(toInt) @IsInt() @Min(1) @Max(86_400) THROTTLE_UPLOAD_MEMBER_WINDOW_SECONDS = 60;
   /**
    * A login over its limit gets its 429 after a delay growing with the excess (100 ms per attempt
    * over, up to this; 0: at once), so a flooding client slows itself down; at most
@@ -306,7 +292,20 @@ export class EnvironmentVariables {
   @Transform(toInt) @IsInt() @Min(1) UPLOAD_UNATTACHED_TTL_SECONDS = 24 * 3600;
 }
 
-export type AppConfig = Readonly<EnvironmentVariables>;
+/**
+ * Each rate limit's two settings, from the limits table (a new limit is a row there, nothing here):
+ * `_LIMIT` requests (a login's: failed attempts) per fixed window of `_WINDOW_SECONDS`, checked as the
+ * settings above are (plain decimal integers; at least 1; a window of at most a day).
+ */
+for (const name of LIMIT_NAMES) {
+  const { limit, window } = limitSettingNames(name);
+  const declare = (setting: string, ...decorators: PropertyDecorator[]) =>
+    decorators.forEach((decorate) => decorate(EnvironmentVariables.prototype, setting));
+  declare(limit, Transform(toInt), IsInt(), Min(1));
+  declare(window, Transform(toInt), IsInt(), Min(1), Max(86_400));
+}
+
+export type AppConfig = Readonly<EnvironmentVariables> & LimitSettings;
 
 /** Ports reserved above OPS_PORT for the workers' metrics listeners (one per PM2 instance). */
 export const OPS_PORT_SPAN = 256;
@@ -359,7 +358,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       throw new ConfigError(`Invalid environment configuration:\n${problems.join('\n')}`);
     }
   }
-  return Object.freeze(config);
+  // The limits' settings are on it too (declared from the limits table, validated above).
+  return Object.freeze(config) as AppConfig;
 }
 
 /** Migrations and several libraries crash on older Node: refuse to start instead. */

@@ -17,7 +17,7 @@ import type { AuthMember } from './auth.decorators.js';
 import { LoginDto, RefreshDto, SignupDto, SignupResultDto, TokenPairDto } from './auth.dto.js';
 import { SessionsService } from './sessions.service.js';
 import { ApiErrors, JSON_BODY, MEMBER_ONLY } from '../openapi/api-errors.js';
-import { Throttle } from '../throttle/throttle.service.js';
+import { LoginLimits } from '../throttle/login-limits.js';
 import { Throttled } from '../throttle/throttle.guard.js';
 
 @ApiTags('auth')
@@ -26,7 +26,7 @@ export class AuthController {
   constructor(
     private readonly members: MembersService,
     private readonly sessions: SessionsService,
-    private readonly throttle: Throttle,
+    private readonly loginLimits: LoginLimits,
   ) {}
 
   @Public()
@@ -55,7 +55,7 @@ export class AuthController {
   // Failed logins are limited per client IP and per email (src/throttle): 429 with Retry-After, held a moment.
   @ApiErrors(JSON_BODY, 'INVALID_CREDENTIALS', 'MEMBER_BANNED', 'AUTH_BUSY', 'TOO_MANY_REQUESTS')
   async login(@Body() body: LoginDto, @Req() request: FastifyRequest): Promise<TokenPairDto> {
-    const attempt = await this.throttle.loginAttempt(request.ip, body.email);
+    const attempt = await this.loginLimits.attempt(request.ip, body.email);
     const member = await this.members.verifyCredentials(body.email, body.password).catch((error: unknown) => {
       if (!(error instanceof AppError && error.code === 'INVALID_CREDENTIALS')) attempt.refund();
       throw error;

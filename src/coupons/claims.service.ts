@@ -4,7 +4,7 @@ import { AppError } from '../common/errors.js';
 import { LATE, settleWithin } from '../common/timeout.js';
 import { RedisServer } from '../redis/redis-server.js';
 import { ReplicaAcks } from '../redis/replica-acks.js';
-import { Throttle } from '../throttle/throttle.service.js';
+import { ClaimLimits } from '../throttle/claim-limit.js';
 import { ClaimEnqueuer } from './claim-enqueuer.js';
 import { claimWindowError } from './claim-window.js';
 import { ClaimResult, CouponStock } from './coupon-stock.js';
@@ -26,7 +26,7 @@ export class ClaimsService {
     private readonly events: CouponEventsService,
     private readonly stock: CouponStock,
     private readonly enqueuer: ClaimEnqueuer,
-    private readonly throttle: Throttle,
+    private readonly claimLimits: ClaimLimits,
     private readonly redisServer: RedisServer,
     private readonly replicaAcks: ReplicaAcks,
   ) {}
@@ -38,10 +38,10 @@ export class ClaimsService {
    * pending mark is in Redis before the 202, and the sweeper re-enqueues it if the job is lost.
    */
   async claim(eventId: string, couponId: string, memberId: string): Promise<void> {
-    // Every claim counts against the member's limit (THROTTLE_CLAIM_MEMBER_*): a member already seen
-    // over it by this worker is refused from memory; a claim that reaches Redis is counted by the claim
-    // script itself, in the same round trip as the decision; one refused before, by `refuse`.
-    const limit = this.throttle.scriptLimit('claim', memberId);
+    // Every claim counts against the member's claim limit (src/throttle/limits.ts): a member already
+    // seen over it by this worker is refused from memory here; a claim that reaches Redis is counted by
+    // the claim script itself, in the same round trip as the decision; one refused before, by `refuse`.
+    const limit = this.claimLimits.begin(memberId);
     const event = await this.events.snapshot(eventId);
     const coupon = event?.coupons.find((candidate) => candidate.id === couponId);
     if (!event || !coupon)
@@ -65,15 +65,18 @@ export class ClaimsService {
         30,
       );
     }
-    const decision = await this.stock.claim(couponId, memberId, limit).catch(async (error: unknown) => {
-      // Redis unavailable: the limit is counted in this worker's memory instead (429 past it).
-      const over = limit && (await this.throttle.scriptFailed('claim', memberId));
-      if (over) throw over;
-      claimDecisions.inc({ result: 'unavailable' });
-      throw error;
-    });
-    if (decision.result === ClaimResult.THROTTLED)
-      throw this.throttle.scriptOver('claim', memberId, decision.retryInMs);
+    // The limit's 429s (over it in the script; or, Redis unavailable, counted in this worker's memory)
+    // are not claim decisions; the stock's failure is one ('unavailable').
+    const decision = await limit
+      .settle(
+        this.stock.claim(couponId, memberId, limit.counter),
+        (decided) => decided.result === ClaimResult.THROTTLED,
+      )
+      .catch((error: unknown) => {
+        if (!(error instanceof AppError && error.code === 'TOO_MANY_REQUESTS'))
+          claimDecisions.inc({ result: 'unavailable' });
+        throw error;
+      });
     const result = decision.result;
     switch (result) {
       case ClaimResult.ACCEPTED:
@@ -109,7 +112,7 @@ export class ClaimsService {
    * the claim), then refused with `error`, counted under `result` in the claim metrics.
    */
   async refuse(memberId: string, error: AppError, result?: string): Promise<never> {
-    await this.throttle.consume('claim', memberId);
+    await this.claimLimits.countRefused(memberId);
     if (result) claimDecisions.inc({ result });
     throw error;
   }

@@ -6,7 +6,7 @@ import type { AppConfig } from '../../config/env.js';
 import { APP_CONFIG } from '../common/config.module.js';
 import { redisServerFacts } from '../redis/redis-server.js';
 import { AppError } from '../common/errors.js';
-import type { ScriptLimit } from '../throttle/throttle.service.js';
+import type { ScriptCounter } from '../throttle/claim-limit.js';
 import {
   ClaimResult,
   COUPON_SCRIPTS,
@@ -150,7 +150,7 @@ export class CouponStock {
    * is missing or not reconciled on this Redis server is reconciled with MySQL first (never decided on
    * without it, nor counted).
    */
-  async claim(couponId: string, memberId: string, limit?: ScriptLimit): Promise<ClaimDecision> {
+  async claim(couponId: string, memberId: string, limit?: ScriptCounter): Promise<ClaimDecision> {
     const keys = this.keys(couponId);
     const decide = (): Promise<ClaimDecision> => {
       const now = Date.now();

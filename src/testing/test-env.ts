@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { LIMIT_NAMES, LIMITS, limitSettingNames } from '../throttle/limits.js';
 
 // Not 90: with the default base that is 4190, a port fetch() refuses (ManageSieve, on the "bad ports" list).
 export const TEST_S3_PORT_OFFSET = 88;
@@ -56,11 +57,15 @@ export function testEnv(env: NodeJS.ProcessEnv = process.env): Record<string, st
     // Every worker's metrics listener (OPS_PORT + instance) is off in tests unless a test turns it on
     // on its own ports: apps in the test process and parallel checkouts would all want 9464.
     OPS_PORT: '0',
-    // Throttling stays on with its production defaults, except the per-IP limits: every test member is
-    // signed up and logged in from 127.0.0.1 (one "IP" for the whole run). Per-email and per-member
-    // limits keep their defaults, so the suites prove honest traffic never meets them.
-    THROTTLE_SIGNUP_IP_LIMIT: env.THROTTLE_SIGNUP_IP_LIMIT ?? '1000000',
-    THROTTLE_LOGIN_IP_LIMIT: env.THROTTLE_LOGIN_IP_LIMIT ?? '1000000',
-    THROTTLE_REFRESH_IP_LIMIT: env.THROTTLE_REFRESH_IP_LIMIT ?? '1000000',
+    // Throttling stays on with its production defaults, except the per-IP limits (every one the limits
+    // table keys on the client IP): every test member is signed up and logged in from 127.0.0.1 (one
+    // "IP" for the whole run). Per-email and per-member limits keep their defaults, so the suites prove
+    // honest traffic never meets them.
+    ...Object.fromEntries(
+      LIMIT_NAMES.filter((name) => LIMITS[name].key === 'ip').map((name) => {
+        const setting = limitSettingNames(name).limit;
+        return [setting, env[setting] ?? '1000000'];
+      }),
+    ),
   };
 }

@@ -4,7 +4,7 @@ import { startAppWithActors, type RoleActors, type TestMember } from '../testing
 import type { TestApp } from '../testing/app.js';
 import { badInputTable, type BadInputCase } from '../testing/bad-input.js';
 import { createProduct, validProduct } from '../testing/fixtures.js';
-import { throttleKeyPrefix, type LimitName } from './throttle.service.js';
+import { throttleKeyPrefix, type LimitName } from './limits.js';
 
 /**
  * Members (and an email) past their rate limits, on every throttled route: 429 TOO_MANY_REQUESTS with
