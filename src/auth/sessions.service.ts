@@ -7,6 +7,7 @@ import type { AppConfig } from '../../config/env.js';
 import { APP_CONFIG } from '../common/config.module.js';
 import { AppError } from '../common/errors.js';
 import { Member } from '../members/member.entity.js';
+import { LuaScript } from '../redis/lua-script.js';
 import { SessionRevocations, type SessionEndCode } from './session-revocations.js';
 import { type RefreshClaims, tokenSubject, TokenSigning, type TokenSubject } from './token-signing.js';
 
@@ -23,15 +24,19 @@ export interface TokenPair {
 // Each script works on that one key, atomically.
 
 /** Opens a session: drops expired ones, then the oldest while at the cap; returns the dropped ids. */
-const OPEN = `
-local now = tonumber(ARGV[3])
-local cap = tonumber(ARGV[6])
+const sessionOpen = new LuaScript({
+  name: 'sessionOpen',
+  keys: ['sessions'],
+  args: ['sessionId', 'newJti', 'nowMs', 'endsMs', 'idleMs', 'sessionsMax'],
+  lua: `
+local now = tonumber(nowMs)
+local cap = tonumber(sessionsMax)
 local live = {}
-local fields = redis.call('HGETALL', KEYS[1])
+local fields = redis.call('HGETALL', sessions)
 for i = 1, #fields, 2 do
   local jti, started, ends, idle = string.match(fields[i + 1], '^([^|]*)|(%d+)|(%d+)|(%d+)$')
   if not jti or tonumber(ends) <= now or tonumber(idle) <= now then
-    redis.call('HDEL', KEYS[1], fields[i])
+    redis.call('HDEL', sessions, fields[i])
   else
     live[#live + 1] = { fields[i], tonumber(started), tonumber(ends) }
   end
@@ -40,38 +45,49 @@ table.sort(live, function(a, b) return a[2] < b[2] end)
 local dropped = {}
 while #live >= cap do
   local oldest = table.remove(live, 1)
-  redis.call('HDEL', KEYS[1], oldest[1])
+  redis.call('HDEL', sessions, oldest[1])
   dropped[#dropped + 1] = oldest[1]
 end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2] .. '|' .. ARGV[3] .. '|' .. ARGV[4] .. '|' .. ARGV[5])
-local last = tonumber(ARGV[4])
+redis.call('HSET', sessions, sessionId, newJti .. '|' .. nowMs .. '|' .. endsMs .. '|' .. idleMs)
+local last = tonumber(endsMs)
 for _, session in ipairs(live) do if session[3] > last then last = session[3] end end
-redis.call('PEXPIREAT', KEYS[1], last)
-return dropped
-`;
+redis.call('PEXPIREAT', sessions, last)
+return dropped`,
+  reply: (dropped: string[]) => dropped,
+});
+
+/** What rotating a refresh token found (`local OK = 'OK'` … in the script). */
+const Rotation = { OK: 'OK', REVOKED: 'REVOKED', EXPIRED: 'EXPIRED', REUSED: 'REUSED' } as const;
 
 /**
  * Rotates the refresh token of one session. The presented jti must be the session's current one:
  * an older one means the token was replayed after a rotation (stolen, or sent twice), and the whole
  * session ends, so whoever rotated first (thief or victim) is cut as well.
  */
-const ROTATE = `
-local value = redis.call('HGET', KEYS[1], ARGV[1])
-if not value then return { 'REVOKED' } end
-local now = tonumber(ARGV[4])
+const sessionRotate = new LuaScript({
+  name: 'sessionRotate',
+  keys: ['sessions'],
+  args: ['sessionId', 'presentedJti', 'newJti', 'nowMs', 'idleMs'],
+  codes: Rotation,
+  lua: `
+local value = redis.call('HGET', sessions, sessionId)
+if not value then return { REVOKED } end
+local now = tonumber(nowMs)
 local jti, started, ends, idle = string.match(value, '^([^|]*)|(%d+)|(%d+)|(%d+)$')
 if not jti or tonumber(ends) <= now or tonumber(idle) <= now then
-  redis.call('HDEL', KEYS[1], ARGV[1])
-  return { 'EXPIRED' }
+  redis.call('HDEL', sessions, sessionId)
+  return { EXPIRED }
 end
-if jti ~= ARGV[2] then
-  redis.call('HDEL', KEYS[1], ARGV[1])
-  return { 'REUSED' }
+if jti ~= presentedJti then
+  redis.call('HDEL', sessions, sessionId)
+  return { REUSED }
 end
-local nextIdle = math.min(tonumber(ARGV[5]), tonumber(ends))
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[3] .. '|' .. started .. '|' .. ends .. '|' .. nextIdle)
-return { 'OK', ends, tostring(nextIdle) }
-`;
+local nextIdle = math.min(tonumber(idleMs), tonumber(ends))
+redis.call('HSET', sessions, sessionId, newJti .. '|' .. started .. '|' .. ends .. '|' .. nextIdle)
+return { OK, ends, tostring(nextIdle) }`,
+  /** the outcome, and with OK the session's next idle end (ms) */
+  reply: ([outcome, , nextIdle]: [string, string?, string?]) => ({ outcome, nextIdle: Number(nextIdle) }),
+});
 
 /**
  * Sessions: a login opens one (a refresh-token family with an absolute lifetime), each refresh
@@ -88,7 +104,10 @@ export class SessionsService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly redis: Redis,
     private readonly em: EntityManager,
-  ) {}
+  ) {
+    sessionOpen.define(redis);
+    sessionRotate.define(redis);
+  }
 
   /** Login: a new session for a member whose password was just verified. */
   async open(member: Member): Promise<TokenPair> {
@@ -99,17 +118,15 @@ export class SessionsService {
     const now = Date.now();
     const ends = now + this.config.SESSION_MAX_AGE_SECONDS * 1000;
     const idle = Math.min(now + this.config.JWT_REFRESH_TTL_SECONDS * 1000, ends);
-    const dropped = (await this.redis.eval(
-      OPEN,
-      1,
-      this.key(subject.id),
-      sid,
-      jti,
-      now,
-      ends,
-      idle,
-      this.config.SESSIONS_PER_MEMBER_MAX,
-    )) as string[];
+    const dropped = await sessionOpen.run(this.redis, {
+      sessions: this.key(subject.id),
+      sessionId: sid,
+      newJti: jti,
+      nowMs: now,
+      endsMs: ends,
+      idleMs: idle,
+      sessionsMax: this.config.SESSIONS_PER_MEMBER_MAX,
+    });
     await this.revocations.endSessions(dropped);
     return this.pair(subject, sid, jti, idle, now);
   }
@@ -123,26 +140,25 @@ export class SessionsService {
     const jti = randomUUID();
     const now = Date.now();
     const idle = now + this.config.JWT_REFRESH_TTL_SECONDS * 1000;
-    const [outcome, , nextIdle] = (await this.redis.eval(
-      ROTATE,
-      1,
-      this.key(claims.sub),
-      claims.sid,
-      claims.jti,
-      jti,
-      now,
-      idle,
-    )) as string[];
-    if (outcome === 'REUSED') {
+    const { outcome, nextIdle } = await sessionRotate.run(this.redis, {
+      sessions: this.key(claims.sub),
+      sessionId: claims.sid,
+      presentedJti: claims.jti,
+      newJti: jti,
+      nowMs: now,
+      idleMs: idle,
+    });
+    if (outcome === Rotation.REUSED) {
       await this.revocations.endSessions([claims.sid]);
       throw new AppError(
         'REFRESH_TOKEN_REVOKED',
         'This refresh token was already used: the session has ended; log in again',
       );
     }
-    if (outcome === 'EXPIRED') throw new AppError('TOKEN_EXPIRED', 'The session has expired; log in again');
-    if (outcome !== 'OK') throw new AppError('REFRESH_TOKEN_REVOKED', 'The refresh token was already used or revoked');
-    return this.pair(tokenSubject(member), claims.sid, jti, Number(nextIdle), now);
+    if (outcome === Rotation.EXPIRED) throw new AppError('TOKEN_EXPIRED', 'The session has expired; log in again');
+    if (outcome !== Rotation.OK)
+      throw new AppError('REFRESH_TOKEN_REVOKED', 'The refresh token was already used or revoked');
+    return this.pair(tokenSubject(member), claims.sid, jti, nextIdle, now);
   }
 
   /** Logout: ends the session of this refresh token (and its access tokens). */

@@ -53,6 +53,15 @@ describe('LuaScript: a script declared once, with named keys, arguments and code
       ].join('\n'),
     );
     expect(listed.lua).toContain('local couponId = ARGV[1]\nlocal memberIdsFrom = 2\n');
+    const worded = new LuaScript({
+      name: 'testWorded',
+      keys: [],
+      args: [],
+      codes: { OK: 'OK' },
+      lua: 'return { OK }',
+      reply: (raw: string[]) => raw,
+    });
+    expect(worded.lua).toContain("local OK = 'OK'\n");
   });
 
   it('called with one object: the number of keys, the keys, the arguments, in declared order', () => {
@@ -92,6 +101,7 @@ describe('LuaScript: a script declared once, with named keys, arguments and code
     expect(declare(['end'], [])).toThrow('"end" cannot be a Lua local');
     expect(declare(['member-id'], [])).toThrow('"member-id" cannot be a Lua local');
     expect(declare(['KEYS'], [])).toThrow('"KEYS" cannot be a Lua local');
+    expect(declare(['a'], [], { QUOTE: "it's" as unknown as number })).toThrow('cannot be written in Lua');
   });
 
   it('runs through defineCommand (EVALSHA, EVAL on NOSCRIPT) once per client, with the count of keys it sends, and parses the reply', async () => {

@@ -15,13 +15,10 @@ export type ScriptInput<Keys extends string, Args extends string> = { [N in Requ
   [N in OptionalName<Keys | Args>]?: Value;
 } & { [N in RestName<Args>]: readonly Value[] };
 
-export interface LuaScriptDeclaration<
-  Keys extends string,
-  Args extends string,
-  Codes extends Record<string, number>,
-  Raw,
-  Reply,
-> {
+/** Result codes by name: numbers, or words. */
+export type CodeTable = Record<string, number | string>;
+
+export interface LuaScriptDeclaration<Keys extends string, Args extends string, Codes extends CodeTable, Raw, Reply> {
   /** The command's name on an ioredis client (defineCommand). */
   name: string;
   /**
@@ -31,7 +28,7 @@ export interface LuaScriptDeclaration<
   keys: readonly Keys[];
   /** ARGV, in order, likewise; the last may be `...name`: every argument left (ARGV[nameFrom] on). */
   args: readonly Args[];
-  /** Result codes by name, read by the Lua body (`local NAME = value`) and by TypeScript from the same table. */
+  /** Result codes by name (numbers, or words), read by the Lua body (`local NAME = value`) and by TypeScript from the same table. */
   codes?: Codes;
   /** The body: it reads the keys, arguments and codes by name, never as KEYS[n], ARGV[n] or a bare number. */
   lua: string;
@@ -68,7 +65,7 @@ const slot = (declared: string): Slot =>
  * A declaration that could be misread (a name used twice, an optional key before a required one, a
  * name Lua cannot take) throws when it is made: at start-up.
  */
-export class LuaScript<Keys extends string, Args extends string, Codes extends Record<string, number>, Raw, Reply> {
+export class LuaScript<Keys extends string, Args extends string, Codes extends CodeTable, Raw, Reply> {
   readonly name: string;
   /** The text Redis runs: the locals, then the body. */
   readonly lua: string;
@@ -95,7 +92,9 @@ export class LuaScript<Keys extends string, Args extends string, Codes extends R
       ...this.keys.map((key, i) => `local ${key.name} = KEYS[${i + 1}]`),
       ...this.args.map((arg, i) => `local ${arg.name} = ARGV[${i + 1}]`),
       ...(this.rest ? [`local ${restFrom(this.rest)} = ${this.args.length + 1}`] : []),
-      ...Object.entries(this.codes).map(([code, value]) => `local ${code} = ${value}`),
+      ...Object.entries(this.codes).map(
+        ([code, value]) => `local ${code} = ${typeof value === 'string' ? `'${value}'` : value}`,
+      ),
       lua.trim(),
       '',
     ].join('\n');
@@ -166,6 +165,9 @@ export class LuaScript<Keys extends string, Args extends string, Codes extends R
       ...(this.rest ? [this.rest, restFrom(this.rest)] : []),
       ...Object.keys(this.codes),
     ];
+    for (const [code, value] of Object.entries(this.codes))
+      if (typeof value === 'string' ? !/^[\w.:-]*$/.test(value) : !Number.isFinite(value))
+        throw this.misdeclared(`code ${code}: ${JSON.stringify(value)} cannot be written in Lua as it is`);
     for (const name of names) {
       if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name) || LUA_KEYWORDS.has(name) || ['KEYS', 'ARGV', 'redis'].includes(name))
         throw this.misdeclared(`"${name}" cannot be a Lua local`);
