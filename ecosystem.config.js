@@ -47,6 +47,9 @@ const apps = [
     max_restarts: 20,
     exp_backoff_restart_delay: 200,
     merge_logs: true,
+    // No @pm2/io in the workers: its probes cost ~1.3% of a worker's CPU in a claim rush's profile, and the
+    // workers' metrics are Prometheus' (src/metrics); pm2 ls still shows each process's CPU and memory.
+    pmx: false,
     ...(inContainer ? { out_file: '/dev/null', error_file: '/dev/null' } : {}),
     time: false,
     // V8 heap settings, as node_args: PM2 forks cluster workers with its daemon's environment, so a

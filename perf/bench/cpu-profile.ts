@@ -21,12 +21,17 @@ import { mintMembers } from '../../src/cli/mint-members.js';
 import { MemberRole } from '../../src/members/member.entity.js';
 import { claimPlan } from '../../src/testing/claim-rush.js';
 import { Pm2Cluster } from '../../src/testing/cluster.js';
-import { buildAndSeed, claimRequest, runLoad } from './support.js';
+import { Redis } from 'ioredis';
+import type { AppConfig } from '../../config/env.js';
+import { redisOptions } from '../../src/redis/redis-options.js';
+import { redisServerFacts } from '../../src/redis/redis-server.js';
+import { buildAndSeed, claimRequest, runLoad, startBareClaimCluster, type LoadResult } from './support.js';
 
 interface ProfileNode {
   id: number;
   callFrame: { functionName: string; url: string };
   hitCount?: number;
+  children?: number[];
 }
 interface CpuProfile {
   nodes: ProfileNode[];
@@ -53,7 +58,7 @@ export function componentOf(frame: ProfileNode['callFrame']): string {
   const app = /\/dist\/(src\/[^/]+|config)\//.exec(url);
   if (app) return app[1];
   if (url.startsWith('node:')) return `node:${url.slice(5).split('/')[0]}`;
-  return url.replace(root, '');
+  return url.replace(/^file:\/\//, '').replace(root, '');
 }
 
 /** A function as the tables name it: its component and name (`src/coupons claim`). */
@@ -66,7 +71,7 @@ const functionKey = (frame: ProfileNode['callFrame']) =>
  * before them nor the shutdown after).
  */
 export function summarize(
-  profiles: CpuProfile[],
+  allProfiles: CpuProfile[],
   title: string,
   during?: string,
   /** Only the last this many ms of that window (the measured rush, not the warm-up's first requests). */
@@ -74,8 +79,16 @@ export function summarize(
 ): string {
   const byComponent = new Map<string, number>();
   const byFunction = new Map<string, number>();
+  const appInclusive = new Map<string, number>();
   let busy = 0;
   let total = 0;
+  // A process that never ran `during` (a bare cluster's primary) is left out.
+  const profiles = during
+    ? allProfiles.filter((profile) => {
+        const nodes = new Map(profile.nodes.map((node) => [node.id, node]));
+        return profile.samples.some((id) => functionKey(nodes.get(id)!.callFrame) === during);
+      })
+    : allProfiles;
   for (const profile of profiles) {
     const nodes = new Map(profile.nodes.map((node) => [node.id, node]));
     const inWindow = (index: number) => index >= first && index <= last;
@@ -108,6 +121,23 @@ export function summarize(
       deltas.length > 0 && intervals > 0
         ? deltas.slice(first + 1, last + 1).reduce((sum, d) => sum + d, 0) / 1000 / intervals
         : (profile.endTime - profile.startTime) / 1000 / Math.max(1, profile.samples.length);
+    // Inclusive time of the app's own functions (src/…): their self time and everything they called,
+    // counted once per stack (a recursive or re-entered function is not counted twice).
+    const inclusive = (node: ProfileNode, onStack: Set<string>): number => {
+      const key = functionKey(node.callFrame);
+      const app = key.startsWith('src/') && !onStack.has(key);
+      if (app) onStack.add(key);
+      let ms = (hits.get(node.id) ?? 0) * msPerSample;
+      for (const child of node.children ?? []) ms += inclusive(nodes.get(child)!, onStack);
+      if (app) {
+        onStack.delete(key);
+        appInclusive.set(key, (appInclusive.get(key) ?? 0) + ms);
+      }
+      return ms;
+    };
+    const children = new Set(profile.nodes.flatMap((node) => node.children ?? []));
+    const roots = profile.nodes.filter((node) => !children.has(node.id));
+    for (const rootNode of roots) inclusive(rootNode, new Set());
     for (const node of profile.nodes) {
       const ms = (hits.get(node.id) ?? 0) * msPerSample;
       if (ms === 0) continue;
@@ -143,7 +173,82 @@ export function summarize(
     '|---|---:|---:|',
     rows(byFunction, 40),
     '',
-  ].join('\n');
+    "## The app's functions, inclusive (self time and everything they called)",
+    '',
+    '| function | ms | share of busy |',
+    '|---|---:|---:|',
+    rows(appInclusive, 40),
+    '',
+  ]
+    .filter((line, index, lines) => appInclusive.size > 0 || index < lines.length - 6)
+    .join('\n');
+}
+
+type Claimer = { id: string; accessToken: string };
+
+/** The bare claim server's token check (once per claim), as the tables name it. */
+const BARE_HANDLER = 'perf/bench/bare-claim-server.mjs member';
+
+/**
+ * The same claims against the bare claim server (bench/bare-claim-server.mjs: the token check and Pick's
+ * claim script, nothing else), its workers profiled too: the side-by-side table of where Pick's extra
+ * CPU per claim goes. Its coupon gets the same stock, stamped for this Redis server.
+ */
+async function profileBareClaims(
+  config: AppConfig,
+  dir: string,
+  port: number,
+  members: Claimer[],
+  plan: Claimer[],
+): Promise<{ profiles: CpuProfile[]; ms: number; perSec: number }> {
+  mkdirSync(dir, { recursive: true });
+  const redis = new Redis(redisOptions(config));
+  const keyPrefix = `${config.REDIS_PREFIX}:bench-bare:{bare}`;
+  try {
+    const { runId } = redisServerFacts(await redis.info('server'));
+    const reset = async () => {
+      const keys = await redis.keys(`${keyPrefix}:*`);
+      if (keys.length) await redis.del(...keys);
+      await redis.hset(`${keyPrefix}:state`, 'max', Math.floor(members.length / 2), 'epoch', runId ?? '');
+    };
+    const bare = await startBareClaimCluster(port, int('PICK_BENCH_INSTANCES', 2), {
+      jwtSecret: config.JWT_ACCESS_SECRET,
+      keyPrefix,
+      redisHost: config.REDIS_HOST,
+      redisPort: config.REDIS_PORT,
+      redisDb: config.REDIS_DB,
+      nodeOptions: `--cpu-prof --cpu-prof-dir=${dir}`,
+    });
+    let measured: LoadResult;
+    try {
+      console.log('[profile] the same claims on the bare claim server');
+      await reset();
+      await runLoad({
+        url: bare.url,
+        connections: 20,
+        duration: 2,
+        requests: [claimRequest('/claim', members, new Map())],
+      });
+      await reset();
+      measured = await runLoad({
+        url: bare.url,
+        connections: int('BENCH_CONNECTIONS', 100),
+        amount: plan.length,
+        requests: [claimRequest('/claim', plan, new Map())],
+      });
+    } finally {
+      bare.stop();
+    }
+    // Its workers write their profiles as they exit.
+    for (const deadline = Date.now() + 10_000; Date.now() < deadline;) {
+      if (readdirSync(dir).filter((file) => file.endsWith('.cpuprofile')).length >= 2) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    return { profiles: readProfiles(dir), ms: measured.durationSec * 1000, perSec: measured.reqPerSec };
+  } finally {
+    await redis.quit();
+  }
 }
 
 const readProfiles = (dir: string): CpuProfile[] =>
@@ -172,9 +277,11 @@ async function profileClaims(): Promise<string> {
   const orm = await MikroORM.init(ormOptions(config));
   const cluster = new Pm2Cluster({ name: 'bench-profile', port, instances: int('PICK_BENCH_INSTANCES', 2), env });
   const rush = { ms: 0, perSec: 0, claims: 0 };
+  const load: { members: Claimer[]; plan: Claimer[] } = { members: [], plan: [] };
   try {
     const [admin] = await mintMembers(orm, config, { count: 1, role: MemberRole.ADMIN, prefix: 'profadm' });
     const members = await mintMembers(orm, config, { count: Math.ceil(claims / 2), prefix: 'prof' });
+    load.members = members;
     await cluster.stop();
     await cluster.start();
     const now = Date.now();
@@ -207,6 +314,7 @@ async function profileClaims(): Promise<string> {
       requests: [claimRequest(path(1), members, new Map())],
     });
     const plan = claimPlan(members, 3, 7).slice(0, claims);
+    load.plan = plan;
     console.log(`[profile] rush: ${plan.length} claims`);
     const measured = await runLoad({
       url: cluster.url,
@@ -220,13 +328,21 @@ async function profileClaims(): Promise<string> {
     await cluster.stop();
     await orm.close(true);
   }
+  const bare = await profileBareClaims(config, `${profileDir}/bare`, port + 1, load.members, load.plan);
   const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root }).toString().trim();
   mkdirSync(`${root}perf/profiles`, { recursive: true });
   const out = `${root}perf/profiles/${commit}-claims.md`;
   writeFileSync(
     out,
     summarize(readProfiles(profileDir), `CPU profile of a claim rush at ${commit}`, 'src/coupons claim', rush.ms) +
-      `\nEach worker over the rush: the ${Math.round(rush.ms)} ms up to its last sample in ClaimsService.claim, ${rush.claims} claims at ${rush.perSec} req/s with persistence on, after a 2 s warm-up (npm run bench:profile).\n`,
+      `\nEach worker over the rush: the ${Math.round(rush.ms)} ms up to its last sample in ClaimsService.claim, ${rush.claims} claims at ${rush.perSec} req/s with persistence on, after a 2 s warm-up (npm run bench:profile).\n\n` +
+      summarize(
+        bare.profiles,
+        'The bare claim (perf/bench/bare-claim-server.mjs), the same claims right after',
+        BARE_HANDLER,
+        bare.ms,
+      ) +
+      `\nEach bare worker over its rush: ${rush.claims} claims at ${bare.perSec} req/s (the token check and the claim script only).\n`,
   );
   return out;
 }

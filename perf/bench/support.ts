@@ -266,9 +266,18 @@ export function startBareListCluster(
 export function startBareClaimCluster(
   port: number,
   workers: number,
-  options: { jwtSecret: string; keyPrefix: string; redisHost: string; redisPort: number; redisDb: number },
+  options: {
+    jwtSecret: string;
+    keyPrefix: string;
+    redisHost: string;
+    redisPort: number;
+    redisDb: number;
+    /** Node flags for its processes (bench:profile: --cpu-prof). */
+    nodeOptions?: string;
+  },
 ): Promise<BareCluster> {
   return startBare('bare-claim-server.mjs', port, [String(workers)], {
+    ...(options.nodeOptions && { NODE_OPTIONS: options.nodeOptions }),
     BARE_JWT_SECRET: options.jwtSecret,
     BARE_KEY_PREFIX: options.keyPrefix,
     BARE_REDIS_HOST: options.redisHost,

@@ -43,7 +43,7 @@ export class AccessTokens {
   memberOf(authorization: string | string[] | undefined): VerifiedMember {
     const match = typeof authorization === 'string' ? BEARER.exec(authorization) : null;
     if (!match) throw new AppError('UNAUTHORIZED', 'A Bearer access token is required');
-    let claims: AccessClaims;
+    let claims: Readonly<AccessClaims>;
     try {
       claims = this.signing.verifyAccess(match[1]);
     } catch (error) {
@@ -52,8 +52,8 @@ export class AccessTokens {
       throw new AppError('INVALID_TOKEN', 'The access token is invalid');
     }
     if (!wellFormed(claims)) throw new AppError('INVALID_TOKEN', 'The access token is invalid');
-    claims.ver ??= 0;
-    this.revocations.check(claims);
+    // Tokens issued before session versions carry none: version 0 (the claims are shared: not mutated).
+    this.revocations.check(claims.ver === undefined ? { ...claims, ver: 0 } : claims);
     return { id: claims.sub, role: claims.role, approvedSeller: claims.apr === 1 };
   }
 }

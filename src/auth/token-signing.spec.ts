@@ -2,20 +2,20 @@ import { TokenExpiredError } from '@nestjs/jwt';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { loadConfig } from '../../config/env.js';
 import { MemberRole } from '../members/member.entity.js';
-import { TokenSigning } from './token-signing.js';
+import { type AccessClaims, TokenSigning } from './token-signing.js';
 
 const subject = { id: '42', role: MemberRole.CUSTOMER, sessionVersion: 3, sellerStatus: null };
 
 describe('TokenSigning.verifyAccess (verified tokens remembered per process)', () => {
   afterEach(() => vi.useRealTimers());
 
-  it('answers a repeated token with the same claims, and a caller changing them changes nothing', () => {
+  it('answers a repeated token with the same claims, and a caller cannot change them', () => {
     const signing = new TokenSigning(loadConfig({}));
     const token = signing.signAccess(subject, 'session-1');
-    const first = signing.verifyAccess(token);
+    const first = signing.verifyAccess(token) as AccessClaims;
     expect(first).toMatchObject({ sub: '42', role: 'CUSTOMER', typ: 'access', ver: 3, sid: 'session-1' });
-    first.role = MemberRole.ADMIN;
-    first.ver = 99;
+    expect(() => (first.role = MemberRole.ADMIN)).toThrow(TypeError);
+    expect(() => (first.ver = 99)).toThrow(TypeError);
     expect(signing.verifyAccess(token)).toMatchObject({ role: 'CUSTOMER', ver: 3 });
     expect(signing.verifyAccess(token)).toMatchObject({ role: 'CUSTOMER', ver: 3 });
   });

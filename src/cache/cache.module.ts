@@ -17,7 +17,16 @@ import { Broadcaster } from './broadcaster.js';
     CacheModule.registerAsync({
       inject: [APP_CONFIG],
       useFactory: (config: AppConfig) => ({
-        stores: [createKeyv({ ttl: config.CACHE_TTL_MS, lruSize: config.CACHE_MAX_ENTRIES, useClone: false })],
+        // storeHashSize 1: one Map, so no key is hashed to pick a shard on every read (cacheable's sharding
+        // is for stores past 16.7 M entries; 1.5% of a worker's CPU in a claim rush's profile).
+        stores: [
+          createKeyv({
+            ttl: config.CACHE_TTL_MS,
+            lruSize: config.CACHE_MAX_ENTRIES,
+            useClone: false,
+            storeHashSize: 1,
+          }),
+        ],
         ttl: config.CACHE_TTL_MS,
       }),
     }),
