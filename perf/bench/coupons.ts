@@ -50,14 +50,13 @@ import {
   machine,
   processesCpuSec,
   runLoad,
+  setting,
   startBareClaimCluster,
   startBareListCluster,
   writeResult,
   type BenchResult,
   type LoadResult,
 } from './support.js';
-
-const int = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 
 /** The value at quantile `q` (0..1) of ascending `sorted`; NaN when empty. */
 const quantile = (sorted: number[], q: number) =>
@@ -76,14 +75,14 @@ function pollFigures(polls: StatusPoll[]) {
 
 export default async function run(): Promise<BenchResult> {
   const startedAt = new Date().toISOString();
-  const membersWanted = int('BENCH_MEMBERS', 70_000);
-  const rushMembers = Math.min(membersWanted, int('BENCH_RUSH_MEMBERS', 10_000));
-  const stock = int('BENCH_STOCK', 5_000);
-  const drainStock = int('BENCH_DRAIN_STOCK', 60_000);
-  const drainBacklog = int('BENCH_DRAIN_BACKLOG', 50_000);
-  const connections = int('BENCH_CONNECTIONS', 100);
-  const listSeconds = int('BENCH_LIST_SECONDS', 8);
-  const port = int('PICK_BENCH_PORT', 4480);
+  const membersWanted = setting('BENCH_MEMBERS', 70_000);
+  const rushMembers = Math.min(membersWanted, setting('BENCH_RUSH_MEMBERS', 10_000));
+  const stock = setting('BENCH_STOCK', 5_000);
+  const drainStock = setting('BENCH_DRAIN_STOCK', 60_000);
+  const drainBacklog = setting('BENCH_DRAIN_BACKLOG', 50_000);
+  const connections = setting('BENCH_CONNECTIONS', 100);
+  const listSeconds = setting('BENCH_LIST_SECONDS', 8);
+  const port = setting('PICK_BENCH_PORT', 4480);
   const env: Record<string, string> = {
     NODE_ENV: 'test',
     DB_DRIVER: process.env.DB_DRIVER ?? 'mariadb',
@@ -112,7 +111,7 @@ export default async function run(): Promise<BenchResult> {
     name: 'bench-coupons',
     port,
     adminPort: port + 1,
-    instances: int('PICK_BENCH_INSTANCES', 2),
+    instances: setting('PICK_BENCH_INSTANCES', 2),
     env,
   });
   try {

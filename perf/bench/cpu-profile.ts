@@ -25,7 +25,7 @@ import { Redis } from 'ioredis';
 import type { AppConfig } from '../../config/env.js';
 import { redisOptions } from '../../src/redis/redis-options.js';
 import { redisServerFacts } from '../../src/redis/redis-server.js';
-import { buildAndSeed, claimRequest, runLoad, startBareClaimCluster, type LoadResult } from './support.js';
+import { buildAndSeed, claimRequest, runLoad, setting, startBareClaimCluster, type LoadResult } from './support.js';
 
 interface ProfileNode {
   id: number;
@@ -43,7 +43,6 @@ interface CpuProfile {
 }
 
 const root = new URL('../..', import.meta.url).pathname;
-const int = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 
 /** The component a frame belongs to: a package, a folder of the app, Node's internals, or V8 itself. */
 export function componentOf(frame: ProfileNode['callFrame']): string {
@@ -211,7 +210,7 @@ async function profileBareClaims(
       if (keys.length) await redis.del(...keys);
       await redis.hset(`${keyPrefix}:state`, 'max', Math.floor(members.length / 2), 'epoch', runId ?? '');
     };
-    const bare = await startBareClaimCluster(port, int('PICK_BENCH_INSTANCES', 2), {
+    const bare = await startBareClaimCluster(port, setting('PICK_BENCH_INSTANCES', 2), {
       jwtSecret: config.JWT_ACCESS_SECRET,
       keyPrefix,
       redisHost: config.REDIS_HOST,
@@ -232,7 +231,7 @@ async function profileBareClaims(
       await reset();
       measured = await runLoad({
         url: bare.url,
-        connections: int('BENCH_CONNECTIONS', 100),
+        connections: setting('BENCH_CONNECTIONS', 100),
         amount: plan.length,
         requests: [claimRequest('/claim', plan, new Map())],
       });
@@ -257,9 +256,9 @@ const readProfiles = (dir: string): CpuProfile[] =>
     .map((file) => JSON.parse(readFileSync(`${dir}/${file}`, 'utf8')) as CpuProfile);
 
 async function profileClaims(): Promise<string> {
-  const claims = int('BENCH_PROFILE_CLAIMS', 40_000);
-  const connections = int('BENCH_CONNECTIONS', 100);
-  const port = int('PICK_BENCH_PORT', 4490);
+  const claims = setting('BENCH_PROFILE_CLAIMS', 40_000);
+  const connections = setting('BENCH_CONNECTIONS', 100);
+  const port = setting('PICK_BENCH_PORT', 4490);
   const profileDir = mkdtempSync(`${tmpdir()}/pick-cpu-profile-`);
   const env: Record<string, string> = {
     NODE_ENV: 'test',
@@ -275,7 +274,7 @@ async function profileClaims(): Promise<string> {
   console.log(`[profile] building dist/ and resetting ${env.DB_NAME}`);
   buildAndSeed(env, 'ignore');
   const orm = await MikroORM.init(ormOptions(config));
-  const cluster = new Pm2Cluster({ name: 'bench-profile', port, instances: int('PICK_BENCH_INSTANCES', 2), env });
+  const cluster = new Pm2Cluster({ name: 'bench-profile', port, instances: setting('PICK_BENCH_INSTANCES', 2), env });
   const rush = { ms: 0, perSec: 0, claims: 0 };
   const load: { members: Claimer[]; plan: Claimer[] } = { members: [], plan: [] };
   try {

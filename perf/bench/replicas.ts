@@ -28,12 +28,11 @@ import {
   machine,
   round2,
   runLoad,
+  setting,
   writeResult,
   type BenchResult,
   type LoadResult,
 } from './support.js';
-
-const int = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 
 /** `calls` of one command in INFO commandstats. */
 const callsOf = (stats: string, command: string) =>
@@ -41,9 +40,9 @@ const callsOf = (stats: string, command: string) =>
 
 export default async function run(): Promise<BenchResult> {
   const startedAt = new Date().toISOString();
-  const claimsPerRush = int('BENCH_REPLICA_CLAIMS', 10_000);
-  const connections = int('BENCH_CONNECTIONS', 100);
-  const port = int('PICK_BENCH_REPLICAS_PORT', 4484);
+  const claimsPerRush = setting('BENCH_REPLICA_CLAIMS', 10_000);
+  const connections = setting('BENCH_CONNECTIONS', 100);
+  const port = setting('PICK_BENCH_REPLICAS_PORT', 4484);
   const primary = new OwnRedis(port + 2, { aof: true, args: ['--min-replicas-to-write', '1'] });
   const replica = new OwnRedis(port + 3, { aof: true, args: ['--replicaof', '127.0.0.1', String(port + 2)] });
   const env: Record<string, string> = {
@@ -58,7 +57,7 @@ export default async function run(): Promise<BenchResult> {
   };
   const config = loadConfig({ ...process.env, ...env });
   const log = (message: string) => console.log(`[replicas bench] ${message}`);
-  const instances = int('PICK_BENCH_INSTANCES', 2);
+  const instances = setting('PICK_BENCH_INSTANCES', 2);
   const clusters = [0, 1].map(
     (replicas) =>
       new Pm2Cluster({

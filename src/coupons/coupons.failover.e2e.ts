@@ -1,23 +1,14 @@
-import { MikroORM } from '@mikro-orm/mysql';
 import { Redis } from 'ioredis';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../config/env.js';
-import { ormOptions } from '../../config/mikro-orm.js';
-import type { MintedMember } from '../cli/mint-members.js';
-import { MemberRole } from '../members/member.entity.js';
 import { claimLoad, tally, type TimedClaimOutcome } from '../testing/claim-rush.js';
 import { Pm2Cluster, testPort } from '../testing/cluster.js';
-import { createEvent, eventBody, mint } from '../testing/fixtures.js';
+import { ClusterRig } from '../testing/rig.js';
+import { createEvent, eventBody } from '../testing/fixtures.js';
 import { OwnRedisHa, SENTINEL_MASTER } from '../testing/own-redis-ha.js';
 import { lockTable } from '../testing/table-lock.js';
 import type { OwnRedis } from '../testing/own-services.js';
 import { sleep, until } from '../testing/poll.js';
 import { couponKeys } from './coupon-stock.js';
-
-const run = promisify(execFile);
-const root = new URL('../..', import.meta.url).pathname;
 
 /**
  * The failover drill: production's Redis high availability (a primary, 2 replicas, 3 sentinels, AOF and
@@ -48,39 +39,23 @@ describe('Redis failover drill: primary + 2 replicas + 3 sentinels, a 2-worker c
     // Members retry 503s for as long as the failover takes: the per-member claim limit is not under test.
     THROTTLE_CLAIM_MEMBER_LIMIT: '1000',
   });
-  const config = loadConfig({ ...process.env, ...env(1) });
-  let cluster = new Pm2Cluster({ name: 'coupons-failover', port: testPort(140), instances: 2, env: env(1) });
-  let orm: MikroORM;
+  const rig = new ClusterRig({ name: 'coupons-failover', port: testPort(140), env: env(1), members: 36_000 });
+  const { config } = rig;
+  let cluster = rig.cluster;
   let admin: string;
-  let members: MintedMember[];
-  let used = 0;
-  const take = (n: number) => members.slice(used, (used += n));
+  const take = (n: number) => rig.take(n);
 
   beforeAll(async () => {
     await ha.start();
-    await run(process.execPath, ['dist/src/cli/migrate.js', 'reset'], {
-      cwd: root,
-      env: { ...process.env, ...env(1) },
-    });
-    orm = await MikroORM.init(ormOptions(config));
-    admin = (await mint(config, 1, MemberRole.ADMIN))[0].accessToken;
-    members = await mint(config, 36_000);
-    await cluster.start();
+    admin = (await rig.start()).admin;
   }, 240_000);
   afterAll(async () => {
     await cluster.stop();
-    await orm?.close(true);
+    await rig.stop();
     await ha.stop();
   });
 
-  const rowsOf = async (couponId: string) =>
-    new Set(
-      (
-        await orm.em
-          .getConnection()
-          .execute<{ member_id: string }[]>('select member_id from member_coupon where coupon_id = ?', [couponId])
-      ).map((row) => String(row.member_id)),
-    );
+  const rowsOf = (couponId: string) => rig.rowMembers(couponId);
 
   /** GETs of the cached catalog every 20 ms until stopped: every answer should be 200. */
   function catalogProbe(url: string) {

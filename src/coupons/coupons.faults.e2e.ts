@@ -1,15 +1,11 @@
-import { MikroORM } from '@mikro-orm/mysql';
 import { Redis } from 'ioredis';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../config/env.js';
-import { ormOptions } from '../../config/mikro-orm.js';
-import type { MintedMember } from '../cli/mint-members.js';
-import { MemberRole } from '../members/member.entity.js';
-import { Pm2Cluster, testPort } from '../testing/cluster.js';
+import { testPort } from '../testing/cluster.js';
+import { ClusterRig } from '../testing/rig.js';
 import { claimPlan, rush, tally, type ClaimOutcome } from '../testing/claim-rush.js';
-import { createEvent, eventBody, mint } from '../testing/fixtures.js';
+import { createEvent, eventBody } from '../testing/fixtures.js';
 import { waitForDrainAndCheck } from '../testing/invariants.js';
 import { OwnMariaDb, OwnRedis } from '../testing/own-services.js';
 import { sleep } from '../testing/poll.js';
@@ -36,42 +32,24 @@ describe('FCFS claims survive faults', () => {
     COUPON_PENDING_BOUND_MS: '2000',
     COUPON_SWEEP_INTERVAL_MS: '1000',
   };
-  const config = loadConfig({ ...process.env, ...env });
-  const cluster = new Pm2Cluster({ name: 'coupons-faults', port: testPort(20), instances: 2, env });
-  let orm: MikroORM;
+  const rig = new ClusterRig({ name: 'coupons-faults', port: testPort(20), env, members: 2_200 });
+  const { config, cluster, query } = rig;
   let redis: Redis;
   let admin: string;
-  let members: MintedMember[];
-  let used = 0;
-  const take = (n: number) => members.slice(used, (used += n));
+  const take = (n: number) => rig.take(n);
 
   beforeAll(async () => {
     await Promise.all([mysql.start(), redisServer.start({ fresh: true })]);
-    await run(process.execPath, ['dist/src/cli/migrate.js', 'reset'], { cwd: root, env: { ...process.env, ...env } });
-    orm = await MikroORM.init(ormOptions(config));
     redis = new Redis({ port: 6392, maxRetriesPerRequest: null, lazyConnect: true });
     redis.on('error', () => undefined); // the server is killed on purpose
     await redis.connect();
-    admin = (await mint(config, 1, MemberRole.ADMIN))[0].accessToken;
-    members = await mint(config, 2_200);
-    await cluster.start();
+    admin = (await rig.start()).admin;
   });
   afterAll(async () => {
-    await cluster.stop();
-    await orm?.close(true);
+    await rig.stop();
     redis?.disconnect();
     await Promise.all([mysql.stop(), redisServer.stop()]);
   });
-
-  const query = async (sql: string, params: unknown[]) => {
-    // The test's own pool may have lost its connections to the killed server: retry once.
-    try {
-      return await orm.em.getConnection().execute<{ member_id: string }[]>(sql, params);
-    } catch {
-      await sleep(500);
-      return orm.em.getConnection().execute<{ member_id: string }[]>(sql, params);
-    }
-  };
 
   async function checkInvariants(couponId: string, max: number, outcomes: ClaimOutcome[], label: string) {
     const report = await waitForDrainAndCheck(query, redis, config.REDIS_PREFIX, couponId, outcomes, 60_000);

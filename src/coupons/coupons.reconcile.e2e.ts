@@ -1,14 +1,10 @@
-import { MikroORM } from '@mikro-orm/mysql';
 import { Redis } from 'ioredis';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../config/env.js';
-import { ormOptions } from '../../config/mikro-orm.js';
-import type { MintedMember } from '../cli/mint-members.js';
-import { MemberRole } from '../members/member.entity.js';
 import { claimPlan, rush, tally, type ClaimOutcome } from '../testing/claim-rush.js';
 import { Pm2Cluster, testPort } from '../testing/cluster.js';
+import { ClusterRig } from '../testing/rig.js';
 import { createEvent, eventBody, mint } from '../testing/fixtures.js';
 import { waitForDrainAndCheck } from '../testing/invariants.js';
 import { OwnRedis } from '../testing/own-services.js';
@@ -36,47 +32,27 @@ describe('Redis that comes back with older data: reconciled with MySQL before cl
     REDIS_PREFIX: 'pick-rc',
     COUPON_SWEEP_INTERVAL_MS: '1000',
   };
-  const config = loadConfig({ ...process.env, ...env });
-  const cluster = new Pm2Cluster({ name: 'coupons-reconcile', port: testPort(110), instances: 2, env });
-  let orm: MikroORM;
+  const rig = new ClusterRig({ name: 'coupons-reconcile', port: testPort(110), env, members: 6_000 });
+  const { config, query } = rig;
+  const cluster = rig.cluster;
   let redis: Redis;
   let admin: string;
-  let members: MintedMember[];
-  let used = 0;
-  const take = (n: number) => members.slice(used, (used += n));
+  const take = (n: number) => rig.take(n);
+  const rowMembers = (couponId: string) => rig.rowMembers(couponId);
 
   beforeAll(async () => {
     await redisServer.start({ fresh: true });
-    await run(process.execPath, ['dist/src/cli/migrate.js', 'reset'], { cwd: root, env: { ...process.env, ...env } });
-    orm = await MikroORM.init(ormOptions(config));
     redis = new Redis({ port: redisPort, maxRetriesPerRequest: null, lazyConnect: true });
     redis.on('error', () => undefined); // the server is killed on purpose
     await redis.connect();
-    admin = (await mint(config, 1, MemberRole.ADMIN))[0].accessToken;
-    members = await mint(config, 6_000);
-    await cluster.start();
+    admin = (await rig.start()).admin;
   });
   afterAll(async () => {
-    await cluster.stop();
-    await orm?.close(true);
+    await rig.stop();
     redis?.disconnect();
     await redisServer.stop();
   });
 
-  const query = async (sql: string, params: unknown[]) => {
-    try {
-      return await orm.em.getConnection().execute<{ member_id: string }[]>(sql, params);
-    } catch {
-      await sleep(500);
-      return orm.em.getConnection().execute<{ member_id: string }[]>(sql, params);
-    }
-  };
-  const rowMembers = async (couponId: string) =>
-    new Set(
-      (await query('select member_id from member_coupon where coupon_id = ?', [couponId])).map((row) =>
-        String(row.member_id),
-      ),
-    );
   const drained = (couponId: string, rows: number) =>
     until(
       `coupon ${couponId}: ${rows} rows, nothing pending`,
@@ -252,7 +228,7 @@ describe('Redis that comes back with older data: reconciled with MySQL before cl
     const [couponId] = couponIds;
     // 100,000 members with a row, written straight into MySQL (as the drain would have).
     const issued = await mint(config, 100_000);
-    const connection = orm.em.getConnection();
+    const connection = rig.orm.em.getConnection();
     for (let i = 0; i < issued.length; i += 10_000) {
       const chunk = issued.slice(i, i + 10_000);
       await connection.execute(
