@@ -1,4 +1,4 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -40,9 +40,7 @@ describe('FCFS claims survive faults', () => {
 
   beforeAll(async () => {
     await Promise.all([mysql.start(), redisServer.start({ fresh: true })]);
-    redis = new Redis({ port: 6392, maxRetriesPerRequest: null, lazyConnect: true });
-    redis.on('error', () => undefined); // the server is killed on purpose
-    await redis.connect();
+    redis = await redisServer.client();
     admin = (await rig.start()).admin;
   });
   afterAll(async () => {

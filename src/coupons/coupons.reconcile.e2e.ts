@@ -1,4 +1,4 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -42,9 +42,7 @@ describe('Redis that comes back with older data: reconciled with MySQL before cl
 
   beforeAll(async () => {
     await redisServer.start({ fresh: true });
-    redis = new Redis({ port: redisPort, maxRetriesPerRequest: null, lazyConnect: true });
-    redis.on('error', () => undefined); // the server is killed on purpose
-    await redis.connect();
+    redis = await redisServer.client();
     admin = (await rig.start()).admin;
   });
   afterAll(async () => {

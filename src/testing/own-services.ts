@@ -1,3 +1,4 @@
+import { Redis } from 'ioredis';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
@@ -205,6 +206,17 @@ export class OwnRedis extends OwnServer {
     mkdirSync(this.dir, { recursive: true });
     execFileSync('rm', ['-rf', `${this.dir}/appendonlydir`]);
     execFileSync('cp', ['-a', `${from.dir}.snapshot-${name}`, `${this.dir}/appendonlydir`]);
+  }
+
+  /**
+   * A test's own client of this server, connected, that outlives the server's kills and restarts: its
+   * errors are expected (the test kills the server on purpose) and its commands wait for the server.
+   */
+  async client(): Promise<Redis> {
+    const redis = new Redis({ port: this.port, maxRetriesPerRequest: null, lazyConnect: true });
+    redis.on('error', () => undefined);
+    await redis.connect();
+    return redis;
   }
 
   /** redis-cli against this server; '' when it does not answer. */
