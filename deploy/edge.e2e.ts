@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { connect as tlsConnect } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../src/testing/app.js';
 import { openApiChecker } from '../src/testing/openapi-check.js';
@@ -29,6 +30,26 @@ function expectSecurityHeaders(headers: Answer['headers']): void {
 }
 const tally = (answers: Answer[]) =>
   answers.reduce<Record<number, number>>((counts, a) => ({ ...counts, [a.status]: (counts[a.status] ?? 0) + 1 }), {});
+
+/** Bytes written as they are over TLS (what no HTTP client sends), and nginx's answer parsed. */
+function sendRaw(port: number, caFile: string, bytes: string): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const socket = tlsConnect({ host: '127.0.0.1', port, servername: 'localhost', ca: readFileSync(caFile) }, () =>
+      socket.write(bytes),
+    );
+    const chunks: Buffer[] = [];
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    socket.on('error', reject);
+    socket.on('end', () => {
+      const [head, body = ''] = Buffer.concat(chunks).toString('utf8').split('\r\n\r\n');
+      const [statusLine, ...lines] = head.split('\r\n');
+      const headers = Object.fromEntries(
+        lines.map((line) => [line.slice(0, line.indexOf(':')).toLowerCase(), line.slice(line.indexOf(':') + 1).trim()]),
+      );
+      resolve({ status: Number(statusLine.split(' ')[1]), headers, body });
+    });
+  });
+}
 
 describe('edge: nginx in front of the app (TLS, limits, headers)', () => {
   beforeAll(async () => {
@@ -119,6 +140,45 @@ describe('edge: nginx in front of the app (TLS, limits, headers)', () => {
     });
     expect(upload.status).toBe(401);
     expect(json(upload).code).toBe('UNAUTHORIZED');
+  });
+
+  it("answers what nginx cannot take before the app (a request line or a header line past 8 KiB, a request that is not HTTP) in the app's error shape", async () => {
+    const refusals = [
+      [
+        'a 9 KiB query string',
+        414,
+        'URI_TOO_LONG',
+        () => nginx.send('GET', `${nginx.url}/api/general/products?q=${'a'.repeat(9000)}`),
+      ],
+      [
+        'a 9 KiB header line',
+        431,
+        'HEADERS_TOO_LARGE',
+        () => nginx.send('GET', `${nginx.url}/api/general/products`, { headers: { 'x-pad': 'a'.repeat(9000) } }),
+      ],
+      [
+        'a request line that is not HTTP',
+        400,
+        'BAD_REQUEST',
+        () => sendRaw(tlsPort, nginx.caFile, 'NOT HTTP AT ALL\r\n\r\n'),
+      ],
+    ] as const;
+    for (const [what, status, code, send] of refusals) {
+      const answer = await send();
+      expect(answer.status, what).toBe(status);
+      expect(answer.headers['content-type'], what).toBe('application/json');
+      expectSecurityHeaders(answer.headers);
+      expect(answer.headers['x-request-id'], what).toMatch(/^[0-9a-f]{32}$/);
+      expect(json(answer), what).toEqual({
+        statusCode: status,
+        code,
+        message: expect.any(String),
+        requestId: answer.headers['x-request-id'],
+      });
+      // In the document for any route (ANY_ROUTE), here the product list's.
+      const headers = new Headers(Object.entries(answer.headers).map(([name, value]) => [name, String(value)]));
+      openApiChecker().check('GET', '/api/general/products', status, headers, json(answer));
+    }
   });
 
   it('answers a burst on an auth route with 429 TOO_MANY_REQUESTS and Retry-After, leaves the catalog alone, and lets the address in again', async () => {

@@ -1150,6 +1150,21 @@ export interface operations {
                     };
                 };
             };
+            /** @description URI_TOO_LONG */
+            414: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 414;
+                        /** @enum {string} */
+                        code?: "URI_TOO_LONG";
+                    };
+                };
+            };
             /** @description UNSUPPORTED_MEDIA_TYPE */
             415: {
                 headers: {
@@ -1341,6 +1356,21 @@ export interface operations {
                         statusCode?: 413;
                         /** @enum {string} */
                         code?: "PAYLOAD_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description URI_TOO_LONG */
+            414: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 414;
+                        /** @enum {string} */
+                        code?: "URI_TOO_LONG";
                     };
                 };
             };
@@ -1538,6 +1568,21 @@ export interface operations {
                     };
                 };
             };
+            /** @description URI_TOO_LONG */
+            414: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 414;
+                        /** @enum {string} */
+                        code?: "URI_TOO_LONG";
+                    };
+                };
+            };
             /** @description UNSUPPORTED_MEDIA_TYPE */
             415: {
                 headers: {
@@ -1730,6 +1775,21 @@ export interface operations {
                     };
                 };
             };
+            /** @description URI_TOO_LONG */
+            414: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 414;
+                        /** @enum {string} */
+                        code?: "URI_TOO_LONG";
+                    };
+                };
+            };
             /** @description UNSUPPORTED_MEDIA_TYPE */
             415: {
                 headers: {
@@ -1901,6 +1961,21 @@ export interface operations {
                     };
                 };
             };
+            /** @description URI_TOO_LONG */
+            414: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 414;
+                        /** @enum {string} */
+                        code?: "URI_TOO_LONG";
+                    };
+                };
+            };
             /** @description UNSUPPORTED_MEDIA_TYPE */
             415: {
                 headers: {
@@ -2060,6 +2135,21 @@ export interface operations {
                         statusCode?: 408;
                         /** @enum {string} */
                         code?: "REQUEST_TIMEOUT";
+                    };
+                };
+            };
+            /** @description URI_TOO_LONG */
+            414: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 414;
+                        /** @enum {string} */
+                        code?: "URI_TOO_LONG";
                     };
                 };
             };
@@ -3700,6 +3790,21 @@ export interface operations {
                     };
                 };
             };
+            /** @description URI_TOO_LONG */
+            414: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 414;
+                        /** @enum {string} */
+                        code?: "URI_TOO_LONG";
+                    };
+                };
+            };
             /** @description UNSUPPORTED_MEDIA_TYPE */
             415: {
                 headers: {
@@ -4053,6 +4158,21 @@ export interface operations {
                         statusCode?: 413;
                         /** @enum {string} */
                         code?: "PAYLOAD_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description URI_TOO_LONG */
+            414: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 414;
+                        /** @enum {string} */
+                        code?: "URI_TOO_LONG";
                     };
                 };
             };
@@ -4678,6 +4798,21 @@ export interface operations {
                         statusCode?: 413;
                         /** @enum {string} */
                         code?: "PAYLOAD_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description URI_TOO_LONG */
+            414: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 414;
+                        /** @enum {string} */
+                        code?: "URI_TOO_LONG";
                     };
                 };
             };
@@ -5845,6 +5980,21 @@ export interface operations {
                     };
                 };
             };
+            /** @description URI_TOO_LONG */
+            414: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 414;
+                        /** @enum {string} */
+                        code?: "URI_TOO_LONG";
+                    };
+                };
+            };
             /** @description UNSUPPORTED_MEDIA_TYPE */
             415: {
                 headers: {
@@ -5973,6 +6123,21 @@ export interface operations {
                     };
                 };
             };
+            /** @description URI_TOO_LONG */
+            414: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 414;
+                        /** @enum {string} */
+                        code?: "URI_TOO_LONG";
+                    };
+                };
+            };
             /** @description UNSUPPORTED_MEDIA_TYPE */
             415: {
                 headers: {
@@ -6098,6 +6263,21 @@ export interface operations {
                         statusCode?: 408;
                         /** @enum {string} */
                         code?: "REQUEST_TIMEOUT";
+                    };
+                };
+            };
+            /** @description URI_TOO_LONG */
+            414: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 414;
+                        /** @enum {string} */
+                        code?: "URI_TOO_LONG";
                     };
                 };
             };
@@ -6277,6 +6457,21 @@ export interface operations {
                         statusCode?: 413;
                         /** @enum {string} */
                         code?: "FILE_TOO_LARGE" | "PAYLOAD_TOO_LARGE" | "TOO_MANY_FILES";
+                    };
+                };
+            };
+            /** @description URI_TOO_LONG */
+            414: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {integer} */
+                        statusCode?: 414;
+                        /** @enum {string} */
+                        code?: "URI_TOO_LONG";
                     };
                 };
             };

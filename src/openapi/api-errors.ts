@@ -14,13 +14,14 @@ import { ERROR_STATUS, type ErrorCode } from '../common/errors.js';
  * What any route can answer: a URL that is not valid percent-encoding or bytes that are not HTTP, a
  * query parameter the route does not declare, a request that arrives too slowly, a request line and
  * headers over 16 KiB, a compressed body or one of a type the route does not read, a worker
- * shutting down; and, behind nginx, no app server that could take the request (502) or answered in
- * time (504).
+ * shutting down; and, behind nginx, a request line over 8 KiB (414) or a header line over 8 KiB (431),
+ * no app server that could take the request (502) or answered in time (504).
  */
 export const ANY_ROUTE = [
   'BAD_REQUEST',
   'VALIDATION_FAILED',
   'REQUEST_TIMEOUT',
+  'URI_TOO_LONG',
   'HEADERS_TOO_LARGE',
   'UNSUPPORTED_MEDIA_TYPE',
   'SERVICE_UNAVAILABLE',
