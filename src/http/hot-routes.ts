@@ -25,20 +25,21 @@ export interface HotRoute {
  */
 @Injectable()
 export class HotRoutes {
-  private readonly routes = new Map<string, HotRoute>();
+  /** Method -> route URL -> route: found per request without building a key string. */
+  private readonly routes = new Map<string, Map<string, HotRoute>>();
 
   register(route: HotRoute): void {
-    const key = `${route.method} ${route.url}`;
-    if (this.routes.has(key)) throw new Error(`hot route ${key} is registered twice`);
-    this.routes.set(key, route);
+    const byUrl = this.routes.get(route.method) ?? new Map<string, HotRoute>();
+    if (byUrl.has(route.url)) throw new Error(`hot route ${route.method} ${route.url} is registered twice`);
+    this.routes.set(route.method, byUrl.set(route.url, route));
   }
 
   find(method: string, url: string | undefined): HotRoute | undefined {
-    return url === undefined ? undefined : this.routes.get(`${method} ${url}`);
+    return url === undefined ? undefined : this.routes.get(method)?.get(url);
   }
 
   all(): HotRoute[] {
-    return [...this.routes.values()];
+    return [...this.routes.values()].flatMap((byUrl) => [...byUrl.values()]);
   }
 }
 
