@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Broadcasts } from '../../src/common/broadcast.js';
+import { redisOptions } from '../../src/redis/redis-options.js';
 import { createEvent, eventBody } from '../../src/testing/fixtures.js';
 import { OwnRedis, portOpen } from '../../src/testing/own-services.js';
 import { until } from '../../src/testing/poll.js';
@@ -665,14 +666,19 @@ describe('provisioning: Redis with replicas and Sentinel, applied', () => {
   });
   let app: Redis; // the app's way in: through the sentinels, as config REDIS_SENTINELS makes it
   it("the app's client finds the primary through the sentinels with their `pick` user (ioredis, failoverDetector)", async () => {
+    // The app's own connection options (src/redis/redis-options.ts), as its settings would give them.
     app = new Redis({
-      sentinels: sentinelPorts.map((p) => ({ host: '127.0.0.1', port: p })),
-      name: 'pick',
-      sentinelUsername: 'pick',
-      sentinelPassword: secrets.sentinelClient,
-      username: 'pick',
-      password: secrets.app,
-      failoverDetector: true,
+      ...redisOptions({
+        REDIS_HOST: '127.0.0.1',
+        REDIS_PORT: 6379,
+        REDIS_DB: 0,
+        REDIS_SENTINELS: sentinelPorts.map((p) => `127.0.0.1:${p}`),
+        REDIS_SENTINEL_MASTER: 'pick',
+        REDIS_SENTINEL_USERNAME: 'pick',
+        REDIS_SENTINEL_PASSWORD: secrets.sentinelClient,
+        REDIS_USERNAME: 'pick',
+        REDIS_PASSWORD: secrets.app,
+      }),
       lazyConnect: true,
     });
     app.on('error', () => {});
