@@ -25,21 +25,20 @@ export interface HotRoute {
  */
 @Injectable()
 export class HotRoutes {
-  /** Method -> route URL -> route: found per request without building a key string. */
-  private readonly routes = new Map<string, Map<string, HotRoute>>();
+  private readonly routes = new Map<string, HotRoute>();
 
   register(route: HotRoute): void {
-    const byUrl = this.routes.get(route.method) ?? new Map<string, HotRoute>();
-    if (byUrl.has(route.url)) throw new Error(`hot route ${route.method} ${route.url} is registered twice`);
-    this.routes.set(route.method, byUrl.set(route.url, route));
+    const key = `${route.method} ${route.url}`;
+    if (this.routes.has(key)) throw new Error(`hot route ${key} is registered twice`);
+    this.routes.set(key, route);
   }
 
   find(method: string, url: string | undefined): HotRoute | undefined {
-    return url === undefined ? undefined : this.routes.get(method)?.get(url);
+    return url === undefined ? undefined : this.routes.get(`${method} ${url}`);
   }
 
   all(): HotRoute[] {
-    return [...this.routes.values()].flatMap((byUrl) => [...byUrl.values()]);
+    return [...this.routes.values()];
   }
 }
 

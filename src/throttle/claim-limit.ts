@@ -68,20 +68,11 @@ export class ClaimLimit {
 export class ClaimLimits {
   /** Members seen over the limit -> end of their window (epoch ms). */
   private readonly blocked = new Map<string, number>();
-  /** The limit as configured and where its counters live: fixed for the process, read once, not per claim. */
-  private readonly points: number;
-  private readonly windowMs: number;
-  private readonly keyPrefix: string;
 
   constructor(
-    @Inject(APP_CONFIG) config: AppConfig,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly limiters: RateLimiters,
-  ) {
-    const { points, windowSeconds } = configuredLimit(config, CLAIM);
-    this.points = points;
-    this.windowMs = windowSeconds * 1000;
-    this.keyPrefix = `${throttleKeyPrefix(config.REDIS_PREFIX, CLAIM)}:`;
-  }
+  ) {}
 
   /**
    * The limit for one claim of `memberId`: the 429 at once when this worker already refuses the member
@@ -99,7 +90,9 @@ export class ClaimLimits {
       if (left > 0) throw this.limiters.tooMany(CLAIM, left);
       this.blocked.delete(memberId);
     }
-    return new ClaimLimit({ key: this.keyPrefix + memberId, points: this.points, windowMs: this.windowMs }, answers);
+    const { points, windowSeconds } = configuredLimit(this.config, CLAIM);
+    const key = `${throttleKeyPrefix(this.config.REDIS_PREFIX, CLAIM)}:${memberId}`;
+    return new ClaimLimit({ key, points, windowMs: windowSeconds * 1000 }, answers);
   }
 
   /**
