@@ -127,8 +127,11 @@ export class CouponEventsService implements OnModuleDestroy {
     this.checkEventWindow(event.startsAt, event.endsAt);
 
     const byId = new Map(event.coupons.getItems().map((coupon) => [String(coupon.id), coupon]));
-    // Limits that change in Redis before the commit: restored if the commit fails.
+    // Limits lowered in Redis before the commit (restored if the commit fails), and limits raised (or
+    // restated) after it: MySQL's limit is never below Redis', so the issuance insert, which admits no row
+    // past MySQL's, never refuses a claim Redis accepted under a raise.
     const limitChanges: { coupon: Coupon; from: number; to: number }[] = [];
+    const limitRaises: { coupon: Coupon; to: number }[] = [];
     for (const [index, input] of (body.coupons ?? []).entries()) {
       const field = `coupons.${index}`;
       if (input.id === undefined) {
@@ -144,10 +147,11 @@ export class CouponEventsService implements OnModuleDestroy {
       if (validFrom !== undefined) coupon.validFrom = time(validFrom);
       if (validUntil !== undefined) coupon.validUntil = time(validUntil);
       this.checkCoupon(coupon, field);
-      if (maxIssuance !== undefined && maxIssuance !== coupon.maxIssuance) {
+      // A restated limit is sent to Redis too: it heals a raise whose Redis half failed after the commit.
+      if (maxIssuance !== undefined && maxIssuance < coupon.maxIssuance)
         limitChanges.push({ coupon, from: coupon.maxIssuance, to: maxIssuance });
-        coupon.maxIssuance = maxIssuance;
-      }
+      else if (maxIssuance !== undefined) limitRaises.push({ coupon, to: maxIssuance });
+      if (maxIssuance !== undefined) coupon.maxIssuance = maxIssuance;
     }
 
     // The limit is decided atomically against the claims in Redis: lowering it below what is
@@ -164,6 +168,11 @@ export class CouponEventsService implements OnModuleDestroy {
         await this.stock.setMax(String(change.coupon.id), change.from).catch(() => undefined);
       throw error;
     }
+    // Committed: a failure here leaves Redis' limit below MySQL's (never past the stock); the admin's
+    // retry of the same update sends it again.
+    let raiseFailed: unknown;
+    for (const raise of limitRaises)
+      await this.stock.setMax(String(raise.coupon.id), raise.to).catch((error: unknown) => (raiseFailed ??= error));
     const snapshot = toSnapshot(event);
     await Promise.all(
       snapshot.coupons
@@ -173,6 +182,7 @@ export class CouponEventsService implements OnModuleDestroy {
       this.logger.warn(`new coupon stock not initialised now (${error.message}); built on first use`),
     );
     await this.changed(snapshot.id);
+    if (raiseFailed !== undefined) throw raiseFailed;
     return eventDto(snapshot);
   }
 

@@ -21,6 +21,11 @@ export const claimsPersisted = new Counter({
   help: 'Accepted claims whose member_coupon row is in MySQL (counted by the worker that wrote the batch)',
 });
 
+export const claimsRefusedPastStock = new Counter({
+  name: 'pick_coupon_claims_refused_past_stock_total',
+  help: "Accepted claims MySQL refused to write because their coupon's stock was already issued: Redis had accepted past the stock after losing data (a 202 that holds no coupon; each one is an incident)",
+});
+
 export const sweeperReenqueued = new Counter({
   name: 'pick_coupon_sweeper_reenqueued_total',
   help: 'Claims pending longer than COUPON_PENDING_BOUND_MS whose job was gone, enqueued again by the sweeper',

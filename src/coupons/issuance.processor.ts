@@ -14,7 +14,7 @@ import { APP_CONFIG } from '../common/config.module.js';
 import { LATE, settleWithin } from '../common/timeout.js';
 import { ClaimEnqueuer } from './claim-enqueuer.js';
 import { CouponStock } from './coupon-stock.js';
-import { claimsPersisted } from './coupon.metrics.js';
+import { claimsPersisted, claimsRefusedPastStock } from './coupon.metrics.js';
 import { isServiceUnavailable } from '../common/unavailable.js';
 import { ISSUANCE_BATCH_QUEUE, ISSUANCE_QUEUE, type IssuanceBatchJob, type IssuanceJob } from './issuance.queue.js';
 import { WindowBatch } from './window-batch.js';
@@ -126,9 +126,9 @@ export class IssuanceProcessor implements OnApplicationBootstrap, BeforeApplicat
 
   private async write(jobs: Taken[]): Promise<void> {
     const claims = jobs.flatMap((job) => job.claims);
+    let refused: IssuanceJob[];
     try {
-      await insertClaims(this.em, claims);
-      claimsPersisted.inc(claims.length);
+      ({ refused } = await insertClaims(this.em, claims));
     } catch (error) {
       // MySQL away: every job fails and Bull retries it (idempotent).
       if (isServiceUnavailable(error)) jobs.forEach((job) => job.reject(error));
@@ -136,8 +136,12 @@ export class IssuanceProcessor implements OnApplicationBootstrap, BeforeApplicat
       else await this.writeRowByRow(jobs);
       return;
     }
+    const refusedKeys = new Set(refused.map(claimKey));
+    const persisted = claims.filter((claim) => !refusedKeys.has(claimKey(claim)));
+    claimsPersisted.inc(persisted.length);
     try {
-      await this.clearPending(claims);
+      await this.refuse(refused);
+      await this.clearPending(persisted);
       jobs.forEach((job) => job.resolve());
     } catch (error) {
       // Rows are in; the marks stay and a retry (or the sweeper) clears them. Idempotent.
@@ -160,8 +164,9 @@ export class IssuanceProcessor implements OnApplicationBootstrap, BeforeApplicat
       for (const claim of job.claims) {
         try {
           if (unavailable) throw unavailable;
-          await insertClaims(this.em, [claim]);
-          persisted.push(claim);
+          const { refused } = await insertClaims(this.em, [claim]);
+          if (refused.length > 0) await this.refuse(refused);
+          else persisted.push(claim);
         } catch (error) {
           if (!unavailable && isMissingReference(error)) {
             await this.voidClaim(claim).catch((voidError: unknown) => {
@@ -187,6 +192,28 @@ export class IssuanceProcessor implements OnApplicationBootstrap, BeforeApplicat
     }
   }
 
+  /**
+   * Claims MySQL refused: their coupon's stock was gone when they came to be written. Redis accepted
+   * them, so it had forgotten some of the claims MySQL holds (it came back with older data, or a
+   * replica took over without them, while those claims were still being written): it is brought up
+   * to MySQL first (every row's member back in its issued set: no further claim is accepted past the
+   * stock), then the refused claims are voided; their members were answered 202 and hold no coupon.
+   * Counted and logged as errors: each is a 202 that Pick could not honour.
+   */
+  private async refuse(refused: IssuanceJob[]): Promise<void> {
+    for (const [couponId, ofCoupon] of Map.groupBy(refused, (claim) => claim.couponId)) {
+      claimsRefusedPastStock.inc(ofCoupon.length);
+      this.logger.error(
+        `coupon ${couponId}: ${ofCoupon.length} accepted claim(s) refused by MySQL, its stock is issued (Redis had accepted past it; members ${ofCoupon
+          .slice(0, 20)
+          .map((claim) => claim.memberId)
+          .join(', ')}${ofCoupon.length > 20 ? ', …' : ''})`,
+      );
+      await this.stock.reconcile(couponId, { always: true });
+      for (const claim of ofCoupon) await this.stock.voidClaim(claim.couponId, claim.memberId);
+    }
+  }
+
   private async voidClaim({ couponId, memberId }: IssuanceJob): Promise<void> {
     this.logger.error(`claim ${couponId}:${memberId} voided: its member or coupon no longer exists`);
     await this.stock.voidClaim(couponId, memberId);
@@ -204,26 +231,72 @@ export class IssuanceProcessor implements OnApplicationBootstrap, BeforeApplicat
   }
 }
 
+const claimKey = (claim: IssuanceJob) => `${claim.couponId}:${claim.memberId}`;
+
 // ER_NO_REFERENCED_ROW(_2): a foreign key points nowhere.
 const isMissingReference = (error: unknown) =>
   /ER_NO_REFERENCED_ROW|foreign key constraint fails/i.test(
     `${(error as { code?: string }).code ?? ''} ${(error as Error).message ?? ''}`,
   );
 
+/** What one insert did: the claims MySQL refused because their coupon had no stock left for them. */
+export interface InsertOutcome {
+  refused: IssuanceJob[];
+}
+
 /**
- * One multi-row insert in its own context. ON DUPLICATE KEY (not INSERT IGNORE, which would
- * also swallow a foreign-key failure): only the UNIQUE(coupon, member) key turns a replay into a no-op.
+ * One transaction in its own context: the coupons' rows are locked (FOR UPDATE, in id order: two
+ * inserts never deadlock), the claims already written are set aside (a replay is a no-op), and of the
+ * others only as many as `max_issuance - issued_count` go in; `issued_count` grows by as many. The
+ * rest are refused: MySQL is the stock's last word, so a Redis that accepted more than the stock (it
+ * came back with older data while claims it had forgotten were still being written) cannot put a
+ * coupon past it. ON DUPLICATE KEY (not INSERT IGNORE, which would also swallow a foreign-key
+ * failure) keeps the insert harmless should a row appear meanwhile.
  */
-export async function insertClaims(em: EntityManager, jobs: IssuanceJob[]): Promise<void> {
-  if (jobs.length === 0) return;
-  const values = jobs.map(() => '(utc_timestamp(3), utc_timestamp(3), ?, ?)').join(', ');
-  const params = jobs.flatMap((job) => [job.couponId, job.memberId]);
-  await em
-    .fork()
-    .getConnection()
-    .execute(
+export async function insertClaims(em: EntityManager, jobs: IssuanceJob[]): Promise<InsertOutcome> {
+  if (jobs.length === 0) return { refused: [] };
+  return em.fork().transactional(async (tx) => {
+    const connection = tx.getConnection();
+    const ctx = tx.getTransactionContext();
+    const run = <T extends Record<string, unknown>[]>(sql: string, params: unknown[], method: 'all' | 'run' = 'all') =>
+      connection.execute<T>(sql, params, method, ctx);
+    const byCoupon = Map.groupBy(jobs, (job) => job.couponId);
+    const couponIds = [...byCoupon.keys()].sort((a, b) => Number(a) - Number(b));
+    const stock = new Map(
+      (
+        await run<{ id: string | number; max_issuance: number; issued_count: number }[]>(
+          `select id, max_issuance, issued_count from coupon where id in (${couponIds.map(() => '?').join(', ')}) order by id for update`,
+          couponIds,
+        )
+      ).map((row) => [String(row.id), Number(row.max_issuance) - Number(row.issued_count)]),
+    );
+    const admitted: IssuanceJob[] = [];
+    const refused: IssuanceJob[] = [];
+    for (const couponId of couponIds) {
+      const memberIds = [...new Set(byCoupon.get(couponId)!.map((job) => job.memberId))];
+      const written = new Set(
+        (
+          await run<{ member_id: string | number }[]>(
+            `select member_id from member_coupon where coupon_id = ? and member_id in (${memberIds.map(() => '?').join(', ')})`,
+            [couponId, ...memberIds],
+          )
+        ).map((row) => String(row.member_id)),
+      );
+      const fresh = memberIds.filter((memberId) => !written.has(memberId));
+      // A coupon that is gone: its rows are tried anyway, and the foreign key refuses them (the caller voids them).
+      const left = stock.get(couponId) ?? fresh.length;
+      for (const [i, memberId] of fresh.entries()) (i < left ? admitted : refused).push({ couponId, memberId });
+    }
+    if (admitted.length === 0) return { refused };
+    const values = admitted.map(() => '(utc_timestamp(3), utc_timestamp(3), ?, ?)').join(', ');
+    await run(
       `insert into member_coupon (created_at, updated_at, coupon_id, member_id) values ${values} on duplicate key update id = id`,
-      params,
+      admitted.flatMap((job) => [job.couponId, job.memberId]),
       'run',
     );
+    for (const [couponId, ofCoupon] of Map.groupBy(admitted, (job) => job.couponId))
+      if (stock.has(couponId))
+        await run(`update coupon set issued_count = issued_count + ? where id = ?`, [ofCoupon.length, couponId], 'run');
+    return { refused };
+  });
 }

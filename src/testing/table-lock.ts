@@ -22,3 +22,24 @@ export async function lockTable(config: AppConfig, table: string): Promise<{ rel
     },
   };
 }
+
+/**
+ * Holds one row's lock (SELECT … FOR UPDATE in an open transaction) until `release()`: reads go on, every
+ * write of that row waits (an admin's update of a coupon, the issuance insert's lock on it).
+ */
+export async function lockRow(config: AppConfig, table: string, id: string): Promise<{ release: () => Promise<void> }> {
+  if (!/^[a-z_]+$/.test(table)) throw new Error(`lockRow: not a table name: ${table}`);
+  const orm = await MikroORM.init(ormOptions(config, { pool: { min: 1, max: 1 } }));
+  const connection = orm.em.getConnection();
+  await connection.execute('start transaction');
+  await connection.execute(`select id from ${table} where id = ? for update`, [id]);
+  return {
+    release: async () => {
+      try {
+        await connection.execute('rollback');
+      } finally {
+        await orm.close(true);
+      }
+    },
+  };
+}
