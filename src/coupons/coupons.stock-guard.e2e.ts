@@ -92,7 +92,7 @@ describe('the issuance insert admits no row past the stock', () => {
     const { couponIds } = await createEvent(t.http, admin, eventBody({ max: stock }));
     const [couponId] = couponIds;
     const batches = Array.from({ length: 12 }, () => take(10).map((m) => ({ couponId, memberId: m.id })));
-    const em = t.app.get(EntityManager);
+    const em: EntityManager = t.app.get(EntityManager);
     const outcomes = await Promise.all(batches.map((batch) => insertClaims(em, batch)));
     const refused = outcomes.flatMap((o) => o.refused);
     expect(await rows(couponId)).toBe(stock);
