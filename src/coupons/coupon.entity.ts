@@ -34,11 +34,4 @@ export class Coupon extends BaseEntity {
 
   @Property({ type: 'integer', unsigned: true })
   maxIssuance!: number;
-
-  /**
-   * member_coupon rows ever written for this coupon (a deleted member's still counts, as it does in Redis):
-   * written only by the issuance insert, under this row's lock, which admits no row past maxIssuance.
-   */
-  @Property({ type: 'integer', unsigned: true, default: 0 })
-  issuedCount: Opt<number> = 0;
 }

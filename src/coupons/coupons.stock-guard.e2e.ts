@@ -32,13 +32,16 @@ describe('the issuance insert admits no row past the stock', () => {
     const [row] = await t.app
       .get(EntityManager)
       .getConnection()
-      .execute<{ n: number }[]>('select issued_count n from coupon where id = ?', [couponId]);
+      .execute<{ n: number }[]>('select issued_count n from coupon_issued where coupon_id = ?', [couponId]);
     return Number(row.n);
   };
   const refusedSoFar = async () => (await claimsRefusedPastStock.get()).values[0]?.value ?? 0;
 
   beforeAll(async () => {
-    t = await startTestApp({ COUPON_PENDING_BOUND_MS: '1000', COUPON_SWEEP_INTERVAL_MS: '500' });
+    // The sweeper stays out (a 60 s bound): the tests hand the processor its claims themselves, and a sweep
+    // replaying them meanwhile would refuse them twice, and race the first refusal's voiding with its own
+    // reconciliation (a voided member can be put back in the issued set: Redis ahead of MySQL, never past it).
+    t = await startTestApp({ COUPON_PENDING_BOUND_MS: '60000' });
     admin = (await mint(t.config, 1, MemberRole.ADMIN))[0].accessToken;
     members = await mint(t.config, 400);
     redis = new Redis({ host: t.config.REDIS_HOST, port: t.config.REDIS_PORT, db: t.config.REDIS_DB });
@@ -111,6 +114,29 @@ describe('the issuance insert admits no row past the stock', () => {
     const replay = batches.flat().filter((claim) => written.has(claim.memberId));
     expect((await insertClaims(em, replay)).refused).toEqual([]);
     expect(await issuedCount(couponId)).toBe(stock);
+  });
+
+  it('a claim that cannot go in (its member does not exist) gives its reservation back: the count stays the rows', async () => {
+    const { couponIds } = await createEvent(t.http, admin, eventBody({ max: 20 }));
+    const [couponId] = couponIds;
+    const em: EntityManager = t.app.get(EntityManager);
+    expect(
+      (
+        await insertClaims(
+          em,
+          take(5).map((m) => ({ couponId, memberId: m.id })),
+        )
+      ).refused,
+    ).toEqual([]);
+    const batch = [...take(5).map((m) => ({ couponId, memberId: m.id })), { couponId, memberId: '999999999' }];
+    // The others go in; the one the foreign key refuses fails as such (the processor voids it).
+    await expect(insertClaims(em, batch)).rejects.toThrow(/foreign key/i);
+    expect(await rows(couponId)).toBe(10);
+    expect(await issuedCount(couponId)).toBe(10);
+    // A replay of the batch's claims is a no-op.
+    expect((await insertClaims(em, batch.slice(0, 5))).refused).toEqual([]);
+    expect(await rows(couponId)).toBe(10);
+    expect(await issuedCount(couponId)).toBe(10);
   });
 
   it('a raised limit reaches Redis only once MySQL has it: no claim is accepted under a limit MySQL would refuse', async () => {
