@@ -173,6 +173,8 @@ return DONE`,
  * its mark); drops the coupon from the index when none is left. `persisted` (1: their rows are in
  * MySQL): the members are also added to the issued set, where they already are unless Redis lost them
  * (a row written from a job of the Redis before a restart or failover): Redis is never left behind MySQL.
+ * 0: the claims are voided (they can never become rows): the members leave the issued set, their slots
+ * freed, in the same step as their marks.
  */
 export const couponClearPending = new LuaScript({
   name: 'couponClearPending',
@@ -183,7 +185,11 @@ for i = memberIdsFrom, #ARGV, 1000 do
   local last = math.min(i + 999, #ARGV)
   redis.call('ZREM', pending, unpack(ARGV, i, last))
   redis.call('HDEL', jobs, unpack(ARGV, i, last))
-  if persisted == '1' then redis.call('SADD', members, unpack(ARGV, i, last)) end
+  if persisted == '1' then
+    redis.call('SADD', members, unpack(ARGV, i, last))
+  else
+    redis.call('SREM', members, unpack(ARGV, i, last))
+  end
 end
 if redis.call('ZCARD', pending) == 0 then redis.call('SREM', pendingIndex, couponId) end
 return 1`,

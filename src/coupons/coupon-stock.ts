@@ -238,7 +238,7 @@ export class CouponStock {
    * Persisted claims: their pending marks and claim -> job entries go (the coupon leaves the
    * pending index when none is left), and their members are (back) in the issued set: a row written
    * from a job of the Redis before a restart or failover must count against the stock of the one after.
-   * `persisted: false`: claims voided, not written (their slots were freed).
+   * `persisted: false`: claims voided, not written: their slots are freed too.
    */
   async clearPending(couponId: string, memberIds: string[], persisted = true): Promise<void> {
     const keys = this.keys(couponId);
@@ -274,9 +274,11 @@ export class CouponStock {
     return this.redis.hmget(this.keys(couponId).jobs, ...memberIds);
   }
 
-  /** A claim that can never become a row: its slot is freed and its pending mark cleared. */
+  /**
+   * A claim that can never become a row: its slot is freed and its pending mark cleared, in one script
+   * (a reconciliation in between would put a pending claim's member back in the issued set).
+   */
   async voidClaim(couponId: string, memberId: string): Promise<void> {
-    await this.redis.srem(this.keys(couponId).members, memberId);
     await this.clearPending(couponId, [memberId], false);
   }
 
@@ -392,9 +394,9 @@ export class CouponStock {
    * once, the sweeper, `npm run rebuild-coupons`) do it once; unless `always`, nothing is done for a
    * state already reconciled on this server.
    *
-   * Order matters: pending marks are read before MySQL's rows, because a processor inserts the row
-   * first and clears the mark after; a claim persisted in between is in one of the two (and the
-   * processor's clear puts its member back in the set anyway).
+   * The pending claims join in the script, atomically with a voiding (voidClaim, one script too): a
+   * pending mark read here, before MySQL's rows, would put back a claim voided meanwhile. A claim
+   * persisted while this runs is in MySQL's rows, or its clear (which adds its member) comes later.
    */
   async reconcile(couponId: string, options: { always?: boolean } = {}): Promise<ReconcileOutcome> {
     const keys = this.keys(couponId);
@@ -424,14 +426,13 @@ export class CouponStock {
       let restored = 0;
       let rows = 0;
       if (!stampOnly) {
-        const pendingBefore = await redis.zrange(keys.pending, 0, -1);
         const persisted = await em
           .createQueryBuilder(MemberCoupon, 'mc')
           .select(['mc.member'])
           .where({ coupon: couponId })
           .execute<{ member: string }[]>('all', true);
         rows = persisted.length;
-        const memberIds = [...new Set([...pendingBefore, ...persisted.map((row) => String(row.member))])];
+        const memberIds = [...new Set(persisted.map((row) => String(row.member)))];
         for (let i = 0; i < memberIds.length; i += RECONCILE_CHUNK)
           restored += await redis.sadd(keys.members, ...memberIds.slice(i, i + RECONCILE_CHUNK));
       }

@@ -6,8 +6,8 @@ import { startTestApp, type TestApp } from '../testing/app.js';
 import { createEvent, eventBody, mint } from '../testing/fixtures.js';
 import { persistedRows } from '../testing/invariants.js';
 import { sleep, until } from '../testing/poll.js';
-import { lockRow } from '../testing/table-lock.js';
-import { couponKeys } from './coupon-stock.js';
+import { lockRow, lockTable } from '../testing/table-lock.js';
+import { couponKeys, CouponStock } from './coupon-stock.js';
 import { claimsRefusedPastStock } from './coupon.metrics.js';
 import { insertClaims, IssuanceProcessor } from './issuance.processor.js';
 
@@ -137,6 +137,32 @@ describe('the issuance insert admits no row past the stock', () => {
     expect((await insertClaims(em, batch.slice(0, 5))).refused).toEqual([]);
     expect(await rows(couponId)).toBe(10);
     expect(await issuedCount(couponId)).toBe(10);
+  });
+
+  it('a claim voided while its coupon is being reconciled stays voided: the reconciliation does not put it back', async () => {
+    const { eventId, couponIds } = await createEvent(t.http, admin, eventBody({ max: 10 }));
+    const [couponId] = couponIds;
+    const [first, voided] = take(2);
+    expect((await t.http.post(claimPath(eventId, couponId), undefined, first.accessToken)).status).toBe(202);
+    // Accepted by Redis, never to become a row (refused by MySQL, or its member gone).
+    const keys = couponKeys(t.config.REDIS_PREFIX, couponId);
+    await redis.sadd(keys.members, voided.id);
+    await redis.zadd(keys.pending, Date.now(), voided.id);
+    const stock = t.app.get(CouponStock);
+    // The reconciliation has read Redis and waits for MySQL's rows while the claim is voided.
+    const held = await lockTable(t.config, 'member_coupon');
+    let reconciling: Promise<unknown>;
+    try {
+      reconciling = stock.reconcile(couponId, { always: true });
+      await sleep(300);
+      await stock.voidClaim(couponId, voided.id);
+    } finally {
+      await held.release();
+    }
+    await reconciling;
+    expect(await redis.sismember(keys.members, voided.id)).toBe(0);
+    expect(await redis.zscore(keys.pending, voided.id)).toBeNull();
+    expect(await redis.sismember(keys.members, first.id)).toBe(1);
   });
 
   it('a raised limit reaches Redis only once MySQL has it: no claim is accepted under a limit MySQL would refuse', async () => {
