@@ -776,9 +776,10 @@ describe('provisioning: Redis with replicas and Sentinel, applied', () => {
       200,
     );
     console.log(`old primary: a replica ${Date.now() - rejoinedAt} ms after its restart`);
-    if ((await namedPrimary()) !== promoted) {
-      console.log(`the sentinels failed over once more: ${promoted} -> ${await namedPrimary()}`);
-      promoted = await namedPrimary();
+    const named = await namedPrimary();
+    if (named !== promoted) {
+      console.log(`the sentinels failed over once more: ${promoted} -> ${named}`);
+      promoted = named;
       other = promoted === nodes.redis2 ? nodes.mysqlHost : nodes.redis2;
       primary = promoted;
     }

@@ -39,8 +39,7 @@ describe('the issuance insert admits no row past the stock', () => {
 
   beforeAll(async () => {
     // The sweeper stays out (a 60 s bound): the tests hand the processor its claims themselves, and a sweep
-    // replaying them meanwhile would refuse them twice, and race the first refusal's voiding with its own
-    // reconciliation (a voided member can be put back in the issued set: Redis ahead of MySQL, never past it).
+    // replaying them meanwhile would refuse them a second time (the refusal counts would be off).
     t = await startTestApp({ COUPON_PENDING_BOUND_MS: '60000' });
     admin = (await mint(t.config, 1, MemberRole.ADMIN))[0].accessToken;
     members = await mint(t.config, 400);

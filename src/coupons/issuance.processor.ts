@@ -287,6 +287,9 @@ export async function insertClaims(em: EntityManager, jobs: IssuanceJob[]): Prom
 
 type Run = <T extends Record<string, unknown>[]>(sql: string, params: unknown[], method?: 'all' | 'run') => Promise<T>;
 
+/** The rows a 'run' statement matched (UPDATE) or inserted (INSERT IGNORE). */
+const affectedRows = (result: unknown) => Number((result as { affectedRows?: number }).affectedRows ?? 0);
+
 /** `count` more of the coupon's stock if all of them fit: `count`, else undefined (or no count yet). */
 async function reserve(run: Run, couponId: string, count: number): Promise<number | undefined> {
   const result = await run(
@@ -294,7 +297,7 @@ async function reserve(run: Run, couponId: string, count: number): Promise<numbe
     [count, couponId, count],
     'run',
   );
-  return Number((result as unknown as { affectedRows?: number }).affectedRows ?? 0) === 1 ? count : undefined;
+  return affectedRows(result) === 1 ? count : undefined;
 }
 
 /**
@@ -329,9 +332,9 @@ function reserveWhatIsLeft(em: EntityManager, couponId: string, count: number): 
   });
 }
 
-/** The coupon's claims (one per member) with no row yet. */
+/** Those of the coupon's claims (one per member, as insertClaims makes them) with no row yet. */
 async function unwritten(run: Run, couponId: string, claims: IssuanceJob[]): Promise<IssuanceJob[]> {
-  const memberIds = [...new Set(claims.map((job) => job.memberId))];
+  const memberIds = claims.map((job) => job.memberId);
   const written = new Set(
     (
       await run<{ member_id: string | number }[]>(
@@ -356,7 +359,7 @@ async function insertReserved(run: Run, couponId: string, claims: IssuanceJob[])
       claims.flatMap((job) => [job.couponId, job.memberId]),
       'run',
     );
-    inserted = Number((result as unknown as { affectedRows?: number }).affectedRows ?? 0);
+    inserted = affectedRows(result);
   } catch (error) {
     // Nothing of a failed statement went in, unless the connection was lost after its commit: only the
     // claims without a row give their stock back. If MySQL does not answer this either, the count stays
