@@ -242,6 +242,8 @@ describe('provisioning: Redis ACL and MySQL grants, applied', () => {
       'create index sec_probe on member (name)',
       `create database ${dbName}_sec_probe`,
       `grant select on ${dbName}.* to '${users.migration}'@'127.0.0.1'`,
+      'create procedure sec_probe() select 1',
+      'drop procedure coupon_write_claims',
     ]) {
       const result = mysqlAs(users.app, secrets.db, ddl);
       expect(result.status, ddl).not.toBe(0);
@@ -250,7 +252,7 @@ describe('provisioning: Redis ACL and MySQL grants, applied', () => {
     const migration = mysqlAs(
       users.migration,
       secrets.migration,
-      'create table sec_probe (id int primary key); alter table sec_probe add column n int; create index sec_probe_n on sec_probe (n); drop table sec_probe;',
+      'create table sec_probe (id int primary key); alter table sec_probe add column n int; create index sec_probe_n on sec_probe (n); drop table sec_probe; create procedure sec_probe() select 1; drop procedure sec_probe;',
     );
     expect(migration.status, migration.stderr).toBe(0);
   });

@@ -160,8 +160,9 @@ render_sentinel_acl() {
 sec_sql_string() { printf "'%s'" "${1//\'/\'\'}"; }
 
 # MySQL users: the app's with data privileges only (SELECT, INSERT, UPDATE, DELETE: MikroORM's
-# reads, writes, SELECT … FOR UPDATE; GET_LOCK needs none), and the migration step's with the schema
-# privileges on the database (DDL, indexes, foreign keys). Re-running revokes what a user had before.
+# reads, writes, SELECT … FOR UPDATE; GET_LOCK needs none; EXECUTE: the claims' write procedure, which
+# runs with the caller's privileges), and the migration step's with the schema privileges on the
+# database (DDL, indexes, foreign keys, procedures). Re-running revokes what a user had before.
 render_mysql_grants() {
   local db=${DB_NAME:-pick} app=${DB_USER:-pick} migrator=${DB_MIGRATION_USER:-pick_migrate} host
   : "${DB_PASSWORD:?DB_PASSWORD is required}"
@@ -176,11 +177,11 @@ render_mysql_grants() {
     echo "CREATE USER IF NOT EXISTS '$app'@'$host' IDENTIFIED BY $(sec_sql_string "$DB_PASSWORD");"
     echo "ALTER USER '$app'@'$host' IDENTIFIED BY $(sec_sql_string "$DB_PASSWORD");"
     echo "REVOKE ALL PRIVILEGES, GRANT OPTION FROM '$app'@'$host';"
-    echo "GRANT SELECT, INSERT, UPDATE, DELETE ON \`$db\`.* TO '$app'@'$host';"
+    echo "GRANT SELECT, INSERT, UPDATE, DELETE, EXECUTE ON \`$db\`.* TO '$app'@'$host';"
     echo "CREATE USER IF NOT EXISTS '$migrator'@'$host' IDENTIFIED BY $(sec_sql_string "$DB_MIGRATION_PASSWORD");"
     echo "ALTER USER '$migrator'@'$host' IDENTIFIED BY $(sec_sql_string "$DB_MIGRATION_PASSWORD");"
     echo "REVOKE ALL PRIVILEGES, GRANT OPTION FROM '$migrator'@'$host';"
-    echo "GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, ALTER, DROP, INDEX, REFERENCES ON \`$db\`.* TO '$migrator'@'$host';"
+    echo "GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, ALTER, DROP, INDEX, REFERENCES, CREATE ROUTINE, ALTER ROUTINE ON \`$db\`.* TO '$migrator'@'$host';"
   done
   echo "FLUSH PRIVILEGES;"
 }

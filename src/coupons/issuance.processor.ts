@@ -56,6 +56,7 @@ export class IssuanceProcessor implements OnApplicationBootstrap, BeforeApplicat
     this.batch = new WindowBatch<Taken>({
       windowMs: BATCH_WINDOW_MS,
       max: config.COUPON_INSERT_BATCH_MAX,
+      maxInFlight: config.COUPON_INSERTS_IN_FLIGHT,
       sizeOf: (taken) => taken.claims.length,
       send: (taken) => this.write(taken),
       onSendError: (error, taken) => taken.forEach((job) => job.reject(error)),
@@ -250,7 +251,7 @@ export interface InsertOutcome {
  * were still being written) cannot put a coupon past it. The claims already written are set aside (a replay
  * is a no-op); the refused are returned.
  *
- * One transaction per coupon: the rows go in first (side by side with other batches), then
+ * One transaction per coupon, in one round trip (`writeClaims`): the rows go in, then
  * `coupon_issued.issued_count` grows by exactly the rows inserted, only if it stays within `max_issuance`,
  * then commit. The count and its rows commit together: a worker killed in between leaves neither (a count
  * reserved by a statement of its own outlived a worker killed before its insert, and refused that batch's
@@ -267,31 +268,36 @@ export async function insertClaims(em: EntityManager, jobs: IssuanceJob[]): Prom
       couponId,
       memberId,
     }));
-    const fitted = await em
-      .fork()
-      .transactional(async (tx) => {
-        const run = statements(tx);
-        const fresh = await unwritten(run, couponId, claims);
-        if (fresh.length === 0) return true;
-        const inserted = await insertExactly(run, couponId, fresh);
-        const counted = await run(
-          `update coupon_issued ci join coupon c on c.id = ci.coupon_id set ci.issued_count = ci.issued_count + ? where ci.coupon_id = ? and ci.issued_count + ? <= c.max_issuance`,
-          [inserted, couponId, inserted],
-          'run',
-        );
-        if (affectedRows(counted) !== 1) throw DOES_NOT_FIT;
-        return true;
-      })
-      .catch((error: unknown) => {
-        if (error === DOES_NOT_FIT) return false;
-        throw error;
-      });
+    const fitted = await writeClaims(em, couponId, claims);
     if (!fitted) refused.push(...(await writeWhatIsLeft(em, couponId, claims)));
   }
   return { refused };
 }
 
-const DOES_NOT_FIT = Symbol('the batch does not fit in what is left of the stock');
+/**
+ * The coupon's claims in one round trip (the `coupon_write_claims` procedure, migrations/Migration20261207170000.ts):
+ * rows and count in one transaction, committed only if the count stays within the stock. Server-side because
+ * the count's row lock is held from its update to the commit: driven from a worker whose event loop is busy
+ * with claims, one coupon's batches queued behind each other (the drain, src/coupons/README.md). False when
+ * the batch does not fit (or the coupon's count does not exist yet): nothing of it was written.
+ */
+async function writeClaims(em: EntityManager, couponId: string, claims: IssuanceJob[]): Promise<boolean> {
+  const connection = em.getConnection();
+  const result = await connection.execute(
+    'call coupon_write_claims(?, ?)',
+    [couponId, JSON.stringify(claims.map((claim) => claim.memberId))],
+    'all',
+  );
+  // A CALL answers its SELECT's rows, then the statement's own status.
+  const [[outcome]] = result as unknown as [{ inserted: number; fitted: number }[]];
+  if (!Number(outcome.fitted)) return false;
+  if (Number(outcome.inserted) < claims.length) {
+    // Skipped: replays (written before) or claims whose member or coupon is gone, which fail here.
+    const missing = await unwritten((sql, params) => connection.execute(sql, params, 'all'), couponId, claims);
+    if (missing.length > 0) throw missingReference(couponId, missing);
+  }
+  return true;
+}
 
 type Run = <T extends Record<string, unknown>[]>(sql: string, params: unknown[], method?: 'all' | 'run') => Promise<T>;
 
@@ -372,13 +378,16 @@ async function insertExactly(run: Run, couponId: string, claims: IssuanceJob[]):
   const inserted = affectedRows(result);
   if (inserted < claims.length) {
     const missing = await unwritten(run, couponId, claims);
-    if (missing.length > 0)
-      throw Object.assign(
-        new Error(
-          `foreign key constraint fails: coupon ${couponId} or member ${missing.map((claim) => claim.memberId).join(', ')} is gone`,
-        ),
-        { code: 'ER_NO_REFERENCED_ROW_2' },
-      );
+    if (missing.length > 0) throw missingReference(couponId, missing);
   }
   return inserted;
 }
+
+/** Claims that could not be written because their member or coupon is gone: the caller voids them. */
+const missingReference = (couponId: string, missing: IssuanceJob[]) =>
+  Object.assign(
+    new Error(
+      `foreign key constraint fails: coupon ${couponId} or member ${missing.map((claim) => claim.memberId).join(', ')} is gone`,
+    ),
+    { code: 'ER_NO_REFERENCED_ROW_2' },
+  );

@@ -96,4 +96,40 @@ describe('WindowBatch', () => {
     expect(errors.map(([error, items]) => [(error as Error).message, items])).toEqual([['boom', [1]]]);
     expect(calls).toBe(2);
   });
+
+  it('at maxInFlight, items wait for a send to end and then go out together, up to max per batch', async () => {
+    const sent: number[][] = [];
+    const ends: (() => void)[] = [];
+    const batch = new WindowBatch<number>({
+      windowMs: 1,
+      max: 3,
+      maxInFlight: 1,
+      send: (items) => {
+        sent.push(items);
+        return new Promise<void>((resolve) => ends.push(resolve));
+      },
+    });
+    batch.push(1);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(sent).toEqual([[1]]);
+    for (const n of [2, 3, 4, 5]) batch.push(n);
+    // Neither the window nor a full batch sends while one is in flight.
+    await vi.advanceTimersByTimeAsync(100);
+    expect(sent).toEqual([[1]]);
+    expect(batch.collected).toBe(4);
+    ends.shift()!();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(sent).toEqual([[1], [2, 3, 4]]);
+    ends.shift()!();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(sent).toEqual([[1], [2, 3, 4], [5]]);
+    ends.shift()!();
+    const drained = batch.drain();
+    batch.push(6);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(sent).toEqual([[1], [2, 3, 4], [5], [6]]);
+    ends.shift()!();
+    await drained;
+    expect(batch.collected).toBe(0);
+  });
 });
