@@ -28,12 +28,19 @@ begin
     select utc_timestamp(3), utc_timestamp(3), p_coupon_id, claim.member_id
     from json_table(p_member_ids, '$[*]' columns (member_id bigint unsigned path '$')) claim;
   set v_inserted = row_count();
-  update \`coupon_issued\` ci join \`coupon\` c on c.\`id\` = ci.\`coupon_id\`
-    set ci.\`issued_count\` = ci.\`issued_count\` + v_inserted
-    where ci.\`coupon_id\` = p_coupon_id and ci.\`issued_count\` + v_inserted <= c.\`max_issuance\`;
-  if row_count() = 1 then
-    commit;
+  -- Nothing inserted (a replay, or claims whose member or coupon is gone): nothing to count. Otherwise the
+  -- update changes the count's row or matches none, so row_count() is 1 or 0 whatever the client's
+  -- found-rows flag.
+  if v_inserted > 0 then
+    update \`coupon_issued\` ci join \`coupon\` c on c.\`id\` = ci.\`coupon_id\`
+      set ci.\`issued_count\` = ci.\`issued_count\` + v_inserted
+      where ci.\`coupon_id\` = p_coupon_id and ci.\`issued_count\` + v_inserted <= c.\`max_issuance\`;
+    set v_fitted = (row_count() = 1);
+  else
     set v_fitted = true;
+  end if;
+  if v_fitted then
+    commit;
   else
     rollback;
   end if;
