@@ -282,33 +282,28 @@ export async function insertClaims(em: EntityManager, jobs: IssuanceJob[]): Prom
  * the batch does not fit (or the coupon's count does not exist yet): nothing of it was written.
  */
 async function writeClaims(em: EntityManager, couponId: string, claims: IssuanceJob[]): Promise<boolean> {
-  const connection = em.getConnection();
-  const result = await connection.execute(
-    'call coupon_write_claims(?, ?)',
-    [couponId, JSON.stringify(claims.map((claim) => claim.memberId))],
-    'all',
-  );
+  const run = statements(em);
+  const result = await run('call coupon_write_claims(?, ?)', [
+    couponId,
+    JSON.stringify(claims.map((claim) => claim.memberId)),
+  ]);
   // A CALL answers its SELECT's rows, then the statement's own status.
   const [[outcome]] = result as unknown as [{ inserted: number; fitted: number }[]];
   if (!Number(outcome.fitted)) return false;
-  if (Number(outcome.inserted) < claims.length) {
-    // Skipped: replays (written before) or claims whose member or coupon is gone, which fail here.
-    const missing = await unwritten((sql, params) => connection.execute(sql, params, 'all'), couponId, claims);
-    if (missing.length > 0) throw missingReference(couponId, missing);
-  }
+  await failIfGone(run, couponId, claims, Number(outcome.inserted));
   return true;
 }
 
 type Run = <T extends Record<string, unknown>[]>(sql: string, params: unknown[], method?: 'all' | 'run') => Promise<T>;
 
-/** Raw statements inside one of MikroORM's transactions. */
-function statements(tx: EntityManager): Run {
-  const connection = tx.getConnection();
-  const ctx = tx.getTransactionContext();
+/** Raw statements, inside `em`'s transaction when it is one of MikroORM's transactions. */
+function statements(em: EntityManager): Run {
+  const connection = em.getConnection();
+  const ctx = em.getTransactionContext();
   return (sql, params, method = 'all') => connection.execute(sql, params, method, ctx);
 }
 
-/** The rows a 'run' statement matched (UPDATE) or inserted (INSERT IGNORE). */
+/** The rows a 'run' statement inserted (INSERT IGNORE counts only those). */
 const affectedRows = (result: unknown) => Number((result as { affectedRows?: number }).affectedRows ?? 0);
 
 /**
@@ -376,18 +371,23 @@ async function insertExactly(run: Run, couponId: string, claims: IssuanceJob[]):
     'run',
   );
   const inserted = affectedRows(result);
-  if (inserted < claims.length) {
-    const missing = await unwritten(run, couponId, claims);
-    if (missing.length > 0) throw missingReference(couponId, missing);
-  }
+  await failIfGone(run, couponId, claims, inserted);
   return inserted;
 }
 
-/** Claims that could not be written because their member or coupon is gone: the caller voids them. */
-const missingReference = (couponId: string, missing: IssuanceJob[]) =>
-  Object.assign(
-    new Error(
-      `foreign key constraint fails: coupon ${couponId} or member ${missing.map((claim) => claim.memberId).join(', ')} is gone`,
-    ),
-    { code: 'ER_NO_REFERENCED_ROW_2' },
-  );
+/**
+ * After an INSERT IGNORE of `claims` that inserted `inserted` rows: the skipped ones are replays (written
+ * before) or claims whose member or coupon is gone, which fail here as a foreign-key error (the caller
+ * voids them).
+ */
+async function failIfGone(run: Run, couponId: string, claims: IssuanceJob[], inserted: number): Promise<void> {
+  if (inserted >= claims.length) return;
+  const missing = await unwritten(run, couponId, claims);
+  if (missing.length > 0)
+    throw Object.assign(
+      new Error(
+        `foreign key constraint fails: coupon ${couponId} or member ${missing.map((claim) => claim.memberId).join(', ')} is gone`,
+      ),
+      { code: 'ER_NO_REFERENCED_ROW_2' },
+    );
+}
