@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Broadcasts } from '../../src/common/broadcast.js';
+import { FailoverFence } from '../../src/redis/failover-fence.js';
 import { redisOptions } from '../../src/redis/redis-options.js';
 import { createEvent, eventBody } from '../../src/testing/fixtures.js';
 import { OwnRedis, portOpen } from '../../src/testing/own-services.js';
@@ -430,6 +431,7 @@ describe('provisioning: Redis with replicas and Sentinel, applied', () => {
   }
 
   const clients: Redis[] = [];
+  const fences: FailoverFence[] = [];
   const connect = async (p: number, username: string, password: string) => {
     const client = new Redis({
       port: p,
@@ -497,6 +499,7 @@ describe('provisioning: Redis with replicas and Sentinel, applied', () => {
 
   afterAll(async () => {
     for (const client of clients) client.disconnect();
+    for (const fence of fences) await fence.onApplicationShutdown();
     for (const p of allPorts) await stopServer(p, 'SIGTERM');
   });
 
@@ -695,8 +698,18 @@ describe('provisioning: Redis with replicas and Sentinel, applied', () => {
   let other: number; // the other one
   it('kill -9 of the primary: the sentinels promote a replica, which the other follows, and so does the app; the acknowledged write is there', async () => {
     const sentinel = await connect(sentinelPorts[1], 'pick', secrets.sentinelClient);
+    // The app's failover fence, with the app's user on the sentinels: it hears the failover coming.
+    const fence = new FailoverFence({
+      REDIS_SENTINELS: sentinelPorts.map((p) => `127.0.0.1:${p}`),
+      REDIS_SENTINEL_MASTER: 'pick',
+      REDIS_SENTINEL_USERNAME: 'pick',
+      REDIS_SENTINEL_PASSWORD: secrets.sentinelClient,
+    });
+    fence.onModuleInit();
+    fences.push(fence);
     const killed = Date.now();
     await stopServer(nodes.redis1);
+    const fenceUp = until('the failover fence up', () => fence.raised, Boolean, 30_000, 10).then(() => Date.now());
     const moved = await until(
       'the sentinels name a new primary',
       () => sentinel.call('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', 'pick') as Promise<string[]>,
@@ -705,6 +718,8 @@ describe('provisioning: Redis with replicas and Sentinel, applied', () => {
       50,
     );
     const failoverMs = Date.now() - killed;
+    // Up before the sentinels named the new primary: from the first sign (+odown, a vote), before any promotion.
+    expect(await fenceUp).toBeLessThanOrEqual(Date.now());
     promoted = Number(moved[1]);
     // Equal priorities: Sentinel takes the replica with the most data (after a kill -9 both have all the
     // primary wrote, so either).
@@ -740,6 +755,17 @@ describe('provisioning: Redis with replicas and Sentinel, applied', () => {
     console.log(`failover: the app's client wrote to the new primary ${Date.now() - killed} ms after the kill`);
     expect(await app.get('pick:ha-before-kill')).toBe('acknowledged');
     expect(await app.call('WAIT', '1', '1000')).toBeGreaterThanOrEqual(1);
+    // Down again once the sentinels report the failover over (SENTINEL MASTER with the app's user).
+    await until(
+      'the failover fence down',
+      () => fence.raised,
+      (raised) => !raised,
+      20_000,
+      50,
+    );
+    console.log(
+      `failover: the fence went up ${(await fenceUp) - killed} ms after the kill, down ${Date.now() - killed} ms after it`,
+    );
   });
 
   /**

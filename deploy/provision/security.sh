@@ -137,8 +137,8 @@ sec_check_secret() { # value name
 
 # The sentinels' ACL file (every sentinel has the same): no `default` user; `admin` for ops (SENTINEL
 # FAILOVER, SET, RESET); the app's user may only ask where the primary is and follow failovers (the
-# commands Redis' docs list for a Sentinel client, and +switch-master, which ioredis' failoverDetector
-# subscribes to); `sentinel-peer` is what the sentinels log in to each other as (sentinel-user): PING,
+# commands Redis' docs list for a Sentinel client, +switch-master, which ioredis' failoverDetector
+# subscribes to, and the events of src/redis/failover-fence.ts: SENTINEL_CHANNELS); `sentinel-peer` is what the sentinels log in to each other as (sentinel-user): PING,
 # their hellos and the failover vote. Hashed, as on the data nodes.
 render_sentinel_acl() {
   local user=${REDIS_SENTINEL_USERNAME:-pick}
@@ -150,7 +150,7 @@ render_sentinel_acl() {
   case "$user" in admin | sentinel-peer | default) sec_die "REDIS_SENTINEL_USERNAME: '$user' is taken" ;; esac
   echo "user default off resetkeys resetchannels -@all"
   echo "user admin on #$(sec_sha256 "$REDIS_ADMIN_PASSWORD") ~* &* +@all"
-  echo "user $user on #$(sec_sha256 "$REDIS_SENTINEL_PASSWORD") resetkeys resetchannels &+switch-master -@all" \
+  echo "user $user on #$(sec_sha256 "$REDIS_SENTINEL_PASSWORD") resetkeys resetchannels &+switch-master &+odown &-odown &+try-failover &+new-epoch -@all" \
     "+auth +hello +ping +command +role +client|getname +client|id +client|setname +subscribe" \
     "+sentinel|get-master-addr-by-name +sentinel|master +sentinel|myid +sentinel|replicas +sentinel|sentinels"
   echo "user sentinel-peer on #$(sec_sha256 "$SENTINEL_PEER_PASSWORD") resetkeys resetchannels &__sentinel__:hello -@all" \

@@ -2,6 +2,7 @@ import { EntityManager } from '@mikro-orm/mysql';
 import { Injectable, Logger } from '@nestjs/common';
 import { AppError } from '../common/errors.js';
 import { LATE, settleWithin } from '../common/timeout.js';
+import { FailoverFence } from '../redis/failover-fence.js';
 import { RedisServer } from '../redis/redis-server.js';
 import { ReplicaAcks } from '../redis/replica-acks.js';
 import { ClaimLimits } from '../throttle/claim-limit.js';
@@ -29,6 +30,7 @@ export class ClaimsService {
     private readonly claimLimits: ClaimLimits,
     private readonly redisServer: RedisServer,
     private readonly replicaAcks: ReplicaAcks,
+    private readonly failoverFence: FailoverFence,
   ) {}
 
   /**
@@ -64,6 +66,11 @@ export class ClaimsService {
         undefined,
         30,
       );
+    }
+    // A failover may be under way: a claim decided now could be decided by a primary about to be deposed.
+    if (this.failoverFence.raised) {
+      claimDecisions.inc({ result: 'unavailable' });
+      throw new AppError('SERVICE_UNAVAILABLE', 'Redis is failing over; retry shortly', undefined, 1);
     }
     // The limit's 429s (over it in the script; or, Redis unavailable, counted in this worker's memory)
     // are not claim decisions; the stock's failure is one ('unavailable').

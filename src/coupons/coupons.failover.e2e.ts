@@ -156,13 +156,18 @@ describe('Redis failover drill: primary + 2 replicas + 3 sentinels, a 2-worker c
     expect(report.catalog.failed).toBe(0);
   }, 180_000);
 
-  it('a frozen primary (SIGSTOP past the down-after time, then SIGCONT) rejoins as a replica; no claim it acknowledged is lost, none accepted after it was cut off', async () => {
+  it('a frozen primary thawed at the worst moment (a replica just told to take over, the other still following it): no claim it acknowledged is lost, none acknowledged after it was cut off', async () => {
     let frozen: OwnRedis | undefined;
     const result = await drill(cluster, { stock: 6_000, demand: 8_000, faultAfterMs: 1_000 }, async (primary) => {
       frozen = primary;
+      // Thawed as soon as the sentinels' leader has told a replica to become the primary: until it sees the
+      // promotion (its next INFO, up to a second) and moves the other replica, that one still follows the
+      // thawed primary, which then runs every claim queued while it was frozen, and WAIT counts the
+      // replica's acknowledgements: a split brain, whose 202s die when the other replica's data wins.
+      const promotion = await ha.watch('+failover-state-wait-promotion');
       primary.freeze();
       const frozenAt = Date.now();
-      await sleep(4_000);
+      await promotion.next;
       primary.thaw();
       return frozenAt;
     });

@@ -12,6 +12,8 @@ import type { Job, Queue } from 'bull';
 import type { AppConfig } from '../../config/env.js';
 import { APP_CONFIG } from '../common/config.module.js';
 import { LATE, settleWithin } from '../common/timeout.js';
+import { AppError } from '../common/errors.js';
+import { FailoverFence } from '../redis/failover-fence.js';
 import { ClaimEnqueuer } from './claim-enqueuer.js';
 import { CouponStock } from './coupon-stock.js';
 import { claimsPersisted, claimsRefusedPastStock } from './coupon.metrics.js';
@@ -52,6 +54,7 @@ export class IssuanceProcessor implements OnApplicationBootstrap, BeforeApplicat
     @InjectQueue(ISSUANCE_QUEUE) private readonly queue: Queue<IssuanceJob>,
     @InjectQueue(ISSUANCE_BATCH_QUEUE) private readonly batchQueue: Queue<IssuanceBatchJob>,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly failoverFence: FailoverFence,
   ) {
     this.batch = new WindowBatch<Taken>({
       windowMs: BATCH_WINDOW_MS,
@@ -126,6 +129,14 @@ export class IssuanceProcessor implements OnApplicationBootstrap, BeforeApplicat
   }
 
   private async write(jobs: Taken[]): Promise<void> {
+    // A failover may be under way: these jobs may come from a primary about to be deposed, whose claims the
+    // new one does not count; a row written for them would take stock from a 202 of the new primary.
+    // Bull retries them; from the new primary once it is over.
+    if (this.failoverFence.raised) {
+      const fenced = new AppError('SERVICE_UNAVAILABLE', 'Redis is failing over: claims are written once it is over');
+      jobs.forEach((job) => job.reject(fenced));
+      return;
+    }
     const claims = jobs.flatMap((job) => job.claims);
     let refused: IssuanceJob[];
     try {

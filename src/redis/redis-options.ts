@@ -43,10 +43,7 @@ export function redisOptions(config: RedisConnectionConfig) {
   if (config.REDIS_SENTINELS.length === 0) return { ...common, host: config.REDIS_HOST, port: config.REDIS_PORT };
   return {
     ...common,
-    sentinels: config.REDIS_SENTINELS.map((address) => {
-      const at = address.lastIndexOf(':');
-      return { host: address.slice(0, at).replace(/^\[(.*)\]$/, '$1'), port: Number(address.slice(at + 1)) };
-    }),
+    sentinels: sentinelAddresses(config),
     name: config.REDIS_SENTINEL_MASTER,
     sentinelUsername: config.REDIS_SENTINEL_USERNAME || undefined,
     sentinelPassword: config.REDIS_SENTINEL_PASSWORD || undefined,
@@ -54,4 +51,12 @@ export function redisOptions(config: RedisConnectionConfig) {
     // A sentinel that does not answer within this is skipped for the next one.
     sentinelCommandTimeout: 1_000,
   };
+}
+
+/** REDIS_SENTINELS as host and port ("[::1]:26379" -> ::1, 26379). */
+export function sentinelAddresses(config: Pick<AppConfig, 'REDIS_SENTINELS'>): { host: string; port: number }[] {
+  return config.REDIS_SENTINELS.map((address) => {
+    const at = address.lastIndexOf(':');
+    return { host: address.slice(0, at).replace(/^\[(.*)\]$/, '$1'), port: Number(address.slice(at + 1)) };
+  });
 }

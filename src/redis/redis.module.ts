@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 import type { AppConfig } from '../../config/env.js';
 import { APP_CONFIG } from '../common/config.module.js';
 import { ReadinessRegistry } from '../common/readiness.js';
+import { FailoverFence } from './failover-fence.js';
 import { redisOptions } from './redis-options.js';
 import { RedisServer } from './redis-server.js';
 import { ReplicaAcks } from './replica-acks.js';
@@ -48,10 +49,11 @@ import { TransportState } from './transport-state.js';
         return client;
       },
     },
+    FailoverFence,
     ReplicaAcks,
     TransportState,
   ],
-  exports: [Redis, RedisServer, ReplicaAcks, TransportState],
+  exports: [Redis, RedisServer, FailoverFence, ReplicaAcks, TransportState],
 })
 export class RedisModule implements OnApplicationShutdown {
   constructor(

@@ -5,6 +5,7 @@ import { testPort } from '../testing/cluster.js';
 import { OwnRedis } from '../testing/own-services.js';
 import { until } from '../testing/poll.js';
 import { redisServerFacts } from './redis-server.js';
+import { FailoverFence } from './failover-fence.js';
 import { ReplicaAcks } from './replica-acks.js';
 
 /**
@@ -32,16 +33,16 @@ describe('replica acknowledgements (fence script + WAIT)', () => {
       (info) => info.includes('master_link_status:up'),
       15_000,
     );
-    acks = new ReplicaAcks(
-      loadConfig({
-        ...process.env,
-        REDIS_HOST: '127.0.0.1',
-        REDIS_PORT: String(testPort(150)),
-        REDIS_DB: '0',
-        REDIS_CLAIM_REPLICAS: '1',
-        REDIS_CLAIM_WAIT_TIMEOUT_MS: '300',
-      }),
-    );
+    const config = loadConfig({
+      ...process.env,
+      REDIS_HOST: '127.0.0.1',
+      REDIS_PORT: String(testPort(150)),
+      REDIS_DB: '0',
+      REDIS_CLAIM_REPLICAS: '1',
+      REDIS_CLAIM_WAIT_TIMEOUT_MS: '300',
+    });
+    // No sentinels: the fence never goes up (the failover drill has them).
+    acks = new ReplicaAcks(config, new FailoverFence(config));
   });
   afterAll(async () => {
     await acks?.onApplicationShutdown();

@@ -4,13 +4,14 @@ import { Counter } from 'prom-client';
 import type { AppConfig } from '../../config/env.js';
 import { APP_CONFIG } from '../common/config.module.js';
 import { AppError } from '../common/errors.js';
+import { FailoverFence } from './failover-fence.js';
 import { LuaScript } from './lua-script.js';
 import { redisOptions } from './redis-options.js';
 import { SERVER_RUN_ID_LUA } from './redis-server.js';
 
 const waits = new Counter({
   name: 'pick_redis_replica_waits_total',
-  help: 'WAITs for REDIS_CLAIM_REPLICAS replicas, one per batch of claims, by result: acked; timeout (fewer replicas in REDIS_CLAIM_WAIT_TIMEOUT_MS: the batch got 503); failed (an error, or the WAIT ran on another server than the claims)',
+  help: 'WAITs for REDIS_CLAIM_REPLICAS replicas, one per batch of claims, by result: acked; timeout (fewer replicas in REDIS_CLAIM_WAIT_TIMEOUT_MS: the batch got 503); failed (an error, or the WAIT ran on another server than the claims); fenced (a failover began while it ran: 503)',
   labelNames: ['result'],
 });
 
@@ -57,7 +58,10 @@ export class ReplicaAcks implements OnApplicationShutdown {
   private scheduled = false;
   private inFlight = false;
 
-  constructor(@Inject(APP_CONFIG) config: AppConfig) {
+  constructor(
+    @Inject(APP_CONFIG) config: AppConfig,
+    private readonly fence: FailoverFence,
+  ) {
     this.required = config.REDIS_CLAIM_REPLICAS;
     this.timeoutMs = config.REDIS_CLAIM_WAIT_TIMEOUT_MS;
     this.fenceKey = `${config.REDIS_PREFIX}:replica-fence`;
@@ -85,6 +89,7 @@ export class ReplicaAcks implements OnApplicationShutdown {
    * was called (a claim calls it when its script's reply has arrived); rejects with a 503 otherwise.
    */
   acknowledged(epoch: string): Promise<void> {
+    if (this.fence.raised) return Promise.reject(fencedOff());
     if (!this.client) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
       this.waiting.push({ epoch, resolve, reject });
@@ -114,6 +119,7 @@ export class ReplicaAcks implements OnApplicationShutdown {
     this.waiting = [];
     if (batch.length === 0 || !this.client) return;
     this.inFlight = true;
+    const generation = this.fence.generation;
     try {
       // One write: the fence, then the WAIT behind it on this connection.
       const [[fenceError, epoch], [waitError, acked]] = ((await replicaFence
@@ -121,6 +127,13 @@ export class ReplicaAcks implements OnApplicationShutdown {
         .call('WAIT', this.required, this.timeoutMs)
         .exec()) ?? []) as [Error | null, unknown][];
       if (fenceError || waitError) throw fenceError ?? waitError;
+      // A failover began while the WAIT ran: the replica that acknowledged may be about to follow another
+      // primary (the split brain FailoverFence guards against), so nothing it acknowledged is a 202.
+      if (this.fence.raised || this.fence.generation !== generation) {
+        waits.inc({ result: 'fenced' });
+        for (const waiter of batch) waiter.reject(fencedOff());
+        return;
+      }
       const enough = Number(acked) >= this.required;
       // Claims written by another server than the one this WAIT ran on (a failover between the two).
       const elsewhere = batch.some((waiter) => waiter.epoch !== epoch);
@@ -150,4 +163,13 @@ export class ReplicaAcks implements OnApplicationShutdown {
       if (this.waiting.length > 0) this.schedule();
     }
   }
+}
+
+function fencedOff(): AppError {
+  return new AppError(
+    'SERVICE_UNAVAILABLE',
+    'Redis is failing over; the claim may have been recorded: retry, or see GET …/issue',
+    undefined,
+    1,
+  );
 }

@@ -1,4 +1,5 @@
 import { execFileSync, spawn } from 'node:child_process';
+import { Redis } from 'ioredis';
 import { existsSync, mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { killStale, OwnRedis, OwnServer, portOpen } from './own-services.js';
 import { until } from './poll.js';
@@ -157,6 +158,26 @@ export class OwnRedisHa {
       'drop',
     );
     return () => nft('delete', 'table', 'inet', table);
+  }
+
+  /**
+   * Subscribes to `channel` (a sentinel event: +odown, +failover-state-wait-promotion, …) on every
+   * sentinel; `next` resolves with the first message any of them publishes after `ready`.
+   */
+  async watch(channel: string, timeoutMs = 30_000): Promise<{ next: Promise<string>; close: () => void }> {
+    const clients = this.sentinels.map((sentinel) => new Redis({ port: sentinel.port, lazyConnect: true }));
+    const close = () => clients.forEach((client) => client.disconnect());
+    let timer: NodeJS.Timeout | undefined;
+    const next = new Promise<string>((resolve, reject) => {
+      timer = setTimeout(() => reject(new Error(`no sentinel published ${channel} within ${timeoutMs} ms`)), timeoutMs);
+      for (const client of clients) client.on('message', (_channel: string, message: string) => resolve(message));
+    }).finally(() => {
+      clearTimeout(timer);
+      close();
+    });
+    next.catch(() => undefined); // awaited by the caller
+    await Promise.all(clients.map(async (client) => (await client.connect(), await client.subscribe(channel))));
+    return { next, close };
   }
 
   /** The node the sentinels name as the primary now. */
