@@ -601,10 +601,19 @@ describe('provisioning: Redis with replicas and Sentinel, applied', () => {
           [nodes.mysqlHost, 'slave', '100'],
         ].sort(),
       );
-      const peers = ((await sentinel.call('SENTINEL', 'SENTINELS', 'pick')) as string[][]).map(record);
-      expect(peers.map((s) => [Number(s.port), s.flags]).sort()).toEqual(
-        sentinelPorts.filter((other) => other !== p).map((other) => [other, 'sentinel']),
-      );
+      // A sentinel's link to a peer it has just discovered may still read `disconnected` for a moment.
+      const peersOf = async () =>
+        ((await sentinel.call('SENTINEL', 'SENTINELS', 'pick')) as string[][])
+          .map(record)
+          .map((s) => [Number(s.port), s.flags])
+          .sort();
+      const peers = await until(
+        `sentinel ${p} connected to the other two`,
+        peersOf,
+        (found) => found.every(([, flags]) => flags === 'sentinel'),
+        10_000,
+      ).catch(peersOf); // reported by the expectation below
+      expect(peers).toEqual(sentinelPorts.filter((other) => other !== p).map((other) => [other, 'sentinel']));
       expect(await sentinel.call('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', 'pick')).toEqual([
         '127.0.0.1',
         String(nodes.redis1),

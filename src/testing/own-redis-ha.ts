@@ -80,6 +80,9 @@ export class OwnRedisHa {
       '1',
       '--min-replicas-max-lag',
       String(options.minReplicasMaxLagSeconds ?? 5),
+      // As deploy/provision/redis-ha.sh: a full sync after a failover starts at once.
+      '--repl-diskless-sync-delay',
+      '0',
     ];
     this.nodes = Array.from(
       { length: 1 + replicas },
