@@ -177,7 +177,7 @@ export class FailoverFence implements OnModuleInit, OnApplicationShutdown {
 
   /**
    * Lowers the fence once a majority of the sentinels answer, and none reports a failover that could still
-   * split the brain (see splitBrainOver); not before SETTLE_MS after the last sign, which also covers a
+   * split the brain (sentinelView, replicasLeftOldPrimary); not before SETTLE_MS after the last sign, which also covers a
    * leader this worker cannot reach (the others show nothing of its failover until it promotes).
    */
   private async ask(): Promise<void> {

@@ -165,22 +165,22 @@ export class OwnRedisHa {
 
   /**
    * Subscribes to `channel` (a sentinel event: +odown, +failover-state-wait-promotion, …) on every
-   * sentinel; `next` resolves with the first message any of them publishes after `ready`.
+   * sentinel; once this resolves (subscribed), `next` resolves with the first message any of them
+   * publishes, or rejects after `timeoutMs`; either way the subscriptions are closed.
    */
-  async watch(channel: string, timeoutMs = 30_000): Promise<{ next: Promise<string>; close: () => void }> {
+  async watch(channel: string, timeoutMs = 30_000): Promise<{ next: Promise<string> }> {
     const clients = this.sentinels.map((sentinel) => new Redis({ port: sentinel.port, lazyConnect: true }));
-    const close = () => clients.forEach((client) => client.disconnect());
     let timer: NodeJS.Timeout | undefined;
     const next = new Promise<string>((resolve, reject) => {
       timer = setTimeout(() => reject(new Error(`no sentinel published ${channel} within ${timeoutMs} ms`)), timeoutMs);
       for (const client of clients) client.on('message', (_channel: string, message: string) => resolve(message));
     }).finally(() => {
       clearTimeout(timer);
-      close();
+      clients.forEach((client) => client.disconnect());
     });
     next.catch(() => undefined); // awaited by the caller
     await Promise.all(clients.map(async (client) => (await client.connect(), await client.subscribe(channel))));
-    return { next, close };
+    return { next };
   }
 
   /** The node the sentinels name as the primary now. */
