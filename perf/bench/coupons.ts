@@ -30,7 +30,7 @@ import 'reflect-metadata';
 import { MikroORM } from '@mikro-orm/mysql';
 import Bull from 'bull';
 import { Redis } from 'ioredis';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { loadConfig } from '../../config/env.js';
 import { lockTable } from '../../src/testing/table-lock.js';
 import { ormOptions } from '../../config/mikro-orm.js';
@@ -47,8 +47,10 @@ import { startStatusPoller, type StatusPoll } from '../../src/testing/status-pol
 import {
   buildAndSeed,
   claimRequest,
+  cpuMeter,
   machine,
   processesCpuSec,
+  type CpuSplit,
   runLoad,
   setting,
   startBareClaimCluster,
@@ -170,6 +172,16 @@ export default async function run(): Promise<BenchResult> {
     const drainCouponId: string = created.body.coupons[1].id;
     const keys = couponKeys(config.REDIS_PREFIX, couponId);
 
+    // Who pays for a claim besides the workers (Redis, MySQL, the load generator, the kernel): read from
+    // /proc for the servers this bench talks to when they run on this machine.
+    const redisPid = Number(/process_id:(\d+)/.exec(await redis.info('server'))?.[1]) || undefined;
+    const pidFile = (
+      await orm.em.fork().getConnection().execute<{ Value: string }[]>("show variables like 'pid_file'")
+    )[0]?.Value;
+    const mysqlPid =
+      pidFile && existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8').trim()) || undefined : undefined;
+    const meterCpu = cpuMeter({ redisPid, mysqlPid });
+
     log(`cached catalog list for ${listSeconds} s`);
     await runLoad({ url: `${cluster.url}/api/general/products`, connections: 20, duration: 2 }); // warm every worker's cache
     const workerPids = (await cluster.workers())
@@ -254,6 +266,7 @@ export default async function run(): Promise<BenchResult> {
     poller.mark('rush');
     workersPoller.mark('rush');
     const claimCpuBefore = processesCpuSec(workerPids);
+    const claimCpuSplit = meterCpu(workerPids);
     const claims = await runLoad({
       url: cluster.url,
       connections,
@@ -261,6 +274,7 @@ export default async function run(): Promise<BenchResult> {
       requests: [claimRequest(claimPath, plan, acceptedAt)],
     });
     const claimCpuSec = processesCpuSec(workerPids) - claimCpuBefore;
+    const claimCpu = claimCpuSplit();
     const status = pollFigures(await poller.stop());
     const statusViaWorkers = pollFigures(await workersPoller.stop());
     const accepted = await redis.scard(keys.members);
@@ -354,6 +368,7 @@ export default async function run(): Promise<BenchResult> {
     let bareClaims: LoadResult;
     let bareListCpuSec: number;
     let bareClaimCpuSec: number;
+    let bareClaimCpu: CpuSplit;
     try {
       log('ceiling: bare node:http list and claim');
       await runLoad({ url: `${bareList.url}/api/general/products`, connections: 20, duration: 2 });
@@ -369,6 +384,7 @@ export default async function run(): Promise<BenchResult> {
       });
       await resetBareCoupon();
       const bareClaimCpuBefore = processesCpuSec(bareClaim.workerPids());
+      const bareClaimCpuSplit = meterCpu(bareClaim.workerPids());
       bareClaims = await runLoad({
         url: bareClaim.url,
         connections,
@@ -376,6 +392,7 @@ export default async function run(): Promise<BenchResult> {
         requests: [claimRequest('/claim', plan, new Map())],
       });
       bareClaimCpuSec = processesCpuSec(bareClaim.workerPids()) - bareClaimCpuBefore;
+      bareClaimCpu = bareClaimCpuSplit();
     } finally {
       bareList.stop();
       bareClaim.stop();
@@ -446,6 +463,10 @@ export default async function run(): Promise<BenchResult> {
         claimWorkerCpuUs: Math.round((claimCpuSec / claims.requests) * 1e6),
         bareListWorkerCpuUs: Math.round((bareListCpuSec / bareListRun.requests) * 1e6),
         bareClaimWorkerCpuUs: Math.round((bareClaimCpuSec / bareClaims.requests) * 1e6),
+        // The whole claim's CPU on these shared cores, per claim: every core's busy time (/proc/stat), and
+        // the part of it charged to Redis, MySQL and the load generator (what the workers' figure leaves out).
+        ...cpuPerClaim('claim', claimCpu, claims.requests),
+        ...cpuPerClaim('bareClaim', bareClaimCpu, bareClaims.requests),
         bareListReqPerSec: bareListRun.reqPerSec,
         bareClaimReqPerSec: bareClaims.reqPerSec,
         bareClaimP50Ms: bareClaims.p50Ms,
@@ -503,6 +524,17 @@ export default async function run(): Promise<BenchResult> {
     redis.disconnect();
     await orm.close(true);
   }
+}
+
+/** A load run's CPU split per request, in µs, as figures named `<prefix>MachineCpuUs` and so on. */
+function cpuPerClaim(prefix: string, cpu: CpuSplit, requests: number): Record<string, number> {
+  const us = (sec: number) => Math.round((sec / requests) * 1e6);
+  return {
+    [`${prefix}MachineCpuUs`]: us(cpu.machine),
+    [`${prefix}RedisCpuUs`]: us(cpu.redis),
+    [`${prefix}MysqlCpuUs`]: us(cpu.mysql),
+    [`${prefix}LoadGeneratorCpuUs`]: us(cpu.loadGenerator),
+  };
 }
 
 if (import.meta.main) {

@@ -5,7 +5,7 @@
  */
 import autocannon from 'autocannon';
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 
 export interface LoadOptions {
@@ -208,6 +208,52 @@ export function processesCpuSec(pids: number[]): number {
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return sum + (Number(fields[11]) + Number(fields[12])) / ticksPerSec;
   }, 0);
+}
+
+/** CPU seconds every core has spent busy so far (all but idle and iowait), from /proc/stat. */
+export function machineCpuSec(): number {
+  const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  const [user, nice, system, , , irq, softirq, steal] = fields;
+  return (user + nice + system + irq + softirq + steal) / 100;
+}
+
+/**
+ * Who spent the CPU of a load run, in seconds: the whole machine (/proc/stat, so also what no process is
+ * charged for, such as the kernel's loopback receive work), the server's `workers`, Redis, MySQL and the
+ * load generator (this process). A server's figures per request explain its rate: on shared cores, a
+ * request is as dear as every process's CPU it costs, not only its workers'.
+ */
+export interface CpuSplit {
+  machine: number;
+  workers: number;
+  redis: number;
+  mysql: number;
+  loadGenerator: number;
+}
+
+export function cpuMeter(services: { redisPid?: number; mysqlPid?: number }): (workers: number[]) => () => CpuSplit {
+  const own = (pid: number | undefined) =>
+    pid !== undefined && existsSync(`/proc/${pid}/stat`) ? processesCpuSec([pid]) : 0;
+  const read = (workers: number[]): CpuSplit => ({
+    machine: machineCpuSec(),
+    workers: processesCpuSec(workers),
+    redis: own(services.redisPid),
+    mysql: own(services.mysqlPid),
+    loadGenerator: processesCpuSec([process.pid]),
+  });
+  return (workers) => {
+    const before = read(workers);
+    return () => {
+      const after = read(workers);
+      return {
+        machine: after.machine - before.machine,
+        workers: after.workers - before.workers,
+        redis: after.redis - before.redis,
+        mysql: after.mysql - before.mysql,
+        loadGenerator: after.loadGenerator - before.loadGenerator,
+      };
+    };
+  };
 }
 
 /**

@@ -28,8 +28,8 @@ async function rawGet(base: string, path: string, headers: Record<string, string
 const withoutPerRequest = ({ date: _date, 'x-request-id': _id, ...rest }: Record<string, string>) => rest;
 
 /**
- * Cache hits of GET /api/general/products and /:id are answered by CatalogFastPath (a Fastify hook,
- * before Nest): the same bytes and headers as the controller, 304 on If-None-Match, counted in the
+ * Cache hits of GET /api/general/products and /:id are answered by CatalogFastPath (the hot lane,
+ * before Fastify and Nest): the same bytes and headers as the controller, 304 on If-None-Match, counted in the
  * metrics, never stale after a write on any worker, and never for a request the controller refuses.
  */
 describe('catalog fast path (cache hits before Nest)', () => {

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { HotRoute } from '../http/hot-routes.js';
+import type { FastifyReply } from 'fastify';
+import type { HotAnswer, HotRequest, HotRoute } from '../http/hot-routes.js';
 import { POSITIVE_ID } from '../common/validation.js';
 import { CatalogCache, type CachedBody, type ListPageKey } from './catalog-cache.js';
 import { listPageKey } from './catalog.service.js';
@@ -13,19 +13,21 @@ const DETAIL_ROUTE = '/api/general/products/:id';
 const JSON_TYPE = 'application/json; charset=utf-8';
 
 /**
- * Answers with cached catalog bytes: 304 when the request's If-None-Match names their ETag, else
+ * The answer with cached catalog bytes: 304 when the request's If-None-Match names their ETag, else
  * 200 with the bytes. The one way both the controller and the fast path answer, so a hit and a
  * miss carry the same headers. `no-cache`: a browser or proxy may keep the page but must ask
  * again (a cheap 304) every time, so none serves it past an invalidation.
  */
+export function cachedBodyAnswer(ifNoneMatch: string | undefined, body: CachedBody): HotAnswer {
+  const headers = { etag: body.etag, 'cache-control': 'no-cache' };
+  if (ifNoneMatch !== undefined && etagListMatches(ifNoneMatch, body.etag)) return { status: 304, headers };
+  return { status: 200, headers: { ...headers, 'content-type': JSON_TYPE }, body: body.json };
+}
+
+/** `cachedBodyAnswer` through Fastify's reply (the controller's misses). */
 export function sendCachedBody(reply: FastifyReply, body: CachedBody): void {
-  void reply.header('etag', body.etag).header('cache-control', 'no-cache');
-  const ifNoneMatch = reply.request.headers['if-none-match'];
-  if (ifNoneMatch !== undefined && etagListMatches(ifNoneMatch, body.etag)) {
-    void reply.code(304).send();
-    return;
-  }
-  void reply.header('content-type', JSON_TYPE).send(body.json);
+  const answer = cachedBodyAnswer(reply.request.headers['if-none-match'], body);
+  void reply.code(answer.status).headers(answer.headers).send(answer.body);
 }
 
 /** If-None-Match's weak comparison (RFC 9110 13.1.2): a list of tags, W/ ignored, or "*". */
@@ -39,14 +41,14 @@ export function etagListMatches(header: string, etag: string): boolean {
 }
 
 /**
- * The hottest routes' cache hits, answered as hot routes (src/http/hot-routes.ts: in Fastify's onRequest
- * phase) instead of Nest's pipeline (guards, pipes, handler, serialization: most of a hit's time). A hit
+ * The hottest routes' cache hits, answered as hot routes (src/http/hot-routes.ts: before Fastify) instead
+ * of Fastify's and Nest's pipeline (guards, pipes, handler, serialization: most of a hit's time). A hit
  * is fully answered here; anything else (a miss, a query or id the controller would refuse, an
  * incomplete cursor, a remembered "not found", the cache off, HEAD) goes on to the controller unchanged,
  * which validates, loads, answers errors and fills the cache. CatalogModule registers both.
  *
- * What a hit keeps: the pipeline's hooks before the hot routes (x-request-id, x-served-by, the shutdown
- * 503), pick_http_requests_total under its route (onResponse), pick_cache_hits_total
+ * What a hit keeps: the hot lane's contract (x-request-id, x-served-by, Fastify's shutdown 503,
+ * pick_http_requests_total under its route, the access log), pick_cache_hits_total
  * (ReadThroughCache.peek), and it reads the very entries `read` fills, so every invalidation (write,
  * broadcast, reconnect, the stale re-insert guard) applies to it alike. These routes are public and not
  * throttled, so no guard is skipped. Queries go through the pipe's own `wellFormedListQuery` and the
@@ -59,39 +61,35 @@ export class CatalogFastPath {
   /** The hot routes of ProductsController's two reads. */
   hotRoutes(): HotRoute[] {
     return [
-      { method: 'GET', url: LIST_ROUTE, answer: (request, reply) => this.listHit(request, reply) },
-      { method: 'GET', url: DETAIL_ROUTE, answer: (request, reply) => this.detailHit(request, reply) },
+      { method: 'GET', url: LIST_ROUTE, answer: (request) => this.listHit(request) },
+      { method: 'GET', url: DETAIL_ROUTE, answer: (request) => this.detailHit(request) },
     ];
   }
 
-  private listHit(request: FastifyRequest, reply: FastifyReply): boolean | Promise<boolean> {
-    const query = wellFormedListQuery(request.query as Record<string, unknown>);
-    if (!query) return false;
+  private listHit(request: HotRequest): Promise<HotAnswer | undefined> | undefined {
+    const query = wellFormedListQuery(request.query);
+    if (!query) return undefined;
     let page: ListPageKey;
     try {
       page = listPageKey(query);
     } catch {
-      return false; // INVALID_CURSOR: the controller answers it
+      return undefined; // INVALID_CURSOR: the controller answers it
     }
-    return this.answer(this.cache.peekListPage(page), reply);
+    return this.answer(this.cache.peekListPage(page), request);
   }
 
-  private detailHit(request: FastifyRequest, reply: FastifyReply): boolean | Promise<boolean> {
-    const { id } = request.params as { id?: unknown };
-    if (typeof id !== 'string' || !POSITIVE_ID.test(id)) return false;
+  private detailHit(request: HotRequest): Promise<HotAnswer | undefined> | undefined {
+    const { id } = request.params;
+    if (typeof id !== 'string' || !POSITIVE_ID.test(id)) return undefined;
     // The detail takes no query parameters: the controller refuses any (UndeclaredQueryGuard).
-    for (const _key in request.query as object) return false;
-    return this.answer(this.cache.peekProduct(id), reply);
+    for (const _key in request.query) return undefined;
+    return this.answer(this.cache.peekProduct(id), request);
   }
 
-  private answer(found: Promise<CachedBody | undefined>, reply: FastifyReply): Promise<boolean> {
+  private answer(found: Promise<CachedBody | undefined>, request: HotRequest): Promise<HotAnswer | undefined> {
     return found.then(
-      (body) => {
-        if (!body) return false;
-        sendCachedBody(reply, body);
-        return true;
-      },
-      () => false,
+      (body) => (body ? cachedBodyAnswer(request.headers['if-none-match'], body) : undefined),
+      () => undefined,
     );
   }
 }

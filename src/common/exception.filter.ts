@@ -113,34 +113,61 @@ export function toErrorBody(error: unknown): ErrorBody {
   return { statusCode: 500, code: 'INTERNAL_ERROR', message: 'Internal server error' };
 }
 
+/** An error's answer, whoever writes it: status, headers and the JSON body (see `errorAnswer`). */
+export interface ErrorAnswer {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+const JSON_TYPE = 'application/json; charset=utf-8';
+
+/** Where an error's log line goes: the request's logger (Fastify's), or the app's with the request id. */
+export interface ErrorLog {
+  warn(fields: object, message: string): void;
+  error(fields: object, message: string): void;
+}
+
 /**
  * The one way an error is answered, wherever it happens (Nest's filter below, the HTTP pipeline's hooks
- * in src/http, a feature's hot route): the JSON body with its code and the request id, Retry-After
- * where the client may try again (an AppError's own, else 1 s on every 503), and a log line for a 5xx.
+ * in src/http, a hot route): the JSON body with its code and the request id, Retry-After where the client
+ * may try again (an AppError's own, else 1 s on every 503), and a log line for a 5xx.
  */
+export function errorAnswer(
+  exception: unknown,
+  requestId: string,
+  log: ErrorLog,
+  options: { log?: boolean } = {},
+): ErrorAnswer {
+  const body = toErrorBody(exception);
+  body.requestId = requestId;
+  if (options.log === false || (exception instanceof AppError && exception.code === 'AUTH_BUSY')) {
+    // Refused before anything was done (the pipeline's own rules), or shed load counted by
+    // pick_password_hash_refused_total: a log line each would add to it.
+  } else if (exception instanceof AppError && body.statusCode >= 500) {
+    // A known condition (a dependency down, not ready): no stack trace, just what it was.
+    log.warn({ code: body.code, details: body.details, requestId }, body.message);
+  } else if (body.statusCode >= 500) {
+    log.error({ err: exception, code: body.code, requestId }, 'request failed');
+  }
+  const headers: Record<string, string> = { 'content-type': JSON_TYPE };
+  if (exception instanceof AppError && exception.retryAfterSeconds !== undefined)
+    headers['retry-after'] = String(exception.retryAfterSeconds);
+  // A dependency away (MySQL, Redis refusing writes, a failover): the client may retry in a second.
+  else if (body.statusCode === 503) headers['retry-after'] = '1';
+  return { status: body.statusCode, headers, body: JSON.stringify(body) };
+}
+
+/** `errorAnswer` through Fastify's reply (unless something was already sent). */
 export function sendError(
   request: FastifyRequest,
   reply: FastifyReply,
   exception: unknown,
   options: { log?: boolean } = {},
 ): void {
-  const body = toErrorBody(exception);
-  body.requestId = String(request.id);
-  if (options.log === false || (exception instanceof AppError && exception.code === 'AUTH_BUSY')) {
-    // Refused before anything was done (the pipeline's own rules), or shed load counted by
-    // pick_password_hash_refused_total: a log line each would add to it.
-  } else if (exception instanceof AppError && body.statusCode >= 500) {
-    // A known condition (a dependency down, not ready): no stack trace, just what it was.
-    request.log.warn({ code: body.code, details: body.details, requestId: request.id }, body.message);
-  } else if (body.statusCode >= 500) {
-    request.log.error({ err: exception, code: body.code, requestId: request.id }, 'request failed');
-  }
+  const answer = errorAnswer(exception, String(request.id), request.log, options);
   if (reply.sent) return;
-  if (exception instanceof AppError && exception.retryAfterSeconds !== undefined)
-    void reply.header('retry-after', String(exception.retryAfterSeconds));
-  // A dependency away (MySQL, Redis refusing writes, a failover): the client may retry in a second.
-  else if (body.statusCode === 503) void reply.header('retry-after', '1');
-  void reply.status(body.statusCode).header('content-type', 'application/json; charset=utf-8').send(body);
+  void reply.status(answer.status).headers(answer.headers).send(answer.body);
 }
 
 /** Nest's side of `sendError`: every error a controller, guard or pipe throws. */

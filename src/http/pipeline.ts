@@ -6,11 +6,11 @@ import { LogController, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { AppConfig } from '../../config/env.js';
 import { objectBody, UndeclaredQueryGuard, validationPipe } from '../common/validation.js';
 import { buildOpenApiDocument } from '../openapi/document.js';
-import { accessLog } from './access-log.js';
+import { AccessLog, accessLog } from './access-log.js';
 import { answerClientError, frameworkErrors } from './client-errors.js';
 import { HotRoutes, hotRoutes } from './hot-routes.js';
 import { requestContext } from './request-context.js';
-import { requestIdHeaders, requestIdOf } from './request-id.js';
+import { requestIdHeaders, requestIdOf, servedByHeader } from './request-id.js';
 import { requestRules } from './request-rules.js';
 
 /**
@@ -18,9 +18,11 @@ import { requestRules } from './request-rules.js';
  * these two and names no feature: a feature declares what its routes need (route config, src/http/
  * route-config.ts; hot routes, src/http/hot-routes.ts) and the plugins read the declarations.
  *
- * The onRequest hooks run in the order they are added, before Nest's pipeline: request id, then the
- * request rules (shutdown, encoding, multipart), then the hot routes, then MikroORM's request context.
- * A request refused early, and a hot answer, never pay for what comes after.
+ * The hot routes are answered first, by the server's request listener (hot-routes.ts), with the same
+ * request id, error shape, access log and metrics; every other request goes to Fastify, whose onRequest
+ * hooks run in the order they are added, before Nest's pipeline: request id, then the request rules
+ * (shutdown, encoding, multipart), then MikroORM's request context. A request refused early, and a hot
+ * answer, never pay for what comes after.
  */
 
 /** Fastify's own options: limits, the trusted proxies, request ids, the framework's errors, the logger. */
@@ -58,11 +60,18 @@ export function httpAdapterOptions(
 /** Installs the plugins on the created app (before it is initialised: its routes get every hook). */
 export async function installHttpPipeline(app: NestFastifyApplication, config: AppConfig): Promise<void> {
   const fastify = app.getHttpAdapter().getInstance();
-  requestIdHeaders(fastify, config);
-  requestRules(fastify);
-  hotRoutes(fastify, app.get(HotRoutes));
+  const servedBy = servedByHeader(config);
+  const log = new AccessLog(config);
+  requestIdHeaders(fastify, servedBy);
+  const rules = requestRules(fastify);
+  hotRoutes(fastify, app.get(HotRoutes), {
+    closing: rules.closing,
+    servedBy,
+    accessLog: log,
+    trustedProxies: config.TRUSTED_PROXIES,
+  });
   requestContext(fastify, app.get(MikroORM));
-  accessLog(fastify, config);
+  accessLog(fastify, log);
   app.useGlobalPipes(objectBody, validationPipe);
   app.useGlobalGuards(new UndeclaredQueryGuard());
   // The same document as the committed src/openapi/openapi.json (`npm run openapi`; CI checks they agree).

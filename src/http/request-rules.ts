@@ -30,7 +30,7 @@ export function refuseUnreadMultipart(request: FastifyRequest): AppError | undef
  * (src/common/validation.ts's parser: depth, lone surrogates, prototype keys); there is no form-encoded
  * or text parser, so any other body type is 415.
  */
-export function requestRules(fastify: FastifyInstance): void {
+export function requestRules(fastify: FastifyInstance): { closing(): boolean } {
   let closing = false;
   fastify.addHook('preClose', (done) => {
     closing = true;
@@ -61,4 +61,5 @@ export function requestRules(fastify: FastifyInstance): void {
   });
   fastify.removeContentTypeParser(['text/plain', 'application/json']);
   fastify.addContentTypeParser('application/json', { parseAs: 'string' }, jsonBodyParser(fastify));
+  return { closing: () => closing };
 }
