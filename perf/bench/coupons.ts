@@ -47,6 +47,7 @@ import { startStatusPoller, type StatusPoll } from '../../src/testing/status-pol
 import {
   buildAndSeed,
   claimRequest,
+  claimWarmUp,
   cpuMeter,
   machine,
   processesCpuSec,
@@ -191,8 +192,9 @@ export default async function run(): Promise<BenchResult> {
     const list = await runLoad({ url: `${cluster.url}/api/general/products`, connections, duration: listSeconds });
     const listCpuSec = processesCpuSec(workerPids) - listCpuBefore;
 
-    // The same 2 s warm-up the list got (JIT, connection pools), on the warm-up coupon; its
-    // claims are persisted before the measured rush starts.
+    // A warm-up (JIT, connection pools, every member's token on both workers: claimWarmUp, the same for
+    // the bare claim server below), on the warm-up coupon; its claims are persisted before the measured
+    // rush starts.
     const distinctMembers = async (id: string) =>
       Number(
         (
@@ -204,11 +206,11 @@ export default async function run(): Promise<BenchResult> {
       );
 
     const warmPath = `/api/events/${eventId}/coupons/${created.body.coupons[2].id}/issue`;
-    log('claim path warm-up for 2 s');
+    log(`claim path warm-up: ${claimWarmUp(members)} claims`);
     await runLoad({
       url: cluster.url,
       connections: 20,
-      duration: 2,
+      amount: claimWarmUp(members),
       requests: [claimRequest(warmPath, members, new Map())],
     });
     for (const deadline = performance.now() + 60_000; performance.now() < deadline;) {
@@ -379,7 +381,7 @@ export default async function run(): Promise<BenchResult> {
       await runLoad({
         url: bareClaim.url,
         connections: 20,
-        duration: 2,
+        amount: claimWarmUp(members),
         requests: [claimRequest('/claim', members, new Map())],
       });
       await resetBareCoupon();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { componentOf, summarize } from './cpu-profile.js';
+import { componentOf, gapTable, measure, summarize } from './cpu-profile.js';
 
 describe('CPU profile summary', () => {
   it('names the component of a frame: a package (scoped too), a folder of the app, Node, V8', () => {
@@ -48,5 +48,30 @@ describe('CPU profile summary', () => {
     expect(table).toContain('1 worker profiles, 3 ms busy of 3 ms sampled.');
     expect(table).toContain('| fastify | 1 | 33.3% |');
     expect(table).not.toContain('node:internal');
+  });
+
+  it("ranks the gap to the bare claim by component, in µs per claim, Pick's minus the bare claim's", () => {
+    const node = (id: number, url: string, functionName = `f${id}`) => ({ id, callFrame: { functionName, url } });
+    const nodes = [
+      node(1, 'file:///a/node_modules/ioredis/built/Redis.js'),
+      node(2, 'file:///a/dist/src/coupons/claims.service.js'),
+      node(3, 'file:///a/node_modules/jws/lib/verify.js'),
+    ];
+    const profile = (samples: number[]) => ({
+      startTime: 0,
+      endTime: samples.length * 1_000,
+      samples,
+      timeDeltas: samples.map(() => 1_000),
+      nodes,
+    });
+    // 2 claims: Pick 2 ms ioredis, 1 ms app, 1 ms jws; bare 1 ms ioredis, 1 ms jws.
+    const table = gapTable(measure([profile([1, 1, 2, 3])]), measure([profile([1, 3])]), 2);
+    const rows = table.split('\n').filter((line) => line.startsWith('| ') && !line.startsWith('| component'));
+    expect(rows).toEqual([
+      '| ioredis | 1000.0 | 500.0 | 500.0 |',
+      '| src/coupons | 500.0 | 0.0 | 500.0 |',
+      '| jws | 500.0 | 500.0 | 0.0 |',
+      '| **busy (main thread)** | **2000.0** | **1000.0** | **1000.0** |',
+    ]);
   });
 });

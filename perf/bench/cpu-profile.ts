@@ -7,8 +7,15 @@
  * of src/, Node's internals, V8's GC) and the functions with the most self time, summed over the
  * workers. `npm run bench:profile -- summarize <dir>` summarizes .cpuprofile files already written.
  *
- * Settings (env): BENCH_PROFILE_CLAIMS (40000), BENCH_CONNECTIONS (100), PICK_BENCH_INSTANCES (2),
- * PICK_BENCH_PORT (4490), PICK_BENCH_PROFILE_DB (pick_bench_profile).
+ * Both rushes run at BENCH_PROFILE_RATE claims a second (3000; 0: as fast as answered). At the machine's
+ * limit, the workers share the cores with Redis, MariaDB and the load generator, and V8's sampler
+ * charges the time a worker spends preempted (a socket write that woke another process) to the function
+ * it was in: socket writes looked like a quarter of a claim. Below the limit, a profile's busy time is
+ * the main thread's CPU as /proc counts it. The report adds each side's CPU per claim by thread (/proc)
+ * and the gap by component, Pick's minus the bare claim's, in µs per claim.
+ *
+ * Settings (env): BENCH_PROFILE_CLAIMS (40000), BENCH_PROFILE_RATE (3000), BENCH_CONNECTIONS (100),
+ * PICK_BENCH_INSTANCES (2), PICK_BENCH_PORT (4490), PICK_BENCH_PROFILE_DB (pick_bench_profile).
  */
 import 'reflect-metadata';
 import { MikroORM } from '@mikro-orm/mysql';
@@ -25,7 +32,16 @@ import { Redis } from 'ioredis';
 import type { AppConfig } from '../../config/env.js';
 import { redisOptions } from '../../src/redis/redis-options.js';
 import { redisServerFacts } from '../../src/redis/redis-server.js';
-import { buildAndSeed, claimRequest, runLoad, setting, startBareClaimCluster, type LoadResult } from './support.js';
+import {
+  buildAndSeed,
+  claimRequest,
+  claimWarmUp,
+  runLoad,
+  setting,
+  startBareClaimCluster,
+  threadsCpuSec,
+  type LoadResult,
+} from './support.js';
 
 interface ProfileNode {
   id: number;
@@ -69,13 +85,22 @@ const functionKey = (frame: ProfileNode['callFrame']) =>
  * from the first to the last one in that function (`src/coupons claim`: the claims, not the boot
  * before them nor the shutdown after).
  */
-export function summarize(
+/** Self time (ms) of one or more profiles' window, by component and function; the app's inclusive time. */
+export interface ProfileTimes {
+  profiles: number;
+  busy: number;
+  total: number;
+  byComponent: Map<string, number>;
+  byFunction: Map<string, number>;
+  appInclusive: Map<string, number>;
+}
+
+export function measure(
   allProfiles: CpuProfile[],
-  title: string,
   during?: string,
   /** Only the last this many ms of that window (the measured rush, not the warm-up's first requests). */
   lastMs?: number,
-): string {
+): ProfileTimes {
   const byComponent = new Map<string, number>();
   const byFunction = new Map<string, number>();
   const appInclusive = new Map<string, number>();
@@ -149,6 +174,17 @@ export function summarize(
       byFunction.set(where, (byFunction.get(where) ?? 0) + ms);
     }
   }
+  return { profiles: profiles.length, busy, total, byComponent, byFunction, appInclusive };
+}
+
+export function summarize(
+  allProfiles: CpuProfile[],
+  title: string,
+  during?: string,
+  /** Only the last this many ms of that window (the measured rush, not the warm-up's first requests). */
+  lastMs?: number,
+): string {
+  const { profiles, busy, total, byComponent, byFunction, appInclusive } = measure(allProfiles, during, lastMs);
   const rows = (map: Map<string, number>, limit: number) =>
     [...map]
       .sort((a, b) => b[1] - a[1])
@@ -158,7 +194,7 @@ export function summarize(
   return [
     `# ${title}`,
     '',
-    `${profiles.length} worker profiles, ${Math.round(busy)} ms busy of ${Math.round(total)} ms sampled.`,
+    `${profiles} worker profiles, ${Math.round(busy)} ms busy of ${Math.round(total)} ms sampled.`,
     '',
     '## Busy time by component (self time)',
     '',
@@ -199,7 +235,7 @@ async function profileBareClaims(
   port: number,
   members: Claimer[],
   plan: Claimer[],
-): Promise<{ profiles: CpuProfile[]; ms: number; perSec: number }> {
+): Promise<{ profiles: CpuProfile[]; ms: number; perSec: number; threads: { main: number; helpers: number } }> {
   mkdirSync(dir, { recursive: true });
   const redis = new Redis(redisOptions(config));
   const keyPrefix = `${config.REDIS_PREFIX}:bench-bare:{bare}`;
@@ -219,22 +255,26 @@ async function profileBareClaims(
       nodeOptions: `--cpu-prof --cpu-prof-dir=${dir}`,
     });
     let measured: LoadResult;
+    let threads = { main: 0, helpers: 0 };
     try {
       console.log('[profile] the same claims on the bare claim server');
       await reset();
       await runLoad({
         url: bare.url,
         connections: 20,
-        duration: 2,
+        amount: claimWarmUp(members),
         requests: [claimRequest('/claim', members, new Map())],
       });
       await reset();
+      const before = threadsCpuSec(bare.workerPids());
       measured = await runLoad({
         url: bare.url,
         connections: setting('BENCH_CONNECTIONS', 100),
         amount: plan.length,
+        overallRate: setting('BENCH_PROFILE_RATE', 3000) || undefined,
         requests: [claimRequest('/claim', plan, new Map())],
       });
+      threads = cpuDelta(before, threadsCpuSec(bare.workerPids()));
     } finally {
       bare.stop();
     }
@@ -244,10 +284,53 @@ async function profileBareClaims(
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     await new Promise((resolve) => setTimeout(resolve, 500));
-    return { profiles: readProfiles(dir), ms: measured.durationSec * 1000, perSec: measured.reqPerSec };
+    return { profiles: readProfiles(dir), ms: measured.durationSec * 1000, perSec: measured.reqPerSec, threads };
   } finally {
     await redis.quit();
   }
+}
+
+const us = (sec: number, claims: number) => Math.round((sec / claims) * 1e6);
+
+const cpuDelta = (before: { main: number; helpers: number }, after: { main: number; helpers: number }) => ({
+  main: after.main - before.main,
+  helpers: after.helpers - before.helpers,
+});
+
+/**
+ * Where Pick's claim spends more than the bare claim: each component's self time in µs per claim, Pick's,
+ * the bare claim's and the difference, largest difference first (the components of either side's 30
+ * largest, and every app folder), then the busy totals.
+ */
+export function gapTable(pick: ProfileTimes, bare: ProfileTimes, claims: number): string {
+  const perClaim = (ms: number) => (ms * 1000) / claims;
+  const top = (times: ProfileTimes) =>
+    [...times.byComponent]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 30)
+      .map(([name]) => name);
+  const names = new Set([
+    ...top(pick),
+    ...top(bare),
+    ...[...pick.byComponent.keys()].filter((n) => n.startsWith('src/')),
+  ]);
+  const rows = [...names]
+    .map((name) => {
+      const mine = perClaim(pick.byComponent.get(name) ?? 0);
+      const theirs = perClaim(bare.byComponent.get(name) ?? 0);
+      return { name, mine, theirs, gap: mine - theirs };
+    })
+    .sort((a, b) => b.gap - a.gap);
+  const cell = (value: number) => value.toFixed(1);
+  return [
+    '## The gap to the bare claim, by component (self time, µs per claim)',
+    '',
+    '| component | Pick | bare claim | gap |',
+    '|---|---:|---:|---:|',
+    ...rows.map((row) => `| ${row.name} | ${cell(row.mine)} | ${cell(row.theirs)} | ${cell(row.gap)} |`),
+    `| **busy (main thread)** | **${cell(perClaim(pick.busy))}** | **${cell(perClaim(bare.busy))}** | **${cell(perClaim(pick.busy - bare.busy))}** |`,
+    '',
+  ].join('\n');
 }
 
 const readProfiles = (dir: string): CpuProfile[] =>
@@ -275,7 +358,7 @@ async function profileClaims(): Promise<string> {
   buildAndSeed(env, 'ignore');
   const orm = await MikroORM.init(ormOptions(config));
   const cluster = new Pm2Cluster({ name: 'bench-profile', port, instances: setting('PICK_BENCH_INSTANCES', 2), env });
-  const rush = { ms: 0, perSec: 0, claims: 0 };
+  const rush = { ms: 0, perSec: 0, claims: 0, threads: { main: 0, helpers: 0 } };
   const load: { members: Claimer[]; plan: Claimer[] } = { members: [], plan: [] };
   try {
     const [admin] = await mintMembers(orm, config, { count: 1, role: MemberRole.ADMIN, prefix: 'profadm' });
@@ -309,18 +392,24 @@ async function profileClaims(): Promise<string> {
     await runLoad({
       url: cluster.url,
       connections: 20,
-      duration: 2,
+      amount: claimWarmUp(members),
       requests: [claimRequest(path(1), members, new Map())],
     });
     const plan = claimPlan(members, 3, 7).slice(0, claims);
     load.plan = plan;
     console.log(`[profile] rush: ${plan.length} claims`);
+    const workerPids = (await cluster.workers())
+      .filter((worker) => worker.name === cluster.options.name)
+      .map((worker) => worker.pid);
+    const before = threadsCpuSec(workerPids);
     const measured = await runLoad({
       url: cluster.url,
       connections,
       amount: plan.length,
+      overallRate: setting('BENCH_PROFILE_RATE', 3000) || undefined,
       requests: [claimRequest(path(0), plan, new Map())],
     });
+    rush.threads = cpuDelta(before, threadsCpuSec(workerPids));
     Object.assign(rush, { ms: measured.durationSec * 1000, perSec: measured.reqPerSec, claims: plan.length });
     console.log(`[profile] ${measured.reqPerSec} req/s; stopping the workers (they write their profiles)`);
   } finally {
@@ -331,17 +420,34 @@ async function profileClaims(): Promise<string> {
   const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root }).toString().trim();
   mkdirSync(`${root}perf/profiles`, { recursive: true });
   const out = `${root}perf/profiles/${commit}-claims.md`;
+  const pickProfiles = readProfiles(profileDir);
+  const perClaim = (threads: { main: number; helpers: number }) =>
+    `main thread ${us(threads.main, rush.claims)} µs, V8's and libuv's other threads ${us(threads.helpers, rush.claims)} µs`;
   writeFileSync(
     out,
-    summarize(readProfiles(profileDir), `CPU profile of a claim rush at ${commit}`, 'src/coupons claim', rush.ms) +
-      `\nEach worker over the rush: the ${Math.round(rush.ms)} ms up to its last sample in ClaimsService.claim, ${rush.claims} claims at ${rush.perSec} req/s with persistence on, after a 2 s warm-up (npm run bench:profile).\n\n` +
+    `# CPU profile of a claim rush at ${commit}\n\n` +
+      `${rush.claims} claims (each member 1-3 times, persistence on) after ${claimWarmUp(load.members)} warm-up claims, ` +
+      `at ${rush.perSec} req/s (Pick) and ${bare.perSec} req/s (the bare claim), ${setting('BENCH_PROFILE_RATE', 3000) || 'unlimited'} asked (npm run bench:profile).\n\n` +
+      `Worker CPU per claim over the rush (/proc, all workers): Pick ${perClaim(rush.threads)}; the bare claim ${perClaim(bare.threads)}.\n\n` +
+      gapTable(
+        measure(pickProfiles, 'src/coupons claim', rush.ms),
+        measure(bare.profiles, BARE_HANDLER, bare.ms),
+        rush.claims,
+      ) +
+      '\n' +
+      summarize(pickProfiles, `Pick's workers`, 'src/coupons claim', rush.ms)
+        .replace(/^# /, '## ')
+        .replace(/\n## /g, '\n### ') +
+      `\nEach worker over the rush: the ${Math.round(rush.ms)} ms up to its last sample in ClaimsService.claim.\n\n` +
       summarize(
         bare.profiles,
         'The bare claim (perf/bench/bare-claim-server.mjs), the same claims right after',
         BARE_HANDLER,
         bare.ms,
-      ) +
-      `\nEach bare worker over its rush: ${rush.claims} claims at ${bare.perSec} req/s (the token check and the claim script only).\n`,
+      )
+        .replace(/^# /, '## ')
+        .replace(/\n## /g, '\n### ') +
+      `\nEach bare worker over its rush (the token check and the claim script only).\n`,
   );
   return out;
 }

@@ -16,6 +16,8 @@ export interface LoadOptions {
   duration?: number;
   /** total requests instead of a duration */
   amount?: number;
+  /** requests per second across all connections (autocannon overallRate); unset: as fast as answered */
+  overallRate?: number;
   method?: 'GET' | 'POST';
   headers?: Record<string, string>;
   body?: string;
@@ -61,6 +63,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
         connections: options.connections ?? 100,
         // autocannon rejects an explicit `duration: undefined`: pass one or the other.
         ...(options.amount ? { amount: options.amount } : { duration: options.duration ?? 10 }),
+        ...(options.overallRate && { overallRate: options.overallRate }),
         method: options.method ?? 'GET',
         headers: options.headers,
         body: options.body,
@@ -210,6 +213,32 @@ export function processesCpuSec(pids: number[]): number {
   }, 0);
 }
 
+/**
+ * CPU seconds (user + system) the processes' threads have used so far, from /proc/<pid>/task: the main
+ * thread (JavaScript, the event loop) apart from the others (V8's helpers: concurrent GC and compilation;
+ * libuv's pool). V8's CPU profiler samples the main thread only.
+ */
+export function threadsCpuSec(pids: number[]): { main: number; helpers: number } {
+  const ticksPerSec = 100;
+  let main = 0;
+  let helpers = 0;
+  for (const pid of pids) {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      let stat: string;
+      try {
+        stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      } catch {
+        continue; // the thread ended meanwhile
+      }
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const sec = (Number(fields[11]) + Number(fields[12])) / ticksPerSec;
+      if (tid === String(pid)) main += sec;
+      else helpers += sec;
+    }
+  }
+  return { main, helpers };
+}
+
 /** CPU seconds every core has spent busy so far (all but idle and iowait), from /proc/stat. */
 export function machineCpuSec(): number {
   const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
@@ -333,6 +362,15 @@ export function startBareClaimCluster(
 }
 
 /** A claim request taking the next member of `plan` each time; records each 202's time (epoch ms) by member. */
+/**
+ * How many claims warm a claim server up before it is measured: the same number for Pick and the bare
+ * claim server, every member three times over. A warm-up of a fixed duration warmed the faster server
+ * more: a member's token is verified once per worker (HMAC and JSON, ~40 us) and remembered, a member's
+ * claims land on either worker, so the slower server met more first-time tokens in the measured rush
+ * (each member on one worker only: one in two; after three visits: one in eight, for both alike).
+ */
+export const claimWarmUp = (members: readonly unknown[]): number => members.length * 3;
+
 export function claimRequest(
   path: string,
   plan: { id: string; accessToken: string }[],
