@@ -18,6 +18,10 @@ import { MemberCoupon } from './member-coupon.entity.js';
 // enqueue is left to the sweeper rather than holding the response.
 const ENQUEUE_WAIT_MS = 1_000;
 
+// The rush's two everyday answers, the same for every member: made once (thousands a second are thrown).
+const ALREADY_ISSUED = new AppError('COUPON_ALREADY_ISSUED', 'You already have this coupon');
+const SOLD_OUT = new AppError('COUPON_SOLD_OUT', 'This coupon is sold out');
+
 @Injectable()
 export class ClaimsService {
   private readonly logger = new Logger(ClaimsService.name);
@@ -96,10 +100,10 @@ export class ClaimsService {
         // "You have it" only once a replica has it too: a member retrying after a 503 is told the truth.
         await this.acknowledged(decision.epoch);
         claimDecisions.inc({ result: 'duplicate' });
-        throw new AppError('COUPON_ALREADY_ISSUED', 'You already have this coupon');
+        throw ALREADY_ISSUED;
       case ClaimResult.SOLD_OUT:
         claimDecisions.inc({ result: 'sold_out' });
-        throw new AppError('COUPON_SOLD_OUT', 'This coupon is sold out');
+        throw SOLD_OUT;
       default:
         claimDecisions.inc({ result: 'unavailable' });
         throw new AppError('SERVICE_UNAVAILABLE', 'The coupon stock is unavailable; retry shortly');

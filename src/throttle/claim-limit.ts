@@ -68,11 +68,20 @@ export class ClaimLimit {
 export class ClaimLimits {
   /** Members seen over the limit -> end of their window (epoch ms). */
   private readonly blocked = new Map<string, number>();
+  /** The limit's settings and counter key prefix, read once (a claim rush asks for them thousands a second). */
+  private readonly points: number;
+  private readonly windowMs: number;
+  private readonly keyPrefix: string;
 
   constructor(
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(APP_CONFIG) config: AppConfig,
     private readonly limiters: RateLimiters,
-  ) {}
+  ) {
+    const { points, windowSeconds } = configuredLimit(config, CLAIM);
+    this.points = points;
+    this.windowMs = windowSeconds * 1000;
+    this.keyPrefix = throttleKeyPrefix(config.REDIS_PREFIX, CLAIM);
+  }
 
   /**
    * The limit for one claim of `memberId`: the 429 at once when this worker already refuses the member
@@ -90,9 +99,10 @@ export class ClaimLimits {
       if (left > 0) throw this.limiters.tooMany(CLAIM, left);
       this.blocked.delete(memberId);
     }
-    const { points, windowSeconds } = configuredLimit(this.config, CLAIM);
-    const key = `${throttleKeyPrefix(this.config.REDIS_PREFIX, CLAIM)}:${memberId}`;
-    return new ClaimLimit({ key, points, windowMs: windowSeconds * 1000 }, answers);
+    return new ClaimLimit(
+      { key: `${this.keyPrefix}:${memberId}`, points: this.points, windowMs: this.windowMs },
+      answers,
+    );
   }
 
   /**
