@@ -45,6 +45,8 @@ import { Pm2Cluster } from '../../src/testing/cluster.js';
 import { persistedRows } from '../../src/testing/invariants.js';
 import { startStatusPoller, type StatusPoll } from '../../src/testing/status-poller.js';
 import {
+  benchCoupon,
+  benchWindow,
   buildAndSeed,
   claimRequest,
   claimWarmUp,
@@ -131,23 +133,16 @@ export default async function run(): Promise<BenchResult> {
     await cluster.stop(); // a daemon left by an aborted run would still hold the port
     await cluster.start();
 
-    const now = Date.now();
-    const window = { startsAt: new Date(now - 60_000).toISOString(), endsAt: new Date(now + 3600_000).toISOString() };
+    const window = benchWindow();
+    // A coupon of `stock` for one measured rush (the live rush's, and each later pair's).
+    const claimedCoupon = (name: string) => benchCoupon(window, name, stock);
     const created = await cluster.http.post(
       '/api/admin/events',
       {
         title: 'Bench rush',
         ...window,
         coupons: [
-          {
-            name: 'Bench coupon',
-            discountType: 'PERCENTAGE',
-            discountValue: 10,
-            minimumProductPrice: 0,
-            validFrom: window.startsAt,
-            validUntil: window.endsAt,
-            maxIssuance: stock,
-          },
+          claimedCoupon('Bench coupon'),
           // The drain's coupon: claimed once by every member while MySQL's table is locked.
           {
             name: 'Drain coupon',
@@ -169,15 +164,7 @@ export default async function run(): Promise<BenchResult> {
             maxIssuance: 1_000_000,
           },
           // The claim / bare claim pairs after the first (the live rush's coupon is the first pair's).
-          ...Array.from({ length: claimPairs - 1 }, (_, pair) => ({
-            name: `Pair coupon ${pair + 2}`,
-            discountType: 'PERCENTAGE',
-            discountValue: 10,
-            minimumProductPrice: 0,
-            validFrom: window.startsAt,
-            validUntil: window.endsAt,
-            maxIssuance: stock,
-          })),
+          ...Array.from({ length: claimPairs - 1 }, (_, pair) => claimedCoupon(`Pair coupon ${pair + 2}`)),
         ],
       },
       admin.accessToken,
@@ -287,7 +274,6 @@ export default async function run(): Promise<BenchResult> {
     await Promise.all([poller.warm, workersPoller.warm]);
     poller.mark('rush');
     workersPoller.mark('rush');
-    const claimCpuBefore = processesCpuSec(workerPids);
     const claimCpuSplit = meterCpu(workerPids);
     const claims = await runLoad({
       url: cluster.url,
@@ -295,7 +281,6 @@ export default async function run(): Promise<BenchResult> {
       amount: plan.length,
       requests: [claimRequest(claimPath, plan, acceptedAt)],
     });
-    const claimCpuSec = processesCpuSec(workerPids) - claimCpuBefore;
     const claimCpu = claimCpuSplit();
     const status = pollFigures(await poller.stop());
     const statusViaWorkers = pollFigures(await workersPoller.stop());
@@ -390,7 +375,6 @@ export default async function run(): Promise<BenchResult> {
     let bareListRun: LoadResult;
     let bareClaims: LoadResult;
     let bareListCpuSec: number;
-    let bareClaimCpuSec: number;
     let bareClaimCpu: CpuSplit;
     const pairs: { pick: number; bare: number }[] = [];
     try {
@@ -407,7 +391,6 @@ export default async function run(): Promise<BenchResult> {
         requests: [claimRequest('/claim', warmMembers, new Map())],
       });
       await resetBareCoupon();
-      const bareClaimCpuBefore = processesCpuSec(bareClaim.workerPids());
       const bareClaimCpuSplit = meterCpu(bareClaim.workerPids());
       bareClaims = await runLoad({
         url: bareClaim.url,
@@ -415,7 +398,6 @@ export default async function run(): Promise<BenchResult> {
         amount: plan.length,
         requests: [claimRequest('/claim', plan, new Map())],
       });
-      bareClaimCpuSec = processesCpuSec(bareClaim.workerPids()) - bareClaimCpuBefore;
       bareClaimCpu = bareClaimCpuSplit();
       pairs.push({ pick: claims.reqPerSec, bare: bareClaims.reqPerSec });
       // The other pairs: Pick's rush (the same claims on a coupon of its own, its drain awaited), then the
@@ -513,9 +495,9 @@ export default async function run(): Promise<BenchResult> {
         listP99Ms: list.p99Ms,
         // Worker CPU (user + system, /proc/<pid>/stat) per request: steadier than req/s on shared cores.
         listWorkerCpuUs: Math.round((listCpuSec / list.requests) * 1e6),
-        claimWorkerCpuUs: Math.round((claimCpuSec / claims.requests) * 1e6),
+        claimWorkerCpuUs: Math.round((claimCpu.workers / claims.requests) * 1e6),
         bareListWorkerCpuUs: Math.round((bareListCpuSec / bareListRun.requests) * 1e6),
-        bareClaimWorkerCpuUs: Math.round((bareClaimCpuSec / bareClaims.requests) * 1e6),
+        bareClaimWorkerCpuUs: Math.round((bareClaimCpu.workers / bareClaims.requests) * 1e6),
         // The whole claim's CPU on these shared cores, per claim: every core's busy time (/proc/stat), and
         // the part of it charged to Redis, MySQL and the load generator (what the workers' figure leaves out).
         ...cpuPerClaim('claim', claimCpu, claims.requests),

@@ -33,6 +33,8 @@ import type { AppConfig } from '../../config/env.js';
 import { redisOptions } from '../../src/redis/redis-options.js';
 import { redisServerFacts } from '../../src/redis/redis-server.js';
 import {
+  benchCoupon,
+  benchWindow,
   buildAndSeed,
   claimRequest,
   claimWarmUp,
@@ -366,17 +368,8 @@ async function profileClaims(): Promise<string> {
     load.members = members;
     await cluster.stop();
     await cluster.start();
-    const now = Date.now();
-    const window = { startsAt: new Date(now - 60_000).toISOString(), endsAt: new Date(now + 3600_000).toISOString() };
-    const coupon = (name: string, maxIssuance: number) => ({
-      name,
-      discountType: 'PERCENTAGE',
-      discountValue: 10,
-      minimumProductPrice: 0,
-      validFrom: window.startsAt,
-      validUntil: window.endsAt,
-      maxIssuance,
-    });
+    const window = benchWindow();
+    const coupon = (name: string, maxIssuance: number) => benchCoupon(window, name, maxIssuance);
     const created = await cluster.http.post(
       '/api/admin/events',
       {

@@ -23,6 +23,8 @@ import { Pm2Cluster } from '../../src/testing/cluster.js';
 import { OwnRedis } from '../../src/testing/own-services.js';
 import { until } from '../../src/testing/poll.js';
 import {
+  benchCoupon,
+  benchWindow,
   buildAndSeed,
   claimRequest,
   machine,
@@ -90,24 +92,13 @@ export default async function run(): Promise<BenchResult> {
       await cluster.stop(); // a daemon left by an aborted run would still hold the port
       await cluster.start();
     }
-    const now = Date.now();
-    const window = { startsAt: new Date(now - 60_000).toISOString(), endsAt: new Date(now + 3600_000).toISOString() };
+    const window = benchWindow();
     const created = await clusters[0].http.post(
       '/api/admin/events',
       {
         title: 'Replica acks bench',
         ...window,
-        coupons: [
-          {
-            name: 'Every claim accepted',
-            discountType: 'PERCENTAGE',
-            discountValue: 10,
-            minimumProductPrice: 0,
-            validFrom: window.startsAt,
-            validUntil: window.endsAt,
-            maxIssuance: claimsPerRush * 10,
-          },
-        ],
+        coupons: [benchCoupon(window, 'Every claim accepted', claimsPerRush * 10)],
       },
       admin.accessToken,
     );

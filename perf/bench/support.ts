@@ -202,15 +202,17 @@ export function childPids(parent: number): number[] {
     .map(Number);
 }
 
+/** CPU seconds (user + system) of one /proc/<pid>/stat or /proc/<pid>/task/<tid>/stat line. */
+function statCpuSec(stat: string): number {
+  const ticksPerSec = 100; // USER_HZ: 100 on Linux for every architecture Node runs on
+  // Fields after the command name (which may contain spaces): utime is the 14th field, stime the 15th.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / ticksPerSec;
+}
+
 /** CPU seconds (user + system) the processes have used so far, from /proc/<pid>/stat. */
 export function processesCpuSec(pids: number[]): number {
-  const ticksPerSec = 100; // USER_HZ: 100 on Linux for every architecture Node runs on
-  return pids.reduce((sum, pid) => {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the command name (which may contain spaces): utime is the 14th field, stime the 15th.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return sum + (Number(fields[11]) + Number(fields[12])) / ticksPerSec;
-  }, 0);
+  return pids.reduce((sum, pid) => sum + statCpuSec(readFileSync(`/proc/${pid}/stat`, 'utf8')), 0);
 }
 
 /**
@@ -219,7 +221,6 @@ export function processesCpuSec(pids: number[]): number {
  * libuv's pool). V8's CPU profiler samples the main thread only.
  */
 export function threadsCpuSec(pids: number[]): { main: number; helpers: number } {
-  const ticksPerSec = 100;
   let main = 0;
   let helpers = 0;
   for (const pid of pids) {
@@ -230,8 +231,7 @@ export function threadsCpuSec(pids: number[]): { main: number; helpers: number }
       } catch {
         continue; // the thread ended meanwhile
       }
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      const sec = (Number(fields[11]) + Number(fields[12])) / ticksPerSec;
+      const sec = statCpuSec(stat);
       if (tid === String(pid)) main += sec;
       else helpers += sec;
     }
@@ -362,6 +362,24 @@ export function startBareClaimCluster(
 }
 
 /** A claim request taking the next member of `plan` each time; records each 202's time (epoch ms) by member. */
+/** A claim window around now: the event started a minute ago and ends in an hour. */
+export function benchWindow(now = Date.now()): { startsAt: string; endsAt: string } {
+  return { startsAt: new Date(now - 60_000).toISOString(), endsAt: new Date(now + 3600_000).toISOString() };
+}
+
+/** A coupon of the event `window` for a benchmark's claims (10% off, no minimum), `maxIssuance` of them. */
+export function benchCoupon(window: { startsAt: string; endsAt: string }, name: string, maxIssuance: number) {
+  return {
+    name,
+    discountType: 'PERCENTAGE',
+    discountValue: 10,
+    minimumProductPrice: 0,
+    validFrom: window.startsAt,
+    validUntil: window.endsAt,
+    maxIssuance,
+  };
+}
+
 /**
  * How many claims warm a claim server up before it is measured: the same number for Pick and the bare
  * claim server, every member three times over. A warm-up of a fixed duration warmed the faster server

@@ -7,6 +7,7 @@ import { performance } from 'node:perf_hooks';
 import { errorAnswer, type ErrorLog } from '../common/exception.filter.js';
 import type { AccessLog, RequestLog } from './access-log.js';
 import { requestIdOf } from './request-id.js';
+import { encodedBody } from './request-rules.js';
 
 /** What a hot route sees of a request: no body (a request with one is never hot), nothing parsed lazily. */
 export interface HotRequest {
@@ -201,8 +202,7 @@ export function hotRoutes(
 function bodyless(headers: IncomingHttpHeaders): boolean {
   const length = headers['content-length'];
   if ((length !== undefined && length !== '0') || headers['transfer-encoding'] !== undefined) return false;
-  const encoding = headers['content-encoding'];
-  if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') return false;
+  if (encodedBody(headers)) return false;
   const type = headers['content-type'];
   return type === undefined || !/^\s*multipart\//i.test(type);
 }

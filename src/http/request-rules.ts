@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { IncomingHttpHeaders } from 'node:http';
 import { AppError } from '../common/errors.js';
 import { sendError } from '../common/exception.filter.js';
 import { jsonBodyParser } from '../common/validation.js';
@@ -22,6 +23,12 @@ export function refuseUnreadMultipart(request: FastifyRequest): AppError | undef
   return undefined;
 }
 
+/** A Content-Encoding other than identity: the body would be compressed (refused, 415). */
+export function encodedBody(headers: IncomingHttpHeaders): boolean {
+  const encoding = headers['content-encoding'];
+  return encoding !== undefined && encoding.trim().toLowerCase() !== 'identity';
+}
+
 /**
  * What a request may be before anything reads it: not in a worker that is shutting down (503 with
  * Connection: close: nothing was done, Nginx retries a GET elsewhere, a client retries a POST on a new
@@ -43,8 +50,8 @@ export function requestRules(fastify: FastifyInstance): { closing(): boolean } {
         log: false,
       });
     }
-    const encoding = request.headers['content-encoding'];
-    if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') {
+    if (encodedBody(request.headers)) {
+      const encoding = request.headers['content-encoding']!;
       return sendError(
         request,
         reply,
